@@ -1,0 +1,20 @@
+"""matgrad: gradients of matrix objectives, derived step by step with the identities of
+Delong's "Practical Guide to Matrix Calculus for Deep Learning", printed as text and LaTeX and
+generated as vectorized NumPy code."""
+
+from matgrad.api import Derivation, derive, parse
+from matgrad.errors import (
+    CodegenError,
+    MatgradError,
+    MatgradSyntaxError,
+    RuleError,
+    ShapeError,
+    UnsupportedError,
+    UsageError,
+)
+
+__all__ = [
+    "CodegenError", "Derivation", "MatgradError", "MatgradSyntaxError", "RuleError",
+    "ShapeError", "UnsupportedError", "UsageError", "derive", "parse",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+"""The Python API: `derive(source, wrt)` → `Derivation`.
+
+A `Derivation` holds the resolved program, the gradients read off by (17), the named adjoints Δ,
+every step of the derivation and the shapes; `str(derivation)` is exactly what the CLI prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matgrad.derive import Step, run_engine
+from matgrad.dims import Shape
+from matgrad.errors import UsageError
+from matgrad.expr import Expr
+from matgrad.printing.report import format_gradients, format_steps
+from matgrad.resolve import Program, resolve_program
+from matgrad.rules import RuleSet, load_rules
+from matgrad.syntax import parse_program
+
+
+@dataclass
+class Derivation:
+    program: Program
+    wrt: tuple[str, ...]
+    gradients: dict[str, Expr]
+    adjoints: dict[str, Expr]
+    adjoint_nodes: dict[str, str]
+    steps: list[Step]
+    shapes: dict[str, Shape]
+
+    @property
+    def objective(self) -> str:
+        return self.program.objective
+
+    def __str__(self) -> str:
+        return format_gradients(self)
+
+    def steps_text(self) -> str:
+        return format_steps(self)
+
+
+def parse(source: str) -> Program:
+    """Parse and resolve a program (shapes inferred, broadcasting made explicit)."""
+    return resolve_program(source, parse_program(source))
+
+
+def _choose_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:
+    if wrt is None:
+        if program.wrt is not None:
+            wrt = program.wrt
+        else:
+            wrt = [name for name in program.parameters
+                   if not program.attributes.get(name, frozenset()) & {"data", "const"}]
+    chosen = tuple(dict.fromkeys(wrt))
+    known = set(program.parameters)
+    for name in chosen:
+        if name in program.definitions:
+            raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
+                             "respect to free symbols such as "
+                             f"{', '.join(program.parameters) or 'W'}.")
+        if name not in known:
+            candidates = ", ".join(program.parameters) or "(none)"
+            raise UsageError(f"cannot differentiate with respect to '{name}': the objective "
+                             f"{program.objective} does not use it. Its free symbols are: "
+                             f"{candidates}.")
+    if not chosen:
+        raise UsageError(f"there is nothing to differentiate: the objective {program.objective} "
+                         "has no free symbols (or all are marked data/const).")
+    return chosen
+
+
+def derive(source: str, wrt: Sequence[str] | None = None, *,
+           rules: RuleSet | None = None) -> Derivation:
+    """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
+    symbol of the objective not marked `data`/`const`)."""
+    program = parse(source)
+    chosen = _choose_wrt(program, wrt)
+    result = run_engine(program, chosen, rules or load_rules())
+    return Derivation(program, chosen, result.gradients, result.adjoints, result.adjoint_nodes,
+                      result.steps, result.shapes)

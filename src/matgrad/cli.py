@@ -1,0 +1,112 @@
+"""The `matgrad` command: read a program, print its gradients (or steps, code, checks, LaTeX).
+
+Invariant: bad input never shows a traceback: every `MatgradError`, unreadable file or bad
+option is one clear message on stderr and exit status 2.  A bug in matgrad itself is reported as
+an internal error with exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from matgrad.api import derive
+from matgrad.errors import MatgradError, UsageError
+from matgrad.printing.report import format_gradients, format_steps
+from matgrad.printing.text import Style
+
+EXAMPLES = """\
+examples:
+  matgrad examples/single_layer.mg            the guide's eq. (3)-(4)
+  matgrad examples/single_layer.mg --steps    the derivation, each step citing its identity
+  matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --wrt x
+  matgrad -e "X: t x n; W: n x m; Y: t x m; J = 1/2*||X*W - Y||^2" --ascii
+
+input language (see docs/language.md): declarations `X: t x n`, `alpha: scalar`;
+let-bindings `A = X*W + b`; the last binding is the objective. Products: `*` (matrix, or scalar
+when an operand is 1x1), `.*` or ⊙ (Hadamard), `<A, B>` or · (Frobenius); `'` or ᵀ transpose;
+`||E||^2`; `1'*E` column sums; `sum(E)`; elementwise functions tanh, sigmoid, relu, exp, log,
+sqrt, square, abs, sin, cos, softplus, and abstract ones such as f, g.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="matgrad",
+        description="Derive gradients of matrix objectives step by step, with the identities "
+                    "of Delong's Practical Guide to Matrix Calculus for Deep Learning.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", nargs="?", help="a program file (.mg); '-' reads stdin")
+    parser.add_argument("-e", "--expr", metavar="SOURCE", help="the program as a string")
+    parser.add_argument("--wrt", metavar="W,b", help="differentiate with respect to these "
+                        "symbols (default: the program's `wrt` line, else every free symbol "
+                        "not marked data)")
+    parser.add_argument("--steps", action="store_true",
+                        help="print the derivation, one numbered step per line")
+    parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
+    return parser
+
+
+def _read_source(args: argparse.Namespace) -> str:
+    if args.expr is not None and args.file is not None:
+        raise UsageError("give either a FILE or -e SOURCE, not both.")
+    if args.expr is not None:
+        return str(args.expr)
+    if args.file is None:
+        raise UsageError("no program given: pass a FILE (e.g. examples/single_layer.mg) or "
+                         "-e SOURCE. See matgrad --help.")
+    if args.file == "-":
+        return sys.stdin.read()
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {args.file}: no such file.") from None
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {args.file}: it is a directory; give a program file.") \
+            from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}.") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {args.file}: it is not UTF-8 text (byte {exc.start} is "
+                         f"0x{data[exc.start]:02x}); save it as UTF-8.") from None
+
+
+def run(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    source = _read_source(args)
+    wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
+    derivation = derive(source, wrt)
+    style: Style = "ascii" if args.ascii else "unicode"
+    if args.steps:
+        print(format_steps(derivation, style))
+        print()
+    print(format_gradients(derivation, style))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run(argv)
+    except MatgradError as exc:
+        print(f"matgrad: error: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("matgrad: error: the program is nested too deeply; split it into let-bindings.",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"matgrad: internal error: {type(exc).__name__}: {exc}. This is a bug in matgrad;"
+              " please report it with the program that caused it.", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The engine: reverse accumulation over named nodes, every rewrite a named rule.
+
+dJ is kept as a list of terms, each a 1×1 expression linear in the differentials.  Starting from
+d(definition of J), the engine repeats, for the latest let-bound node N that still carries a
+differential (as the guide unrolls (20)–(22)):
+  1. merge the finished terms G · dN into one, substitute dN = d(definition of N);
+  2. rewrite the first unfinished term: first any d(…) of a compound expression by the
+     `differentiate` rules (8)–(16), then the whole term by the `isolate` rules (5)–(7);
+  3. tidy the result (rules/tidy.rules and constant folding) and split it into terms;
+until every term is G · dM for a parameter or an earlier node M (recognised by the `readoff`
+rule (17)).  The coefficient of N is its adjoint; it is named Δ (for Aⱼ: Δⱼ) when it feeds more
+than one term and the backward pass continues through it, as in the guide's (23); otherwise it
+is inlined, as in (3)–(4).  Derivation time and output size are linear in the program's size.
+
+Invariants: only the engine creates `Step`s; given the same input the steps are identical; a term
+no rule can rewrite raises `UnsupportedError` naming it — never a wrong gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from matgrad.dims import SCALAR, Shape
+from matgrad.errors import UnsupportedError, UsageError
+from matgrad.expr import Add, Diff, Expr, Frob, Sym, Zero, add, contains_diff, substitute
+from matgrad.match import Bindings, Instantiator, Matcher
+from matgrad.printing.text import to_text
+from matgrad.resolve import Program
+from matgrad.rules import GUARDS, GuardContext, Rule, RuleSet
+from matgrad.shapes import shape_of
+from matgrad.simplify import Tidier
+
+MAX_STEPS = 200_000
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rewrite: `rule` (citing `cites`) turned the term at `focus` of `before` into `after`."""
+
+    rule: str
+    cites: tuple[str, ...]
+    node: str
+    before: tuple[Expr, ...]
+    after: tuple[Expr, ...]
+    focus: int
+    path: tuple[int, ...]
+    tidied: tuple[str, ...] = ()
+    expands: str | None = None
+
+
+@dataclass
+class EngineResult:
+    gradients: dict[str, Expr]
+    adjoints: dict[str, Expr]
+    adjoint_nodes: dict[str, str]
+    steps: list[Step]
+    shapes: dict[str, Shape]
+
+
+def adjoint_name(node: str, taken: set[str]) -> str:
+    """Δⱼ for the guide's Aⱼ, Δ for A, ΔN for any other node N; never a name already taken."""
+    if node == "A":
+        name = "Δ"
+    elif node[:1] == "A" and node[1:].isdigit():
+        name = "Δ" + node[1:]
+    else:
+        name = "Δ" + node
+    while name in taken:
+        name += "_"
+    return name
+
+
+class Engine(GuardContext):
+    def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet) -> None:
+        self.program = program
+        self.wrt = wrt
+        self.shapes: dict[str, Shape] = dict(program.shapes)
+        self.shape_memo: dict[Expr, Shape] = {}
+        self.varying = set(wrt) | self._varying_nodes(program, set(wrt))
+        self.differentiate_rules = rules.indexed("differentiate")
+        self.isolate_rules = rules.phase("isolate")
+        self.readoff_rules = rules.phase("readoff")
+        self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
+        self.steps: list[Step] = []
+        self.state: list[Expr] = []
+        self.adjoints: dict[str, Expr] = {}
+        self.adjoint_nodes: dict[str, str] = {}
+        self.const_memo: dict[Expr, bool] = {}
+
+    # ---- GuardContext -----------------------------------------------------------------------
+
+    def shape_of(self, expr: Expr) -> Shape:
+        return shape_of(expr, self.shapes, self.shape_memo)
+
+    def is_constant(self, expr: Expr) -> bool:
+        known = self.const_memo.get(expr)
+        if known is None:
+            known = not any(isinstance(node, Diff) or (isinstance(node, Sym)
+                                                       and node.name in self.varying)
+                            for node in expr.walk())
+            self.const_memo[expr] = known
+        return known
+
+    def is_scalar(self, expr: Expr) -> bool:
+        return self.shape_of(expr) == SCALAR
+
+    @staticmethod
+    def _varying_nodes(program: Program, wrt: set[str]) -> set[str]:
+        varying: set[str] = set()
+        for name, definition in program.definitions.items():
+            if any(isinstance(node, Sym) and (node.name in wrt or node.name in varying)
+                   for node in definition.walk()):
+                varying.add(name)
+        return varying
+
+    # ---- rules ------------------------------------------------------------------------------
+
+    def _apply(self, rule: Rule, expr: Expr) -> Expr | None:
+        bindings = Matcher(rule.var_shapes, self.shape_of).match(rule.lhs, expr, Bindings())
+        if bindings is None:
+            return None
+        for guard, arg in rule.guards:
+            if not GUARDS[guard](self, bindings.exprs[arg]):
+                return None
+        return Instantiator(self.shape_of).build(rule.rhs, bindings)
+
+    def finished(self, term: Expr) -> tuple[str, Expr] | None:
+        """(M, G) when the term reads G · dM for a varying name M, by (17)."""
+        if not (isinstance(term, Frob) and isinstance(term.b, Diff) and isinstance(term.b.x, Sym)
+                and term.b.x.name in self.varying):
+            return None
+        for rule in self.readoff_rules:
+            coefficient = self._apply(rule, term)
+            if coefficient is not None:
+                return term.b.x.name, coefficient
+        return None
+
+    def _differential_target(self, term: Expr) -> tuple[int, ...] | None:
+        """Path to the first d(…) that a differentiate rule must rewrite (pre-order)."""
+        stack: list[tuple[Expr, tuple[int, ...]]] = [(term, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, Diff):
+                if not (isinstance(node.x, Sym) and node.x.name in self.varying):
+                    return path
+                continue
+            kids = node.children()
+            stack.extend((kid, (*path, i)) for i, kid in reversed(list(enumerate(kids))))
+        return None
+
+    @staticmethod
+    def _at(expr: Expr, path: tuple[int, ...]) -> Expr:
+        for index in path:
+            expr = expr.children()[index]
+        return expr
+
+    def _replace(self, expr: Expr, path: tuple[int, ...], new: Expr) -> Expr:
+        if not path:
+            return new
+        kids = list(expr.children())
+        kids[path[0]] = self._replace(kids[path[0]], path[1:], new)
+        return expr.with_children(tuple(kids))
+
+    def _rewrite(self, term: Expr) -> tuple[Rule, Expr, tuple[int, ...]]:
+        path = self._differential_target(term)
+        if path is not None:
+            target = self._at(term, path)
+            assert isinstance(target, Diff)
+            candidates = self.differentiate_rules.get(type(target.x),
+                                                      self.differentiate_rules[None])
+            for rule in candidates:
+                result = self._apply(rule, target)
+                if result is not None:
+                    return rule, self._replace(term, path, result), path
+            raise UnsupportedError(
+                f"no rule for d({to_text(target.x)}) yet: matgrad cannot differentiate "
+                f"{_describe(target.x)} (rules/ has no differential identity for it).")
+        for rule in self.isolate_rules:
+            result = self._apply(rule, term)
+            if result is not None:
+                return rule, result, ()
+        raise UnsupportedError(
+            f"no rule moves the differential out of {to_text(term)} yet: matgrad cannot bring "
+            "this term into the form G · dX (rules/isolate.rules has no identity for it).")
+
+    # ---- the derivation ---------------------------------------------------------------------
+
+    def _split(self, expr: Expr) -> list[Expr]:
+        terms = list(expr.terms) if isinstance(expr, Add) else [expr]
+        return [term for term in terms if not isinstance(term, Zero)]
+
+    def _process(self, node: str, expands: str | None) -> None:
+        """Rewrite unfinished terms until every term of dJ is finished."""
+        while True:
+            index = next((i for i, term in enumerate(self.state)
+                          if self.finished(term) is None), None)
+            if index is None:
+                return
+            if len(self.steps) >= MAX_STEPS:
+                raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
+                                       "split the program into smaller let-bindings.")
+            before = tuple(self.state)
+            rule, rewritten, path = self._rewrite(self.state[index])
+            used: list[str] = []
+            tidied = self.tidier.tidy(rewritten, used)
+            self.state[index:index + 1] = self._split(tidied)
+            self.steps.append(Step(rule.name, rule.cites, node, before, tuple(self.state), index,
+                                   path, tuple(dict.fromkeys(used)), expands))
+            expands = None
+
+    def _expand(self, node: str) -> None:
+        indices = [i for i, term in enumerate(self.state)
+                   if (done := self.finished(term)) is not None and done[0] == node]
+        coefficients = [self.finished(self.state[i])[1] for i in indices]  # type: ignore[index]
+        merged = self.tidier.tidy(add(coefficients))
+        taken = set(self.shapes) | set(self.program.dims)
+        name = adjoint_name(node, taken)
+        self.shapes[name] = self.shapes[node]
+        reference = Sym(name)
+        first = indices[0]
+        rest = [term for i, term in enumerate(self.state) if i not in indices[1:]]
+        rest[first] = Frob(reference, Diff(self.program.definitions[node]))
+        # The step shows G · dN becoming G · d(definition): state before uses the merged form.
+        self.state = rest
+        shown_before = list(rest)
+        shown_before[first] = Frob(reference, Diff(Sym(node)))
+        start = len(self.steps)
+        self._process_with_before(node, shown_before)
+        self._settle_adjoint(node, name, merged, start)
+
+    def _process_with_before(self, node: str, shown_before: list[Expr]) -> None:
+        start = len(self.steps)
+        self._process(node, node)
+        if len(self.steps) > start:
+            self.steps[start] = replace(self.steps[start], before=tuple(shown_before))
+
+    def _settle_adjoint(self, node: str, name: str, value: Expr, start: int) -> None:
+        reference = Sym(name)
+        users = [done for term in self.state if (done := self.finished(term)) is not None
+                 and any(n == reference for n in done[1].walk())]
+        feeds_node = any(target in self.program.definitions for target, _ in users)
+        if len(users) >= 2 and feeds_node:
+            self.adjoints[name] = value
+            self.adjoint_nodes[name] = node
+            return
+        mapping: dict[Expr, Expr] = {reference: value}
+        self.state = [self.tidier.tidy(substitute(term, mapping)) for term in self.state]
+        for index in range(start, len(self.steps)):
+            step = self.steps[index]
+            self.steps[index] = replace(
+                step, before=tuple(substitute(term, mapping) for term in step.before),
+                after=tuple(substitute(term, mapping) for term in step.after))
+        del self.shapes[name]
+
+    def run(self) -> EngineResult:
+        objective = self.program.objective
+        if objective not in self.varying:
+            self.state = []
+        else:
+            self.state = [Diff(self.program.definitions[objective])]
+            self._process(objective, objective)
+        for node in reversed(self.program.order):
+            if node == objective or node not in self.varying:
+                continue
+            if any((done := self.finished(term)) is not None and done[0] == node
+                   for term in self.state):
+                self._expand(node)
+        gradients: dict[str, Expr] = {}
+        for parameter in self.wrt:
+            coefficients = [done[1] for term in self.state
+                            if (done := self.finished(term)) is not None and done[0] == parameter]
+            if coefficients:
+                gradient = self.tidier.tidy(add(coefficients))
+            else:
+                gradient = Zero(*self.shapes[parameter])
+            gradients[parameter] = gradient
+            self.steps.append(Step("read-gradient", ("17",), parameter, tuple(self.state),
+                                   (gradient,), 0, ()))
+        return EngineResult(gradients, self.adjoints, self.adjoint_nodes, self.steps, self.shapes)
+
+
+def _describe(expr: Expr) -> str:
+    return f"this {type(expr).__name__} expression"
+
+
+def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet) -> EngineResult:
+    for name in wrt:
+        if name in program.definitions:
+            raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
+                             "respect to free symbols (declared or used matrices).")
+    return Engine(program, wrt, rules).run()
+
+
+__all__ = ["EngineResult", "Step", "adjoint_name", "contains_diff", "run_engine"]

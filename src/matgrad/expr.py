@@ -1,0 +1,294 @@
+"""The IR: immutable, hashable expression nodes, one class per operation.
+
+Invariants:
+- nodes are frozen dataclasses; equal structure means equal value and equal hash;
+- constructors never simplify (a silent simplification would be a derivation step nobody sees);
+  the only normalization is that `Add` flattens nested `Add`s into one n-ary sum;
+- every node knows its child expressions (`children`) and can be rebuilt with new ones
+  (`with_children`), so traversals, matching and printing dispatch on the class alone.
+
+Scalars are 1×1 matrices (MATLAB semantics).  `Scale(s, X)` is scalar times matrix, `MatMul` is
+the true matrix product, `Hadamard` the elementwise product (⊙), `Frob` the Frobenius product (·),
+and `RowDot` the guide's row-wise product (a column of row dot products).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from typing import ClassVar
+
+from matgrad.dims import Dim
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """Base class.  `_kids` names the fields that hold child expressions, in order."""
+
+    _kids: ClassVar[tuple[str, ...]] = ()
+
+    def children(self) -> tuple[Expr, ...]:
+        return tuple(getattr(self, name) for name in self._kids)
+
+    def with_children(self, kids: tuple[Expr, ...]) -> Expr:
+        if kids == self.children():
+            return self
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(zip(self._kids, kids, strict=True))
+        return type(self)(**values)
+
+    def walk(self) -> Iterator[Expr]:
+        """Every node, pre-order, iteratively (deep trees must not hit the recursion limit)."""
+        stack: list[Expr] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children()))
+
+
+# ---- leaves ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sym(Expr):
+    """A named matrix: a parameter, a data matrix or a let-bound intermediate."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Var(Expr):
+    """A pattern variable of a rule (only in rules/, never in a user's program)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    """A numeric scalar constant, exact."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class DimSize(Expr):
+    """The value of a named dimension used as a scalar, e.g. the `t` of `1/t`."""
+
+    dim: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ones(Expr):
+    """The all-ones matrix 𝟏 (the guide's 1); a column `rows×1` broadcasts a row vector."""
+
+    rows: Dim
+    cols: Dim
+
+
+@dataclass(frozen=True, slots=True)
+class Zero(Expr):
+    """The zero matrix, what (8) gives for the differential of a constant."""
+
+    rows: Dim
+    cols: Dim
+
+
+@dataclass(frozen=True, slots=True)
+class Identity(Expr):
+    """The identity matrix I of size n×n."""
+
+    size: Dim
+
+
+# ---- operations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Add(Expr):
+    """An n-ary sum (n ≥ 2); nested sums are flattened on construction."""
+
+    terms: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        if any(isinstance(term, Add) for term in self.terms):
+            flat: list[Expr] = []
+            for term in self.terms:
+                flat.extend(term.terms if isinstance(term, Add) else (term,))
+            object.__setattr__(self, "terms", tuple(flat))
+        if len(self.terms) < 2:
+            raise ValueError("Add needs at least two terms")
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.terms
+
+    def with_children(self, kids: tuple[Expr, ...]) -> Expr:
+        return self if kids == self.terms else Add(kids)
+
+
+@dataclass(frozen=True, slots=True)
+class Neg(Expr):
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Scale(Expr):
+    """`s X`: the 1×1 expression s times every entry of X."""
+
+    s: Expr
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("s", "x")
+
+
+@dataclass(frozen=True, slots=True)
+class Div(Expr):
+    """`X / s`: every entry of X divided by the 1×1 expression s."""
+
+    x: Expr
+    s: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x", "s")
+
+
+@dataclass(frozen=True, slots=True)
+class Power(Expr):
+    """`s ^ p` for 1×1 s and constant p; `‖E‖²` is `Power(Norm(E), 2)`."""
+
+    base: Expr
+    exponent: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("base", "exponent")
+
+
+@dataclass(frozen=True, slots=True)
+class MatMul(Expr):
+    a: Expr
+    b: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class Hadamard(Expr):
+    """A ⊙ B, elementwise product (binary; chains nest to the left)."""
+
+    a: Expr
+    b: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class HadDiv(Expr):
+    """A ./ B, elementwise division."""
+
+    a: Expr
+    b: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class Frob(Expr):
+    """A · B = Σᵢⱼ AᵢⱼBᵢⱼ, the Frobenius product (a 1×1 result)."""
+
+    a: Expr
+    b: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class RowDot(Expr):
+    """The guide's row-wise product: the column whose i-th entry is Aᵢ · Bᵢ."""
+
+    a: Expr
+    b: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True)
+class Transpose(Expr):
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Apply(Expr):
+    """An elementwise function; `order` counts derivatives (`f′` has order 1)."""
+
+    fn: str
+    arg: Expr
+    order: int = 0
+    _kids: ClassVar[tuple[str, ...]] = ("arg",)
+
+
+@dataclass(frozen=True, slots=True)
+class RowApply(Expr):
+    """A row-wise vector-to-scalar function g (identity 16): r×c → r×1."""
+
+    fn: str
+    arg: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("arg",)
+
+
+@dataclass(frozen=True, slots=True)
+class RowGrad(Expr):
+    """∇g(X): the matrix whose i-th row is the gradient of g at row i of X."""
+
+    fn: str
+    arg: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("arg",)
+
+
+@dataclass(frozen=True, slots=True)
+class Sum(Expr):
+    """Sum of all entries (a 1×1 result)."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Norm(Expr):
+    """The Frobenius (Euclidean) norm ‖X‖."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Diff(Expr):
+    """The differential dX."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+ONE = Const(Fraction(1))
+
+
+def add(terms: list[Expr] | tuple[Expr, ...]) -> Expr:
+    """The sum of one or more terms (a single term is returned as it is)."""
+    if not terms:
+        raise ValueError("add() of no terms")
+    return terms[0] if len(terms) == 1 else Add(tuple(terms))
+
+
+def contains_diff(expr: Expr) -> bool:
+    return any(isinstance(node, Diff) for node in expr.walk())
+
+
+def symbols(expr: Expr) -> set[str]:
+    return {node.name for node in expr.walk() if isinstance(node, Sym)}
+
+
+def size(expr: Expr) -> int:
+    return sum(1 for _ in expr.walk())
+
+
+def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """Replace every occurrence of a key of `mapping` (structurally) by its value."""
+    if expr in mapping:
+        return mapping[expr]
+    kids = expr.children()
+    if not kids:
+        return expr
+    return expr.with_children(tuple(substitute(kid, mapping) for kid in kids))

@@ -1,0 +1,121 @@
+"""The library of elementwise and row-wise functions.
+
+Each elementwise function is one row of `ELEMENTWISE`: its scalar definition in SymPy syntax (the
+derivative comes from SymPy, so a new function is one line), its NumPy spelling, optionally its
+derivative written through its own output y = f(x) (checked equal to SymPy's derivative by the
+tests), its LaTeX name and the interval to sample inputs from in numerical checks.
+
+Invariants: names are unique; a name not in the table applied elementwise is an *abstract*
+function (`f`, `g`) whose derivative stays symbolic (`f′`) until the user binds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import sympy
+
+X_SYMBOL = sympy.Symbol("x", real=True)
+Y_SYMBOL = sympy.Symbol("y", real=True)
+
+
+@dataclass(frozen=True)
+class ElementwiseFunction:
+    name: str
+    definition: str
+    numpy: str
+    via_output: str | None = None
+    latex: str | None = None
+    domain: tuple[float, float] = (-2.0, 2.0)
+
+    def sympy_expr(self, order: int = 0) -> sympy.Expr:
+        expr = sympy.sympify(self.definition, locals={"x": X_SYMBOL})
+        return sympy.diff(expr, X_SYMBOL, order) if order else expr
+
+    def via_output_expr(self) -> sympy.Expr | None:
+        if self.via_output is None:
+            return None
+        return sympy.sympify(self.via_output, locals={"y": Y_SYMBOL})
+
+
+@dataclass(frozen=True)
+class RowFunction:
+    """A row-wise vector-to-scalar function g of identity (16); ∇g is its row gradient."""
+
+    name: str
+    latex: str
+    evaluate: Callable[[np.ndarray], np.ndarray]
+    gradient: Callable[[np.ndarray], np.ndarray]
+
+
+ELEMENTWISE: dict[str, ElementwiseFunction] = {
+    fn.name: fn
+    for fn in [
+        ElementwiseFunction("tanh", "tanh(x)", "np.tanh({x})", via_output="1 - y**2"),
+        ElementwiseFunction(
+            "sigmoid", "1/(1 + exp(-x))", "0.5 * (1 + np.tanh(0.5 * {x}))", via_output="y*(1 - y)",
+            latex=r"\sigma",
+        ),
+        ElementwiseFunction(
+            "relu", "Piecewise((x, x > 0), (0, True))", "np.maximum({x}, 0)",
+            latex=r"\operatorname{relu}", domain=(0.1, 2.0),
+        ),
+        ElementwiseFunction("exp", "exp(x)", "np.exp({x})", via_output="y"),
+        ElementwiseFunction("log", "log(x)", "np.log({x})", domain=(0.5, 3.0)),
+        ElementwiseFunction("sqrt", "sqrt(x)", "np.sqrt({x})", via_output="1/(2*y)",
+                            domain=(0.5, 3.0), latex=r"\sqrt"),
+        ElementwiseFunction("square", "x**2", "np.square({x})", latex=r"\operatorname{sq}"),
+        ElementwiseFunction("abs", "Abs(x)", "np.abs({x})", latex=r"\operatorname{abs}",
+                            domain=(0.1, 2.0)),
+        ElementwiseFunction("sign", "sign(x)", "np.sign({x})", latex=r"\operatorname{sign}",
+                            domain=(0.1, 2.0)),
+        ElementwiseFunction("sin", "sin(x)", "np.sin({x})"),
+        ElementwiseFunction("cos", "cos(x)", "np.cos({x})"),
+        ElementwiseFunction("softplus", "log(1 + exp(x))", "np.logaddexp(0, {x})",
+                            latex=r"\operatorname{softplus}"),
+        ElementwiseFunction("identity", "x", "{x}", latex=r"\operatorname{id}"),
+    ]
+}
+
+
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    peak = x.max(axis=1, keepdims=True)
+    result: np.ndarray = peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
+    return result
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    result: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return result
+
+
+ROWWISE: dict[str, RowFunction] = {
+    fn.name: fn
+    for fn in [
+        RowFunction("logsumexp", r"\operatorname{logsumexp}", _logsumexp, _softmax),
+        RowFunction("sumsq", r"\operatorname{sumsq}",
+                    lambda x: (x * x).sum(axis=1, keepdims=True), lambda x: 2 * x),
+    ]
+}
+
+
+def is_builtin(name: str) -> bool:
+    return name in ELEMENTWISE or name in ROWWISE
+
+
+@cache
+def numeric(name: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The order-th derivative of a built-in elementwise function, as a NumPy callable."""
+    expr = ELEMENTWISE[name].sympy_expr(order)
+    func = sympy.lambdify(X_SYMBOL, expr, modules="numpy")
+
+    def apply(values: np.ndarray) -> np.ndarray:
+        result: np.ndarray = np.broadcast_to(np.asarray(func(values), dtype=float),
+                                             np.shape(values)).copy()
+        return result
+
+    return apply

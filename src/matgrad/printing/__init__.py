@@ -1,0 +1,1 @@
+"""Printers: text (Unicode and ASCII), LaTeX and NumPy code, one dispatch table each."""

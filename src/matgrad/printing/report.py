@@ -1,0 +1,85 @@
+"""The text report of a derivation: the gradients (what the CLI prints) and the numbered steps.
+
+Gradients read `∂J/∂W = Xᵀ((Z − Y) ⊙ f′(A))`, followed by the named adjoints Δ and the
+definitions of the let-bound names they use (`where A = X W + b`), as the guide writes (3)–(4)
+and (23).  Steps are one numbered line each: the whole of dJ after the step and the identities
+it used, `by (5)`; a step that substitutes a definition says so (`dZ with Z = f(A)`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matgrad.expr import Add, Expr, Sym
+from matgrad.printing.text import Style, pretty_name, to_text
+
+if TYPE_CHECKING:
+    from matgrad.api import Derivation
+
+
+def cite_text(cites: tuple[str, ...]) -> str:
+    return "by " + ", ".join(f"({cite})" for cite in cites)
+
+
+def _used_names(derivation: Derivation) -> list[str]:
+    """Let-bound names the gradients and adjoints refer to, with their dependencies."""
+    definitions = derivation.program.definitions
+    wanted: set[str] = set()
+    stack: list[Expr] = [*derivation.gradients.values(), *derivation.adjoints.values()]
+    while stack:
+        expr = stack.pop()
+        for node in expr.walk():
+            if isinstance(node, Sym) and node.name in definitions and node.name not in wanted:
+                wanted.add(node.name)
+                stack.append(definitions[node.name])
+    return [name for name in definitions if name in wanted]
+
+
+def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
+    objective = pretty_name(derivation.objective, style)
+    partial = "∂" if style == "unicode" else "d"
+    lines = [f"{partial}{objective}/{partial}{pretty_name(name, style)} = {to_text(grad, style)}"
+             for name, grad in derivation.gradients.items()]
+    where = [f"  {pretty_name(name, style)} = {to_text(value, style)}"
+             for name, value in derivation.adjoints.items()]
+    where += [f"  {pretty_name(name, style)} = "
+              f"{to_text(derivation.program.definitions[name], style)}"
+              for name in _used_names(derivation)]
+    if where:
+        lines.append("where")
+        lines.extend(where)
+    return "\n".join(lines)
+
+
+def _state_text(terms: tuple[Expr, ...], style: Style) -> str:
+    if not terms:
+        return "0"
+    if len(terms) == 1:
+        return to_text(terms[0], style)
+    return to_text(Add(terms), style)
+
+
+def format_steps(derivation: Derivation, style: Style = "unicode") -> str:
+    objective = pretty_name(derivation.objective, style)
+    lines: list[str] = []
+    first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
+    if first is not None:
+        lines.append(f"d{objective} = {_state_text(first.before, style)}")
+    number = 0
+    body: list[tuple[str, str]] = []
+    for step in derivation.steps:
+        number += 1
+        if step.rule == "read-gradient":
+            name = pretty_name(step.node, style)
+            body.append((f"{number:3d}. ∂{objective}/∂{name} = {to_text(step.after[0], style)}",
+                         cite_text(step.cites)))
+            continue
+        note = ""
+        if step.expands is not None and step.expands != derivation.objective:
+            definition = to_text(derivation.program.definitions[step.expands], style)
+            note = f", with {pretty_name(step.expands, style)} = {definition}"
+        body.append((f"{number:3d}.   = {_state_text(step.after, style)}",
+                     cite_text(step.cites) + note))
+    width = min(max((len(text) for text, _ in body), default=0), 100)
+    lines.extend(f"{text.ljust(width)}    {why}" for text, why in body)
+    return "\n".join(lines)

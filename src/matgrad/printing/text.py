@@ -1,0 +1,302 @@
+"""Text printing of expressions, in the guide's Unicode notation or in MATLAB-style ASCII.
+
+Both styles print what the parser reads back as the same expression (given the program's
+declarations): the precedence table mirrors grammar/matgrad.lark, and parentheses are added
+exactly where the grammar needs them.  One `_print_<Class>` method per node class; a class without
+one raises (no silent fallback to `str`).
+
+Unicode: `Xᵀ((Z − Y) ⊙ f′(A))`, `1ᵀΔ`, `(1/2)‖E‖²`, `A · B`; ASCII: `X'*((Z - Y) .* f'(A))`.
+A broadcast made explicit by resolution (`𝟏b` inside a sum) prints as the user wrote it (`b`),
+which resolution turns back into the same broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from matgrad.dims import Dim
+from matgrad.expr import (
+    Add,
+    Apply,
+    Const,
+    Diff,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    RowGrad,
+    Scale,
+    Sum,
+    Sym,
+    Transpose,
+    Var,
+    Zero,
+)
+
+Style = Literal["unicode", "ascii"]
+
+# Precedence levels, loosest first; they mirror the grammar's rule cascade.
+ADD, FROB, PRODUCT, UNARY, JUXT, POWER, POSTFIX, ATOM = 10, 20, 30, 35, 40, 50, 60, 70
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass(frozen=True)
+class Printed:
+    text: str
+    prec: int
+
+
+def _is_word_char(char: str) -> bool:
+    return char in WORD_CHARS or "\u0370" <= char <= "\u03ff"
+
+
+def pretty_name(name: str, style: Style) -> str:
+    """`W1` → `W₁` in Unicode (the parser reads subscripts back as digits)."""
+    if style == "ascii":
+        return name
+    stem = name.rstrip("0123456789")
+    if stem and stem != name and not stem.endswith("_"):
+        return stem + name[len(stem):].translate(SUBSCRIPTS)
+    return name
+
+
+def format_fraction(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+class TextPrinter:
+    def __init__(self, style: Style = "unicode") -> None:
+        self.style = style
+        self.unicode = style == "unicode"
+        self._dispatch: dict[type[Expr], Callable[[Expr], Printed]] = {
+            cls: getattr(self, f"_print_{cls.__name__}") for cls in (
+                Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
+                MatMul, Hadamard, HadDiv, Frob, RowDot, Transpose, Apply, RowApply, RowGrad, Sum,
+                Norm, Diff)
+        }
+
+    def __call__(self, expr: Expr) -> str:
+        return self.print(expr).text
+
+    def print(self, expr: Expr) -> Printed:
+        method = self._dispatch.get(type(expr))
+        if method is None:
+            raise TypeError(f"the text printer has no case for {type(expr).__name__}")
+        return method(expr)
+
+    def at_least(self, expr: Expr, prec: int) -> str:
+        printed = self.print(expr)
+        return printed.text if printed.prec >= prec else f"({printed.text})"
+
+    # ---- leaves -----------------------------------------------------------------------------
+
+    def _print_Sym(self, expr: Sym) -> Printed:
+        return Printed(pretty_name(expr.name, self.style), ATOM)
+
+    def _print_Var(self, expr: Var) -> Printed:
+        return Printed(expr.name, ATOM)
+
+    def _print_Const(self, expr: Const) -> Printed:
+        value = expr.value
+        if value < 0:
+            inner = self._print_Const(Const(-value))
+            body = inner.text if inner.prec >= JUXT else f"({inner.text})"
+            return Printed(f"{self.minus}{body}", UNARY)
+        return Printed(format_fraction(value), ATOM if value.denominator == 1 else PRODUCT)
+
+    def _print_DimSize(self, expr: DimSize) -> Printed:
+        return Printed(pretty_name(expr.dim, self.style), ATOM)
+
+    def _dim(self, dim: Dim) -> str:
+        return str(dim)
+
+    def _print_Ones(self, expr: Ones) -> Printed:
+        if self.unicode:
+            return Printed("𝟏", ATOM)
+        return Printed(f"ones({self._dim(expr.rows)}, {self._dim(expr.cols)})", POSTFIX)
+
+    def _print_Zero(self, expr: Zero) -> Printed:
+        if self.unicode:
+            return Printed("0", ATOM)
+        return Printed(f"zeros({self._dim(expr.rows)}, {self._dim(expr.cols)})", POSTFIX)
+
+    def _print_Identity(self, expr: Identity) -> Printed:
+        return Printed("I" if self.unicode else f"eye({self._dim(expr.size)})", POSTFIX)
+
+    # ---- sums and products ------------------------------------------------------------------
+
+    @property
+    def minus(self) -> str:
+        return "−" if self.unicode else "-"
+
+    @staticmethod
+    def _broadcast_operand(term: Expr) -> Expr | None:
+        """The operand of an explicit broadcast (𝟏b, b𝟏ᵀ, s𝟏), else None."""
+        if isinstance(term, MatMul) and isinstance(term.a, Ones) and term.a.cols == 1:
+            return term.b
+        if isinstance(term, MatMul) and isinstance(term.b, Ones) and term.b.rows == 1:
+            return term.a
+        if isinstance(term, Scale) and isinstance(term.x, Ones):
+            return term.s
+        return None
+
+    def _print_Add(self, expr: Add) -> Printed:
+        terms = list(expr.terms)
+        # Elide 𝟏 only when some term carries the full shape, so resolution restores it.
+        elide = any(self._broadcast_operand(t.x if isinstance(t, Neg) else t) is None
+                    for t in terms)
+        parts: list[str] = []
+        for index, term in enumerate(terms):
+            negative = isinstance(term, Neg)
+            body = term.x if isinstance(term, Neg) else term
+            operand = self._broadcast_operand(body) if elide else None
+            if operand is not None:
+                body = operand
+            if index == 0:
+                text = (f"{self.minus}{self.at_least(body, JUXT)}" if negative
+                        else self.at_least(body, FROB))
+                parts.append(text)
+            else:
+                parts.append(f" {self.minus} " if negative else " + ")
+                parts.append(self.at_least(body, FROB))
+        return Printed("".join(parts), ADD)
+
+    def _print_Neg(self, expr: Neg) -> Printed:
+        return Printed(f"{self.minus}{self.at_least(expr.x, UNARY)}", UNARY)
+
+    def _juxtapose(self, left: Expr, right: Expr) -> Printed:
+        """Unicode matrix/scalar product by juxtaposition, as the guide writes it."""
+        if isinstance(left, Transpose) and isinstance(left.x, Ones):
+            left_text = "1ᵀ"
+            left_prec = POSTFIX
+        else:
+            printed_left = self.print(left)
+            if isinstance(left, Const) and left.value.denominator != 1:
+                left_text, left_prec = f"({printed_left.text})", ATOM
+            elif printed_left.prec >= JUXT:
+                left_text, left_prec = printed_left.text, printed_left.prec
+            else:
+                left_text, left_prec = f"({printed_left.text})", ATOM
+        printed_right = self.print(right)
+        right_text = printed_right.text
+        safe = printed_right.prec >= POWER and right_text[:1] not in ("(", "‖", "<", "−", "|")
+        if not safe:
+            # The right operand is parenthesised: written as a postfix call on the left operand,
+            # which must itself be a postfix expression to keep the grouping.
+            if left_prec < POSTFIX:
+                left_text = f"({left_text})"
+            return Printed(f"{left_text}({right_text})", JUXT)
+        separator = " " if _is_word_char(right_text[0]) and (
+            _is_word_char(left_text[-1]) or left_text[-1] == ")") else ""
+        if left_text[-1].isdigit() and right_text[0].isdigit():
+            separator = " "
+        return Printed(f"{left_text}{separator}{right_text}", JUXT)
+
+    def _binary(self, left: Expr, op: str, right: Expr, prec: int) -> Printed:
+        return Printed(f"{self.at_least(left, prec)} {op} {self.at_least(right, prec + 5)}", prec)
+
+    def _print_MatMul(self, expr: MatMul) -> Printed:
+        if self.unicode:
+            return self._juxtapose(expr.a, expr.b)
+        if isinstance(expr.a, Transpose) and isinstance(expr.a.x, Ones):
+            return Printed(f"1'*{self.at_least(expr.b, UNARY)}", PRODUCT)
+        return Printed(f"{self.at_least(expr.a, PRODUCT)}*{self.at_least(expr.b, UNARY)}",
+                       PRODUCT)
+
+    def _print_Scale(self, expr: Scale) -> Printed:
+        if self.unicode:
+            return self._juxtapose(expr.s, expr.x)
+        return Printed(f"{self.at_least(expr.s, PRODUCT)} * {self.at_least(expr.x, UNARY)}",
+                       PRODUCT)
+
+    def _print_Div(self, expr: Div) -> Printed:
+        return self._binary(expr.x, "/", expr.s, PRODUCT)
+
+    def _print_Hadamard(self, expr: Hadamard) -> Printed:
+        return self._binary(expr.a, "⊙" if self.unicode else ".*", expr.b, PRODUCT)
+
+    def _print_HadDiv(self, expr: HadDiv) -> Printed:
+        return self._binary(expr.a, "./", expr.b, PRODUCT)
+
+    def _print_Frob(self, expr: Frob) -> Printed:
+        if self.unicode:
+            # Operands that are themselves products get parentheses, as the guide writes
+            # (Z − Y) · (f′(A) ⊙ dA); the grammar would not need them.
+            return Printed(f"{self.at_least(expr.a, JUXT)} · {self.at_least(expr.b, JUXT)}",
+                           FROB)
+        return Printed(f"<{self(expr.a)}, {self(expr.b)}>", ATOM)
+
+    def _print_RowDot(self, expr: RowDot) -> Printed:
+        return Printed(f"rowdot({self(expr.a)}, {self(expr.b)})", POSTFIX)
+
+    # ---- postfix and calls ------------------------------------------------------------------
+
+    def _print_Transpose(self, expr: Transpose) -> Printed:
+        mark = "ᵀ" if self.unicode else "'"
+        if isinstance(expr.x, Ones):
+            return Printed(f"1{mark}", POSTFIX)
+        return Printed(f"{self.at_least(expr.x, POSTFIX)}{mark}", POSTFIX)
+
+    def _print_Power(self, expr: Power) -> Printed:
+        base = self.at_least(expr.base, POSTFIX)
+        exponent = expr.exponent
+        value = exponent.value if isinstance(exponent, Const) else (
+            -exponent.x.value if isinstance(exponent, Neg) and isinstance(exponent.x, Const)
+            else None)
+        if self.unicode and value is not None and value.denominator == 1:
+            return Printed(base + str(value.numerator).translate(SUPERSCRIPTS), POWER)
+        if value is not None and value.denominator == 1:
+            return Printed(f"{base}^{value.numerator}", POWER)
+        return Printed(f"{base}^({self(exponent)})", POWER)
+
+    def _call(self, name: str, *args: Expr) -> Printed:
+        return Printed(f"{name}({', '.join(self(arg) for arg in args)})", POSTFIX)
+
+    def _print_Apply(self, expr: Apply) -> Printed:
+        primes = ("′" if self.unicode else "'") * expr.order
+        return self._call(pretty_name(expr.fn, self.style) + primes, expr.arg)
+
+    def _print_RowApply(self, expr: RowApply) -> Printed:
+        return self._call(expr.fn, expr.arg)
+
+    def _print_RowGrad(self, expr: RowGrad) -> Printed:
+        return self._call(("∇" if self.unicode else "grad_") + expr.fn, expr.arg)
+
+    def _print_Sum(self, expr: Sum) -> Printed:
+        return self._call("sum", expr.x)
+
+    def _print_Norm(self, expr: Norm) -> Printed:
+        bar = "‖" if self.unicode else "||"
+        return Printed(f"{bar}{self(expr.x)}{bar}", ATOM)
+
+    def _print_Diff(self, expr: Diff) -> Printed:
+        inner = self.print(expr.x)
+        if isinstance(expr.x, (Sym, Var)):
+            return Printed(f"d{inner.text}", ATOM)
+        return Printed(f"d({inner.text})", POSTFIX)
+
+
+_UNICODE = TextPrinter("unicode")
+_ASCII = TextPrinter("ascii")
+
+
+def to_text(expr: Expr, style: Style = "unicode") -> str:
+    return (_UNICODE if style == "unicode" else _ASCII)(expr)

@@ -1,0 +1,578 @@
+"""Resolution: surface syntax → typed IR, with shapes inferred and MATLAB semantics applied.
+
+What it decides, once shapes are known (unknown dimensions are unified as they meet):
+- `*` (or juxtaposition) with a 1×1 operand is scalar multiplication (`Scale`), otherwise the
+  matrix product, whose inner dimensions must agree;
+- `+`, `-`, `.*`, `./` broadcast like MATLAB/NumPy, and the broadcast is made explicit as the guide
+  does (`+ b` with a 1×m row b becomes `+ 𝟏b` with a t×1 column 𝟏; a scalar s becomes `s𝟏`);
+- `name(arg)` is an elementwise function unless `name` is a matrix (then it is a product); an
+  unknown function name is an *abstract* function (`f`, `g`);
+- a dimension name used as a value (`1/t`) is that dimension's size.
+
+Defaults (documented in docs/language.md): an undeclared symbol gets unknown dimensions that are
+unified by its uses; `*` between operands not known to be 1×1 is a matrix product; dimensions
+still unknown at the end are named `d1`, `d2`, ….
+
+The same resolver reads rule files (`mode="rule"`): there every name is a pattern variable,
+lower-case ones are 1×1 scalars, `f`/`h` are elementwise function variables, `g` a row-wise one,
+`d(X)` / `dX` is a differential and a literal `0` is a zero matrix of any shape.
+
+Invariant: the result carries no `DimVar`; every error is a `MatgradError` naming the operator,
+the operands' shapes and the source position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+from matgrad.dims import SCALAR, Dim, DimVar, Shape, format_shape
+from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
+from matgrad.expr import (
+    Apply,
+    Const,
+    Diff,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    RowGrad,
+    Scale,
+    Sum,
+    Sym,
+    Transpose,
+    Var,
+    Zero,
+    add,
+)
+from matgrad.functions import ELEMENTWISE, ROWWISE
+from matgrad.shapes import Unifier
+from matgrad.syntax import (
+    Decl,
+    Let,
+    Objective,
+    Pos,
+    SBinary,
+    SCall,
+    SExpr,
+    SName,
+    SNumber,
+    SOnes,
+    SSum,
+    Statement,
+    SUnary,
+    Wrt,
+)
+
+Mode = Literal["program", "rule"]
+
+# Calls that are operations, not elementwise functions: name → (argument count, builder).
+SPECIAL_CALLS = {"sum", "rowdot", "norm2", "ones", "eye", "zeros"}
+ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
+ROW_FUNCTION_VARS = {"g"}
+GRADIENT_PREFIXES = ("∇", "grad_")
+RESERVED = {"d"}
+ATTRIBUTES = {"data", "const", "positive", "spd", "onehot"}
+
+
+@dataclass
+class Program:
+    """A resolved program: every shape known, every definition typed."""
+
+    source: str
+    shapes: dict[str, Shape]
+    definitions: dict[str, Expr]
+    objective: str
+    wrt: tuple[str, ...] | None
+    attributes: dict[str, frozenset[str]]
+    parameters: tuple[str, ...]
+    abstract_functions: frozenset[str]
+    dims: tuple[str, ...]
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+    @property
+    def order(self) -> list[str]:
+        return list(self.definitions)
+
+
+class _Resolver:
+    def __init__(self, source: str, mode: Mode) -> None:
+        self.source = source
+        self.mode = mode
+        self.unifier = Unifier()
+        self.shapes: dict[str, Shape] = {}
+        self.declared: set[str] = set()
+        self.definitions: dict[str, Expr] = {}
+        self.dims: list[str] = []
+        self.functions: set[str] = set()
+        self.matrices_used: set[str] = set()
+
+    # ---- errors -----------------------------------------------------------------------------
+
+    def where(self, pos: Pos) -> str:
+        return f"line {pos.line}, column {pos.column}"
+
+    def text(self, node: SExpr) -> str:
+        snippet = node.pos.text(self.source)
+        return snippet if snippet else "expression"
+
+    def shape_text(self, shape: Shape) -> str:
+        return format_shape(self.unifier.find_shape(shape)).replace("?", "?")
+
+    def mismatch(self, node: SBinary, what: str, sa: Shape, sb: Shape, detail: str) -> ShapeError:
+        return ShapeError(
+            f"{self.text(node)}: {what} of ({self.shape_text(sa)}) and ({self.shape_text(sb)}): "
+            f"{detail} (at {self.where(node.pos)}). Check the declared shapes of the operands."
+        )
+
+    # ---- names --------------------------------------------------------------------------------
+
+    def symbol_shape(self, name: str, pos: Pos) -> Shape:
+        if name not in self.shapes:
+            if self.mode == "rule" and name[:1].islower():
+                self.shapes[name] = SCALAR
+            else:
+                self.shapes[name] = self.unifier.fresh_shape()
+        self.matrices_used.add(name)
+        return self.shapes[name]
+
+    def is_matrix_name(self, name: str) -> bool:
+        if name in self.declared or name in self.definitions:
+            return True
+        if self.mode == "program":
+            return False
+        callable_names = ELEMENTWISE_FUNCTION_VARS | ROW_FUNCTION_VARS | SPECIAL_CALLS | RESERVED
+        return not (name in callable_names or name in ELEMENTWISE or name in ROWWISE
+                    or name.startswith(GRADIENT_PREFIXES))
+
+    def name(self, node: SName) -> tuple[Expr, Shape]:
+        name = node.name
+        if self.mode == "rule":
+            if len(name) > 1 and name[0] == "d" and name[1].isupper():
+                inner = Var(name[1:])
+                return Diff(inner), self.symbol_shape(name[1:], node.pos)
+            return Var(name), self.symbol_shape(name, node.pos)
+        if name in self.functions:
+            raise UsageError(f"'{name}' is used as a function elsewhere and as a matrix at "
+                             f"{self.where(node.pos)}; give the matrix another name.")
+        if name in ELEMENTWISE or name in ROWWISE or name in SPECIAL_CALLS:
+            raise UsageError(f"'{name}' at {self.where(node.pos)} is a function; apply it to an "
+                             f"argument, e.g. {name}(X).")
+        if name in self.dims and name not in self.declared and name not in self.definitions:
+            return DimSize(name), SCALAR
+        if name in RESERVED:
+            raise UsageError(f"'{name}' at {self.where(node.pos)} is reserved for differentials; "
+                             "choose another name.")
+        return Sym(name), self.symbol_shape(name, node.pos)
+
+    # ---- expressions ------------------------------------------------------------------------
+
+    def expr(self, node: SExpr) -> tuple[Expr, Shape]:
+        if isinstance(node, SName):
+            return self.name(node)
+        if isinstance(node, SNumber):
+            if self.mode == "rule" and node.value == 0:
+                shape = self.unifier.fresh_shape()
+                return Zero(*shape), shape
+            return Const(node.value), SCALAR
+        if isinstance(node, SOnes):
+            shape = self.unifier.fresh_shape()
+            return Ones(*shape), shape
+        if isinstance(node, SSum):
+            return self.sum(node)
+        if isinstance(node, SBinary):
+            return self.binary(node)
+        if isinstance(node, SUnary):
+            return self.unary(node)
+        if isinstance(node, SCall):
+            return self.call(node)
+        raise TypeError(f"unknown surface node {type(node).__name__}")  # pragma: no cover
+
+    def unary(self, node: SUnary) -> tuple[Expr, Shape]:
+        if node.op in ("transpose", "quote") and isinstance(node.x, SNumber) and node.x.value == 1:
+            rows = self.unifier.fresh()
+            return Transpose(Ones(rows, 1)), (1, rows)
+        if node.op == "prime":
+            raise UsageError(f"{self.text(node)} at {self.where(node.pos)}: a derivative f′ must "
+                             "be applied to an argument, as in f′(A).")
+        inner, shape = self.expr(node.x)
+        if node.op == "neg":
+            return Neg(inner), shape
+        if node.op in ("transpose", "quote"):
+            return Transpose(inner), (shape[1], shape[0])
+        if node.op == "norm":
+            return Norm(inner), SCALAR
+        raise TypeError(node.op)  # pragma: no cover
+
+    def sum(self, node: SSum) -> tuple[Expr, Shape]:
+        resolved = [(negative, *self.expr(term)) for negative, term in node.terms]
+        exprs, shape = self.broadcast(node, [(e, s) for _, e, s in resolved], "sum")
+        terms = [Neg(e) if negative else e for (negative, _, _), e in zip(resolved, exprs,
+                                                                          strict=True)]
+        return add(terms), shape
+
+    def broadcast(self, node: SExpr, operands: list[tuple[Expr, Shape]],
+                  what: str) -> tuple[list[Expr], Shape]:
+        """Shapes made equal by unification, or by explicit broadcasting of 1-sized axes."""
+        target: list[Dim] = []
+        for axis in (0, 1):
+            dims = [self.unifier.find(shape[axis]) for _, shape in operands]
+            concrete = {d for d in dims if not isinstance(d, DimVar) and d != 1}
+            if len(concrete) > 1:
+                shapes = " and ".join(f"({self.shape_text(s)})" for _, s in operands)
+                axis_name = "rows" if axis == 0 else "columns"
+                raise ShapeError(
+                    f"{self.text(node)}: {what} of {shapes}: the numbers of {axis_name} "
+                    f"{' and '.join(sorted(map(str, concrete)))} differ and neither is 1 (at "
+                    f"{self.where(node.pos)}). Check the declared shapes of the operands.")
+            if concrete:
+                goal: Dim = concrete.pop()
+            else:
+                goal = next((d for d in dims if isinstance(d, DimVar)), 1)
+            for d in dims:
+                if isinstance(d, DimVar):
+                    self.unifier.unify(d, goal)
+            target.append(self.unifier.find(goal))
+        rows, cols = target
+        result: list[Expr] = []
+        for expr, shape in operands:
+            need_rows = self.unifier.is_one(shape[0]) and rows != 1
+            need_cols = self.unifier.is_one(shape[1]) and cols != 1
+            if need_rows and need_cols:
+                expr = Scale(expr, Ones(rows, cols))
+            elif need_rows:
+                expr = MatMul(Ones(rows, 1), expr)
+            elif need_cols:
+                expr = MatMul(expr, Ones(1, cols))
+            result.append(expr)
+        return result, (rows, cols)
+
+    def binary(self, node: SBinary) -> tuple[Expr, Shape]:
+        a, sa = self.expr(node.a)
+        b, sb = self.expr(node.b)
+        op = node.op
+        if op == "*":
+            return self.product(node, a, sa, b, sb)
+        if op == "/":
+            if not self.unifier.unify_shapes(sb, SCALAR):
+                raise self.mismatch(node, "division", sa, sb,
+                                    "the divisor must be 1×1; use ./ to divide elementwise")
+            return Div(a, b), sa
+        if op in (".*", "./"):
+            if op == "./" and self.unifier.is_scalar(sb) and not self.unifier.is_scalar(sa):
+                return Div(a, b), sa
+            if op == ".*" and self.unifier.is_scalar(sa) != self.unifier.is_scalar(sb):
+                return (Scale(a, b), sb) if self.unifier.is_scalar(sa) else (Scale(b, a), sa)
+            (ea, eb), shape = self.broadcast(node, [(a, sa), (b, sb)], "elementwise product"
+                                             if op == ".*" else "elementwise division")
+            return (Hadamard(ea, eb) if op == ".*" else HadDiv(ea, eb)), shape
+        if op == "frob":
+            if not self.unifier.unify_shapes(sa, sb):
+                raise self.mismatch(node, "Frobenius product", sa, sb,
+                                    "the operands must have the same shape")
+            return Frob(a, b), SCALAR
+        if op == "^":
+            if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
+                    sa, SCALAR):
+                raise UnsupportedError(
+                    f"{self.text(node)}: matrix power of a ({self.shape_text(sa)}) matrix is not "
+                    f"supported yet (at {self.where(node.pos)}); write the product out, or use "
+                    ".^ for an elementwise power.")
+            constant = isinstance(b, Const) or (isinstance(b, Neg) and isinstance(b.x, Const))
+            if not constant and self.mode == "program":
+                raise UnsupportedError(
+                    f"{self.text(node)}: only constant exponents are supported (at "
+                    f"{self.where(node.pos)}).")
+            return Power(a, b), SCALAR
+        if op == ".^":
+            raise UnsupportedError(f"{self.text(node)}: the elementwise power .^ is not "
+                                   f"supported yet (at {self.where(node.pos)}); write E .* E.")
+        raise TypeError(op)  # pragma: no cover
+
+    def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
+                sb: Shape) -> tuple[Expr, Shape]:
+        if self.unifier.is_scalar(sa):
+            return Scale(a, b), sb
+        if self.unifier.is_scalar(sb):
+            return Scale(b, a), sa
+        if not self.unifier.unify(sa[1], sb[0]):
+            inner_a, inner_b = self.unifier.find(sa[1]), self.unifier.find(sb[0])
+            text = self.text(node) if isinstance(node, SBinary) else node.pos.text(self.source)
+            raise ShapeError(
+                f"{text}: matrix product of ({self.shape_text(sa)})·({self.shape_text(sb)}): "
+                f"inner dimensions {inner_a} and {inner_b} differ (at {self.where(node.pos)}). "
+                "Check the declared shapes, or transpose an operand with '.")
+        return MatMul(a, b), (sa[0], sb[1])
+
+    # ---- calls ------------------------------------------------------------------------------
+
+    def call(self, node: SCall) -> tuple[Expr, Shape]:
+        callee, order = node.callee, 0
+        # f′(A), and f'(A) in ASCII when f is not a matrix: a derivative of f.
+        while isinstance(callee, SUnary) and callee.op in ("prime", "quote"):
+            innermost = self._innermost(callee)
+            if not isinstance(innermost, SName) or self.is_matrix_name(innermost.name):
+                break
+            order += 1
+            callee = callee.x
+        if isinstance(callee, SName) and self.mode == "rule" and callee.name == "d":
+            inner, shape = self.expr(self.single_arg(node, "d"))
+            return Diff(inner), shape
+        if isinstance(callee, SName) and not self.is_matrix_name(callee.name):
+            return self.function_call(node, callee.name, order)
+        # A matrix followed by a parenthesised expression: a product, as in Xᵀ(Z − Y).
+        arg = self.single_arg(node, "a product")
+        a, sa = self.expr(callee)
+        b, sb = self.expr(arg)
+        return self.product(node, a, sa, b, sb)
+
+    @staticmethod
+    def _innermost(node: SExpr) -> SExpr:
+        while isinstance(node, SUnary):
+            node = node.x
+        return node
+
+    def single_arg(self, node: SCall, what: str) -> SExpr:
+        if len(node.args) != 1:
+            raise UsageError(f"{node.pos.text(self.source)}: {what} takes one argument, "
+                             f"{len(node.args)} given (at {self.where(node.pos)}).")
+        return node.args[0]
+
+    def dim_arg(self, node: SCall, arg: SExpr) -> Dim:
+        if isinstance(arg, SNumber) and arg.value.denominator == 1 and arg.value > 0:
+            return int(arg.value)
+        if isinstance(arg, SName):
+            return arg.name
+        raise UsageError(f"{node.pos.text(self.source)}: sizes must be names or whole numbers "
+                         f"(at {self.where(node.pos)}).")
+
+    def function_call(self, node: SCall, name: str, order: int) -> tuple[Expr, Shape]:
+        if name in SPECIAL_CALLS and order == 0:
+            return self.special_call(node, name)
+        for prefix in GRADIENT_PREFIXES:
+            if name.startswith(prefix) and (name[len(prefix):] in ROWWISE or (
+                    self.mode == "rule" and name[len(prefix):] in ROW_FUNCTION_VARS)):
+                arg, shape = self.expr(self.single_arg(node, name))
+                return RowGrad(name[len(prefix):], arg), shape
+        arg, shape = self.expr(self.single_arg(node, name))
+        if name in ROWWISE or (self.mode == "rule" and name in ROW_FUNCTION_VARS):
+            if order:
+                raise UsageError(f"{name} is row-wise; its derivative is written ∇{name}(X).")
+            return RowApply(name, arg), (shape[0], 1)
+        if name in self.matrices_used and self.mode == "program":
+            raise UsageError(f"'{name}' is used as a matrix elsewhere and as a function at "
+                             f"{self.where(node.pos)}; declare it (`{name}: r x c`) to multiply, "
+                             "or rename the function.")
+        if name in RESERVED and self.mode == "program":
+            raise UsageError(f"'{name}' at {self.where(node.pos)} is reserved for differentials; "
+                             "choose another function name.")
+        if name not in ELEMENTWISE:
+            self.functions.add(name)
+        return Apply(name, arg, order), shape
+
+    def special_call(self, node: SCall, name: str) -> tuple[Expr, Shape]:
+        if name in ("ones", "zeros", "eye"):
+            dims = [self.dim_arg(node, arg) for arg in node.args]
+            if name == "eye" and len(dims) == 1:
+                return Identity(dims[0]), (dims[0], dims[0])
+            if len(dims) != 2:
+                raise UsageError(f"{node.pos.text(self.source)}: {name} takes two sizes, as in "
+                                 f"{name}(t, 1) (at {self.where(node.pos)}).")
+            shape = (dims[0], dims[1])
+            return (Ones(*shape) if name == "ones" else Zero(*shape)), shape
+        if name == "rowdot":
+            if len(node.args) != 2:
+                raise UsageError(f"rowdot takes two matrices (at {self.where(node.pos)}).")
+            a, sa = self.expr(node.args[0])
+            b, sb = self.expr(node.args[1])
+            if not self.unifier.unify_shapes(sa, sb):
+                raise ShapeError(f"{node.pos.text(self.source)}: row-wise product of "
+                                 f"({self.shape_text(sa)}) and ({self.shape_text(sb)}): the "
+                                 f"operands must have the same shape (at {self.where(node.pos)}).")
+            return RowDot(a, b), (sa[0], 1)
+        arg, shape = self.expr(self.single_arg(node, name))
+        if name == "sum":
+            return Sum(arg), SCALAR
+        if name == "norm2":
+            return Norm(arg), SCALAR
+        raise TypeError(name)  # pragma: no cover
+
+    # ---- finishing --------------------------------------------------------------------------
+
+    def final_dim(self, dim: Dim, names: dict[DimVar, str]) -> Dim:
+        dim = self.unifier.find(dim)
+        if isinstance(dim, DimVar):
+            if dim not in names:
+                taken = set(self.dims) | set(self.shapes)
+                index = len(names) + 1
+                while f"d{index}" in taken or f"d{index}" in names.values():
+                    index += 1
+                names[dim] = f"d{index}"
+            return names[dim]
+        return dim
+
+    def finish(self, expr: Expr, names: dict[DimVar, str]) -> Expr:
+        """Replace every unknown dimension in Ones/Zero/Identity by its final value."""
+        if isinstance(expr, (Ones, Zero)):
+            return type(expr)(self.final_dim(expr.rows, names), self.final_dim(expr.cols, names))
+        if isinstance(expr, Identity):
+            return Identity(self.final_dim(expr.size, names))
+        kids = expr.children()
+        if not kids:
+            return expr
+        return expr.with_children(tuple(self.finish(kid, names) for kid in kids))
+
+
+def _declared_shape(decl: Decl) -> Shape:
+    return SCALAR if decl.shape is None else decl.shape
+
+
+def resolve_program(source: str, statements: list[Statement]) -> Program:
+    """Resolve a parsed program; raises MatgradError subclasses for every kind of bad input."""
+    resolver = _Resolver(source, "program")
+    attributes: dict[str, frozenset[str]] = {}
+    positions: dict[str, Pos] = {}
+    wrt: tuple[str, ...] | None = None
+    objective: str | None = None
+    for statement in statements:
+        if isinstance(statement, Decl):
+            for dim in _declared_shape(statement):
+                if isinstance(dim, str) and dim not in resolver.dims:
+                    resolver.dims.append(dim)
+    for statement in statements:
+        if isinstance(statement, Decl):
+            _declare(resolver, statement, attributes)
+            positions[statement.name] = statement.pos
+        elif isinstance(statement, Let):
+            if statement.name in resolver.definitions or statement.name in resolver.declared:
+                raise UsageError(f"'{statement.name}' is defined twice (line {statement.pos.line})"
+                                 "; each name is bound once.")
+            if statement.name in resolver.matrices_used:
+                raise UsageError(f"'{statement.name}' is used before it is defined at line "
+                                 f"{statement.pos.line}; define it first.")
+            expr, shape = resolver.expr(statement.value)
+            resolver.definitions[statement.name] = expr
+            resolver.shapes[statement.name] = shape
+            positions[statement.name] = statement.pos
+        elif isinstance(statement, Wrt):
+            wrt = (wrt or ()) + statement.names
+        elif isinstance(statement, Objective):
+            objective = statement.name
+    if not resolver.definitions:
+        raise UsageError("the program defines no objective: add a line such as "
+                         "`J = 1/2 * ||X*W - Y||^2`.")
+    if objective is None:
+        objective = list(resolver.definitions)[-1]
+    elif objective not in resolver.definitions:
+        raise UsageError(f"the objective '{objective}' is not defined by a `{objective} = …` "
+                         "line.")
+    if not resolver.unifier.unify_shapes(resolver.shapes[objective], SCALAR):
+        shape_text = resolver.shape_text(resolver.shapes[objective])
+        raise ShapeError(f"the objective {objective} is {shape_text}, not a scalar: matgrad "
+                         f"differentiates scalar objectives; use sum({objective}) or "
+                         f"||{objective}||^2.")
+    names: dict[DimVar, str] = {}
+    shapes = {name: (resolver.final_dim(s[0], names), resolver.final_dim(s[1], names))
+              for name, s in resolver.shapes.items()}
+    definitions = {name: resolver.finish(expr, names)
+                   for name, expr in resolver.definitions.items()}
+    parameters = _free_symbols(objective, definitions)
+    dims = tuple(dict.fromkeys([*resolver.dims, *(d for d in names.values())]))
+    return Program(source, shapes, definitions, objective, wrt, attributes, parameters,
+                   frozenset(resolver.functions), dims, positions)
+
+
+def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:
+    if decl.name in resolver.declared or decl.name in resolver.definitions:
+        raise UsageError(f"'{decl.name}' is declared twice (line {decl.pos.line}).")
+    if decl.name in resolver.matrices_used:
+        raise UsageError(f"'{decl.name}' is used before its declaration at line "
+                         f"{decl.pos.line}; put declarations first.")
+    unknown = set(decl.attributes) - ATTRIBUTES
+    if unknown:
+        raise UsageError(f"unknown attribute {', '.join(sorted(unknown))} for '{decl.name}' at "
+                         f"line {decl.pos.line}; known: {', '.join(sorted(ATTRIBUTES))}.")
+    if decl.name in ELEMENTWISE or decl.name in ROWWISE or decl.name in SPECIAL_CALLS:
+        raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a built-in function name; "
+                         "choose another name.")
+    if decl.name in RESERVED:
+        raise UsageError(f"'{decl.name}' at line {decl.pos.line} is reserved for differentials.")
+    resolver.declared.add(decl.name)
+    resolver.shapes[decl.name] = _declared_shape(decl)
+    attributes[decl.name] = frozenset(decl.attributes)
+
+
+def _free_symbols(objective: str, definitions: dict[str, Expr]) -> tuple[str, ...]:
+    """Symbols the objective depends on that are not let-bound, in order of first appearance."""
+    seen: dict[str, None] = {}
+    visited: set[str] = set()
+    stack = [objective]
+    order: list[str] = []
+    while stack:
+        name = stack.pop()
+        if name in visited:
+            continue
+        visited.add(name)
+        order.append(name)
+        for node in definitions[name].walk():
+            if isinstance(node, Sym) and node.name in definitions:
+                stack.append(node.name)
+    for name in sorted(order, key=list(definitions).index):
+        for node in definitions[name].walk():
+            if isinstance(node, Sym) and node.name not in definitions:
+                seen.setdefault(node.name)
+    return tuple(seen)
+
+
+# ---- rule files -----------------------------------------------------------------------------
+
+
+@dataclass
+class ResolvedPattern:
+    lhs: Expr
+    rhs: Expr
+    var_shapes: dict[str, Shape]
+    unifier: Unifier
+
+
+def resolve_rule(source: str, lhs: SExpr, rhs: SExpr, same_shape: bool = True) -> ResolvedPattern:
+    """Resolve both sides of a rule in one shape context; normally of the same shape."""
+    resolver = _Resolver(source, "rule")
+    unifier = resolver.unifier
+    left, left_shape = resolver.expr(lhs)
+    left_dims = [dim for shape in [*resolver.shapes.values(), left_shape] for dim in shape
+                 if isinstance(dim, DimVar)]
+    before = {dim: unifier.find(dim) for dim in left_dims}
+    right, right_shape = resolver.expr(rhs)
+    same = unifier.unify_shapes(left_shape, right_shape) if same_shape else True
+    # The right side may not narrow the left side's shapes (make X square, or 1×1): such a
+    # rule would only hold for some of the matrices its left side matches.
+    groups: dict[Dim, set[Dim]] = {}
+    for dim, old in before.items():
+        groups.setdefault(unifier.find(dim), set()).add(old)
+    narrowed = any(len(olds) > 1 or (not isinstance(new, DimVar) and olds != {new})
+                   for new, olds in groups.items())
+    if not same or narrowed:
+        raise MatgradError(f"the two sides have different shapes: "
+                           f"{format_shape(left_shape)} and {format_shape(right_shape)}")
+    return ResolvedPattern(left, right, dict(resolver.shapes), unifier)
+
+
+def fraction_value(expr: Expr) -> Fraction | None:
+    """The value of a constant (or a negated constant), else None."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Neg) and isinstance(expr.x, Const):
+        return -expr.x.value
+    return None

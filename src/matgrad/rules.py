@@ -1,0 +1,193 @@
+"""Loading and validating rules/*.rules: every identity the engine applies is data from there.
+
+A rule file is read with the same grammar and resolver as programs (start symbol `rulefile`,
+resolution in rule mode).  Validation at load, each failure a `RuleError` naming file and line:
+unique names, at least one cited identity, a known phase, right-hand variables bound on the left,
+known guards on left-hand variables, both sides of the same shape (except `readoff`, whose right
+side is the gradient read off a term), and every size of a right-hand 𝟏 or 0 determined by the
+left-hand side.
+
+Phases: `differentiate` rewrites d(…); `isolate` rewrites a whole term of dJ; `tidy` rewrites
+anywhere, silently; `readoff` recognises a finished term G · dX and gives G.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from matgrad.dims import Dim, DimVar, Shape
+from matgrad.errors import MatgradError, RuleError
+from matgrad.expr import (
+    Apply,
+    Diff,
+    Expr,
+    Identity,
+    Ones,
+    RowApply,
+    RowGrad,
+    Var,
+    Zero,
+    contains_diff,
+)
+from matgrad.match import FUNCTION_VARS
+from matgrad.resolve import resolve_rule
+from matgrad.resources import rule_files
+from matgrad.shapes import Unifier
+from matgrad.syntax import RuleSource, parse_rules
+
+PHASES = ("differentiate", "isolate", "tidy", "readoff")
+
+
+class GuardContext:
+    """What guards may ask about an expression; the engine provides the real answers."""
+
+    def is_constant(self, expr: Expr) -> bool:
+        raise NotImplementedError
+
+    def is_scalar(self, expr: Expr) -> bool:
+        raise NotImplementedError
+
+
+GUARDS: dict[str, Callable[[GuardContext, Expr], bool]] = {
+    "const": lambda ctx, expr: ctx.is_constant(expr),
+    "has_d": lambda ctx, expr: contains_diff(expr),
+    "no_d": lambda ctx, expr: not contains_diff(expr),
+    "scalar": lambda ctx, expr: ctx.is_scalar(expr),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    cites: tuple[str, ...]
+    phase: str
+    lhs: Expr
+    rhs: Expr
+    guards: tuple[tuple[str, str], ...]
+    var_shapes: dict[str, Shape]
+    source: str
+
+    @property
+    def head(self) -> type[Expr] | None:
+        """The node class the rule can match at its top (None: any), for indexing."""
+        pattern = self.lhs.x if isinstance(self.lhs, Diff) and self.phase == "differentiate" \
+            else self.lhs
+        return None if isinstance(pattern, Var) else type(pattern)
+
+    def cites_guide(self) -> bool:
+        return any(cite.isdigit() for cite in self.cites)
+
+
+def _canonical(expr: Expr, unifier: Unifier) -> Expr:
+    if isinstance(expr, (Ones, Zero)):
+        return type(expr)(unifier.find(expr.rows), unifier.find(expr.cols))
+    if isinstance(expr, Identity):
+        return Identity(unifier.find(expr.size))
+    kids = expr.children()
+    return expr.with_children(tuple(_canonical(kid, unifier) for kid in kids)) if kids else expr
+
+
+def _vars(expr: Expr) -> set[str]:
+    return {node.name for node in expr.walk() if isinstance(node, Var)}
+
+
+def _functions(expr: Expr) -> set[str]:
+    return {node.fn for node in expr.walk()
+            if isinstance(node, (Apply, RowApply, RowGrad)) and node.fn in FUNCTION_VARS}
+
+
+def _dims(expr: Expr) -> set[Dim]:
+    found: set[Dim] = set()
+    for node in expr.walk():
+        if isinstance(node, (Ones, Zero)):
+            found.update((node.rows, node.cols))
+        elif isinstance(node, Identity):
+            found.add(node.size)
+    return {dim for dim in found if isinstance(dim, DimVar)}
+
+
+def build_rule(source: RuleSource, text: str, where: str) -> Rule:
+    location = f"{where}:{source.pos.line}"
+    if not source.cites:
+        raise RuleError(f"{location}: rule {source.name} cites no identity")
+    if source.phase not in PHASES:
+        raise RuleError(f"{location}: unknown phase {source.phase}; known: {', '.join(PHASES)}")
+    try:
+        resolved = resolve_rule(text, source.lhs, source.rhs,
+                                same_shape=source.phase != "readoff")
+    except MatgradError as exc:
+        raise RuleError(f"{location}: rule {source.name}: {exc}") from None
+    unifier = resolved.unifier
+    lhs = _canonical(resolved.lhs, unifier)
+    rhs = _canonical(resolved.rhs, unifier)
+    var_shapes = {name: unifier.find_shape(shape) for name, shape in resolved.var_shapes.items()}
+    unbound = _vars(rhs) - _vars(lhs)
+    if unbound:
+        raise RuleError(f"{location}: rule {source.name}: {', '.join(sorted(unbound))} on the "
+                        "right is not bound on the left")
+    if _functions(rhs) - _functions(lhs):
+        raise RuleError(f"{location}: rule {source.name}: a function on the right is not bound "
+                        "on the left")
+    guards: list[tuple[str, str]] = []
+    for guard_name, args in source.guards:
+        if guard_name not in GUARDS:
+            raise RuleError(f"{location}: rule {source.name}: unknown guard {guard_name}; known: "
+                            f"{', '.join(sorted(GUARDS))}")
+        for arg in args:
+            if arg not in _vars(lhs):
+                raise RuleError(f"{location}: rule {source.name}: guard {guard_name}({arg}) names"
+                                " a variable the left side does not bind")
+            guards.append((guard_name, arg))
+    determined = _dims(lhs) | {dim for name in _vars(lhs) for dim in var_shapes[name]
+                               if isinstance(dim, DimVar)}
+    if _dims(rhs) - determined:
+        raise RuleError(f"{location}: rule {source.name}: the size of a 𝟏 or 0 on the right is "
+                        "not determined by the left side")
+    cited = tuple(cite for cite in source.cites)
+    return Rule(source.name, cited, source.phase, lhs, rhs, tuple(guards), var_shapes, location)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    def phase(self, phase: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.phase == phase)
+
+    def by_name(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+    def indexed(self, phase: str) -> dict[type[Expr] | None, tuple[Rule, ...]]:
+        """Rules of a phase by head class; each list keeps file order, wildcards included."""
+        rules = self.phase(phase)
+        heads = {rule.head for rule in rules}
+        return {head: tuple(rule for rule in rules if rule.head in (head, None))
+                for head in heads | {None}}
+
+
+def load_rule_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for where, text in texts:
+        for source in parse_rules(text, where):
+            rule = build_rule(source, text, where)
+            if rule.name in seen:
+                raise RuleError(f"{rule.source}: rule name {rule.name} is already used at "
+                                f"{seen[rule.name]}")
+            seen[rule.name] = rule.source
+            rules.append(rule)
+    return RuleSet(tuple(rules))
+
+
+@cache
+def load_rules() -> RuleSet:
+    """The rules shipped in rules/, loaded once per process."""
+    files: list[Path] = rule_files()
+    return load_rule_texts((f"rules/{path.name}", path.read_text(encoding="utf-8"))
+                           for path in files)

@@ -1,0 +1,131 @@
+"""Tidying: the silent algebra applied after every derivation step.
+
+Two parts: the `tidy` rules of rules/tidy.rules (zeros, ones, double transposes, bilinearity of
+the Frobenius product), matched anywhere, bottom-up, to a fixpoint; and numeric constant folding,
+which computes new numbers and so lives here: (1/2)(2X) = X, 2 − 1 = 1, X / 2 = (1/2)X.
+
+Invariants: every rewrite here is an exact identity (the tidy rules are tested numerically like
+all rules; folding is exact arithmetic on Fractions); the result never contains more nodes than
+the input plus what bilinearity distributes; negative constants are kept as `Neg(Const)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+from matgrad.expr import Add, Const, Div, Expr, Neg, Power, Scale, Zero, add
+from matgrad.match import Bindings, Instantiator, Matcher
+from matgrad.rules import GUARDS, GuardContext, Rule
+
+MAX_TIDY_ROUNDS = 10_000
+
+
+def _value(expr: Expr) -> Fraction | None:
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Neg) and isinstance(expr.x, Const):
+        return -expr.x.value
+    return None
+
+
+def _const(value: Fraction) -> Expr:
+    return Neg(Const(-value)) if value < 0 else Const(value)
+
+
+def fold(expr: Expr) -> Expr | None:
+    """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    if isinstance(expr, Scale):
+        factor = _value(expr.s)
+        if factor is not None:
+            inner = expr.x
+            if factor == 1:
+                return inner
+            if factor < 0:
+                return Neg(Scale(Const(-factor), inner))
+            if isinstance(inner, Scale) and _value(inner.s) is not None:
+                return Scale(_const(factor * _value(inner.s)), inner.x)  # type: ignore[operator]
+            if _value(inner) is not None:
+                return _const(factor * _value(inner))  # type: ignore[operator]
+            if isinstance(inner, Neg):
+                return Neg(Scale(expr.s, inner.x))
+    if isinstance(expr, Div):
+        divisor = _value(expr.s)
+        if divisor is not None and divisor != 0:
+            return Scale(_const(1 / divisor), expr.x)
+    if isinstance(expr, Add):
+        values = [_value(term) for term in expr.terms]
+        known = [v for v in values if v is not None]
+        if len(known) >= 2:
+            rest = [term for term, v in zip(expr.terms, values, strict=True) if v is None]
+            total = sum(known, Fraction(0))
+            return add([*rest, _const(total)] if total != 0 or not rest else rest)
+    if isinstance(expr, Power):
+        base, exponent = _value(expr.base), _value(expr.exponent)
+        if exponent == 1:
+            return expr.base
+        if base is not None and exponent is not None and exponent.denominator == 1 and (
+                base != 0 or exponent > 0):
+            return _const(base ** int(exponent))
+    if isinstance(expr, Neg) and _value(expr.x) is not None and isinstance(expr.x, Neg):
+        return expr.x.x
+    return None
+
+
+class Tidier:
+    """Applies tidy rules and folding everywhere in an expression until nothing changes."""
+
+    def __init__(self, rules: tuple[Rule, ...], shape_of: Callable[[Expr], tuple[object, object]],
+                 guard_context: GuardContext) -> None:
+        self.rules = rules
+        self.shape_of = shape_of
+        self.guard_context = guard_context
+        heads = {rule.head for rule in rules} | {None}
+        # Per head class, the rules that can match it, in file order (wildcards included).
+        self.index = {head: tuple(rule for rule in rules if rule.head in (head, None))
+                      for head in heads}
+        self.memo: dict[Expr, Expr] = {}
+
+    def _candidates(self, expr: Expr) -> tuple[Rule, ...]:
+        return self.index.get(type(expr), self.index[None])
+
+    def _rewrite_top(self, expr: Expr, used: list[str]) -> Expr | None:
+        folded = fold(expr)
+        if folded is not None and folded != expr:
+            used.append("fold")
+            return folded
+        for rule in self._candidates(expr):
+            matcher = Matcher(rule.var_shapes, self.shape_of)  # type: ignore[arg-type]
+            bindings = matcher.match(rule.lhs, expr, Bindings())
+            if bindings is None:
+                continue
+            if not all(GUARDS[name](self.guard_context, bindings.exprs[arg])
+                       for name, arg in rule.guards):
+                continue
+            result = Instantiator(self.shape_of).build(rule.rhs, bindings)  # type: ignore[arg-type]
+            if result != expr:
+                used.append(rule.name)
+                return result
+        return None
+
+    def tidy(self, expr: Expr, used: list[str] | None = None) -> Expr:
+        used = [] if used is None else used
+        if expr in self.memo:
+            return self.memo[expr]
+        original = expr
+        for _ in range(MAX_TIDY_ROUNDS):
+            kids = expr.children()
+            if kids:
+                expr = expr.with_children(tuple(self.tidy(kid, used) for kid in kids))
+            rewritten = self._rewrite_top(expr, used)
+            if rewritten is None:
+                break
+            expr = rewritten
+        else:  # pragma: no cover - the tidy rules terminate; this guards against a bad rule file
+            raise RuntimeError("tidying did not reach a fixpoint")
+        self.memo[original] = expr
+        return expr
+
+
+def is_zero(expr: Expr) -> bool:
+    return isinstance(expr, Zero)

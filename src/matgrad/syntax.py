@@ -1,0 +1,411 @@
+"""Parsing: source text → surface syntax (statements and untyped expressions), via Lark LALR.
+
+The surface tree keeps what the user wrote and where (line, column); it decides nothing about
+shapes.  `resolve.py` turns it into the typed IR.  One Transformer method per grammar alias.
+
+Invariants: every failure is a `MatgradSyntaxError` with line:column, a caret under the offending
+token and what was expected; nesting is bounded (`MAX_DEPTH`) so that deep input gives a clear
+error instead of a RecursionError.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from matgrad.errors import MatgradSyntaxError, caret_excerpt
+from matgrad.resources import grammar_text
+
+MAX_DEPTH = 400
+MAX_SOURCE_CHARS = 2_000_000
+
+SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+# What the user sees instead of Lark's terminal names in "expected …" lists.
+TERMINAL_NAMES = {
+    "NAME": "a name", "NUMBER": "a number", "INT": "a whole number", "MINUS": "'-'",
+    "LPAR": "'('", "RPAR": "')'", "PLUS": "'+'", "STAR": "'*'", "SLASH": "'/'",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "_SEP": "a new line or ';'",
+    "TRANSPOSE": "a transpose (')", "FROB": "'·'", "HADAMARD": "'.*'", "CIRCUMFLEX": "'^'",
+    "$END": "the end of the input", "_BARS": "'||'", "_DOUBLE_BAR": "'‖'", "BOLD_ONE": "'𝟏'",
+    "MORETHAN": "'>'", "LESSTHAN": "'<'",
+}
+
+
+# ---- surface syntax -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pos:
+    line: int
+    column: int
+    start: int = 0
+    end: int = 0
+
+    def text(self, source: str) -> str:
+        """What the user wrote at this position."""
+        return " ".join(source[self.start:self.end].split())
+
+
+@dataclass(frozen=True)
+class SExpr:
+    pos: Pos = field(compare=False)
+
+
+@dataclass(frozen=True)
+class SName(SExpr):
+    name: str
+
+
+@dataclass(frozen=True)
+class SNumber(SExpr):
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class SOnes(SExpr):
+    pass
+
+
+@dataclass(frozen=True)
+class SBinary(SExpr):
+    """op is one of + - * / .* ./ frob juxt ^ .^"""
+
+    op: str
+    a: SExpr
+    b: SExpr
+
+
+@dataclass(frozen=True)
+class SSum(SExpr):
+    """A flat sum: each term with its sign (True for a subtracted term)."""
+
+    terms: tuple[tuple[bool, SExpr], ...]
+
+
+@dataclass(frozen=True)
+class SUnary(SExpr):
+    """op is one of neg transpose quote (an ASCII ', transpose or derivative) prime norm"""
+
+    op: str
+    x: SExpr
+
+
+@dataclass(frozen=True)
+class SCall(SExpr):
+    callee: SExpr
+    args: tuple[SExpr, ...]
+
+
+@dataclass(frozen=True)
+class Decl:
+    name: str
+    shape: tuple[str | int, str | int] | None  # None for `scalar`
+    attributes: tuple[str, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: SExpr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Wrt:
+    names: tuple[str, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    pos: Pos
+
+
+Statement = Decl | Let | Wrt | Objective
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    name: str
+    cites: tuple[str, ...]
+    lhs: SExpr
+    rhs: SExpr
+    guards: tuple[tuple[str, tuple[str, ...]], ...]
+    phase: str
+    pos: Pos
+
+
+# ---- parsing --------------------------------------------------------------------------------
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(
+        grammar_text(), parser="lalr", lexer="contextual", start=["program", "rulefile"],
+        propagate_positions=True, maybe_placeholders=False,
+    )
+
+
+def normalize_name(text: str) -> str:
+    """`W₁` and `W1` are the same name."""
+    return unicodedata.normalize("NFC", text).translate(SUBSCRIPT_DIGITS)
+
+
+def parse_number(text: str) -> Fraction:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise MatgradSyntaxError(f"'{text}' is not a number matgrad can read") from exc
+
+
+def _pos(meta_or_token: object) -> Pos:
+    line = getattr(meta_or_token, "line", 1) or 1
+    column = getattr(meta_or_token, "column", 1) or 1
+    start = getattr(meta_or_token, "start_pos", 0) or 0
+    end = getattr(meta_or_token, "end_pos", start) or start
+    return Pos(int(line), int(column), int(start), int(end))
+
+
+@v_args(meta=True)
+class _ToSurface(Transformer[Token, object]):
+    """One method per grammar alias: Lark tree → surface syntax."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current_phase = "differentiate"
+
+    # statements
+    def program(self, meta: object, items: list[Statement]) -> list[Statement]:
+        return list(items)
+
+    def decl(self, meta: object, items: list[object]) -> Decl:
+        name, shape, *attrs = items
+        return Decl(normalize_name(str(name)), shape,  # type: ignore[arg-type]
+                    tuple(str(a) for a in attrs), _pos(meta))
+
+    def matrix_shape(self, meta: object, items: list[Token]) -> tuple[str | int, str | int]:
+        rows, cols = (int(tok) if tok.type == "INT" else normalize_name(str(tok)) for tok in items)
+        return (rows, cols)
+
+    def scalar_shape(self, meta: object, items: list[Token]) -> None:
+        return None
+
+    def let(self, meta: object, items: list[object]) -> Let:
+        name, value = items
+        return Let(normalize_name(str(name)), value, _pos(meta))  # type: ignore[arg-type]
+
+    def wrt(self, meta: object, items: list[Token]) -> Wrt:
+        return Wrt(tuple(normalize_name(str(tok)) for tok in items), _pos(meta))
+
+    def objective(self, meta: object, items: list[Token]) -> Objective:
+        return Objective(normalize_name(str(items[0])), _pos(meta))
+
+    # rule files
+    def rulefile(self, meta: object, items: list[object]) -> list[RuleSource]:
+        return [item for item in items if isinstance(item, RuleSource)]
+
+    def phase(self, meta: object, items: list[Token]) -> None:
+        self.current_phase = str(items[0])
+
+    def rule(self, meta: object, items: list[object]) -> RuleSource:
+        name = str(items[0])
+        cites = tuple(str(tok)[1:-1].strip() for tok in items if isinstance(tok, Token)
+                      and tok.type == "CITE")
+        exprs = [item for item in items if isinstance(item, SExpr)]
+        guards = next((item for item in items if isinstance(item, tuple)), ())
+        return RuleSource(name, cites, exprs[0], exprs[1], guards, self.current_phase,
+                          _pos(meta))
+
+    def guard(self, meta: object, items: list[tuple[str, tuple[str, ...]]]) -> tuple[
+            tuple[str, tuple[str, ...]], ...]:
+        return tuple(items)
+
+    def condition(self, meta: object, items: list[Token]) -> tuple[str, tuple[str, ...]]:
+        return (str(items[0]), tuple(str(tok) for tok in items[1:]))
+
+    # expressions
+    def name(self, meta: object, items: list[Token]) -> SName:
+        return SName(_pos(meta), normalize_name(str(items[0])))
+
+    def number(self, meta: object, items: list[Token]) -> SNumber:
+        return SNumber(_pos(meta), parse_number(str(items[0])))
+
+    def neg_number(self, meta: object, items: list[Token]) -> SNumber:
+        return SNumber(_pos(meta), -parse_number(str(items[1])))
+
+    def ones(self, meta: object, items: list[Token]) -> SOnes:
+        return SOnes(_pos(meta))
+
+    def _binary(self, op: str, meta: object, items: list[object]) -> SBinary:
+        operands = [item for item in items if isinstance(item, SExpr)]
+        return SBinary(_pos(meta), op, operands[0], operands[1])
+
+    def add(self, meta: object, items: list[object]) -> SSum:
+        terms: list[tuple[bool, SExpr]] = []
+        negative = False
+        for item in items:
+            if isinstance(item, Token):
+                negative = item.type == "MINUS"
+            else:
+                assert isinstance(item, SExpr)
+                terms.append((negative, item))
+        return SSum(_pos(meta), tuple(terms))
+
+    def frob(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("frob", meta, items)
+
+    def inner(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("frob", meta, items)
+
+    def mul(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("*", meta, items)
+
+    def juxt(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("*", meta, items)
+
+    def div(self, meta: object, items: list[object]) -> SBinary | SNumber:
+        a, b = items
+        # A literal fraction such as 1/2 is one constant, so that printing it back reads the same.
+        if isinstance(a, SNumber) and isinstance(b, SNumber) and b.value != 0:
+            return SNumber(_pos(meta), a.value / b.value)
+        return self._binary("/", meta, items)
+
+    def hadamard(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary(".*", meta, items)
+
+    def hadamard_div(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("./", meta, items)
+
+    def pow(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary("^", meta, items)
+
+    def epow(self, meta: object, items: list[object]) -> SBinary:
+        return self._binary(".^", meta, items)
+
+    def spow(self, meta: object, items: list[object]) -> SBinary:
+        base, token = items
+        exponent = parse_number(str(token).translate(SUPERSCRIPT_DIGITS))
+        return SBinary(_pos(meta), "^", base, SNumber(_pos(token), exponent))  # type: ignore[arg-type]
+
+    def neg(self, meta: object, items: list[object]) -> SUnary:
+        return SUnary(_pos(meta), "neg", items[-1])  # type: ignore[arg-type]
+
+    def transpose(self, meta: object, items: list[object]) -> SUnary:
+        # ASCII ' is also the derivative mark of f'(A); resolution decides which it is.
+        op = "quote" if str(items[1]) == "'" else "transpose"
+        return SUnary(_pos(meta), op, items[0])  # type: ignore[arg-type]
+
+    def prime(self, meta: object, items: list[object]) -> SUnary:
+        return SUnary(_pos(meta), "prime", items[0])  # type: ignore[arg-type]
+
+    def norm(self, meta: object, items: list[object]) -> SUnary:
+        return SUnary(_pos(meta), "norm", items[0])  # type: ignore[arg-type]
+
+    def call(self, meta: object, items: list[object]) -> SCall:
+        callee, args = items
+        return SCall(_pos(meta), callee, tuple(args))  # type: ignore[arg-type]
+
+    def args(self, meta: object, items: list[SExpr]) -> list[SExpr]:
+        return list(items)
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({TERMINAL_NAMES.get(term, repr(term.strip('"').lower())
+                                       if term.isupper() else term) for term in expected})
+    if len(names) > 8:
+        names = [*names[:8], "…"]
+    return ", ".join(names)
+
+
+def _syntax_error(source: str, exc: UnexpectedInput, what: str) -> MatgradSyntaxError:
+    line, column = exc.line, exc.column
+    if isinstance(exc, UnexpectedCharacters):
+        index = exc.pos_in_stream or 0
+        found = f"the character {source[index]!r}" if 0 <= index < len(source) \
+            else "an unexpected character"
+        expected = _describe_expected(set(exc.allowed or ()))
+    elif isinstance(exc, UnexpectedEOF):
+        found = "end of input"
+        expected = _describe_expected(set(exc.expected))
+        line, column = source.count("\n") + 1, len(source.rsplit("\n", 1)[-1]) + 1
+    elif isinstance(exc, UnexpectedToken):
+        token = exc.token
+        found = "end of input" if token.type == "$END" else f"{str(token)!r}"
+        if token.type == "_SEP":
+            found = "the end of the line"
+        expected = _describe_expected(set(exc.accepts or exc.expected))
+    else:  # pragma: no cover - Lark has no other kinds
+        found, expected = "something unexpected", ""
+    if line is None or line < 1:
+        line, column = 1, 1
+    excerpt = caret_excerpt(source, line, column)
+    hint = f" Expected {expected}." if expected else ""
+    return MatgradSyntaxError(
+        f"syntax error in {what} at line {line}, column {column}: unexpected {found}.{hint}\n"
+        f"{excerpt}".rstrip()
+    )
+
+
+def _check_depth(source: str, what: str) -> None:
+    """Reject pathological nesting before Lark and Python recursion get to see it."""
+    depth = 0
+    for index, char in enumerate(source):
+        if char in "(<":
+            depth += 1
+        elif char in ")>":
+            depth -= 1
+        if depth > MAX_DEPTH:
+            line = source.count("\n", 0, index) + 1
+            raise MatgradSyntaxError(
+                f"{what} is nested too deeply (more than {MAX_DEPTH} open brackets at line "
+                f"{line}); split it into let-bindings such as `A = …` on separate lines."
+            )
+
+
+def _parse(source: str, start: str, what: str) -> object:
+    if len(source) > MAX_SOURCE_CHARS:
+        raise MatgradSyntaxError(f"{what} is too long ({len(source)} characters; the limit is "
+                                 f"{MAX_SOURCE_CHARS}).")
+    _check_depth(source, what)
+    try:
+        tree = _parser().parse(source, start=start)
+    except UnexpectedInput as exc:
+        raise _syntax_error(source, exc, what) from None
+    except RecursionError:
+        raise MatgradSyntaxError(f"{what} is nested too deeply to parse; split it into "
+                                 "let-bindings.") from None
+    return _transform(tree)
+
+
+def _transform(tree: Tree[Token]) -> object:
+    try:
+        return _ToSurface().transform(tree)
+    except RecursionError:
+        raise MatgradSyntaxError("the program is nested too deeply; split it into "
+                                 "let-bindings.") from None
+    except Exception as exc:  # Lark wraps errors raised in callbacks
+        inner = getattr(exc, "orig_exc", None)
+        if isinstance(inner, MatgradSyntaxError):
+            raise inner from None
+        raise
+
+
+def parse_program(source: str) -> list[Statement]:
+    result = _parse(source, "program", "the program")
+    assert isinstance(result, list)
+    return result
+
+
+def parse_rules(source: str, filename: str) -> list[RuleSource]:
+    result = _parse(source, "rulefile", f"rule file {filename}")
+    assert isinstance(result, list)
+    return result
