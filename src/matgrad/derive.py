@@ -191,6 +191,7 @@ class Engine(GuardContext):
 
     def _process(self, node: str, expands: str | None) -> None:
         """Rewrite unfinished terms until every term of dJ is finished."""
+        seen: set[tuple[Expr, ...]] = set()
         while True:
             index = next((i for i, term in enumerate(self.state)
                           if self.finished(term) is None), None)
@@ -200,6 +201,11 @@ class Engine(GuardContext):
                 raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
                                        "split the program into smaller let-bindings.")
             before = tuple(self.state)
+            if before in seen:
+                raise UnsupportedError(
+                    f"the rules go round in a circle on {to_text(self.state[index])}; this is a "
+                    "gap in rules/ — please report the program.")
+            seen.add(before)
             rule, rewritten, path = self._rewrite(self.state[index])
             used: list[str] = []
             tidied = self.tidier.tidy(rewritten, used)

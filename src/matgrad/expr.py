@@ -14,7 +14,7 @@ and `RowDot` the guide's row-wise product (a column of row dot products).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import ClassVar
@@ -38,6 +38,10 @@ class Expr:
         values.update(zip(self._kids, kids, strict=True))
         return type(self)(**values)
 
+    def __str__(self) -> str:
+        # The text printer registers itself here (printing sits above the IR in the layering).
+        return _TEXT_PRINTER[0](self) if _TEXT_PRINTER else repr(self)
+
     def walk(self) -> Iterator[Expr]:
         """Every node, pre-order, iteratively (deep trees must not hit the recursion limit)."""
         stack: list[Expr] = [self]
@@ -45,6 +49,14 @@ class Expr:
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children()))
+
+
+_TEXT_PRINTER: list[Callable[[Expr], str]] = []
+
+
+def register_text_printer(printer: Callable[[Expr], str]) -> None:
+    """Make `str(expr)` the guide's notation; called once by matgrad.printing.text."""
+    _TEXT_PRINTER[:] = [printer]
 
 
 # ---- leaves ---------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class _Resolver:
         self.dims: list[str] = []
         self.functions: set[str] = set()
         self.matrices_used: set[str] = set()
+        self.ones_dims: list[DimVar] = []
 
     # ---- errors -----------------------------------------------------------------------------
 
@@ -187,8 +188,9 @@ class _Resolver:
                 return Zero(*shape), shape
             return Const(node.value), SCALAR
         if isinstance(node, SOnes):
-            shape = self.unifier.fresh_shape()
-            return Ones(*shape), shape
+            rows, cols = self.unifier.fresh(), self.unifier.fresh()
+            self.ones_dims.extend((rows, cols))
+            return Ones(rows, cols), (rows, cols)
         if isinstance(node, SSum):
             return self.sum(node)
         if isinstance(node, SBinary):
@@ -238,8 +240,10 @@ class _Resolver:
                     f"{self.where(node.pos)}). Check the declared shapes of the operands.")
             if concrete:
                 goal: Dim = concrete.pop()
+            elif 1 in dims:
+                goal = 1  # an unknown size next to a 1 is unified with it, not broadcast
             else:
-                goal = next((d for d in dims if isinstance(d, DimVar)), 1)
+                goal = next(d for d in dims if isinstance(d, DimVar))
             for d in dims:
                 if isinstance(d, DimVar):
                     self.unifier.unify(d, goal)
@@ -249,7 +253,7 @@ class _Resolver:
         for expr, shape in operands:
             need_rows = self.unifier.is_one(shape[0]) and rows != 1
             need_cols = self.unifier.is_one(shape[1]) and cols != 1
-            if need_rows and need_cols:
+            if (need_rows or need_cols) and self.unifier.is_scalar(shape):
                 expr = Scale(expr, Ones(rows, cols))
             elif need_rows:
                 expr = MatMul(Ones(rows, 1), expr)
@@ -482,6 +486,9 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
         raise ShapeError(f"the objective {objective} is {shape_text}, not a scalar: matgrad "
                          f"differentiates scalar objectives; use sum({objective}) or "
                          f"||{objective}||^2.")
+    # A 𝟏 whose size its context leaves open is a vector, as the guide's 1 always is.
+    for dim in resolver.ones_dims:
+        resolver.unifier.unify(dim, 1)
     names: dict[DimVar, str] = {}
     shapes = {name: (resolver.final_dim(s[0], names), resolver.final_dim(s[1], names))
               for name, s in resolver.shapes.items()}

@@ -44,6 +44,7 @@ from matgrad.expr import (
     Transpose,
     Var,
     Zero,
+    register_text_printer,
 )
 
 Style = Literal["unicode", "ascii"]
@@ -53,7 +54,7 @@ ADD, FROB, PRODUCT, UNARY, JUXT, POWER, POSTFIX, ATOM = 10, 20, 30, 35, 40, 50, 
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_₀₁₂₃₄₅₆₇₈₉")
+WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,19 @@ def format_fraction(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
+def _is_ones_row(expr: Expr) -> bool:
+    """The guide's 1ᵀ: a transposed column of ones (its size is read from what it multiplies)."""
+    return isinstance(expr, Transpose) and isinstance(expr.x, Ones) and expr.x.cols == 1
+
+
 class TextPrinter:
-    def __init__(self, style: Style = "unicode") -> None:
+    """`exact=True` spells out every 𝟏 whose size its context cannot tell (`ones(t, 1)`), so that
+    the text reads back as the same expression; the default writes 𝟏 as the guide does."""
+
+    def __init__(self, style: Style = "unicode", exact: bool = False) -> None:
         self.style = style
         self.unicode = style == "unicode"
+        self.exact = exact
         self._dispatch: dict[type[Expr], Callable[[Expr], Printed]] = {
             cls: getattr(self, f"_print_{cls.__name__}") for cls in (
                 Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
@@ -129,7 +139,7 @@ class TextPrinter:
         return str(dim)
 
     def _print_Ones(self, expr: Ones) -> Printed:
-        if self.unicode:
+        if self.unicode and not self.exact:
             return Printed("𝟏", ATOM)
         return Printed(f"ones({self._dim(expr.rows)}, {self._dim(expr.cols)})", POSTFIX)
 
@@ -184,7 +194,7 @@ class TextPrinter:
 
     def _juxtapose(self, left: Expr, right: Expr) -> Printed:
         """Unicode matrix/scalar product by juxtaposition, as the guide writes it."""
-        if isinstance(left, Transpose) and isinstance(left.x, Ones):
+        if _is_ones_row(left):
             left_text = "1ᵀ"
             left_prec = POSTFIX
         else:
@@ -216,7 +226,7 @@ class TextPrinter:
     def _print_MatMul(self, expr: MatMul) -> Printed:
         if self.unicode:
             return self._juxtapose(expr.a, expr.b)
-        if isinstance(expr.a, Transpose) and isinstance(expr.a.x, Ones):
+        if _is_ones_row(expr.a):
             return Printed(f"1'*{self.at_least(expr.b, UNARY)}", PRODUCT)
         return Printed(f"{self.at_least(expr.a, PRODUCT)}*{self.at_least(expr.b, UNARY)}",
                        PRODUCT)
@@ -251,7 +261,7 @@ class TextPrinter:
 
     def _print_Transpose(self, expr: Transpose) -> Printed:
         mark = "ᵀ" if self.unicode else "'"
-        if isinstance(expr.x, Ones):
+        if _is_ones_row(expr) and not self.exact:
             return Printed(f"1{mark}", POSTFIX)
         return Printed(f"{self.at_least(expr.x, POSTFIX)}{mark}", POSTFIX)
 
@@ -294,9 +304,13 @@ class TextPrinter:
         return Printed(f"d({inner.text})", POSTFIX)
 
 
-_UNICODE = TextPrinter("unicode")
-_ASCII = TextPrinter("ascii")
+_PRINTERS = {(style, exact): TextPrinter(style, exact)
+             for style in ("unicode", "ascii") for exact in (False, True)}
 
 
-def to_text(expr: Expr, style: Style = "unicode") -> str:
-    return (_UNICODE if style == "unicode" else _ASCII)(expr)
+def to_text(expr: Expr, style: Style = "unicode", exact: bool = False) -> str:
+    """The expression in the guide's notation (or ASCII); `exact` for text that reads back."""
+    return _PRINTERS[(style, exact)](expr)
+
+
+register_text_printer(to_text)
