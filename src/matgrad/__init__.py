@@ -3,6 +3,7 @@ Delong's "Practical Guide to Matrix Calculus for Deep Learning", printed as text
 generated as vectorized NumPy code."""
 
 from matgrad.api import Derivation, derive, parse
+from matgrad.check import CheckReport, check
 from matgrad.errors import (
     CodegenError,
     MatgradError,
@@ -14,7 +15,7 @@ from matgrad.errors import (
 )
 
 __all__ = [
-    "CodegenError", "Derivation", "MatgradError", "MatgradSyntaxError", "RuleError",
-    "ShapeError", "UnsupportedError", "UsageError", "derive", "parse",
+    "CheckReport", "CodegenError", "Derivation", "MatgradError", "MatgradSyntaxError", "RuleError",
+    "ShapeError", "UnsupportedError", "UsageError", "check", "derive", "parse",
 ]
 __version__ = "0.1.0"

@@ -6,13 +6,15 @@ every step of the derivation and the shapes; `str(derivation)` is exactly what t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from matgrad.derive import Step, run_engine
 from matgrad.dims import Shape
 from matgrad.errors import UsageError
 from matgrad.expr import Expr
+from matgrad.printing.numpy import argument_names, numpy_source
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
 from matgrad.rules import RuleSet, load_rules
@@ -28,6 +30,7 @@ class Derivation:
     adjoint_nodes: dict[str, str]
     steps: list[Step]
     shapes: dict[str, Shape]
+    node_adjoints: dict[str, Expr]
 
     @property
     def objective(self) -> str:
@@ -38,6 +41,25 @@ class Derivation:
 
     def steps_text(self) -> str:
         return format_steps(self)
+
+    def numpy_source(self, name: str = "value_and_grad",
+                     bind: Mapping[str, str] | None = None) -> str:
+        """A self-contained module (importing only numpy) defining `name(...)` that returns
+        (J, {parameter: gradient}); abstract functions are bound to built-ins by `bind`."""
+        return numpy_source(self, name, dict(bind or {}))
+
+    def compile(self, name: str = "value_and_grad",
+                bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
+        """The generated function, executed in a fresh namespace."""
+        namespace: dict[str, Any] = {"__name__": f"matgrad_generated_{name}"}
+        exec(compile(self.numpy_source(name, bind), f"<matgrad {name}>", "exec"), namespace)
+        function: Callable[..., Any] = namespace[name]
+        return function
+
+    @property
+    def python_names(self) -> dict[str, str]:
+        """The generated function's argument name for each free symbol, in order."""
+        return argument_names(self)
 
 
 def parse(source: str) -> Program:
@@ -78,4 +100,4 @@ def derive(source: str, wrt: Sequence[str] | None = None, *,
     chosen = _choose_wrt(program, wrt)
     result = run_engine(program, chosen, rules or load_rules())
     return Derivation(program, chosen, result.gradients, result.adjoints, result.adjoint_nodes,
-                      result.steps, result.shapes)
+                      result.steps, result.shapes, result.node_adjoints)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matgrad.api import derive
+from matgrad.check import check
 from matgrad.errors import MatgradError, UsageError
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.printing.text import Style
@@ -21,6 +22,8 @@ EXAMPLES = """\
 examples:
   matgrad examples/single_layer.mg            the guide's eq. (3)-(4)
   matgrad examples/single_layer.mg --steps    the derivation, each step citing its identity
+  matgrad examples/single_layer.mg --numpy --bind f=tanh     the NumPy value_and_grad module
+  matgrad examples/single_layer.mg --check --bind f=sigmoid  gradient vs central differences
   matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --wrt x
   matgrad -e "X: t x n; W: n x m; Y: t x m; J = 1/2*||X*W - Y||^2" --ascii
 
@@ -46,7 +49,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
+    parser.add_argument("--numpy", action="store_true",
+                        help="print the generated NumPy module (value_and_grad)")
+    parser.add_argument("--name", default="value_and_grad",
+                        help="name of the generated function (default: value_and_grad)")
+    parser.add_argument("--bind", action="append", default=[], metavar="f=tanh",
+                        help="bind an abstract function to a built-in one, for --numpy and "
+                        "--check (repeatable, or comma-separated)")
+    parser.add_argument("--check", action="store_true",
+                        help="compare the compiled gradient with central differences at random "
+                        "inputs; exit status 1 if they differ")
+    parser.add_argument("--sizes", metavar="t=7,n=5",
+                        help="dimension sizes for --check (default: 4, 5, 6, …)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for --check")
     return parser
+
+
+def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in (part for text in items for part in text.split(",") if part.strip()):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"{what} expects name=value pairs such as f=tanh, got '{item}'.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _sizes(text: str | None) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for key, value in _pairs([text] if text else [], "--sizes").items():
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--sizes: the size of {key} must be a positive whole number, "
+                             f"got '{value}'.")
+        sizes[key] = int(value)
+    return sizes
 
 
 def _read_source(args: argparse.Namespace) -> str:
@@ -81,11 +117,20 @@ def run(argv: Sequence[str]) -> int:
     source = _read_source(args)
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     derivation = derive(source, wrt)
+    bind = _pairs(args.bind, "--bind")
+    if args.numpy:
+        print(derivation.numpy_source(args.name, bind), end="")
+        return 0
     style: Style = "ascii" if args.ascii else "unicode"
     if args.steps:
         print(format_steps(derivation, style))
         print()
     print(format_gradients(derivation, style))
+    if args.check:
+        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)
+        print()
+        print(report)
+        return 0 if report.passed else 1
     return 0
 
 

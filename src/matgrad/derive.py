@@ -55,6 +55,8 @@ class EngineResult:
     adjoint_nodes: dict[str, str]
     steps: list[Step]
     shapes: dict[str, Shape]
+    # Every expanded node's coefficient (named or inlined), for naming code temporaries.
+    node_adjoints: dict[str, Expr]
 
 
 def adjoint_name(node: str, taken: set[str]) -> str:
@@ -85,6 +87,7 @@ class Engine(GuardContext):
         self.state: list[Expr] = []
         self.adjoints: dict[str, Expr] = {}
         self.adjoint_nodes: dict[str, str] = {}
+        self.node_adjoints: dict[str, Expr] = {}
         self.const_memo: dict[Expr, bool] = {}
 
     # ---- GuardContext -----------------------------------------------------------------------
@@ -245,6 +248,7 @@ class Engine(GuardContext):
         users = [done for term in self.state if (done := self.finished(term)) is not None
                  and any(n == reference for n in done[1].walk())]
         feeds_node = any(target in self.program.definitions for target, _ in users)
+        self.node_adjoints[node] = value
         if len(users) >= 2 and feeds_node:
             self.adjoints[name] = value
             self.adjoint_nodes[name] = node
@@ -282,7 +286,8 @@ class Engine(GuardContext):
             gradients[parameter] = gradient
             self.steps.append(Step("read-gradient", ("17",), parameter, tuple(self.state),
                                    (gradient,), 0, ()))
-        return EngineResult(gradients, self.adjoints, self.adjoint_nodes, self.steps, self.shapes)
+        return EngineResult(gradients, self.adjoints, self.adjoint_nodes, self.steps, self.shapes,
+                            self.node_adjoints)
 
 
 def _describe(expr: Expr) -> str:

@@ -24,9 +24,14 @@ Y_SYMBOL = sympy.Symbol("y", real=True)
 
 @dataclass(frozen=True)
 class ElementwiseFunction:
+    """`numpy` and `derivative` are NumPy templates in `{x}` (stable forms: sigmoid through
+    tanh, softplus through logaddexp); `via_output` is f′ written in y = f(x), for code that
+    reuses a cached forward value.  Tests check all three against SymPy."""
+
     name: str
     definition: str
     numpy: str
+    derivative: str
     via_output: str | None = None
     latex: str | None = None
     domain: tuple[float, float] = (-2.0, 2.0)
@@ -54,29 +59,30 @@ class RowFunction:
 ELEMENTWISE: dict[str, ElementwiseFunction] = {
     fn.name: fn
     for fn in [
-        ElementwiseFunction("tanh", "tanh(x)", "np.tanh({x})", via_output="1 - y**2"),
-        ElementwiseFunction(
-            "sigmoid", "1/(1 + exp(-x))", "0.5 * (1 + np.tanh(0.5 * {x}))", via_output="y*(1 - y)",
-            latex=r"\sigma",
-        ),
-        ElementwiseFunction(
-            "relu", "Piecewise((x, x > 0), (0, True))", "np.maximum({x}, 0)",
-            latex=r"\operatorname{relu}", domain=(0.1, 2.0),
-        ),
-        ElementwiseFunction("exp", "exp(x)", "np.exp({x})", via_output="y"),
-        ElementwiseFunction("log", "log(x)", "np.log({x})", domain=(0.5, 3.0)),
-        ElementwiseFunction("sqrt", "sqrt(x)", "np.sqrt({x})", via_output="1/(2*y)",
-                            domain=(0.5, 3.0), latex=r"\sqrt"),
-        ElementwiseFunction("square", "x**2", "np.square({x})", latex=r"\operatorname{sq}"),
-        ElementwiseFunction("abs", "Abs(x)", "np.abs({x})", latex=r"\operatorname{abs}",
+        ElementwiseFunction("tanh", "tanh(x)", "np.tanh({x})", "1 - np.tanh({x}) ** 2",
+                            via_output="1 - y**2"),
+        ElementwiseFunction("sigmoid", "1/(1 + exp(-x))", "0.5 * (1 + np.tanh(0.5 * {x}))",
+                            "0.25 * (1 - np.tanh(0.5 * {x}) ** 2)", via_output="y*(1 - y)",
+                            latex=r"\sigma"),
+        ElementwiseFunction("relu", "Piecewise((x, x > 0), (0, True))", "np.maximum({x}, 0)",
+                            "({x} > 0)", latex=r"\operatorname{relu}", domain=(0.1, 2.0)),
+        ElementwiseFunction("exp", "exp(x)", "np.exp({x})", "np.exp({x})", via_output="y"),
+        ElementwiseFunction("log", "log(x)", "np.log({x})", "1 / {x}", domain=(0.5, 3.0)),
+        ElementwiseFunction("sqrt", "sqrt(x)", "np.sqrt({x})", "0.5 / np.sqrt({x})",
+                            via_output="1/(2*y)", domain=(0.5, 3.0), latex=r"\sqrt"),
+        ElementwiseFunction("square", "x**2", "np.square({x})", "2 * {x}",
+                            latex=r"\operatorname{sq}"),
+        ElementwiseFunction("abs", "Abs(x)", "np.abs({x})", "np.sign({x})",
+                            latex=r"\operatorname{abs}", domain=(0.1, 2.0)),
+        ElementwiseFunction("sign", "Piecewise((1, x > 0), (-1, x < 0), (0, True))",
+                            "np.sign({x})", "np.zeros_like({x})", latex=r"\operatorname{sign}",
                             domain=(0.1, 2.0)),
-        ElementwiseFunction("sign", "sign(x)", "np.sign({x})", latex=r"\operatorname{sign}",
-                            domain=(0.1, 2.0)),
-        ElementwiseFunction("sin", "sin(x)", "np.sin({x})"),
-        ElementwiseFunction("cos", "cos(x)", "np.cos({x})"),
+        ElementwiseFunction("sin", "sin(x)", "np.sin({x})", "np.cos({x})"),
+        ElementwiseFunction("cos", "cos(x)", "np.cos({x})", "-np.sin({x})"),
         ElementwiseFunction("softplus", "log(1 + exp(x))", "np.logaddexp(0, {x})",
-                            latex=r"\operatorname{softplus}"),
-        ElementwiseFunction("identity", "x", "{x}", latex=r"\operatorname{id}"),
+                            "0.5 * (1 + np.tanh(0.5 * {x}))", latex=r"\operatorname{softplus}"),
+        ElementwiseFunction("identity", "x", "{x}", "np.ones_like({x})",
+                            latex=r"\operatorname{id}"),
     ]
 }
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from matgrad.dims import Shape
 from matgrad.expr import Add, Const, Div, Expr, Neg, Power, Scale, Zero, add
 from matgrad.match import Bindings, Instantiator, Matcher
 from matgrad.rules import GUARDS, GuardContext, Rule
 
 MAX_TIDY_ROUNDS = 10_000
+
+ShapeOf = Callable[[Expr], Shape]
 
 
 def _value(expr: Expr) -> Fraction | None:
@@ -33,14 +36,52 @@ def _const(value: Fraction) -> Expr:
     return Neg(Const(-value)) if value < 0 else Const(value)
 
 
-def fold(expr: Expr) -> Expr | None:
+def _coefficient(term: Expr) -> tuple[Fraction, Expr]:
+    """term = c · base with a numeric c (1 when there is none)."""
+    if isinstance(term, Neg):
+        value, base = _coefficient(term.x)
+        return -value, base
+    if isinstance(term, Scale) and _value(term.s) is not None:
+        return _value(term.s), term.x  # type: ignore[return-value]
+    return Fraction(1), term
+
+
+def _scaled(value: Fraction, base: Expr) -> Expr:
+    if value == 1:
+        return base
+    if value == -1:
+        return Neg(base)
+    if value < 0:
+        return Neg(Scale(Const(-value), base))
+    return Scale(Const(value), base)
+
+
+def collect_like_terms(expr: Add, shape_of: ShapeOf) -> Expr | None:
+    """X + 2X − Y + Y = 3X: equal terms (up to a numeric factor) merged, first place kept."""
+    totals: dict[Expr, Fraction] = {}
+    for term in expr.terms:
+        value, base = _coefficient(term)
+        totals[base] = totals.get(base, Fraction(0)) + value
+    if len(totals) == len(expr.terms):
+        return None
+    terms = [_scaled(value, base) for base, value in totals.items() if value != 0]
+    return add(terms) if terms else Zero(*shape_of(expr))
+
+
+def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
     """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    if isinstance(expr, Scale) and _value(expr.x) is not None and _value(expr.s) is None:
+        return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
+    if isinstance(expr, Scale) and isinstance(expr.s, Zero):
+        return Zero(*shape_of(expr))
     if isinstance(expr, Scale):
         factor = _value(expr.s)
         if factor is not None:
             inner = expr.x
             if factor == 1:
                 return inner
+            if factor == 0:
+                return Zero(*shape_of(expr))
             if factor < 0:
                 return Neg(Scale(Const(-factor), inner))
             if isinstance(inner, Scale) and _value(inner.s) is not None:
@@ -54,6 +95,9 @@ def fold(expr: Expr) -> Expr | None:
         if divisor is not None and divisor != 0:
             return Scale(_const(1 / divisor), expr.x)
     if isinstance(expr, Add):
+        collected = collect_like_terms(expr, shape_of)
+        if collected is not None:
+            return collected
         values = [_value(term) for term in expr.terms]
         known = [v for v in values if v is not None]
         if len(known) >= 2:
@@ -75,7 +119,7 @@ def fold(expr: Expr) -> Expr | None:
 class Tidier:
     """Applies tidy rules and folding everywhere in an expression until nothing changes."""
 
-    def __init__(self, rules: tuple[Rule, ...], shape_of: Callable[[Expr], tuple[object, object]],
+    def __init__(self, rules: tuple[Rule, ...], shape_of: ShapeOf,
                  guard_context: GuardContext) -> None:
         self.rules = rules
         self.shape_of = shape_of
@@ -90,19 +134,19 @@ class Tidier:
         return self.index.get(type(expr), self.index[None])
 
     def _rewrite_top(self, expr: Expr, used: list[str]) -> Expr | None:
-        folded = fold(expr)
+        folded = fold(expr, self.shape_of)
         if folded is not None and folded != expr:
             used.append("fold")
             return folded
         for rule in self._candidates(expr):
-            matcher = Matcher(rule.var_shapes, self.shape_of)  # type: ignore[arg-type]
+            matcher = Matcher(rule.var_shapes, self.shape_of)
             bindings = matcher.match(rule.lhs, expr, Bindings())
             if bindings is None:
                 continue
             if not all(GUARDS[name](self.guard_context, bindings.exprs[arg])
                        for name, arg in rule.guards):
                 continue
-            result = Instantiator(self.shape_of).build(rule.rhs, bindings)  # type: ignore[arg-type]
+            result = Instantiator(self.shape_of).build(rule.rhs, bindings)
             if result != expr:
                 used.append(rule.name)
                 return result

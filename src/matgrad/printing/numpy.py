@@ -1,0 +1,631 @@
+"""NumPy code generation: a derivation → a self-contained module with `value_and_grad`.
+
+The module does what an expert writes by hand: the forward pass computes each let-bound node
+once; every subexpression shared in the derivation's DAG is computed once, into a temporary
+named after the adjoint it is (`delta_A`) when it is one; `1ᵀΔ` is `Delta.sum(axis=0,
+keepdims=True)`; `XᵀΔ` is `X.T @ Delta` (a view, no copy); broadcasts (𝟏b) stay NumPy
+broadcasts and no `ones` matrix is ever built; `f′(A)` is written through the cached `Z = f(A)`
+where cheaper (tanh′ = 1 − Z², sigmoid′ = Z(1 − Z)); elementwise chains update a temporary
+nobody else holds in place; inputs are shape-checked at entry.
+
+Safety invariant: no user text reaches the code except identifiers that pass `python_name`
+(valid, not keywords, not dunders, not clashing with generated names) and numeric literals
+printed from exact Fractions; function bindings must name built-in functions.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from matgrad.dims import SCALAR, Dim, Shape
+from matgrad.errors import CodegenError
+from matgrad.expr import (
+    Add,
+    Apply,
+    Const,
+    Diff,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    RowGrad,
+    Scale,
+    Sum,
+    Sym,
+    Transpose,
+    Zero,
+)
+from matgrad.functions import ELEMENTWISE, Y_SYMBOL
+from matgrad.printing.text import to_text
+from matgrad.shapes import shape_of
+
+if TYPE_CHECKING:
+    from matgrad.api import Derivation
+
+# Python precedence levels used for parenthesising, loosest first.
+ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lam", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "ο": "omicron", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Γ": "Gamma",
+    "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi",
+    "Ω": "Omega",
+}
+GENERATED_NAMES = {"np", "grads", "_logsumexp", "_softmax"}
+ROW_HELPERS = {
+    "_logsumexp": '''def _logsumexp(x):
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    peak = x.max(axis=1, keepdims=True)
+    return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
+''',
+    "_softmax": '''def _softmax(x):
+    """Row-wise softmax, the gradient of _logsumexp."""
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+''',
+}
+
+
+def python_name(name: str) -> str:
+    """A safe Python identifier for a matgrad name (Greek spelled out; keywords get a `_`)."""
+    if name.startswith("__"):
+        raise CodegenError(f"the name '{name}' cannot be used in generated code: names starting "
+                           "with '__' are reserved by Python; rename it.")
+    spelled = "".join(GREEK.get(char, char) for char in name)
+    if not spelled.isidentifier() or not spelled.isascii():
+        raise CodegenError(f"the name '{name}' cannot be turned into a Python identifier; "
+                           "rename it with letters, digits and '_'.")
+    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled):
+        spelled += "_"
+    return spelled
+
+
+@dataclass(frozen=True)
+class Code:
+    """Python source of a value; `shape` is the emitted shape, which may be 1 on an axis where
+    the true shape is larger (a NumPy broadcast standing for 𝟏b)."""
+
+    text: str
+    prec: int
+    shape: Shape
+
+
+@dataclass
+class _Names:
+    """Identifiers in the generated function: user names, dimensions, temporaries."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def claim(self, preferred: str) -> str:
+        name = preferred
+        while name in self.taken or keyword.iskeyword(name):
+            name += "_"
+        self.taken.add(name)
+        return name
+
+
+def _fraction_literal(value: Fraction) -> str:
+    if value.denominator == 1:
+        return f"{value.numerator}.0" if abs(value.numerator) < 10**15 else repr(float(value))
+    return repr(float(value))
+
+
+class NumpyGenerator:
+    def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
+                 bind: dict[str, str] | None = None) -> None:
+        if not function_name.isidentifier() or keyword.iskeyword(function_name) or \
+                function_name.startswith("__"):
+            raise CodegenError(f"'{function_name}' is not a usable Python function name.")
+        self.derivation = derivation
+        self.program = derivation.program
+        self.function_name = function_name
+        self.bind = dict(bind or {})
+        for abstract, concrete in self.bind.items():
+            if concrete not in ELEMENTWISE:
+                raise CodegenError(
+                    f"cannot bind {abstract} to '{concrete}': it must be one of the built-in "
+                    f"functions {', '.join(sorted(ELEMENTWISE))}.")
+        self.shapes: dict[str, Shape] = dict(derivation.shapes)
+        self.shape_memo: dict[Expr, Shape] = {}
+        self.names = _Names({function_name, *GENERATED_NAMES})
+        self.identifiers: dict[str, str] = {}
+        self.dims: dict[str, str] = {}
+        self.temps: dict[Expr, str] = {}
+        self.temp_exprs: dict[Expr, str] = {}
+        self.lines: list[str] = []
+        self.helpers: set[str] = set()
+        self.counter = 0
+        self.forward_of_apply: dict[Expr, str] = {}
+        self.used_dims: set[str] = set()
+        self.emitted_shapes: dict[str, Shape] = {}
+
+    # ---- names ------------------------------------------------------------------------------
+
+    def parameters(self) -> list[str]:
+        """The function's arguments: declared symbols in declaration order, then the rest."""
+        positions = self.program.positions
+        declared = [name for name in self.program.parameters if name in positions]
+        declared.sort(key=lambda name: (positions[name].line, positions[name].column))
+        return declared + [name for name in self.program.parameters if name not in positions]
+
+    def _assign_names(self) -> None:
+        user = [*self.parameters(), *self.program.definitions, *self.derivation.adjoints]
+        for name in user:
+            self.identifiers[name] = self.names.claim(python_name(name))
+        for dim in self.program.dims:
+            self.dims[dim] = self.names.claim(python_name(dim))
+
+    def _dim(self, dim: Dim) -> str:
+        if isinstance(dim, int):
+            return str(dim)
+        assert isinstance(dim, str), "a resolved program has no unknown dimensions"
+        self.used_dims.add(dim)
+        return self.dims[dim]
+
+    def _fresh_temp(self, expr: Expr) -> str:
+        for node, adjoint in self.derivation.node_adjoints.items():
+            if adjoint == expr:
+                return self.names.claim(f"delta_{python_name(node)}")
+        self.counter += 1
+        return self.names.claim(f"tmp{self.counter}")
+
+    # ---- shapes -----------------------------------------------------------------------------
+
+    def full_shape(self, expr: Expr) -> Shape:
+        return shape_of(expr, self.shapes, self.shape_memo)
+
+    def full(self, code: Code, shape: Shape) -> Code:
+        """The value with its true shape (a broadcast view where NumPy left it smaller)."""
+        if code.shape == shape or shape == SCALAR:
+            return code
+        target = f"({self._dim(shape[0])}, {self._dim(shape[1])})"
+        return Code(f"np.broadcast_to({code.text}, {target})", ATOM, shape)
+
+    @staticmethod
+    def _broadcast(a: Shape, b: Shape) -> Shape:
+        return (a[0] if a[0] != 1 else b[0], a[1] if a[1] != 1 else b[1])
+
+    @staticmethod
+    def wrap(code: Code, prec: int) -> str:
+        return code.text if code.prec >= prec else f"({code.text})"
+
+    # ---- common subexpressions ----------------------------------------------------------------
+
+    def _plan_temporaries(self, roots: list[Expr]) -> None:
+        """Subexpressions with two or more parents in the DAG of all roots become temporaries."""
+        references: Counter[Expr] = Counter(roots)
+        seen: set[Expr] = set()
+        stack = list(roots)
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for kid in node.children():
+                references[kid] += 1
+                stack.append(kid)
+        for node, count in references.items():
+            if count >= 2 and not self._trivial(node):
+                self.temp_exprs[node] = ""
+
+    @staticmethod
+    def _trivial(node: Expr) -> bool:
+        if isinstance(node, (Sym, Const, DimSize, Ones, Zero)):
+            return True
+        if isinstance(node, (Transpose, Neg)) and isinstance(node.x, (Sym, Ones)):
+            return True
+        return isinstance(node, MatMul) and (
+            isinstance(node.a, Ones) or isinstance(node.b, Ones) or (
+                isinstance(node.b, Transpose) and isinstance(node.b.x, Ones)))
+
+    # ---- emission -----------------------------------------------------------------------------
+
+    def emit(self, expr: Expr) -> Code:
+        if isinstance(expr, Sym) and expr.name in self.identifiers:
+            # A let-bound value may have been left as a NumPy broadcast (its emitted shape).
+            shape = self.emitted_shapes.get(expr.name, self.full_shape(expr))
+            return Code(self.identifiers[expr.name], ATOM, shape)
+        if expr in self.temps:
+            return Code(self.temps[expr], ATOM, self._temp_shapes[expr])
+        code = self._emit_node(expr)
+        if expr in self.temp_exprs:
+            name = self._fresh_temp(expr)
+            self.lines.append(f"{name} = {code.text}")
+            self.temps[expr] = name
+            self._temp_shapes[expr] = code.shape
+            return Code(name, ATOM, code.shape)
+        return code
+
+    _temp_shapes: dict[Expr, Shape]
+
+    def _emit_node(self, expr: Expr) -> Code:
+        method = getattr(self, f"_emit_{type(expr).__name__}", None)
+        if method is None:
+            raise CodegenError(f"no NumPy code for {type(expr).__name__} yet")
+        result: Code = method(expr)
+        return result
+
+    def _emit_Const(self, expr: Const) -> Code:
+        return Code(_fraction_literal(expr.value), ATOM, SCALAR)
+
+    def _emit_DimSize(self, expr: DimSize) -> Code:
+        return Code(self._dim(expr.dim), ATOM, SCALAR)
+
+    def _emit_Ones(self, expr: Ones) -> Code:
+        return Code("1.0", ATOM, SCALAR)
+
+    def _emit_Zero(self, expr: Zero) -> Code:
+        return Code("0.0", ATOM, SCALAR)
+
+    def _emit_Identity(self, expr: Identity) -> Code:
+        size = self._dim(expr.size)
+        return Code(f"np.eye({size})", ATOM, (expr.size, expr.size))
+
+    def _emit_Add(self, expr: Add) -> Code:
+        parts: list[str] = []
+        shape: Shape = SCALAR
+        for index, term in enumerate(expr.terms):
+            negative = isinstance(term, Neg)
+            code = self.emit(term.x if isinstance(term, Neg) else term)
+            shape = self._broadcast(shape, code.shape)
+            text = self.wrap(code, MUL if negative or index else ADD)
+            if index == 0:
+                parts.append(f"-{self.wrap(code, UNARY)}" if negative else text)
+            else:
+                parts.append(f" - {text}" if negative else f" + {text}")
+        return Code("".join(parts), ADD, shape)
+
+    def _emit_Neg(self, expr: Neg) -> Code:
+        code = self.emit(expr.x)
+        return Code(f"-{self.wrap(code, UNARY)}", UNARY, code.shape)
+
+    def _binary(self, left: Code, op: str, right: Code) -> Code:
+        shape = self._broadcast(left.shape, right.shape)
+        return Code(f"{self.wrap(left, MUL)} {op} {self.wrap(right, MUL + 1)}", MUL, shape)
+
+    def _emit_Scale(self, expr: Scale) -> Code:
+        return self._binary(self.emit(expr.s), "*", self.emit(expr.x))
+
+    def _emit_Div(self, expr: Div) -> Code:
+        return self._binary(self.emit(expr.x), "/", self.emit(expr.s))
+
+    def _emit_Hadamard(self, expr: Hadamard) -> Code:
+        return self._binary(self.emit(expr.a), "*", self.emit(expr.b))
+
+    def _emit_HadDiv(self, expr: HadDiv) -> Code:
+        return self._binary(self.emit(expr.a), "/", self.emit(expr.b))
+
+    def _emit_Power(self, expr: Power) -> Code:
+        if isinstance(expr.base, Norm) and expr.exponent == Const(Fraction(2)):
+            inner = self._materialized(expr.base.x)
+            return Code(f"np.vdot({inner.text}, {inner.text})", ATOM, SCALAR)
+        base = self.emit(expr.base)
+        exponent = self.emit(expr.exponent)
+        return Code(f"{self.wrap(base, POW + 1)} ** {self.wrap(exponent, POW)}", POW, SCALAR)
+
+    def _materialized(self, expr: Expr) -> Code:
+        code = self.full(self.emit(expr), self.full_shape(expr))
+        if code.prec < ATOM:
+            # A composite operand used twice (vdot(E, E)) is computed once.
+            name = self._fresh_temp(expr)
+            self.lines.append(f"{name} = {code.text}")
+            self.temps[expr] = name
+            self._temp_shapes[expr] = code.shape
+            return Code(name, ATOM, code.shape)
+        return code
+
+    @staticmethod
+    def _ones_shape(expr: Expr) -> Shape | None:
+        """The shape of an all-ones operand (𝟏 or 1ᵀ), else None."""
+        if isinstance(expr, Ones):
+            return (expr.rows, expr.cols)
+        if isinstance(expr, Transpose) and isinstance(expr.x, Ones):
+            return (expr.x.cols, expr.x.rows)
+        return None
+
+    def _emit_MatMul(self, expr: MatMul) -> Code:
+        a, b = expr.a, expr.b
+        ones_a, ones_b = self._ones_shape(a), self._ones_shape(b)
+        if ones_a is not None and ones_b is not None:
+            size = ones_a[1]  # 𝟏𝟏 = k𝟏: every entry is the inner size k
+            return Code("1.0" if size == 1 else f"1.0 * {self._dim(size)}", MUL, SCALAR)
+        # No ones matrix is ever built: 𝟏b and c1ᵀ are NumPy broadcasts, 1ᵀΔ and Δ𝟏 are sums
+        # (the guide's footnote 2); the emitted value keeps a 1 on the broadcast axis.
+        if ones_a is not None and ones_b is None:
+            inner = self.full(self.emit(b), self.full_shape(b))
+            if ones_a[1] == 1:
+                return inner
+            total = f"{self.wrap(inner, ATOM)}.sum(axis=0, keepdims=True)"
+            return Code(total, ATOM, (1, inner.shape[1]))
+        if ones_b is not None and ones_a is None:
+            inner = self.full(self.emit(a), self.full_shape(a))
+            if ones_b[0] == 1:
+                return inner
+            total = f"{self.wrap(inner, ATOM)}.sum(axis=1, keepdims=True)"
+            return Code(total, ATOM, (inner.shape[0], 1))
+        left, right = self.emit(a), self.emit(b)
+        full_a, full_b = self.full_shape(a), self.full_shape(b)
+        if SCALAR in (full_a, full_b):
+            # A 1×1 factor may be a Python float: scale instead of @.
+            return self._binary(left, "*", right)
+        # @ needs real 2-D operands: a broadcast (or a float standing for one) is expanded.
+        left, right = self.full(left, full_a), self.full(right, full_b)
+        return Code(f"{self.wrap(left, MUL)} @ {self.wrap(right, MUL + 1)}", MUL,
+                    (full_a[0], full_b[1]))
+
+    def _emit_Frob(self, expr: Frob) -> Code:
+        a, b = self._materialized(expr.a), self._materialized(expr.b)
+        return Code(f"np.vdot({a.text}, {b.text})", ATOM, SCALAR)
+
+    def _emit_RowDot(self, expr: RowDot) -> Code:
+        a, b = self._materialized(expr.a), self._materialized(expr.b)
+        return Code(f'np.einsum("ij,ij->i", {a.text}, {b.text})[:, None]', ATOM,
+                    (self.full_shape(expr)[0], 1))
+
+    def _emit_Transpose(self, expr: Transpose) -> Code:
+        code = self.emit(expr.x)
+        if SCALAR in (self.full_shape(expr), code.shape):
+            # A scalar, or a value broadcast from one (1.0 for 𝟏), may be a Python float.
+            return code
+        return Code(f"{self.wrap(code, ATOM)}.T", ATOM, (code.shape[1], code.shape[0]))
+
+    def _emit_Sum(self, expr: Sum) -> Code:
+        if self.full_shape(expr.x) == SCALAR:
+            return self.emit(expr.x)  # the sum of a 1×1 value (perhaps a float) is itself
+        inner = self.full(self.emit(expr.x), self.full_shape(expr.x))
+        return Code(f"{self.wrap(inner, ATOM)}.sum()", ATOM, SCALAR)
+
+    def _emit_Norm(self, expr: Norm) -> Code:
+        inner = self._materialized(expr.x)
+        return Code(f"np.sqrt(np.vdot({inner.text}, {inner.text}))", ATOM, SCALAR)
+
+    def _function(self, name: str) -> str:
+        concrete = self.bind.get(name, name)
+        if concrete not in ELEMENTWISE:
+            raise CodegenError(
+                f"the abstract function {name} has no NumPy implementation: bind it to a "
+                f"built-in function, e.g. bind={{'{name}': 'tanh'}} or --bind {name}=tanh.")
+        return concrete
+
+    def _emit_Apply(self, expr: Apply) -> Code:
+        fn = ELEMENTWISE[self._function(expr.fn)]
+        if expr.order > 1:
+            raise CodegenError(f"no NumPy code for the derivative of order {expr.order} of "
+                               f"{expr.fn} yet.")
+        if expr.order == 1 and fn.via_output is not None:
+            cached = self.forward_of_apply.get(Apply(expr.fn, expr.arg, 0))
+            if cached is not None:
+                printer = NumPyPrinter({"fully_qualified_modules": False})
+                output = sympy.Symbol(self.identifiers[cached])
+                via = fn.via_output_expr()
+                assert via is not None
+                text = printer.doprint(via.subs(Y_SYMBOL, output))
+                return Code(text, ADD, self.full_shape(Sym(cached)))
+        argument = self.emit(expr.arg)
+        template = fn.derivative if expr.order == 1 else fn.numpy
+        text = template.replace("{x}", self.wrap(argument, ATOM))
+        prec = ATOM if (template.startswith("np.") and template.endswith(")")) or \
+            template == "{x}" else ADD
+        return Code(text, prec, argument.shape)
+
+    def _emit_RowApply(self, expr: RowApply) -> Code:
+        inner = self._materialized(expr.arg)
+        if expr.fn == "logsumexp":
+            self.helpers.add("_logsumexp")
+            return Code(f"_logsumexp({inner.text})", ATOM, (self.full_shape(expr.arg)[0], 1))
+        if expr.fn == "sumsq":
+            return Code(f"np.sum({inner.text} * {inner.text}, axis=1, keepdims=True)", ATOM,
+                        (self.full_shape(expr.arg)[0], 1))
+        raise CodegenError(f"no NumPy code for the row-wise function {expr.fn} yet.")
+
+    def _emit_RowGrad(self, expr: RowGrad) -> Code:
+        inner = self._materialized(expr.arg)
+        if expr.fn == "logsumexp":
+            self.helpers.add("_softmax")
+            return Code(f"_softmax({inner.text})", ATOM, self.full_shape(expr.arg))
+        if expr.fn == "sumsq":
+            return Code(f"2.0 * {self.wrap(inner, MUL)}", MUL, self.full_shape(expr.arg))
+        raise CodegenError(f"no NumPy code for the gradient of {expr.fn} yet.")
+
+    def _emit_Diff(self, expr: Diff) -> Code:  # pragma: no cover - derivations have none left
+        raise CodegenError("a differential cannot be turned into code")
+
+    def _emit_Sym(self, expr: Sym) -> Code:
+        raise CodegenError(f"'{expr.name}' has no value in the generated code.")
+
+    # ---- the module -------------------------------------------------------------------------
+
+    def _check_arguments(self, parameters: list[str], used: set[str]) -> list[str]:
+        """Entry checks; a dimension is bound to a local only if code or a later check uses it."""
+        lines: list[str] = []
+        bound: set[str] = set()
+        for position, name in enumerate(parameters):
+            later = {dim for other in parameters[position + 1:]
+                     for dim in self.program.shapes[other] if isinstance(dim, str)}
+            ident = self.identifiers[name]
+            rows, cols = self.program.shapes[name]
+            expected = f"{rows} x {cols}"
+            if (rows, cols) == SCALAR:
+                lines += [
+                    f"{ident} = np.asarray({ident})",
+                    f"if {ident}.size != 1:",
+                    f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
+                    f'array), got shape {{{ident}.shape}}")',
+                    f"{ident} = {ident}.item()",
+                ]
+                continue
+            checks, described = [f"{ident}.ndim != 2"], []
+            binds: list[tuple[int, str]] = []
+            for axis, dim in enumerate((rows, cols)):
+                if isinstance(dim, int):
+                    checks.append(f"{ident}.shape[{axis}] != {dim}")
+                elif dim in bound:
+                    checks.append(f"{ident}.shape[{axis}] != {self.dims[dim]}")
+                    described.append(f"{dim} = {{{self.dims[dim]}}}")
+                else:
+                    assert isinstance(dim, str), "a resolved program has no unknown dimensions"
+                    if dim in used or dim in later or (axis == 0 and dim == cols):
+                        binds.append((axis, dim))
+            described = list(dict.fromkeys(described))
+            detail = f" with {', '.join(described)}" if described else ""
+            lines += [
+                f"{ident} = np.asarray({ident})",
+                f"if {ident}.dtype.kind not in 'fc':",
+                f"    {ident} = {ident}.astype(np.float64)",
+                f"if {' or '.join(checks)}:",
+                f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
+                f'{{{ident}.shape}}")',
+            ]
+            pair = [dim for _, dim in binds]
+            if len(pair) == 2 and pair[0] != pair[1]:
+                lines.append(f"{self.dims[pair[0]]}, {self.dims[pair[1]]} = {ident}.shape")
+                bound.update(pair)
+                continue
+            for axis, dim in binds:
+                if dim in bound:  # n x n: the second axis must equal the first
+                    lines += [f"if {ident}.shape[{axis}] != {self.dims[dim]}:",
+                              f'    raise ValueError(f"{name} must be {expected}, got shape '
+                              f'{{{ident}.shape}}")']
+                else:
+                    lines.append(f"{self.dims[dim]} = {ident}.shape[{axis}]")
+                    bound.add(dim)
+        return lines
+
+    def _needed_definitions(self) -> list[str]:
+        """Let-bound names the objective, the adjoints or the gradients use, in order."""
+        definitions = self.program.definitions
+        needed: set[str] = {self.program.objective}
+        stack: list[Expr] = [definitions[self.program.objective],
+                             *self.derivation.adjoints.values(),
+                             *self.derivation.gradients.values()]
+        while stack:
+            for node in stack.pop().walk():
+                if isinstance(node, Sym) and node.name in definitions and node.name not in needed:
+                    needed.add(node.name)
+                    stack.append(definitions[node.name])
+        return [name for name in definitions if name in needed]
+
+    def generate(self) -> str:
+        derivation, program = self.derivation, self.program
+        self._assign_names()
+        self._temp_shapes = {}
+        parameters = self.parameters()
+        for name, definition in program.definitions.items():
+            if isinstance(definition, Apply) and definition.order == 0:
+                self.forward_of_apply[definition] = name
+        forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
+        backward = [(name, value) for name, value in derivation.adjoints.items()]
+        roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
+            derivation.gradients.values())
+        self._plan_temporaries(roots)
+        # Let-bound names are computed once: uses of their definition reuse the name.
+        for _, definition in forward:
+            self.temp_exprs.pop(definition, None)
+        self.lines = []
+        for name, definition in forward:
+            code = self.emit(definition)
+            self.lines.append(f"{self.identifiers[name]} = {code.text}")
+            self.emitted_shapes[name] = code.shape
+            self.temps[definition] = self.identifiers[name]
+            self._temp_shapes[definition] = code.shape
+        for name, value in backward:
+            code = self.full(self.emit(value), self.full_shape(Sym(name)))
+            self.lines.append(f"{self.identifiers[name]} = {code.text}")
+        results: list[str] = []
+        for name, gradient in derivation.gradients.items():
+            target = program.shapes[name]
+            result = self.names.claim(f"grad_{self.identifiers[name]}")
+            code = self.emit(gradient)
+            if target == SCALAR:
+                self.lines.append(f"{result} = np.asarray({code.text}).item()")
+            elif isinstance(gradient, Zero):
+                self.lines.append(f"{result} = np.zeros_like({self.identifiers[name]})")
+            elif code.shape != target:
+                shape = f"({self._dim(target[0])}, {self._dim(target[1])})"
+                self.lines.append(f"{result} = np.broadcast_to({code.text}, {shape}).copy()")
+            else:
+                self.lines.append(f"{result} = {code.text}")
+            results.append(f'"{name}": {result}')
+        objective = self.identifiers[program.objective]
+        body = self._check_arguments(parameters, self.used_dims) + self.lines
+        body.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
+        return self._module(parameters, body)
+
+    def _free_dims(self, parameters: list[str]) -> list[str]:
+        """Sizes the code needs that no argument's shape determines: keyword-only arguments."""
+        given = {dim for name in parameters for dim in self.program.shapes[name]}
+        return [dim for dim in self.program.dims if dim in self.used_dims and dim not in given]
+
+    def _module(self, parameters: list[str], body: list[str]) -> str:
+        derivation, program = self.derivation, self.program
+        args = ", ".join(self.identifiers[name] for name in parameters)
+        free_dims = self._free_dims(parameters)
+        if free_dims:
+            args += ", *, " + ", ".join(self.dims[dim] for dim in free_dims)
+        shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
+                           f"{program.shapes[n][1]})" for n in parameters)
+        formulas = [f"    d{program.objective}/d{name} = {to_text(grad, 'ascii')}"
+                    for name, grad in derivation.gradients.items()]
+        formulas += [f"    {self.identifiers[name]} = {to_text(value, 'ascii')}"
+                     for name, value in derivation.adjoints.items()]
+        bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
+        wrt = ", ".join(derivation.gradients)
+        lines = [
+            f'"""{program.objective} and its gradient, generated by matgrad.',
+            "",
+            "Gradients, derived by the identities of the guide:",
+            *formulas,
+        ]
+        if bound:
+            lines += ["", f"with {bound}."]
+        lines += ['"""', "", "import numpy as np", "", ""]
+        for helper in sorted(self.helpers):
+            lines += [*ROW_HELPERS[helper].splitlines(), "", ""]
+        lines += [
+            f"def {self.function_name}({args}):",
+            f'    """Return ({program.objective}, gradients of {program.objective} with respect '
+            f'to {wrt}).',
+            "",
+            f"    Arguments: {shapes}.",
+            "    A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.",
+            '    """',
+        ]
+        lines += [f"    {line}" for line in body]
+        return "\n".join(_wrap_long(line) for line in lines) + "\n"
+
+
+def _wrap_long(line: str) -> str:
+    # Generated expressions can be long; ruff's default line length does not apply to the
+    # default rule set (E501 is off by default), so long lines are left as they are.
+    return line
+
+
+def numpy_source(derivation: Derivation, name: str = "value_and_grad",
+                 bind: dict[str, str] | None = None) -> str:
+    return NumpyGenerator(derivation, name, bind).generate()
+
+
+def argument_names(derivation: Derivation, name: str = "value_and_grad") -> dict[str, str]:
+    """The generated function's keyword for each free symbol (`lambda` → `lambda_`)."""
+    generator = NumpyGenerator(derivation, name)
+    generator._assign_names()
+    return {symbol: generator.identifiers[symbol] for symbol in generator.parameters()}
