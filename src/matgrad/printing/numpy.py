@@ -16,13 +16,13 @@ printed from exact Fractions; function bindings must name built-in functions.
 from __future__ import annotations
 
 import keyword
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import sympy
-from sympy.printing.numpy import NumPyPrinter
 
 from matgrad.dims import SCALAR, Dim, Shape
 from matgrad.errors import CodegenError
@@ -58,6 +58,9 @@ from matgrad.shapes import shape_of
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
+
+# Nodes whose NumPy code allocates a new array for its result.
+ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, MatMul, Apply, RowGrad)
 
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
@@ -246,14 +249,100 @@ class NumpyGenerator:
             return Code(self.identifiers[expr.name], ATOM, shape)
         if expr in self.temps:
             return Code(self.temps[expr], ATOM, self._temp_shapes[expr])
-        code = self._emit_node(expr)
         if expr in self.temp_exprs:
-            name = self._fresh_temp(expr)
+            return self.assign(self._fresh_temp(expr), expr)
+        return self._emit_node(expr)
+
+    def assign(self, name: str, expr: Expr) -> Code:
+        """`name = expr` as statements, reusing one fresh buffer for elementwise chains."""
+        if not self._fresh_into(expr, name):
+            code = self.emit(expr) if isinstance(expr, Sym) else self._emit_node(expr)
             self.lines.append(f"{name} = {code.text}")
-            self.temps[expr] = name
-            self._temp_shapes[expr] = code.shape
-            return Code(name, ATOM, code.shape)
-        return code
+            shape = code.shape
+        else:
+            shape = self.full_shape(expr)
+        self.temps[expr] = name
+        self._temp_shapes[expr] = shape
+        return Code(name, ATOM, shape)
+
+    # In-place chains: a buffer that the statement itself just allocated (the result of @, of
+    # an elementwise operation, of a ufunc) is not held by anyone else, so the rest of the
+    # elementwise expression can update it with out=/augmented assignment instead of
+    # allocating a temporary per operation.
+    def _fresh_into(self, expr: Expr, target: str) -> bool:
+        full = self.full_shape(expr)
+        if full == SCALAR or expr in self.temps or isinstance(expr, (Sym, Const, DimSize)):
+            return False
+        if isinstance(expr, Add):
+            terms = list(expr.terms)
+            # The buffer is started from one term (a plain one if possible), then updated.
+            for term in sorted(terms, key=lambda t: isinstance(t, Neg)):
+                negative = isinstance(term, Neg)
+                base = term.x if isinstance(term, Neg) else term
+                if self.full_shape(base) != full or not (
+                        self._fresh_into(base, target) or self._fresh_plain(base, target, full)):
+                    continue
+                others = [other for other in terms if other is not term]
+                for position, other in enumerate(others):
+                    minus = isinstance(other, Neg)
+                    code = self.emit(other.x if isinstance(other, Neg) else other)
+                    if negative and position == 0:
+                        # other − buffer, in place: the buffer holds the negated term.
+                        code = code if not minus else Code(f"-{self.wrap(code, UNARY)}",
+                                                           UNARY, code.shape)
+                        self.lines.append(f"np.subtract({code.text}, {target}, out={target})")
+                    else:
+                        self.lines.append(f"{target} {'-=' if minus else '+='} {code.text}")
+                if negative and not others:
+                    self.lines.append(f"np.negative({target}, out={target})")
+                return True
+            return False
+        if isinstance(expr, (Hadamard, Scale)):
+            pairs = [(expr.a, expr.b), (expr.b, expr.a)] if isinstance(expr, Hadamard) else [
+                (expr.x, expr.s)]
+            for inner, other in pairs:
+                if self.full_shape(inner) == full and (self._fresh_into(inner, target)
+                                                       or self._fresh_plain(inner, target, full)):
+                    self.lines.append(f"{target} *= {self.emit(other).text}")
+                    return True
+            return False
+        if isinstance(expr, (HadDiv, Div)):
+            numerator, divisor = (expr.a, expr.b) if isinstance(expr, HadDiv) else (expr.x,
+                                                                                       expr.s)
+            if self.full_shape(numerator) == full and (
+                    self._fresh_into(numerator, target)
+                    or self._fresh_plain(numerator, target, full)):
+                self.lines.append(f"{target} /= {self.emit(divisor).text}")
+                return True
+            return False
+        if isinstance(expr, Neg):
+            if self._fresh_into(expr.x, target) or self._fresh_plain(expr.x, target, full):
+                self.lines.append(f"np.negative({target}, out={target})")
+                return True
+            return False
+        if isinstance(expr, Apply):
+            via = self._via_output(expr)
+            if via is not None:
+                return self._fresh_into(via, target)
+            ufunc = self._ufunc(expr)
+            if ufunc is not None and self._fresh_into(expr.arg, target):
+                self.lines.append(f"{ufunc}({target}, out={target})")
+                return True
+        return False
+
+    def _fresh_plain(self, expr: Expr, target: str, full: Shape) -> bool:
+        """`target = code` when that code allocates a new full-shape array of its own."""
+        if expr in self.temps or not isinstance(expr, ALLOCATING):
+            return False  # a name, a view (.T) or a broadcast is somebody else's buffer
+        if isinstance(expr, MatMul) and (self._ones_shape(expr.a) or self._ones_shape(expr.b)):
+            return False
+        if isinstance(expr, Apply) and self._template(expr) == "{x}":
+            return False
+        code = self._emit_node(expr)
+        if code.shape != full:
+            return False
+        self.lines.append(f"{target} = {code.text}")
+        return True
 
     _temp_shapes: dict[Expr, Shape]
 
@@ -406,26 +495,40 @@ class NumpyGenerator:
                 f"built-in function, e.g. bind={{'{name}': 'tanh'}} or --bind {name}=tanh.")
         return concrete
 
-    def _emit_Apply(self, expr: Apply) -> Code:
+    def _via_output(self, expr: Apply) -> Expr | None:
+        """f′(A) written through the cached Z = f(A), as an expression (tanh′ = 1 − Z ⊙ Z)."""
+        if expr.order != 1:
+            return None
+        fn = ELEMENTWISE[self._function(expr.fn)]
+        cached = self.forward_of_apply.get(Apply(expr.fn, expr.arg, 0))
+        via = fn.via_output_expr()
+        if cached is None or via is None:
+            return None
+        return _sympy_to_ir(via, Sym(cached), self.full_shape(expr))
+
+    def _template(self, expr: Apply) -> str:
         fn = ELEMENTWISE[self._function(expr.fn)]
         if expr.order > 1:
             raise CodegenError(f"no NumPy code for the derivative of order {expr.order} of "
                                f"{expr.fn} yet.")
-        if expr.order == 1 and fn.via_output is not None:
-            cached = self.forward_of_apply.get(Apply(expr.fn, expr.arg, 0))
-            if cached is not None:
-                printer = NumPyPrinter({"fully_qualified_modules": False})
-                output = sympy.Symbol(self.identifiers[cached])
-                via = fn.via_output_expr()
-                assert via is not None
-                text = printer.doprint(via.subs(Y_SYMBOL, output))
-                return Code(text, ADD, self.full_shape(Sym(cached)))
+        return fn.derivative if expr.order == 1 else fn.numpy
+
+    def _ufunc(self, expr: Apply) -> str | None:
+        """`np.tanh` when the template is a single NumPy ufunc call that accepts out=."""
+        template = self._template(expr)
+        match = re.fullmatch(r"(np\.[a-z0-9_]+)\(\{x\}\)", template)
+        return match.group(1) if match else None
+
+    def _emit_Apply(self, expr: Apply) -> Code:
+        via = self._via_output(expr)
+        if via is not None:
+            return self.emit(via)
+        template = self._template(expr)
         argument = self.emit(expr.arg)
-        template = fn.derivative if expr.order == 1 else fn.numpy
         text = template.replace("{x}", self.wrap(argument, ATOM))
-        prec = ATOM if (template.startswith("np.") and template.endswith(")")) or \
-            template == "{x}" else ADD
-        return Code(text, prec, argument.shape)
+        simple_call = re.fullmatch(r"np\.[a-z0-9_]+\(.*\)", template) is not None
+        prec = ATOM if simple_call or template == "{x}" else ADD
+        return Code(text, prec if template != "{x}" else argument.prec, argument.shape)
 
     def _emit_RowApply(self, expr: RowApply) -> Code:
         inner = self._materialized(expr.arg)
@@ -510,6 +613,26 @@ class NumpyGenerator:
                     bound.add(dim)
         return lines
 
+    def _gradient(self, name: str, gradient: Expr) -> str:
+        """Statements computing ∂J/∂name as an array of its own (never a view of an input)."""
+        target = self.program.shapes[name]
+        result = self.names.claim(f"grad_{self.identifiers[name]}")
+        if target == SCALAR:
+            self.lines.append(f"{result} = np.asarray({self.emit(gradient).text}).item()")
+            return result
+        if isinstance(gradient, Zero):
+            self.lines.append(f"{result} = np.zeros_like({self.identifiers[name]})")
+            return result
+        reused = gradient in self.temps or isinstance(gradient, (Sym, Transpose))
+        code = self.assign(result, gradient) if not reused else self.emit(gradient)
+        if code.shape != target:
+            shape = f"({self._dim(target[0])}, {self._dim(target[1])})"
+            self.lines.append(f"{result} = np.broadcast_to({code.text}, {shape}).copy()")
+        elif reused:
+            # A name or a view of an input: the caller gets a copy it may change freely.
+            self.lines.append(f"{result} = {self.wrap(code, ATOM)}.copy()")
+        return result
+
     def _needed_definitions(self) -> list[str]:
         """Let-bound names the objective, the adjoints or the gradients use, in order."""
         definitions = self.program.definitions
@@ -542,29 +665,14 @@ class NumpyGenerator:
             self.temp_exprs.pop(definition, None)
         self.lines = []
         for name, definition in forward:
-            code = self.emit(definition)
-            self.lines.append(f"{self.identifiers[name]} = {code.text}")
+            code = self.assign(self.identifiers[name], definition)
             self.emitted_shapes[name] = code.shape
-            self.temps[definition] = self.identifiers[name]
-            self._temp_shapes[definition] = code.shape
         for name, value in backward:
-            code = self.full(self.emit(value), self.full_shape(Sym(name)))
-            self.lines.append(f"{self.identifiers[name]} = {code.text}")
+            code = self.assign(self.identifiers[name], value)
+            self.emitted_shapes[name] = code.shape
         results: list[str] = []
         for name, gradient in derivation.gradients.items():
-            target = program.shapes[name]
-            result = self.names.claim(f"grad_{self.identifiers[name]}")
-            code = self.emit(gradient)
-            if target == SCALAR:
-                self.lines.append(f"{result} = np.asarray({code.text}).item()")
-            elif isinstance(gradient, Zero):
-                self.lines.append(f"{result} = np.zeros_like({self.identifiers[name]})")
-            elif code.shape != target:
-                shape = f"({self._dim(target[0])}, {self._dim(target[1])})"
-                self.lines.append(f"{result} = np.broadcast_to({code.text}, {shape}).copy()")
-            else:
-                self.lines.append(f"{result} = {code.text}")
-            results.append(f'"{name}": {result}')
+            results.append(f'"{name}": {self._gradient(name, gradient)}')
         objective = self.identifiers[program.objective]
         body = self._check_arguments(parameters, self.used_dims) + self.lines
         body.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
@@ -611,6 +719,42 @@ class NumpyGenerator:
         ]
         lines += [f"    {line}" for line in body]
         return "\n".join(_wrap_long(line) for line in lines) + "\n"
+
+
+def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | None:
+    """A polynomial in y (tanh′ = 1 − y², sigmoid′ = y(1 − y)) as IR in the cached output;
+    None for anything else (the derivative template is used then)."""
+    if expression == Y_SYMBOL:
+        return output
+    if expression.is_Rational:
+        value = Fraction(int(expression.p), int(expression.q))
+        ones = Ones(*shape)
+        constant = ones if abs(value) == 1 else Scale(Const(abs(value)), ones)
+        return Neg(constant) if value < 0 else constant
+    if expression.is_Add:
+        terms = [_sympy_to_ir(term, output, shape) for term in expression.as_ordered_terms()]
+        return None if any(t is None for t in terms) else Add(tuple(terms))  # type: ignore[arg-type]
+    if expression.is_Mul:
+        coefficient, factors = expression.as_coeff_mul()
+        parts = [_sympy_to_ir(factor, output, shape) for factor in factors]
+        if any(part is None for part in parts) or not parts:
+            return None
+        product: Expr = parts[0]  # type: ignore[assignment]
+        for part in parts[1:]:
+            product = Hadamard(product, part)  # type: ignore[arg-type]
+        value = Fraction(int(coefficient.p), int(coefficient.q))
+        if abs(value) != 1:
+            product = Scale(Const(abs(value)), product)
+        return Neg(product) if value < 0 else product
+    if expression.is_Pow and expression.exp.is_Integer and 1 <= int(expression.exp) <= 4:
+        base = _sympy_to_ir(expression.base, output, shape)
+        if base is None:
+            return None
+        product = base
+        for _ in range(int(expression.exp) - 1):
+            product = Hadamard(product, base)
+        return product
+    return None
 
 
 def _wrap_long(line: str) -> str:
