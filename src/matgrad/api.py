@@ -14,6 +14,7 @@ from matgrad.derive import Step, run_engine
 from matgrad.dims import Shape
 from matgrad.errors import UsageError
 from matgrad.expr import Expr
+from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.numpy import argument_names, numpy_source
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
@@ -55,6 +56,24 @@ class Derivation:
         exec(compile(self.numpy_source(name, bind), f"<matgrad {name}>", "exec"), namespace)
         function: Callable[..., Any] = namespace[name]
         return function
+
+    def latex(self, style: str = "align", standalone: bool = False) -> str:
+        """The derivation as LaTeX: an `align*` fragment, or a complete document that
+        compiles with pdflatex (shapes, the identities used, the derivation)."""
+        if style != "align":
+            raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
+        if not standalone:
+            return latex_fragment(self)
+        rules = load_rules()
+        used = list(dict.fromkeys(step.rule for step in self.steps))
+        return latex_document(self, [rules.by_name(name) for name in used])
+
+    def _repr_latex_(self) -> str:
+        lines = derivation_lines(self)
+        return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
+
+    def _repr_markdown_(self) -> str:
+        return f"```\n{format_gradients(self)}\n```"
 
     @property
     def python_names(self) -> dict[str, str]:

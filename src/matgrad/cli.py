@@ -8,6 +8,7 @@ an internal error with exit status 3.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from matgrad.api import derive
 from matgrad.check import check
 from matgrad.errors import MatgradError, UsageError
+from matgrad.pdf import write_pdf
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.printing.text import Style
 
@@ -62,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", metavar="t=7,n=5",
                         help="dimension sizes for --check (default: 4, 5, 6, …)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for --check")
+    parser.add_argument("--latex", action="store_true",
+                        help="print the derivation as a LaTeX align* fragment")
+    parser.add_argument("--standalone", action="store_true",
+                        help="with --latex: a complete document for pdflatex")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the output (--latex, --numpy or the gradients) to FILE")
+    parser.add_argument("--pdf", metavar="FILE.pdf",
+                        help="typeset the standalone derivation with pdflatex into FILE.pdf")
     return parser
 
 
@@ -118,19 +128,35 @@ def run(argv: Sequence[str]) -> int:
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     derivation = derive(source, wrt)
     bind = _pairs(args.bind, "--bind")
-    if args.numpy:
-        print(derivation.numpy_source(args.name, bind), end="")
+    if args.pdf:
+        write_pdf(derivation.latex(standalone=True), Path(args.pdf))
+        print(f"wrote {args.pdf}")
         return 0
+    if args.numpy:
+        return _emit(derivation.numpy_source(args.name, bind), args.output)
+    if args.latex:
+        return _emit(derivation.latex(standalone=args.standalone), args.output)
     style: Style = "ascii" if args.ascii else "unicode"
+    text = format_gradients(derivation, style) + "\n"
     if args.steps:
-        print(format_steps(derivation, style))
-        print()
-    print(format_gradients(derivation, style))
+        text = format_steps(derivation, style) + "\n\n" + text
+    status = 0
     if args.check:
         report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)
-        print()
-        print(report)
-        return 0 if report.passed else 1
+        text += f"\n{report}\n"
+        status = 0 if report.passed else 1
+    _emit(text, args.output)
+    return status
+
+
+def _emit(text: str, output: str | None) -> int:
+    if output is None:
+        print(text, end="")
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}.") from None
     return 0
 
 
@@ -147,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early; that is not an error of the program.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         print(f"matgrad: internal error: {type(exc).__name__}: {exc}. This is a bug in matgrad;"
               " please report it with the program that caused it.", file=sys.stderr)

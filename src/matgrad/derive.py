@@ -196,10 +196,14 @@ class Engine(GuardContext):
         """Rewrite unfinished terms until every term of dJ is finished."""
         seen: set[tuple[Expr, ...]] = set()
         while True:
-            index = next((i for i, term in enumerate(self.state)
-                          if self.finished(term) is None), None)
-            if index is None:
+            # Every d(…) of the node is expanded before any term is isolated, as the guide
+            # writes Δ · (Z dW + db + dZ W) before reading off its parts by (6).
+            unfinished = [i for i, term in enumerate(self.state) if self.finished(term) is None]
+            if not unfinished:
                 return
+            index = next((i for i in unfinished
+                          if self._differential_target(self.state[i]) is not None),
+                         unfinished[0])
             if len(self.steps) >= MAX_STEPS:
                 raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
                                        "split the program into smaller let-bindings.")

@@ -1,0 +1,356 @@
+"""LaTeX: expressions in the guide's notation, and derivations as `align*` blocks.
+
+Matrices are bold (`\\mathbf{X}`, `\\boldsymbol{\\Delta}`), 1×1 names are italic or Greek
+(`alpha` → `\\alpha`), trailing digits are subscripts (`W1` → `\\mathbf{W}_{1}`), ⊙ is `\\odot`,
+the Frobenius product `\\cdot`, transposes `^\\top`, `\\mathbf{1}^\\top`, `f'`, `\\frac{1}{t}`.
+
+Safety invariant: a user's names reach LaTeX only through `latex_name`, which accepts letters,
+digits, `_` and Greek letters (all the grammar allows) and spells `_` as `\\_` inside
+`\\text{}`/`\\mathrm{}`; no user text can form a LaTeX command.
+
+A derivation is one line per group of steps: consecutive steps of the same kind (expanding
+differentials, or moving them to the right) for the same node are merged and cite the union of
+their identities, as the guide writes "by (8), (12)".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from matgrad.dims import SCALAR, Shape, format_shape
+from matgrad.expr import (
+    Add,
+    Apply,
+    Const,
+    Diff,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    RowGrad,
+    Scale,
+    Sum,
+    Sym,
+    Transpose,
+    Var,
+    Zero,
+)
+from matgrad.functions import ELEMENTWISE, ROWWISE
+from matgrad.printing.text import ADD, ATOM, FROB, JUXT, POSTFIX, POWER, PRODUCT, UNARY
+
+if TYPE_CHECKING:
+    from matgrad.api import Derivation
+    from matgrad.derive import Step
+    from matgrad.rules import Rule
+
+GREEK_NAMES = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+GREEK_LETTERS = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+SAFE_NAME = re.compile(r"[A-Za-z0-9_]*")
+
+
+def latex_name(name: str, bold: bool) -> str:
+    """A matgrad name as LaTeX: Greek spelled as commands, digits and `_x` as subscripts."""
+    spelled = "".join(f" {GREEK_LETTERS[c]} " if c in GREEK_LETTERS else c for c in name)
+    spelled = "".join(spelled.split())
+    if not SAFE_NAME.fullmatch(spelled):
+        raise ValueError(f"unexpected character in name {name!r}")
+    digits_match = re.search(r"(?<=[A-Za-z])\d+$", spelled)
+    digits = digits_match.group(0) if digits_match else ""
+    body = spelled[:len(spelled) - len(digits)]
+    stem, underscore, rest = body.partition("_")
+    if stem in GREEK_NAMES:
+        base = f"\\boldsymbol{{\\{stem}}}" if bold else f"\\{stem}"
+    elif len(stem) == 1:
+        base = f"\\mathbf{{{stem}}}" if bold else stem
+    else:
+        base = f"\\mathbf{{{stem}}}" if bold else f"\\mathit{{{stem}}}"
+    escaped = rest.replace("_", "\\_")
+    parts = [part for part in (f"\\mathrm{{{escaped}}}" if rest else "", digits) if part]
+    if underscore and not rest:
+        base += "\\_"
+    return f"{base}_{{{','.join(parts)}}}" if parts else base
+
+
+@dataclass(frozen=True)
+class Latex:
+    text: str
+    prec: int
+
+
+class LatexPrinter:
+    def __init__(self, shapes: dict[str, Shape] | None = None) -> None:
+        self.shapes = shapes or {}
+        self._dispatch: dict[type[Expr], Callable[[Expr], Latex]] = {
+            cls: getattr(self, f"_print_{cls.__name__}") for cls in (
+                Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
+                MatMul, Hadamard, HadDiv, Frob, RowDot, Transpose, Apply, RowApply, RowGrad, Sum,
+                Norm, Diff)
+        }
+
+    def __call__(self, expr: Expr) -> str:
+        return self.print(expr).text
+
+    def print(self, expr: Expr) -> Latex:
+        method = self._dispatch.get(type(expr))
+        if method is None:
+            raise TypeError(f"the LaTeX printer has no case for {type(expr).__name__}")
+        return method(expr)
+
+    def at_least(self, expr: Expr, prec: int) -> str:
+        printed = self.print(expr)
+        return printed.text if printed.prec >= prec else f"\\left({printed.text}\\right)"
+
+    def _bold(self, name: str) -> bool:
+        shape = self.shapes.get(name)
+        if shape is None:  # rule variables: upper case are matrices
+            return name[:1].isupper()
+        return shape != SCALAR
+
+    def _print_Sym(self, expr: Sym) -> Latex:
+        return Latex(latex_name(expr.name, self._bold(expr.name)), ATOM)
+
+    def _print_Var(self, expr: Var) -> Latex:
+        return Latex(latex_name(expr.name, expr.name[:1].isupper()), ATOM)
+
+    def _print_Const(self, expr: Const) -> Latex:
+        value = expr.value
+        if value < 0:
+            return Latex(f"-{self._print_Const(Const(-value)).text}", UNARY)
+        if value.denominator == 1:
+            return Latex(str(value.numerator), ATOM)
+        return Latex(f"\\frac{{{value.numerator}}}{{{value.denominator}}}", ATOM)
+
+    def _print_DimSize(self, expr: DimSize) -> Latex:
+        return Latex(latex_name(expr.dim, False), ATOM)
+
+    def _print_Ones(self, expr: Ones) -> Latex:
+        return Latex("\\mathbf{1}", ATOM)
+
+    def _print_Zero(self, expr: Zero) -> Latex:
+        return Latex("\\mathbf{0}", ATOM)
+
+    def _print_Identity(self, expr: Identity) -> Latex:
+        return Latex("\\mathbf{I}", ATOM)
+
+    def _print_Add(self, expr: Add) -> Latex:
+        parts: list[str] = []
+        for index, term in enumerate(expr.terms):
+            if isinstance(term, Neg):
+                body = self.at_least(term.x, FROB)
+                parts.append(f"-{body}" if index == 0 else f" - {body}")
+            else:
+                body = self.at_least(term, FROB)
+                parts.append(body if index == 0 else f" + {body}")
+        return Latex("".join(parts), ADD)
+
+    def _print_Neg(self, expr: Neg) -> Latex:
+        return Latex(f"-{self.at_least(expr.x, UNARY)}", UNARY)
+
+    def _juxtapose(self, left: Expr, right: Expr) -> Latex:
+        left_text = self.at_least(left, JUXT)
+        if isinstance(left, Const) and left.value.denominator != 1:
+            left_text = self.print(left).text
+        return Latex(f"{left_text} {self.at_least(right, POWER)}", JUXT)
+
+    def _print_MatMul(self, expr: MatMul) -> Latex:
+        return self._juxtapose(expr.a, expr.b)
+
+    def _print_Scale(self, expr: Scale) -> Latex:
+        return self._juxtapose(expr.s, expr.x)
+
+    def _print_Div(self, expr: Div) -> Latex:
+        return Latex(f"\\frac{{{self(expr.x)}}}{{{self(expr.s)}}}", ATOM)
+
+    def _binary(self, left: Expr, op: str, right: Expr, prec: int) -> Latex:
+        return Latex(f"{self.at_least(left, prec)} {op} {self.at_least(right, prec + 5)}", prec)
+
+    def _print_Hadamard(self, expr: Hadamard) -> Latex:
+        return self._binary(expr.a, "\\odot", expr.b, PRODUCT)
+
+    def _print_HadDiv(self, expr: HadDiv) -> Latex:
+        return self._binary(expr.a, "\\oslash", expr.b, PRODUCT)
+
+    def _print_Frob(self, expr: Frob) -> Latex:
+        return Latex(f"{self.at_least(expr.a, JUXT)} \\cdot {self.at_least(expr.b, JUXT)}",
+                     FROB)
+
+    def _print_RowDot(self, expr: RowDot) -> Latex:
+        return Latex(f"\\operatorname{{rowdot}}\\left({self(expr.a)}, {self(expr.b)}\\right)",
+                     POSTFIX)
+
+    def _print_Transpose(self, expr: Transpose) -> Latex:
+        return Latex(f"{self.at_least(expr.x, POSTFIX)}^\\top", POSTFIX)
+
+    def _print_Power(self, expr: Power) -> Latex:
+        return Latex(f"{self.at_least(expr.base, POSTFIX)}^{{{self(expr.exponent)}}}", POWER)
+
+    @staticmethod
+    def _function_name(name: str) -> str:
+        if name in ELEMENTWISE:
+            latex = ELEMENTWISE[name].latex
+            return latex if latex is not None else f"\\{name}"
+        if name in ROWWISE:
+            return ROWWISE[name].latex
+        return latex_name(name, False)
+
+    def _print_Apply(self, expr: Apply) -> Latex:
+        primes = "'" * expr.order
+        name = self._function_name(expr.fn)
+        if primes:
+            name = f"{{{name}}}{primes}"
+        return Latex(f"{name}({self(expr.arg)})", POSTFIX)
+
+    def _print_RowApply(self, expr: RowApply) -> Latex:
+        return Latex(f"{self._function_name(expr.fn)}({self(expr.arg)})", POSTFIX)
+
+    def _print_RowGrad(self, expr: RowGrad) -> Latex:
+        return Latex(f"\\nabla {self._function_name(expr.fn)}({self(expr.arg)})", POSTFIX)
+
+    def _print_Sum(self, expr: Sum) -> Latex:
+        return Latex(f"\\operatorname{{sum}}({self(expr.x)})", POSTFIX)
+
+    def _print_Norm(self, expr: Norm) -> Latex:
+        return Latex(f"\\left\\|{self(expr.x)}\\right\\|", ATOM)
+
+    def _print_Diff(self, expr: Diff) -> Latex:
+        if isinstance(expr.x, (Sym, Var)):
+            return Latex(f"d{self(expr.x)}", ATOM)
+        return Latex(f"d\\left({self(expr.x)}\\right)", POSTFIX)
+
+
+def to_latex(expr: Expr, shapes: dict[str, Shape] | None = None) -> str:
+    return LatexPrinter(shapes)(expr)
+
+
+# ---- derivations ------------------------------------------------------------------------------
+
+
+def _kind(step: Step) -> str:
+    return "readoff" if step.rule == "read-gradient" else (
+        "differentiate" if step.rule.startswith("d-") else "isolate")
+
+
+def _groups(steps: list[Step]) -> list[list[Step]]:
+    groups: list[list[Step]] = []
+    for step in steps:
+        if step.rule == "read-gradient":
+            groups.append([step])
+            continue
+        last = groups[-1] if groups else None
+        if (last and last[-1].rule != "read-gradient" and last[-1].node == step.node
+                and _kind(last[-1]) == _kind(step) and step.expands is None):
+            last.append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def _cites(steps: list[Step]) -> str:
+    cites = list(dict.fromkeys(cite for step in steps for cite in step.cites))
+    return ", ".join(f"({cite})" for cite in cites)
+
+
+def _state(terms: tuple[Expr, ...], printer: LatexPrinter) -> str:
+    if not terms:
+        return "0"
+    return printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
+
+
+def derivation_lines(derivation: Derivation) -> list[str]:
+    printer = LatexPrinter(derivation.shapes)
+    objective = latex_name(derivation.objective, False)
+    lines: list[str] = []
+    first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
+    if first is not None:
+        lines.append(f"d{objective} &= {_state(first.before, printer)}")
+    for group in _groups(derivation.steps):
+        step = group[-1]
+        if step.rule == "read-gradient":
+            name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
+            lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} &= "
+                         f"{printer(step.after[0])} && \\text{{by {_cites(group)}}}")
+            continue
+        note = ""
+        expands = group[0].expands
+        if expands is not None and expands != derivation.objective:
+            definition = printer(derivation.program.definitions[expands])
+            node = latex_name(expands, derivation.shapes[expands] != SCALAR)
+            note = f"\\ \\text{{with}}\\ {node} = {definition}"
+        lines.append(f"&= {_state(step.after, printer)} && \\text{{by {_cites(group)}}}{note}")
+    return lines
+
+
+def latex_fragment(derivation: Derivation) -> str:
+    body = " \\\\\n".join(derivation_lines(derivation))
+    return f"\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
+
+
+def _shape(shape: Shape) -> str:
+    return format_shape(shape).replace("×", r" \times ")
+
+
+def _rule_statement(rule: Rule) -> str:
+    return f"{to_latex(rule.lhs)} \\;\\Rightarrow\\; {to_latex(rule.rhs)}"
+
+
+def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
+    program = derivation.program
+    printer = LatexPrinter(derivation.shapes)
+    shapes = ", ".join(
+        f"${latex_name(name, shape != SCALAR)} \\in \\mathbb{{R}}^{{{_shape(shape)}}}$"
+        for name, shape in program.shapes.items() if name not in program.definitions)
+    definitions = " \\\\\n".join(
+        f"{latex_name(name, derivation.shapes[name] != SCALAR)} &= {printer(value)}"
+        for name, value in program.definitions.items())
+    adjoints = " \\\\\n".join(
+        f"{latex_name(name, True)} &= {printer(value)}"
+        for name, value in derivation.adjoints.items())
+    identities = "\n".join(
+        f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
+        f"${_rule_statement(rule)}$" for rule in rules)
+    parts = [
+        "\\documentclass{article}",
+        "\\usepackage{amsmath,amssymb}",
+        "\\allowdisplaybreaks",
+        "\\begin{document}",
+        f"\\section*{{The gradient of ${latex_name(program.objective, False)}$}}",
+        f"Shapes: {shapes}.",
+        "",
+        "The program:",
+        f"\\begin{{align*}}\n{definitions}\n\\end{{align*}}",
+        "Identities used (from \\texttt{rules/}):",
+        f"\\begin{{description}}\n{identities}\n\\end{{description}}",
+        "Derivation, each step by the identities it cites:",
+        "{\\small",
+        latex_fragment(derivation).rstrip(),
+        "}",
+    ]
+    if adjoints:
+        parts += ["with", f"\\begin{{align*}}\n{adjoints}\n\\end{{align*}}"]
+    parts.append("\\end{document}")
+    return "\n".join(parts) + "\n"
+
+

@@ -1,0 +1,119 @@
+"""LaTeX output: the §1 fragment (golden), standalone documents compiled by real pdflatex,
+citations that exist in rules/, safe rendering of names, Jupyter representations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import matgrad
+from matgrad.pdf import pdflatex_available
+from matgrad.printing.latex import latex_name
+from matgrad.rules import load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+EXAMPLES = sorted((ROOT / "examples").glob("*.mg"))
+
+needs_pdflatex = pytest.mark.skipif(
+    not pdflatex_available() and not os.environ.get("CI"),
+    reason="pdflatex not installed (CI installs texlive-latex-base; locally: "
+           "apt-get install texlive-latex-base)")
+
+
+def test_section_1_fragment_is_golden() -> None:
+    derivation = matgrad.derive((ROOT / "examples" / "single_layer.mg").read_text())
+    assert derivation.latex() == (GOLDEN / "single_layer.tex").read_text()
+
+
+def test_fragment_reads_like_the_guide() -> None:
+    fragment = matgrad.derive((ROOT / "examples" / "single_layer.mg").read_text()).latex()
+    assert fragment.startswith("\\begin{align*}\ndJ &= ")
+    assert "\\text{by (5)}" in fragment and "\\text{by (6)}" in fragment
+    assert "\\frac{\\partial J}{\\partial \\mathbf{W}} &= \\mathbf{X}^\\top" in fragment
+    assert "\\mathbf{1}^\\top" in fragment and "\\odot" in fragment and "{f}'" in fragment
+    lines = fragment.strip().splitlines()
+    assert len(lines) <= 12  # trivial steps merged: not a line per rule application
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_step_cites_a_rule_identity(example: Path) -> None:
+    derivation = matgrad.derive(example.read_text())
+    known = {cite for rule in load_rules().rules for cite in rule.cites}
+    for step in derivation.steps:
+        assert step.cites and set(step.cites) <= known
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_standalone_document_compiles(example: Path, tmp_path: Path) -> None:
+    derivation = matgrad.derive(example.read_text())
+    target = tmp_path / f"{example.stem}.pdf"
+    matgrad.pdf.write_pdf(derivation.latex(standalone=True), target)
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+@needs_pdflatex
+def test_hostile_names_compile(tmp_path: Path) -> None:
+    source = "alpha: scalar; W_out: n x m; x_: n x 1; Delta2: n x m; lambda1: scalar\n" \
+             "J = alpha * sum(W_out .* Delta2) + lambda1 * x_'*W_out*ones(m, 1)"
+    derivation = matgrad.derive(source)
+    document = derivation.latex(standalone=True)
+    matgrad.pdf.write_pdf(document, tmp_path / "names.pdf")
+    assert "\\alpha" in document and "\\lambda_{1}" in document
+
+
+@pytest.mark.parametrize(("name", "bold", "latex"), [
+    ("W", True, "\\mathbf{W}"),
+    ("W1", True, "\\mathbf{W}_{1}"),
+    ("W₁", True, "\\mathbf{W}_{1}"),
+    ("alpha", False, "\\alpha"),
+    ("alpha2", False, "\\alpha_{2}"),
+    ("Δ2", True, "\\boldsymbol{\\Delta}_{2}"),
+    ("W_out", True, "\\mathbf{W}_{\\mathrm{out}}"),
+    ("W_out_2", True, "\\mathbf{W}_{\\mathrm{out\\_2}}"),
+    ("tmp", False, "\\mathit{tmp}"),
+])
+def test_names(name: str, bold: bool, latex: str) -> None:
+    assert latex_name(name.replace("₁", "1"), bold) == latex
+
+
+@pytest.mark.parametrize("hostile", ["\\input{x}", "a^b", "{x}", "a$b", "x%y", "a&b", "W#1"])
+def test_no_latex_can_be_injected(hostile: str) -> None:
+    # The grammar rejects such names; latex_name would refuse them too.
+    with pytest.raises(matgrad.MatgradSyntaxError):
+        matgrad.derive(f"{hostile}: n x m\nJ = sum({hostile})")
+    with pytest.raises(ValueError, match="unexpected character"):
+        latex_name(hostile, True)
+
+
+def test_jupyter_representations() -> None:
+    derivation = matgrad.derive((ROOT / "examples" / "single_layer.mg").read_text())
+    latex = derivation._repr_latex_()
+    assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
+    assert "∂J/∂W" in derivation._repr_markdown_()
+
+
+def test_cli_latex_outputs(tmp_path: Path) -> None:
+    example = str(ROOT / "examples" / "single_layer.mg")
+    fragment = subprocess.run([sys.executable, "-m", "matgrad.cli", example, "--latex"],
+                              capture_output=True, text=True, check=True, encoding="utf-8")
+    assert fragment.stdout == (GOLDEN / "single_layer.tex").read_text()
+    out = tmp_path / "d.tex"
+    subprocess.run([sys.executable, "-m", "matgrad.cli", example, "--latex", "--standalone",
+                    "-o", str(out)], check=True)
+    assert out.read_text().startswith("\\documentclass{article}")
+
+
+def test_cli_pdf_without_pdflatex_says_how_to_install(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}  # no pdflatex on this PATH
+    result = subprocess.run([sys.executable, "-m", "matgrad.cli",
+                             str(ROOT / "examples" / "single_layer.mg"), "--pdf",
+                             str(tmp_path / "x.pdf")], capture_output=True, text=True,
+                            check=False, env=env, encoding="utf-8")
+    assert result.returncode == 2
+    assert "apt-get install texlive-latex-base" in result.stderr
