@@ -13,7 +13,7 @@ from typing import Any
 from matgrad.derive import Step, run_engine
 from matgrad.dims import Shape
 from matgrad.errors import UsageError
-from matgrad.expr import Expr
+from matgrad.expr import Diff, Expr, Frob, Sym
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.numpy import argument_names, numpy_source
 from matgrad.printing.report import format_gradients, format_steps
@@ -67,6 +67,11 @@ class Derivation:
         rules = load_rules()
         used = list(dict.fromkeys(step.rule for step in self.steps))
         return latex_document(self, [rules.by_name(name) for name in used])
+
+    def reads_parameter(self, term: Expr) -> bool:
+        """Whether a term of dJ is a finished G · dW for a parameter W."""
+        return isinstance(term, Frob) and isinstance(term.b, Diff) and isinstance(
+            term.b.x, Sym) and term.b.x.name in self.wrt
 
     def _repr_latex_(self) -> str:
         lines = derivation_lines(self)

@@ -74,6 +74,20 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
     if isinstance(expr, Scale) and isinstance(expr.s, Zero):
         return Zero(*shape_of(expr))
+    if isinstance(expr, Scale) and _value(expr.s) is None:
+        # Numeric factors move to the front of a chain of scalar factors, where they fold:
+        # (1/(2t))(2E) = (1/2)(1/t)(2E) = (1/t)E.
+        if isinstance(expr.x, Scale) and _value(expr.x.s) is not None:
+            return Scale(expr.x.s, Scale(expr.s, expr.x.x))
+        if isinstance(expr.s, Scale) and _value(expr.s.s) is not None:
+            return Scale(expr.s.s, Scale(expr.s.x, expr.x))
+        if isinstance(expr.s, Neg):
+            return Neg(Scale(expr.s.x, expr.x))
+    divisor_factor = _value(expr.s.s) if isinstance(expr, Div) and isinstance(
+        expr.s, Scale) else None
+    if isinstance(expr, Div) and isinstance(expr.s, Scale) and divisor_factor:
+        # x / (k s) = (1/k)(x / s)
+        return Scale(_const(Fraction(1) / divisor_factor), Div(expr.x, expr.s.x))
     if isinstance(expr, Scale):
         factor = _value(expr.s)
         if factor is not None:

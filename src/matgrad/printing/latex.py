@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from matgrad.dims import SCALAR, Shape, format_shape
+from matgrad.dims import SCALAR, Shape
 from matgrad.expr import (
     Add,
     Apply,
@@ -273,10 +273,11 @@ def _cites(steps: list[Step]) -> str:
     return ", ".join(f"({cite})" for cite in cites)
 
 
-def _state(terms: tuple[Expr, ...], printer: LatexPrinter) -> str:
+def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> str:
     if not terms:
-        return "0"
-    return printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
+        return "\\cdots" if hidden else "0"
+    text = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
+    return f"\\cdots + {text}" if hidden else text
 
 
 def derivation_lines(derivation: Derivation) -> list[str]:
@@ -286,6 +287,7 @@ def derivation_lines(derivation: Derivation) -> list[str]:
     first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
     if first is not None:
         lines.append(f"d{objective} &= {_state(first.before, printer)}")
+    settled: set[Expr] = set()
     for group in _groups(derivation.steps):
         step = group[-1]
         if step.rule == "read-gradient":
@@ -296,10 +298,15 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         note = ""
         expands = group[0].expands
         if expands is not None and expands != derivation.objective:
-            definition = printer(derivation.program.definitions[expands])
+            # The node whose definition this line substitutes (listed under "The program").
             node = latex_name(expands, derivation.shapes[expands] != SCALAR)
-            note = f"\\ \\text{{with}}\\ {node} = {definition}"
-        lines.append(f"&= {_state(step.after, printer)} && \\text{{by {_cites(group)}}}{note}")
+            note = f"\\ \\text{{for}}\\ d{node}"
+        # As the guide writes "= ⋯ + Δ · (…)": terms already read off for a parameter and
+        # shown on an earlier line are summarised by ⋯.
+        shown = tuple(term for term in step.after if term not in settled)
+        state = _state(shown, printer, hidden=len(shown) < len(step.after))
+        lines.append(f"&= {state} && \\text{{by {_cites(group)}}}{note}")
+        settled |= {term for term in step.after if derivation.reads_parameter(term)}
     return lines
 
 
@@ -309,7 +316,9 @@ def latex_fragment(derivation: Derivation) -> str:
 
 
 def _shape(shape: Shape) -> str:
-    return format_shape(shape).replace("×", r" \times ")
+    rows, cols = (str(dim) if isinstance(dim, int) else latex_name(str(dim), False)
+                  for dim in shape)
+    return f"{rows} \\times {cols}"
 
 
 def _rule_statement(rule: Rule) -> str:
@@ -335,21 +344,24 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
         "\\documentclass{article}",
         "\\usepackage{amsmath,amssymb}",
         "\\allowdisplaybreaks",
+        "\\pagestyle{empty}",
         "\\begin{document}",
         f"\\section*{{The gradient of ${latex_name(program.objective, False)}$}}",
         f"Shapes: {shapes}.",
         "",
-        "The program:",
-        f"\\begin{{align*}}\n{definitions}\n\\end{{align*}}",
-        "Identities used (from \\texttt{rules/}):",
-        f"\\begin{{description}}\n{identities}\n\\end{{description}}",
-        "Derivation, each step by the identities it cites:",
+        "Derivation, each step by the identities it cites (the guide's numbering):",
         "{\\small",
         latex_fragment(derivation).rstrip(),
         "}",
     ]
     if adjoints:
-        parts += ["with", f"\\begin{{align*}}\n{adjoints}\n\\end{{align*}}"]
+        parts += ["where", f"\\begin{{align*}}\n{adjoints}\n\\end{{align*}}"]
+    parts += [
+        "The program:",
+        f"\\begin{{align*}}\n{definitions}\n\\end{{align*}}",
+        "Identities used (from \\texttt{rules/}):",
+        f"\\begin{{description}}\n{identities}\n\\end{{description}}",
+    ]
     parts.append("\\end{document}")
     return "\n".join(parts) + "\n"
 
