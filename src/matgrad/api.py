@@ -120,8 +120,12 @@ def derive(source: str, wrt: Sequence[str] | None = None, *,
            rules: RuleSet | None = None) -> Derivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
     symbol of the objective not marked `data`/`const`)."""
-    program = parse(source)
-    chosen = _choose_wrt(program, wrt)
-    result = run_engine(program, chosen, rules or load_rules())
+    try:
+        program = parse(source)
+        chosen = _choose_wrt(program, wrt)
+        result = run_engine(program, chosen, rules or load_rules())
+    except RecursionError:
+        raise UsageError("the program is nested too deeply to derive; split it into "
+                         "let-bindings such as `A = …`.") from None
     return Derivation(program, chosen, result.gradients, result.adjoints, result.adjoint_nodes,
                       result.steps, result.shapes, result.node_adjoints)

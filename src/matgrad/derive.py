@@ -89,6 +89,8 @@ class Engine(GuardContext):
         self.adjoint_nodes: dict[str, str] = {}
         self.node_adjoints: dict[str, Expr] = {}
         self.const_memo: dict[Expr, bool] = {}
+        self.finished_memo: dict[Expr, tuple[str, Expr] | None] = {}
+        self.target_memo: dict[Expr, tuple[int, ...] | None] = {}
 
     # ---- GuardContext -----------------------------------------------------------------------
 
@@ -129,6 +131,13 @@ class Engine(GuardContext):
 
     def finished(self, term: Expr) -> tuple[str, Expr] | None:
         """(M, G) when the term reads G · dM for a varying name M, by (17)."""
+        if term in self.finished_memo:
+            return self.finished_memo[term]
+        result = self._finished(term)
+        self.finished_memo[term] = result
+        return result
+
+    def _finished(self, term: Expr) -> tuple[str, Expr] | None:
         if not (isinstance(term, Frob) and isinstance(term.b, Diff) and isinstance(term.b.x, Sym)
                 and term.b.x.name in self.varying):
             return None
@@ -140,6 +149,11 @@ class Engine(GuardContext):
 
     def _differential_target(self, term: Expr) -> tuple[int, ...] | None:
         """Path to the first d(…) that a differentiate rule must rewrite (pre-order)."""
+        if term not in self.target_memo:
+            self.target_memo[term] = self._find_target(term)
+        return self.target_memo[term]
+
+    def _find_target(self, term: Expr) -> tuple[int, ...] | None:
         stack: list[tuple[Expr, tuple[int, ...]]] = [(term, ())]
         while stack:
             node, path = stack.pop()

@@ -15,7 +15,7 @@ and `RowDot` the guide's row-wise product (a column of row dot products).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import ClassVar
 
@@ -27,6 +27,9 @@ class Expr:
     """Base class.  `_kids` names the fields that hold child expressions, in order."""
 
     _kids: ClassVar[tuple[str, ...]] = ()
+    # The structural hash, computed once: derivations hash the same subtrees many times.
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False,
+                              kw_only=True)
 
     def children(self) -> tuple[Expr, ...]:
         return tuple(getattr(self, name) for name in self._kids)
@@ -34,7 +37,7 @@ class Expr:
     def with_children(self, kids: tuple[Expr, ...]) -> Expr:
         if kids == self.children():
             return self
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         values.update(zip(self._kids, kids, strict=True))
         return type(self)(**values)
 
@@ -270,6 +273,23 @@ class Diff(Expr):
 
     x: Expr
     _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+def _cache_hash(cls: type[Expr]) -> None:
+    structural = cls.__hash__
+
+    def cached_hash(self: Expr) -> int:
+        known = self._hash
+        if known is None:
+            known = structural(self)
+            object.__setattr__(self, "_hash", known)
+        return known
+
+    cls.__hash__ = cached_hash  # type: ignore[method-assign]
+
+
+for _node_class in Expr.__subclasses__():
+    _cache_hash(_node_class)
 
 
 # ---- helpers --------------------------------------------------------------------------------

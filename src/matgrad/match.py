@@ -131,16 +131,32 @@ class Matcher:
         if len(pattern.terms) != 2:
             return self._match_terms(list(pattern.terms), list(expr.terms), bindings)
         first, second = pattern.terms
-        terms = list(expr.terms)
-        splits = [(terms[0], add(terms[1:]))]
-        splits += [(add(terms[:i] + terms[i + 1:]), terms[i]) for i in range(1, len(terms))]
-        for left, right in splits:
-            trial = self.match(first, left, bindings.copy())
-            if trial is not None:
-                trial = self.match(second, right, trial)
+        terms = expr.terms
+        # (first term, the rest), then (the others, one later term).  The sum of the rest is
+        # built only when its pattern could match it: a long sum would otherwise cost
+        # quadratic time at every attempt.
+        trial = self.match(first, terms[0], bindings.copy())
+        if trial is not None and self._could_match(second, trial, len(terms) - 1):
+            trial = self.match(second, add(terms[1:]), trial)
             if trial is not None:
                 return trial
+        for index in range(1, len(terms)):
+            trial = self.match(second, terms[index], bindings.copy())
+            if trial is not None and self._could_match(first, trial, len(terms) - 1):
+                trial = self.match(first, add(terms[:index] + terms[index + 1:]), trial)
+                if trial is not None:
+                    return trial
         return None
+
+    @staticmethod
+    def _could_match(pattern: Expr, bindings: Bindings, size: int) -> bool:
+        """Whether `pattern` can match a sum of `size` terms (a single term if size is 1)."""
+        if size == 1:
+            return True
+        if isinstance(pattern, Var):
+            bound = bindings.exprs.get(pattern.name)
+            return bound is None or (isinstance(bound, Add) and len(bound.terms) == size)
+        return isinstance(pattern, Add)
 
     def _match_terms(self, patterns: list[Expr], terms: list[Expr],
                      bindings: Bindings) -> Bindings | None:

@@ -55,6 +55,7 @@ from matgrad.expr import (
     Var,
     Zero,
     add,
+    size,
 )
 from matgrad.functions import ELEMENTWISE, ROWWISE
 from matgrad.shapes import Unifier
@@ -76,6 +77,7 @@ from matgrad.syntax import (
 )
 
 Mode = Literal["program", "rule"]
+MAX_NODES = 20_000
 
 # Calls that are operations, not elementwise functions: name → (argument count, builder).
 SPECIAL_CALLS = {"sum", "rowdot", "norm2", "ones", "eye", "zeros"}
@@ -489,6 +491,11 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     # A 𝟏 whose size its context leaves open is a vector, as the guide's 1 always is.
     for dim in resolver.ones_dims:
         resolver.unifier.unify(dim, 1)
+    total = sum(size(expr) for expr in resolver.definitions.values())
+    if total > MAX_NODES:
+        raise UsageError(f"the program is too large for a derivation ({total:,} operations; "
+                         f"the limit is {MAX_NODES:,}): split it, or name repeated parts with "
+                         "let-bindings.")
     names: dict[DimVar, str] = {}
     shapes = {name: (resolver.final_dim(s[0], names), resolver.final_dim(s[1], names))
               for name, s in resolver.shapes.items()}

@@ -122,8 +122,10 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         base, exponent = _value(expr.base), _value(expr.exponent)
         if exponent == 1:
             return expr.base
+        # Folding is exact, so it is bounded: 10^(10^10) stays a power instead of a hang.
         if base is not None and exponent is not None and exponent.denominator == 1 and (
-                base != 0 or exponent > 0):
+                base != 0 or exponent > 0) and abs(exponent) <= 64 and \
+                len(str(abs(base.numerator))) + len(str(base.denominator)) <= 64:
             return _const(base ** int(exponent))
     if isinstance(expr, Neg) and _value(expr.x) is not None and isinstance(expr.x, Neg):
         return expr.x.x

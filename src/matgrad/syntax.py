@@ -22,7 +22,7 @@ from matgrad.errors import MatgradSyntaxError, caret_excerpt
 from matgrad.resources import grammar_text
 
 MAX_DEPTH = 400
-MAX_SOURCE_CHARS = 2_000_000
+MAX_SOURCE_CHARS = 200_000
 
 SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -161,10 +161,20 @@ def normalize_name(text: str) -> str:
 
 
 def parse_number(text: str) -> Fraction:
+    """An exact constant; numbers beyond floating point's range are refused, since the
+    generated code computes in floating point (and exact arithmetic on them would not end)."""
+    shown = text if len(text) <= 24 else text[:20] + "…"
     try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise MatgradSyntaxError(f"'{text}' is not a number matgrad can read") from exc
+        approximate = float(text)
+    except ValueError as exc:
+        raise MatgradSyntaxError(f"'{shown}' is not a number matgrad can read") from exc
+    mantissa = text.lower().partition("e")[0]
+    if len(text) > 100 or approximate in (float("inf"), float("-inf")) or (
+            approximate == 0 and any(digit in mantissa for digit in "123456789")):
+        raise MatgradSyntaxError(f"the number {shown} is out of range: matgrad accepts "
+                                 "constants between 1e-300 and 1e300 in size, with at most "
+                                 "100 characters.")
+    return Fraction(text)
 
 
 def _pos(meta_or_token: object) -> Pos:
@@ -373,8 +383,8 @@ def _check_depth(source: str, what: str) -> None:
 
 def _parse(source: str, start: str, what: str) -> object:
     if len(source) > MAX_SOURCE_CHARS:
-        raise MatgradSyntaxError(f"{what} is too long ({len(source)} characters; the limit is "
-                                 f"{MAX_SOURCE_CHARS}).")
+        raise MatgradSyntaxError(f"{what} is too long ({len(source):,} characters; the limit "
+                                 f"is {MAX_SOURCE_CHARS:,}): split it into smaller programs.")
     _check_depth(source, what)
     try:
         tree = _parser().parse(source, start=start)

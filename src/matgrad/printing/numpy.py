@@ -127,9 +127,17 @@ class _Names:
 
 
 def _fraction_literal(value: Fraction) -> str:
-    if value.denominator == 1:
-        return f"{value.numerator}.0" if abs(value.numerator) < 10**15 else repr(float(value))
-    return repr(float(value))
+    """A float literal for an exact constant; one beyond floating point is an error."""
+    if value.denominator == 1 and abs(value.numerator) < 10**15:
+        return f"{value.numerator}.0"
+    try:
+        number = float(value)
+    except OverflowError:
+        number = float("inf")
+    if number in (float("inf"), float("-inf")):
+        digits = len(str(abs(value.numerator)))
+        raise CodegenError(f"a constant with {digits} digits is too large for floating point.")
+    return repr(number)
 
 
 class NumpyGenerator:

@@ -77,10 +77,35 @@ def pretty_name(name: str, style: Style) -> str:
     return name
 
 
+def _decimal_exponent(value: int) -> tuple[int, int]:
+    """value = mantissa · 10^exponent with the mantissa free of trailing zeros."""
+    exponent = 0
+    while value and value % 10 == 0:
+        value //= 10
+        exponent += 1
+    return value, exponent
+
+
 def format_fraction(value: Fraction) -> str:
-    if value.denominator == 1:
-        return str(value.numerator)
-    return f"{value.numerator}/{value.denominator}"
+    """Exact text for a constant: 1/2, 3, and 1e300 or 1e-300 for long powers of ten."""
+    numerator, denominator = value.numerator, value.denominator
+    if denominator == 1:
+        mantissa, exponent = _decimal_exponent(numerator)
+        return f"{mantissa}e{exponent}" if exponent > 6 else str(numerator)
+    # A denominator of 2s and 5s is an exact decimal: 3/50…0 = 6e-200.
+    twos = fives = 0
+    rest = denominator
+    while rest % 2 == 0:
+        rest //= 2
+        twos += 1
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    places = max(twos, fives)
+    if rest == 1 and places > 6:
+        mantissa, trailing = _decimal_exponent(numerator * 10**places // denominator)
+        return f"{mantissa}e-{places - trailing}"
+    return f"{numerator}/{denominator}"
 
 
 def _is_ones_row(expr: Expr) -> bool:
@@ -130,7 +155,8 @@ class TextPrinter:
             inner = self._print_Const(Const(-value))
             body = inner.text if inner.prec >= JUXT else f"({inner.text})"
             return Printed(f"{self.minus}{body}", UNARY)
-        return Printed(format_fraction(value), ATOM if value.denominator == 1 else PRODUCT)
+        text = format_fraction(value)
+        return Printed(text, PRODUCT if "/" in text else ATOM)
 
     def _print_DimSize(self, expr: DimSize) -> Printed:
         return Printed(pretty_name(expr.dim, self.style), ATOM)
@@ -199,7 +225,7 @@ class TextPrinter:
             left_prec = POSTFIX
         else:
             printed_left = self.print(left)
-            if isinstance(left, Const) and left.value.denominator != 1:
+            if isinstance(left, Const) and "/" in printed_left.text:
                 left_text, left_prec = f"({printed_left.text})", ATOM
             elif printed_left.prec >= JUXT:
                 left_text, left_prec = printed_left.text, printed_left.prec
