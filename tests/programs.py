@@ -85,5 +85,6 @@ def programs(draw: st.DrawFn, depth: int = 3) -> str:
     objective = draw(scalar_objectives(depth - 1))
     extra = draw(st.sampled_from([" + sum(W)", " + sum(H .* G)", " + <G, H>",
                                   " + 1/2*||G - Y||^2"]))
+    # `<W, V>` keeps at least one parameter in every objective.
     return (f"{DECLARATIONS}H = {first}\nG = f({second}) + H\n"
-            f"J = {objective}{extra}\n")
+            f"J = {objective}{extra} + <W, V>\n")

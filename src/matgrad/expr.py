@@ -285,7 +285,7 @@ def _cache_hash(cls: type[Expr]) -> None:
             object.__setattr__(self, "_hash", known)
         return known
 
-    cls.__hash__ = cached_hash  # type: ignore[method-assign]
+    cls.__hash__ = cached_hash  # type: ignore[method-assign, assignment]
 
 
 for _node_class in Expr.__subclasses__():

@@ -636,6 +636,8 @@ class NumpyGenerator:
         if code.shape != target:
             shape = f"({self._dim(target[0])}, {self._dim(target[1])})"
             self.lines.append(f"{result} = np.broadcast_to({code.text}, {shape}).copy()")
+            if self.temps.get(gradient) == result:
+                self._temp_shapes[gradient] = target  # the name now holds the full array
         elif reused:
             # A name or a view of an input: the caller gets a copy it may change freely.
             self.lines.append(f"{result} = {self.wrap(code, ATOM)}.copy()")
