@@ -64,7 +64,8 @@ def expressions(draw: st.DrawFn, shape: Shape, depth: int = 3) -> str:
 
 @st.composite
 def scalar_objectives(draw: st.DrawFn, depth: int = 3) -> str:
-    kind = draw(st.sampled_from(["sum", "frob", "norm", "power", "quad"]))
+    kind = draw(st.sampled_from(["sum", "frob", "norm", "power", "quad", "logsumexp",
+                                 "rowdot", "norm2", "colsum"]))
     shape = draw(st.sampled_from(list(SYMBOLS)))
     if kind == "sum":
         return f"sum({draw(expressions(shape, depth))})"
@@ -74,6 +75,15 @@ def scalar_objectives(draw: st.DrawFn, depth: int = 3) -> str:
         return f"1/2 * ||{draw(expressions(shape, depth))}||^2"
     if kind == "power":
         return f"(2 + sum(square({draw(expressions(shape, depth))})))^3"
+    if kind == "logsumexp":  # row-wise (identity 16), softmax as its gradient
+        return f"sum(logsumexp({draw(expressions(('t', 'm'), depth))}))"
+    if kind == "rowdot":
+        left, right = draw(expressions(("t", "n"), depth)), draw(expressions(("t", "n"), depth))
+        return f"sum(rowdot({left}, {right}))"
+    if kind == "norm2":
+        return f"norm2(1 + {draw(expressions(shape, depth))})"
+    if kind == "colsum":
+        return f"1' * tanh({draw(expressions(('t', 'n'), depth))}) * ones(n, 1)"
     return f"c' * {draw(expressions(('t', 't'), depth))} * c"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from autograd_reference import autograd_gradients
 from helpers import (
     DEFAULT_BIND,
     derived_gradients,
@@ -213,7 +214,8 @@ def test_cli_numpy_and_check() -> None:
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_generated_code_agrees_with_the_interpreter(source: str) -> None:
-    """Generated code against an independent reference: the IR interpreter of evaluate.py."""
+    """Generated code against two independent references: the IR interpreter of evaluate.py
+    and HIPS autograd's reverse mode on the program itself."""
     derivation = matgrad.derive(source)
     function = derivation.compile(bind=DEFAULT_BIND)
     rng = np.random.default_rng(0)
@@ -228,9 +230,14 @@ def test_generated_code_agrees_with_the_interpreter(source: str) -> None:
     value, grads = function(**arguments)
     expected_value, _ = objective_value(derivation.program, values, sizes)
     expected = derived_gradients(derivation, values, sizes)
+    reference = autograd_gradients(derivation.program, values, sizes, derivation.wrt,
+                                   DEFAULT_BIND)
     assert value == pytest.approx(expected_value, rel=1e-9, abs=1e-9)
     for name in derivation.wrt:
-        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-9, atol=1e-9)
+        scale = max(1.0, float(np.max(np.abs(reference[name]))))
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-9, atol=1e-9 * scale)
+        np.testing.assert_allclose(grads[name], reference[name], rtol=1e-9, atol=1e-9 * scale,
+                                   err_msg=f"∂J/∂{name} differs from HIPS autograd")
         assert np.shape(grads[name]) == np.shape(values[name]) or np.size(values[name]) == 1
 
 

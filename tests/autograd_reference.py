@@ -1,0 +1,126 @@
+"""An independent reference: the program evaluated with HIPS autograd's NumPy, differentiated
+by autograd's reverse mode.  Shares nothing with matgrad's engine or code generator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
+import autograd
+import autograd.numpy as anp
+
+from matgrad.dims import Dim
+from matgrad.expr import (
+    Add,
+    Apply,
+    Const,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    Scale,
+    Sum,
+    Sym,
+    Transpose,
+    Zero,
+)
+from matgrad.resolve import Program
+
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "tanh": anp.tanh, "sigmoid": lambda x: 0.5 * (1 + anp.tanh(0.5 * x)),
+    "relu": lambda x: anp.maximum(x, 0.0), "exp": anp.exp, "log": anp.log, "sqrt": anp.sqrt,
+    "square": lambda x: x * x, "abs": anp.abs, "sign": anp.sign, "sin": anp.sin,
+    "cos": anp.cos, "softplus": lambda x: anp.logaddexp(0.0, x), "identity": lambda x: x,
+}
+
+
+def _logsumexp(x: Any) -> Any:
+    peak = anp.max(x, axis=1, keepdims=True)
+    return peak + anp.log(anp.sum(anp.exp(x - peak), axis=1, keepdims=True))
+
+
+def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
+              bind: Mapping[str, str]) -> Any:
+    def dim(d: Dim) -> int:
+        return d if isinstance(d, int) else sizes[str(d)]
+
+    def go(node: Expr) -> Any:
+        if isinstance(node, Sym):
+            return env[node.name]
+        if isinstance(node, Const):
+            return anp.array([[float(node.value)]])
+        if isinstance(node, DimSize):
+            return anp.array([[float(sizes[node.dim])]])
+        if isinstance(node, Ones):
+            return anp.ones((dim(node.rows), dim(node.cols)))
+        if isinstance(node, Zero):
+            return anp.zeros((dim(node.rows), dim(node.cols)))
+        if isinstance(node, Identity):
+            return anp.eye(dim(node.size))
+        if isinstance(node, Add):
+            total = go(node.terms[0])
+            for term in node.terms[1:]:
+                total = total + go(term)
+            return total
+        if isinstance(node, Neg):
+            return -go(node.x)
+        if isinstance(node, Scale):
+            return go(node.s) * go(node.x)
+        if isinstance(node, Div):
+            return go(node.x) / go(node.s)
+        if isinstance(node, Power) and isinstance(node.base, Norm) and \
+                node.exponent == Const(Fraction(2)):
+            inner = go(node.base.x)  # ‖E‖² as Σ E², smooth where ‖E‖ is not (at E = 0)
+            return anp.reshape(anp.sum(inner * inner), (1, 1))
+        if isinstance(node, Power):
+            return go(node.base) ** float(go(node.exponent)[0, 0])
+        if isinstance(node, MatMul):
+            return anp.dot(go(node.a), go(node.b))
+        if isinstance(node, Hadamard):
+            return go(node.a) * go(node.b)
+        if isinstance(node, HadDiv):
+            return go(node.a) / go(node.b)
+        if isinstance(node, Frob):
+            return anp.reshape(anp.sum(go(node.a) * go(node.b)), (1, 1))
+        if isinstance(node, RowDot):
+            return anp.sum(go(node.a) * go(node.b), axis=1, keepdims=True)
+        if isinstance(node, Transpose):
+            return anp.transpose(go(node.x))
+        if isinstance(node, Apply):
+            assert node.order == 0, "programs have no derivatives"
+            return FUNCTIONS[bind.get(node.fn, node.fn)](go(node.arg))
+        if isinstance(node, RowApply):
+            assert node.fn == "logsumexp"
+            return _logsumexp(go(node.arg))
+        if isinstance(node, Sum):
+            return anp.reshape(anp.sum(go(node.x)), (1, 1))
+        if isinstance(node, Norm):
+            inner = go(node.x)
+            return anp.reshape(anp.sqrt(anp.sum(inner * inner)), (1, 1))
+        raise TypeError(type(node).__name__)
+
+    return go(expr)
+
+
+def autograd_gradients(program: Program, values: Mapping[str, Any], sizes: Mapping[str, int],
+                       wrt: tuple[str, ...], bind: Mapping[str, str]) -> dict[str, Any]:
+    def objective(*parameters: Any) -> Any:
+        env: dict[str, Any] = dict(values)
+        env.update(zip(wrt, parameters, strict=True))
+        for name, definition in program.definitions.items():
+            env[name] = _evaluate(definition, env, sizes, bind)
+        return anp.sum(env[program.objective])
+
+    grads = autograd.grad(objective, tuple(range(len(wrt))))(*(values[name] for name in wrt))
+    return dict(zip(wrt, grads, strict=True))
