@@ -83,6 +83,9 @@ class Engine(GuardContext):
         self.isolate_rules = rules.phase("isolate")
         self.readoff_rules = rules.phase("readoff")
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
+        stabilizer = Tidier(rules.phase("stabilize"), self.shape_of, self)
+        for name, definition in program.definitions.items():
+            program.definitions[name] = stabilizer.tidy(definition)
         self.steps: list[Step] = []
         self.state: list[Expr] = []
         self.adjoints: dict[str, Expr] = {}

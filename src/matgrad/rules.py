@@ -8,7 +8,8 @@ side is the gradient read off a term), and every size of a right-hand 𝟏 or 0 
 left-hand side.
 
 Phases: `differentiate` rewrites d(…); `isolate` rewrites a whole term of dJ; `tidy` rewrites
-anywhere, silently; `readoff` recognises a finished term G · dX and gives G.
+anywhere, silently; `readoff` recognises a finished term G · dX and gives G; `stabilize`
+rewrites a program's definitions into numerically stable forms before differentiation.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from matgrad.resources import rule_files
 from matgrad.shapes import Unifier
 from matgrad.syntax import RuleSource, parse_rules
 
-PHASES = ("differentiate", "isolate", "tidy", "readoff")
+PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize")
 
 
 class GuardContext:

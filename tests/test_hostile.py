@@ -1,0 +1,145 @@
+"""Hostile and malformed input: only MatgradError from the API, exit status 2 and no traceback
+from the CLI, bounded time for huge or deep input; numerically stable generated code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matgrad
+from matgrad.docgen import errors_markdown, rules_markdown
+
+TOKENS = ["X", "W", "b", "t", "n", "x", ":", "=", "*", ".*", "./", "/", "+", "-", "'", "ᵀ",
+          "(", ")", "<", ">", ",", "||", "‖", "^", "2", "1/2", "1'", "𝟏", "sum", "tanh", "f",
+          "f′", ";", "\n", "scalar", "wrt", "objective", "⊙", "·", "d", "J", "A", "ones",
+          "rowdot", "logsumexp", "norm2", "1e999", "0", "__import__", "lambda", "#"]
+
+
+def derive_safely(source: str) -> None:
+    try:
+        derivation = matgrad.derive(source)
+        str(derivation)
+        derivation.latex()
+        derivation.numpy_source(bind={name: "tanh" for name in derivation.program
+                                      .abstract_functions})
+    except matgrad.MatgradError:
+        pass  # a clear error is the right answer to nonsense
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_random_text_gives_only_matgrad_errors(source: str) -> None:
+    derive_safely(source)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=40))
+def test_token_soups_give_only_matgrad_errors(tokens: list[str]) -> None:
+    derive_safely(" ".join(tokens))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_token_soups_after_a_valid_prefix(tokens: list[str]) -> None:
+    derive_safely("X: t x n; W: n x m; b: 1 x m\nJ = " + " ".join(tokens))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cli_on_random_bytes(seed: int, tmp_path: Path) -> None:
+    path = tmp_path / "random.mg"
+    path.write_bytes(np.random.default_rng(seed).integers(0, 256, size=300, dtype=np.uint8)
+                     .tobytes())
+    result = subprocess.run([sys.executable, "-m", "matgrad.cli", str(path)],
+                            capture_output=True, text=True, check=False, encoding="utf-8",
+                            errors="replace")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.startswith("matgrad: error:")
+
+
+@pytest.mark.parametrize("source", [
+    "W: n x m\nJ = sum(" + "(" * 10_000 + "W" + ")" * 10_000 + ")",
+    "W: n x m\nJ = sum(" + "-" * 10_000 + "W)",
+    "W: n x m\nJ = sum(W" + "'" * 10_000 + ")",
+    "W: n x m\nJ = sum(" + "tanh(" * 10_000 + "W" + ")" * 10_001,
+    "W: n x m\nJ = " + " + ".join(f"{k}*sum(W)" for k in range(100_000)),
+    "W: n x m\nJ = " + " * ".join("sum(W)" for _ in range(10_000)),
+])
+def test_deep_and_huge_programs_are_bounded(source: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(matgrad.MatgradError, match=r"too deeply|too long|too large"):
+        matgrad.derive(source)
+    assert time.perf_counter() - start < 30
+
+
+def test_a_thousand_term_sum_is_derived() -> None:
+    source = "W: n x m\nJ = " + " + ".join(f"sum({k}*W .* W)" for k in range(1, 1001))
+    derivation = matgrad.derive(source)
+    assert str(derivation.gradients["W"]) == "1001000 W"  # Σₖ 2k = 1000·1001
+
+
+@pytest.mark.parametrize("name", ["lambda", "class", "def", "None", "print", "np", "grads",
+                                  "value_and_grad", "tmp1", "grad_W", "delta_A"])
+def test_names_that_clash_with_python_or_generated_code(name: str) -> None:
+    derivation = matgrad.derive(f"{name}: n x m; W: n x m\nJ = sum({name} .* W .* W)")
+    function = derivation.compile()
+    keyword = derivation.python_names[name]
+    values = {keyword: np.full((2, 3), 2.0), derivation.python_names["W"]: np.ones((2, 3))}
+    _, grads = function(**values)
+    np.testing.assert_allclose(grads["W"], 4 * np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(("source", "bind"), [
+    ("os: n x m\nJ = sum(os)", {}),                                   # a module name
+    ("W: n x m\nJ = sum(system(W))", {"system": "tanh"}),              # a function name
+    ("W: n x m\nJ = 1e300 * sum(W)", {}),                              # a numeric literal
+    ("W: n x m\nJ = sum(f(W))", {"f": "tanh"}),                        # a binding
+])
+def test_no_injection_reaches_generated_code(source: str, bind: dict[str, str]) -> None:
+    module = matgrad.derive(source).numpy_source(bind=bind)
+    code_lines = [line for line in module.split('"""')[-1].splitlines()]
+    assert not any("import os" in line or "system(" in line or "__" in line
+                   for line in code_lines)
+    assert module.count("import ") == 1
+
+
+@pytest.mark.parametrize("bind", ["tanh(W); import os", "os.system", "__import__('os')",
+                                  "exec", "lambda x: x"])
+def test_bind_injection_is_rejected(bind: str) -> None:
+    with pytest.raises(matgrad.CodegenError):
+        matgrad.derive("W: n x m\nJ = sum(f(W))").numpy_source(bind={"f": bind})
+
+
+@pytest.mark.parametrize("program", [
+    "x: t x 1, data; w: 1 x 1\nJ = sum(softplus(x*w))",
+    "x: t x 1, data; w: 1 x 1\nJ = -sum(log(sigmoid(x*w)))",
+    "x: t x 1, data; w: 1 x 1\nJ = sum(sigmoid(x*w))",
+    "X: t x 2, data; w: 1 x 1\nJ = sum(logsumexp(X*w))",
+])
+def test_stable_forms_at_large_magnitudes(program: str) -> None:
+    function = matgrad.derive(program).compile()
+    data = np.array([[1000.0], [-1000.0], [0.5]])
+    if "X: t x 2" in program:
+        data = np.array([[1000.0, -1000.0], [-1000.0, 999.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # (underflow is fine)
+        value, grads = function(data, np.array([[1.0]]))
+    assert np.isfinite(value) and np.all(np.isfinite(grads["w"]))
+
+
+def test_log_sigmoid_is_rewritten_stably() -> None:
+    derivation = matgrad.derive("X: t x n, data; w: n x 1\nJ = -sum(log(sigmoid(X*w)))")
+    assert "softplus" in str(derivation.gradients["w"])
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert (docs / "rules.md").read_text(encoding="utf-8") == rules_markdown() + "\n", \
+        "docs/rules.md is stale: run python -m matgrad.docgen"
+    assert (docs / "errors.md").read_text(encoding="utf-8") == errors_markdown() + "\n", \
+        "docs/errors.md is stale: run python -m matgrad.docgen"
