@@ -210,7 +210,7 @@ def test_cli_numpy_and_check() -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "60")), deadline=None,
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "500")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_generated_code_agrees_with_the_interpreter(source: str) -> None:
@@ -249,3 +249,14 @@ def test_gradients_never_alias_the_inputs() -> None:
     grads["X"] += 5.0
     np.testing.assert_array_equal(X, np.ones((2, 3)))
     np.testing.assert_array_equal(W, np.zeros((2, 3)))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs())
+def test_generated_modules_of_random_programs_pass_ruff(source: str, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("ruff") / "generated.py"
+    path.write_text(matgrad.derive(source).numpy_source(bind=DEFAULT_BIND))
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                             "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from programs import programs
 
 import matgrad
 from matgrad.pdf import pdflatex_available
@@ -117,3 +119,12 @@ def test_cli_pdf_without_pdflatex_says_how_to_install(tmp_path: Path) -> None:
                             check=False, env=env, encoding="utf-8")
     assert result.returncode == 2
     assert "apt-get install texlive-latex-base" in result.stderr
+
+
+@needs_pdflatex
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs())
+def test_latex_of_random_programs_compiles(source: str, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path_factory.mktemp("latex") / "random.pdf"
+    matgrad.pdf.write_pdf(matgrad.derive(source).latex(standalone=True), target)
+    assert target.read_bytes().startswith(b"%PDF")

@@ -201,11 +201,16 @@ class LatexPrinter:
         return Latex(f"\\operatorname{{rowdot}}\\left({self(expr.a)}, {self(expr.b)}\\right)",
                      POSTFIX)
 
+    def _superscript_base(self, expr: Expr) -> str:
+        text = self.at_least(expr, POSTFIX)
+        # A base that already carries a superscript is grouped: {X^\top}^\top, not X^\top^\top.
+        return f"{{{text}}}" if isinstance(expr, (Transpose, Power)) else text
+
     def _print_Transpose(self, expr: Transpose) -> Latex:
-        return Latex(f"{self.at_least(expr.x, POSTFIX)}^\\top", POSTFIX)
+        return Latex(f"{self._superscript_base(expr.x)}^\\top", POSTFIX)
 
     def _print_Power(self, expr: Power) -> Latex:
-        return Latex(f"{self.at_least(expr.base, POSTFIX)}^{{{self(expr.exponent)}}}", POWER)
+        return Latex(f"{self._superscript_base(expr.base)}^{{{self(expr.exponent)}}}", POWER)
 
     @staticmethod
     def _function_name(name: str) -> str:

@@ -533,7 +533,9 @@ class NumpyGenerator:
             return self.emit(via)
         template = self._template(expr)
         argument = self.emit(expr.arg)
-        text = template.replace("{x}", self.wrap(argument, ATOM))
+        # As a call's whole argument, {x} needs no parentheses of its own.
+        sole = "({x})" in template or "({x}," in template
+        text = template.replace("{x}", argument.text if sole else self.wrap(argument, ATOM))
         simple_call = re.fullmatch(r"np\.[a-z0-9_]+\(.*\)", template) is not None
         prec = ATOM if simple_call or template == "{x}" else ADD
         return Code(text, prec if template != "{x}" else argument.prec, argument.shape)
