@@ -15,7 +15,7 @@ from matgrad.dims import Shape
 from matgrad.errors import UsageError
 from matgrad.expr import Diff, Expr, Frob, Sym
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
-from matgrad.printing.numpy import argument_names, numpy_source
+from matgrad.printing.numpy import argument_names, numpy_source, size_arguments
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
 from matgrad.rules import RuleSet, load_rules
@@ -79,6 +79,11 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return f"```\n{format_gradients(self)}\n```"
+
+    @property
+    def size_arguments(self) -> dict[str, str]:
+        """Sizes that no argument's shape determines: dimension → keyword-only argument."""
+        return size_arguments(self)
 
     @property
     def python_names(self) -> dict[str, str]:

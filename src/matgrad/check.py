@@ -87,7 +87,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: 
     function: Callable[..., Any] = derivation.compile(bind=dict(bind or {}))
     rng = np.random.default_rng(seed)
     values = random_arguments(derivation, chosen, rng)
-    _, gradients = function(**_keywords(derivation, values))
+    _, gradients = function(**_keywords(derivation, values, chosen))
     reports = []
     for name in derivation.wrt:
         numeric = np.zeros_like(values[name])
@@ -96,11 +96,11 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: 
             plus = values[name].copy()
             plus[index] += step
             shifted[name] = plus
-            up, _ = function(**_keywords(derivation, shifted))
+            up, _ = function(**_keywords(derivation, shifted, chosen))
             minus = values[name].copy()
             minus[index] -= step
             shifted[name] = minus
-            down, _ = function(**_keywords(derivation, shifted))
+            down, _ = function(**_keywords(derivation, shifted, chosen))
             numeric[index] = (up - down) / (2 * step)
         derived = np.broadcast_to(np.asarray(gradients[name], dtype=float), numeric.shape)
         error = float(np.max(np.abs(derived - numeric))) if numeric.size else 0.0
@@ -109,5 +109,9 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: 
     return CheckReport(tuple(reports), tolerance, dict(chosen))
 
 
-def _keywords(derivation: Derivation, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {derivation.python_names[name]: value for name, value in values.items()}
+def _keywords(derivation: Derivation, values: Mapping[str, Any],
+              sizes: Mapping[str, int]) -> dict[str, Any]:
+    keywords = {derivation.python_names[name]: value for name, value in values.items()}
+    # Sizes that no argument's shape determines are keyword-only arguments of the function.
+    keywords.update({name: sizes[dim] for dim, name in derivation.size_arguments.items()})
+    return keywords

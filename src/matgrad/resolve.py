@@ -359,6 +359,8 @@ class _Resolver:
         if isinstance(arg, SNumber) and arg.value.denominator == 1 and arg.value > 0:
             return int(arg.value)
         if isinstance(arg, SName):
+            if arg.name not in self.dims:
+                self.dims.append(arg.name)  # a size first named here, as in ones(t, 1)
             return arg.name
         raise UsageError(f"{node.pos.text(self.source)}: sizes must be names or whole numbers "
                          f"(at {self.where(node.pos)}).")

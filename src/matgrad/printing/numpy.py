@@ -645,12 +645,26 @@ class NumpyGenerator:
             self.lines.append(f"{result} = {self.wrap(code, ATOM)}.copy()")
         return result
 
+    def _used_adjoints(self) -> set[str]:
+        """Named adjoints some gradient needs (directly or through another adjoint)."""
+        adjoints = self.derivation.adjoints
+        used: set[str] = set()
+        stack = list(self.derivation.gradients.values())
+        while stack:
+            for node in stack.pop().walk():
+                if isinstance(node, Sym) and node.name in adjoints and node.name not in used:
+                    used.add(node.name)
+                    stack.append(adjoints[node.name])
+        return used
+
     def _needed_definitions(self) -> list[str]:
         """Let-bound names the objective, the adjoints or the gradients use, in order."""
         definitions = self.program.definitions
         needed: set[str] = {self.program.objective}
+        used = self._used_adjoints()
         stack: list[Expr] = [definitions[self.program.objective],
-                             *self.derivation.adjoints.values(),
+                             *(value for name, value in self.derivation.adjoints.items()
+                               if name in used),
                              *self.derivation.gradients.values()]
         while stack:
             for node in stack.pop().walk():
@@ -668,7 +682,8 @@ class NumpyGenerator:
             if isinstance(definition, Apply) and definition.order == 0:
                 self.forward_of_apply[definition] = name
         forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
-        backward = [(name, value) for name, value in derivation.adjoints.items()]
+        used = self._used_adjoints()
+        backward = [(name, value) for name, value in derivation.adjoints.items() if name in used]
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
             derivation.gradients.values())
         self._plan_temporaries(roots)
@@ -785,3 +800,11 @@ def argument_names(derivation: Derivation, name: str = "value_and_grad") -> dict
     generator = NumpyGenerator(derivation, name)
     generator._assign_names()
     return {symbol: generator.identifiers[symbol] for symbol in generator.parameters()}
+
+
+def size_arguments(derivation: Derivation, name: str = "value_and_grad") -> dict[str, str]:
+    """Dimensions the generated function takes as keyword-only arguments, and their names."""
+    generator = NumpyGenerator(derivation, name, {fn: "identity" for fn in
+                                                  derivation.program.abstract_functions})
+    generator.generate()
+    return {dim: generator.dims[dim] for dim in generator._free_dims(generator.parameters())}

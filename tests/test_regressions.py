@@ -1,0 +1,68 @@
+"""Named regression tests: every failure the property tests found, kept as a plain example."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from autograd_reference import autograd_gradients
+from helpers import DEFAULT_BIND, assert_gradients_match, random_inputs, random_sizes
+from programs import DECLARATIONS
+
+import matgrad
+
+FOUND_BY_HYPOTHESIS = {
+    # like terms cancelling to a zero of the right shape, not a 1×1 zero
+    "cancelling-terms-keep-their-shape": "J = sum((Y - (Y - Y))) + sum(W)",
+    # a scalar factor that is an exact zero, Scale(0, s)
+    "zero-scalar-factor": "J = <(s - (s + 2)), s> + sum(W)",
+    # 𝟏𝟏ᵀ products of ones on both sides of @
+    "ones-times-ones": "J = sum(((A + B) + ones(1, n)))",
+    # a 1×1 operand of @ may be a Python float in generated code
+    "scalar-operand-of-matmul": "J = c' * ((1/2 * c) * (ones(1, t) / (2 + square(3)))) * c",
+    # a let-bound value left as a NumPy broadcast
+    "broadcast-let-binding": ("H = (((ones(m, 1) * ones(1, t)) / (2 + square(s))))'\n"
+                              "G = f(H) + H\nJ = sum(((Y .* Y) .* (c * b))) + sum(H .* G)"),
+    # a size no argument determines becomes a keyword-only argument
+    "free-dimension": "J = sum(c * ones(1, n)) + sum(b)",
+    # sum of a 1×1 value that is a float
+    "sum-of-a-scalar": "J = sum(s) + sum(2) + sum(Y)",
+    # a gradient broadcast to its full shape, reused transposed by another gradient
+    "broadcast-gradient-reused": "J = sum((A + (P)')) + sum(W) + <W, V>",
+    # d on the left of a Frobenius product nested in another (found by the 20 000-program run)
+    "nested-frobenius-differential-left": "J = <A, (A - (B - A))> + sum(W) + <W, V>",
+    # ‖E‖² at E = 0, where ‖E‖ is not differentiable but ‖E‖² is
+    "squared-norm-of-zero": "J = 1/2 * ||(Y - Y)||^2 + sum(W) + <W, V>",
+}
+
+
+@pytest.mark.parametrize("name", list(FOUND_BY_HYPOTHESIS))
+def test_regression(name: str) -> None:
+    source = DECLARATIONS + FOUND_BY_HYPOTHESIS[name]
+    derivation = matgrad.derive(source)
+    assert_gradients_match(derivation, seed=1)
+    function = derivation.compile(bind=DEFAULT_BIND)
+    rng = np.random.default_rng(2)
+    sizes = random_sizes(derivation.program, rng)
+    values = random_inputs(derivation.program, sizes, rng)
+    arguments = {derivation.python_names[k]: v for k, v in values.items()
+                 if k in derivation.python_names}
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:  # sizes no argument determines
+            arguments[parameter.name] = sizes[parameter.name]
+    _, grads = function(**arguments)
+    reference = autograd_gradients(derivation.program, values, sizes, derivation.wrt,
+                                   DEFAULT_BIND)
+    for parameter in derivation.wrt:
+        np.testing.assert_allclose(grads[parameter], reference[parameter], rtol=1e-9,
+                                   atol=1e-9)
+
+
+def test_size_named_only_in_ones_is_a_keyword_argument() -> None:
+    # Found while writing the regressions above: `k` appears in no declaration.
+    derivation = matgrad.derive("c: t x 1; b: 1 x m\nJ = sum(c * ones(1, k)) + sum(b)")
+    assert derivation.size_arguments == {"k": "k"}
+    _, grads = derivation.compile()(np.ones((3, 1)), np.ones((1, 2)), k=4)
+    np.testing.assert_allclose(grads["c"], 4 * np.ones((3, 1)))
+    assert matgrad.check(derivation).passed
