@@ -11,8 +11,9 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import matgrad  # noqa: E402
-from test_guide_section3 import mlp  # noqa: E402
+from test_guide_section3 import mlp
+
+import matgrad
 
 
 def main() -> None:
