@@ -16,7 +16,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_expression_and_wrt() -> None:
     result = run("-e", "x: n x 1; A: n x n; J = x'*A*x", "--wrt", "x")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "∂J/∂x = A x + Aᵀx"
+    assert result.stdout.strip() == "∂J/∂x = (A + Aᵀ) x"
 
 
 def test_ascii_output() -> None:

@@ -45,7 +45,7 @@ def test_objective_matches_central_differences(name: str) -> None:
 
 def test_quadratic_form_reads_like_the_textbook() -> None:
     derivation = matgrad.derive(OBJECTIVES["quadratic form"], wrt=["x"])
-    assert str(derivation.gradients["x"]) == "A x + Aᵀx"
+    assert str(derivation.gradients["x"]) == "(A + Aᵀ) x"
 
 
 def test_least_squares_reads_like_the_textbook() -> None:

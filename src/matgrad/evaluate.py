@@ -18,6 +18,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -26,6 +27,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -37,6 +40,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Var,
     Zero,
@@ -130,6 +134,10 @@ EVALUATORS: dict[type[Expr], Evaluator] = {
     RowGrad: _function,
     Sum: lambda env, e, k: _scalar(float(np.sum(k[0]))),
     Norm: lambda env, e, k: _scalar(float(np.linalg.norm(k[0]))),
+    Trace: lambda env, e, k: _scalar(float(np.trace(k[0]))),
+    Det: lambda env, e, k: _scalar(float(np.linalg.det(k[0]))),
+    LogDet: lambda env, e, k: _scalar(float(np.linalg.slogdet(k[0])[1])),
+    Inv: lambda env, e, k: np.linalg.inv(k[0]),
 }
 
 

@@ -268,6 +268,38 @@ class Norm(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Trace(Expr):
+    """tr(X) of a square X (a 1×1 result)."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Det(Expr):
+    """det(X) of a square X."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class LogDet(Expr):
+    """log det(X) of a square X with positive determinant (log |det X| in code)."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Inv(Expr):
+    """The inverse X⁻¹ of a square X."""
+
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
 class Diff(Expr):
     """The differential dX."""
 

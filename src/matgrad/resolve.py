@@ -32,6 +32,7 @@ from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageErro
 from matgrad.expr import (
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -40,6 +41,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -51,6 +54,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Var,
     Zero,
@@ -80,7 +84,8 @@ Mode = Literal["program", "rule"]
 MAX_NODES = 20_000
 
 # Calls that are operations, not elementwise functions: name → (argument count, builder).
-SPECIAL_CALLS = {"sum", "rowdot", "norm2", "ones", "eye", "zeros"}
+SPECIAL_CALLS = {"sum", "rowdot", "norm2", "ones", "eye", "zeros", "tr", "det", "logdet", "inv"}
+SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
 ROW_FUNCTION_VARS = {"g"}
 GRADIENT_PREFIXES = ("∇", "grad_")
@@ -120,6 +125,7 @@ class _Resolver:
         self.functions: set[str] = set()
         self.matrices_used: set[str] = set()
         self.ones_dims: list[DimVar] = []
+        self.rule_dims: dict[str, DimVar] = {}
 
     # ---- errors -----------------------------------------------------------------------------
 
@@ -358,6 +364,9 @@ class _Resolver:
     def dim_arg(self, node: SCall, arg: SExpr) -> Dim:
         if isinstance(arg, SNumber) and arg.value.denominator == 1 and arg.value > 0:
             return int(arg.value)
+        if isinstance(arg, SName) and self.mode == "rule":
+            # In a rule, a size name is an unknown fixed by the matched shapes: eye(k).
+            return self.rule_dims.setdefault(arg.name, self.unifier.fresh())
         if isinstance(arg, SName):
             if arg.name not in self.dims:
                 self.dims.append(arg.name)  # a size first named here, as in ones(t, 1)
@@ -410,6 +419,13 @@ class _Resolver:
                                  f"operands must have the same shape (at {self.where(node.pos)}).")
             return RowDot(a, b), (sa[0], 1)
         arg, shape = self.expr(self.single_arg(node, name))
+        if name in SQUARE_CALLS:
+            if not self.unifier.unify(shape[0], shape[1]):
+                raise ShapeError(f"{node.pos.text(self.source)}: {name} of a "
+                                 f"({self.shape_text(shape)}) matrix: it must be square (at "
+                                 f"{self.where(node.pos)}).")
+            result = SQUARE_CALLS[name](arg)
+            return result, (shape if name == "inv" else SCALAR)
         if name == "sum":
             return Sum(arg), SCALAR
         if name == "norm2":

@@ -18,6 +18,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -26,6 +27,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -37,6 +40,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Var,
     Zero,
@@ -135,6 +139,10 @@ SHAPE_RULES: dict[type[Expr], ShapeRule] = {
     Sum: _scalar,
     Norm: _scalar,
     Diff: _same_as_first,
+    Trace: _scalar,
+    Det: _scalar,
+    LogDet: _scalar,
+    Inv: _same_as_first,
 }
 
 

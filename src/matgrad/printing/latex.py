@@ -25,6 +25,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -33,6 +34,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -44,6 +47,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Var,
     Zero,
@@ -107,7 +111,7 @@ class LatexPrinter:
             cls: getattr(self, f"_print_{cls.__name__}") for cls in (
                 Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
                 MatMul, Hadamard, HadDiv, Frob, RowDot, Transpose, Apply, RowApply, RowGrad, Sum,
-                Norm, Diff)
+                Norm, Diff, Trace, Det, LogDet, Inv)
         }
 
     def __call__(self, expr: Expr) -> str:
@@ -236,6 +240,18 @@ class LatexPrinter:
 
     def _print_Sum(self, expr: Sum) -> Latex:
         return Latex(f"\\operatorname{{sum}}({self(expr.x)})", POSTFIX)
+
+    def _print_Trace(self, expr: Trace) -> Latex:
+        return Latex(f"\\operatorname{{tr}}({self(expr.x)})", POSTFIX)
+
+    def _print_Det(self, expr: Det) -> Latex:
+        return Latex(f"\\det({self(expr.x)})", POSTFIX)
+
+    def _print_LogDet(self, expr: LogDet) -> Latex:
+        return Latex(f"\\log\\det({self(expr.x)})", POSTFIX)
+
+    def _print_Inv(self, expr: Inv) -> Latex:
+        return Latex(f"{self._superscript_base(expr.x)}^{{-1}}", POSTFIX)
 
     def _print_Norm(self, expr: Norm) -> Latex:
         return Latex(f"\\left\\|{self(expr.x)}\\right\\|", ATOM)

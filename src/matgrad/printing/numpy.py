@@ -30,6 +30,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -38,6 +39,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -49,6 +52,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Zero,
 )
@@ -60,7 +64,7 @@ if TYPE_CHECKING:
     from matgrad.api import Derivation
 
 # Nodes whose NumPy code allocates a new array for its result.
-ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, MatMul, Apply, RowGrad)
+ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, MatMul, Apply, RowGrad, Inv)
 
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
@@ -490,6 +494,20 @@ class NumpyGenerator:
             return self.emit(expr.x)  # the sum of a 1×1 value (perhaps a float) is itself
         inner = self.full(self.emit(expr.x), self.full_shape(expr.x))
         return Code(f"{self.wrap(inner, ATOM)}.sum()", ATOM, SCALAR)
+
+    def _emit_Trace(self, expr: Trace) -> Code:
+        return Code(f"np.trace({self._materialized(expr.x).text})", ATOM, SCALAR)
+
+    def _emit_Det(self, expr: Det) -> Code:
+        return Code(f"np.linalg.det({self._materialized(expr.x).text})", ATOM, SCALAR)
+
+    def _emit_LogDet(self, expr: LogDet) -> Code:
+        # slogdet: no overflow of det for large matrices (log|det X|; X has det X > 0)
+        return Code(f"np.linalg.slogdet({self._materialized(expr.x).text})[1]", ATOM, SCALAR)
+
+    def _emit_Inv(self, expr: Inv) -> Code:
+        return Code(f"np.linalg.inv({self._materialized(expr.x).text})", ATOM,
+                    self.full_shape(expr))
 
     def _emit_Norm(self, expr: Norm) -> Code:
         inner = self._materialized(expr.x)

@@ -22,6 +22,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     Diff,
     DimSize,
     Div,
@@ -30,6 +31,8 @@ from matgrad.expr import (
     Hadamard,
     HadDiv,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -41,6 +44,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Var,
     Zero,
@@ -125,7 +129,7 @@ class TextPrinter:
             cls: getattr(self, f"_print_{cls.__name__}") for cls in (
                 Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
                 MatMul, Hadamard, HadDiv, Frob, RowDot, Transpose, Apply, RowApply, RowGrad, Sum,
-                Norm, Diff)
+                Norm, Diff, Trace, Det, LogDet, Inv)
         }
 
     def __call__(self, expr: Expr) -> str:
@@ -318,6 +322,18 @@ class TextPrinter:
 
     def _print_Sum(self, expr: Sum) -> Printed:
         return self._call("sum", expr.x)
+
+    def _print_Trace(self, expr: Trace) -> Printed:
+        return self._call("tr", expr.x)
+
+    def _print_Det(self, expr: Det) -> Printed:
+        return self._call("det", expr.x)
+
+    def _print_LogDet(self, expr: LogDet) -> Printed:
+        return self._call("logdet", expr.x)
+
+    def _print_Inv(self, expr: Inv) -> Printed:
+        return self._call("inv", expr.x)
 
     def _print_Norm(self, expr: Norm) -> Printed:
         bar = "‖" if self.unicode else "||"
