@@ -36,7 +36,8 @@ def _dims(rule: Rule, rng: np.random.Generator) -> dict[DimVar, int]:
             if isinstance(dim, DimVar) and dim not in sizes:
                 sizes[dim] = int(rng.integers(2, 5))
     for node in (*rule.lhs.walk(), *rule.rhs.walk()):
-        for dim in (getattr(node, "rows", None), getattr(node, "cols", None)):
+        for dim in (getattr(node, "rows", None), getattr(node, "cols", None),
+                    getattr(node, "size", None)):
             if isinstance(dim, DimVar) and dim not in sizes:
                 sizes[dim] = int(rng.integers(2, 5))
     return sizes
