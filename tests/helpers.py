@@ -94,3 +94,13 @@ def assert_gradients_match(derivation: Derivation, seed: int = 0,
         np.testing.assert_allclose(derived[name], expected, rtol=rtol,
                                    atol=atol * scale + rounding,
                                    err_msg=f"∂J/∂{name} differs from central differences")
+
+
+def generated_arguments(derivation: Derivation, values: Mapping[str, np.ndarray],
+                        sizes: Mapping[str, int]) -> dict[str, object]:
+    """Keyword arguments of the generated function: the free symbols under their Python
+    names, and the sizes no argument's shape determines (keyword-only arguments)."""
+    arguments: dict[str, object] = {derivation.python_names[k]: v for k, v in values.items()
+                                    if k in derivation.python_names}
+    arguments.update({name: sizes[dim] for dim, name in derivation.size_arguments.items()})
+    return arguments

@@ -4,7 +4,6 @@ dtype and shape handling, keyword calls, safety of generated code, and its style
 from __future__ import annotations
 
 import ast
-import inspect
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from autograd_reference import autograd_gradients
 from helpers import (
     DEFAULT_BIND,
     derived_gradients,
+    generated_arguments,
     objective_value,
     random_inputs,
     random_sizes,
@@ -221,13 +221,7 @@ def test_generated_code_agrees_with_the_interpreter(source: str) -> None:
     rng = np.random.default_rng(0)
     sizes = random_sizes(derivation.program, rng)
     values = random_inputs(derivation.program, sizes, rng)
-    arguments = {derivation.python_names[k]: v for k, v in values.items()
-                 if k in derivation.python_names}
-    # Sizes that no argument's shape determines are keyword-only arguments.
-    for parameter in inspect.signature(function).parameters.values():
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
-            arguments[parameter.name] = sizes[parameter.name]
-    value, grads = function(**arguments)
+    value, grads = function(**generated_arguments(derivation, values, sizes))
     expected_value, _ = objective_value(derivation.program, values, sizes)
     expected = derived_gradients(derivation, values, sizes)
     reference = autograd_gradients(derivation.program, values, sizes, derivation.wrt,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 from autograd_reference import autograd_gradients
-from helpers import DEFAULT_BIND, assert_gradients_match, random_inputs, random_sizes
+from helpers import (
+    DEFAULT_BIND,
+    assert_gradients_match,
+    generated_arguments,
+    random_inputs,
+    random_sizes,
+)
 from programs import DECLARATIONS
 
 import matgrad
@@ -46,12 +50,7 @@ def test_regression(name: str) -> None:
     rng = np.random.default_rng(2)
     sizes = random_sizes(derivation.program, rng)
     values = random_inputs(derivation.program, sizes, rng)
-    arguments = {derivation.python_names[k]: v for k, v in values.items()
-                 if k in derivation.python_names}
-    for parameter in inspect.signature(function).parameters.values():
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:  # sizes no argument determines
-            arguments[parameter.name] = sizes[parameter.name]
-    _, grads = function(**arguments)
+    _, grads = function(**generated_arguments(derivation, values, sizes))
     reference = autograd_gradients(derivation.program, values, sizes, derivation.wrt,
                                    DEFAULT_BIND)
     for parameter in derivation.wrt:

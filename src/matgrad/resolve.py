@@ -24,7 +24,6 @@ the operands' shapes and the source position.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Literal
 
 from matgrad.dims import SCALAR, Dim, DimVar, Shape, format_shape
@@ -599,12 +598,3 @@ def resolve_rule(source: str, lhs: SExpr, rhs: SExpr, same_shape: bool = True) -
         raise MatgradError(f"the two sides have different shapes: "
                            f"{format_shape(left_shape)} and {format_shape(right_shape)}")
     return ResolvedPattern(left, right, dict(resolver.shapes), unifier)
-
-
-def fraction_value(expr: Expr) -> Fraction | None:
-    """The value of a constant (or a negated constant), else None."""
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, Neg) and isinstance(expr.x, Const):
-        return -expr.x.value
-    return None
