@@ -136,7 +136,7 @@ def test_at_least_forty_objectives() -> None:
 @pytest.mark.parametrize(("source", "expected"), [
     ("A: m x n; X: n x p; B: p x m\nJ = tr(A*X*B)", "AᵀBᵀ"),
     ("X: n x n; A: n x n\nJ = tr(X'*A*X)", "(A + Aᵀ) X"),
-    ("X: n x n, spd\nJ = logdet(X)", "inv(X)ᵀ"),
+    ("X: n x n, spd\nJ = logdet(X)", "X⁻¹ᵀ"),
     ("A: m x n; x: n x 1; b: m x 1\nJ = ||A*x - b||^2", "2(Aᵀ(A x − b))"),
 ])
 def test_textbook_forms(source: str, expected: str) -> None:

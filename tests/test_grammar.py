@@ -107,3 +107,11 @@ def test_undeclared_symbols_get_unified_shapes() -> None:
 def test_dimension_names_are_values() -> None:
     program = matgrad.parse("X: t x n\nJ = 1/t * sum(X)")
     assert "DimSize(dim='t')" in repr(program.definitions["J"])
+
+
+def test_inverse_notations_agree() -> None:
+    decls = "X: n x n; A: n x n\n"
+    forms = ["J = tr(inv(X)*A)", "J = tr(X^-1*A)", "J = tr(X⁻¹ A)"]
+    programs = [matgrad.parse(decls + form).definitions for form in forms]
+    assert programs[0] == programs[1] == programs[2]
+    assert str(programs[0]["J"]) == "tr(X⁻¹A)"

@@ -24,6 +24,7 @@ the operands' shapes and the source position.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 from matgrad.dims import SCALAR, Dim, DimVar, Shape, format_shape
@@ -294,6 +295,9 @@ class _Resolver:
                                     "the operands must have the same shape")
             return Frob(a, b), SCALAR
         if op == "^":
+            minus_one = b in (Neg(Const(Fraction(1))), Const(Fraction(-1)))
+            if minus_one and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1]):
+                return Inv(a), sa  # X⁻¹, X^-1: the inverse of a square matrix
             if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
                     sa, SCALAR):
                 raise UnsupportedError(

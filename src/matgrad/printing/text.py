@@ -333,6 +333,8 @@ class TextPrinter:
         return self._call("logdet", expr.x)
 
     def _print_Inv(self, expr: Inv) -> Printed:
+        if self.unicode:  # X⁻¹ as the textbooks write it (read back as the inverse)
+            return Printed(f"{self.at_least(expr.x, POSTFIX)}⁻¹", POSTFIX)
         return self._call("inv", expr.x)
 
     def _print_Norm(self, expr: Norm) -> Printed:
