@@ -108,6 +108,10 @@ OBJECTIVES: dict[str, tuple[str, str, object, str]] = {
                           "the guide (17)"),
     "elementwise division": ("A: n x m; X: n x m, positive\nJ = sum(A ./ X)", "X",
                              lambda v: -v["A"] / v["X"] ** 2, "matrixcalculus.org"),
+    "tr(X^3)": ("X: n x n\nJ = tr(X^3)", "X", lambda v: 3 * (v["X"] @ v["X"]).T, TRACES),
+    "norm1": ("X: n x m\nJ = norm1(X)", "X", lambda v: np.sign(v["X"]), NORMS),
+    "a'X^-1 b": ("a: n x 1; b: n x 1; X: n x n, spd\nJ = a'*X^-1*b", "X",
+                 lambda v: -inv(v["X"]).T @ v["a"] @ v["b"].T @ inv(v["X"]).T, INVERSES),
     "softmax cross-entropy": ("X: t x n, data; W: n x m; Y: t x m, data\n"
                               "J = sum(logsumexp(X*W)) - <Y, X*W>", "W", None,
                               "the guide (26)"),

@@ -84,7 +84,9 @@ Mode = Literal["program", "rule"]
 MAX_NODES = 20_000
 
 # Calls that are operations, not elementwise functions: name → (argument count, builder).
-SPECIAL_CALLS = {"sum", "rowdot", "norm2", "ones", "eye", "zeros", "tr", "det", "logdet", "inv"}
+SPECIAL_CALLS = {"sum", "rowdot", "norm2", "norm1", "ones", "eye", "zeros", "tr", "det", "logdet",
+                 "inv"}
+MAX_MATRIX_POWER = 16
 SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
 ROW_FUNCTION_VARS = {"g"}
@@ -298,6 +300,13 @@ class _Resolver:
             minus_one = b in (Neg(Const(Fraction(1))), Const(Fraction(-1)))
             if minus_one and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1]):
                 return Inv(a), sa  # X⁻¹, X^-1: the inverse of a square matrix
+            power = b.value if isinstance(b, Const) else None
+            if (power is not None and power.denominator == 1 and 2 <= power <= MAX_MATRIX_POWER
+                    and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1])):
+                product = a  # E^k of a square matrix: the product E E ⋯ E, written out
+                for _ in range(int(power) - 1):
+                    product = MatMul(product, a)
+                return product, sa
             if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
                     sa, SCALAR):
                 raise UnsupportedError(
@@ -433,6 +442,8 @@ class _Resolver:
             return Sum(arg), SCALAR
         if name == "norm2":
             return Norm(arg), SCALAR
+        if name == "norm1":  # Σ|Eᵢⱼ|, the entrywise 1-norm
+            return Sum(Apply("abs", arg)), SCALAR
         raise TypeError(name)  # pragma: no cover
 
     # ---- finishing --------------------------------------------------------------------------

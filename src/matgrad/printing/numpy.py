@@ -463,6 +463,12 @@ class NumpyGenerator:
                 return inner
             total = f"{self.wrap(inner, ATOM)}.sum(axis=1, keepdims=True)"
             return Code(total, ATOM, (inner.shape[0], 1))
+        if isinstance(a, Inv) and a not in self.temp_exprs and a not in self.temps:
+            # X⁻¹B as a solve: cheaper and more accurate than forming the inverse.
+            system = self._materialized(a.x)
+            rhs = self.full(self.emit(b), self.full_shape(b))
+            return Code(f"np.linalg.solve({system.text}, {rhs.text})", ATOM,
+                        self.full_shape(expr))
         left, right = self.emit(a), self.emit(b)
         full_a, full_b = self.full_shape(a), self.full_shape(b)
         if SCALAR in (full_a, full_b):
