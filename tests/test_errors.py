@@ -85,9 +85,14 @@ def test_missing_rule_is_an_error_not_a_wrong_gradient() -> None:
         matgrad.derive("W: n x m\nJ = sum(W .* W)", rules=reduced)
 
 
-def test_matrix_power_is_unsupported_not_wrong() -> None:
-    with pytest.raises(matgrad.UnsupportedError, match="matrix power"):
-        matgrad.derive("X: n x n\nJ = sum(X^2)")
+@pytest.mark.parametrize(("source", "needle"), [
+    ("X: n x m\nJ = sum(X .^ 3)", "elementwise power"),          # no rule yet
+    ("X: n x n\nJ = sum(X^(1/2))", "matrix power"),              # not an integer power
+    ("X: n x m\nJ = sum(X^2)", "matrix power"),                  # not square
+])
+def test_unsupported_is_said_not_wrong(source: str, needle: str) -> None:
+    with pytest.raises(matgrad.UnsupportedError, match=needle):
+        matgrad.derive(source)
 
 
 def test_errors_are_matgrad_errors() -> None:
