@@ -769,7 +769,7 @@ class NumpyGenerator:
             '    """',
         ]
         lines += [f"    {line}" for line in body]
-        return "\n".join(_wrap_long(line) for line in lines) + "\n"
+        return "\n".join(lines) + "\n"
 
 
 def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | None:
@@ -806,12 +806,6 @@ def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | N
             product = Hadamard(product, base)
         return product
     return None
-
-
-def _wrap_long(line: str) -> str:
-    # Generated expressions can be long; ruff's default line length does not apply to the
-    # default rule set (E501 is off by default), so long lines are left as they are.
-    return line
 
 
 def numpy_source(derivation: Derivation, name: str = "value_and_grad",
