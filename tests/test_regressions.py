@@ -36,6 +36,9 @@ FOUND_BY_HYPOTHESIS = {
     "broadcast-gradient-reused": "J = sum((A + (P)')) + sum(W) + <W, V>",
     # d on the left of a Frobenius product nested in another (found by the 20 000-program run)
     "nested-frobenius-differential-left": "J = <A, (A - (B - A))> + sum(W) + <W, V>",
+    # f′(A) written through a let-bound Z = f(A) that the code does not compute (long run)
+    "cached-output-not-computed": "H = tanh((Y + Y))\nG = f(H) + H\n"
+                                  "J = sum(tanh((Y + Y))) + sum(W) + <W, V>",
     # ‖E‖² at E = 0, where ‖E‖ is not differentiable but ‖E‖² is
     "squared-norm-of-zero": "J = 1/2 * ||(Y - Y)||^2 + sum(W) + <W, V>",
 }

@@ -702,10 +702,11 @@ class NumpyGenerator:
         self._assign_names()
         self._temp_shapes = {}
         parameters = self.parameters()
-        for name, definition in program.definitions.items():
+        forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
+        # f′(A) may reuse a cached Z = f(A) only when Z is computed anyway.
+        for name, definition in forward:
             if isinstance(definition, Apply) and definition.order == 0:
                 self.forward_of_apply[definition] = name
-        forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
         used = self._used_adjoints()
         backward = [(name, value) for name, value in derivation.adjoints.items() if name in used]
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
