@@ -109,6 +109,8 @@ OBJECTIVES: dict[str, tuple[str, str, object, str]] = {
     "elementwise division": ("A: n x m; X: n x m, positive\nJ = sum(A ./ X)", "X",
                              lambda v: -v["A"] / v["X"] ** 2, "matrixcalculus.org"),
     "tr(X^3)": ("X: n x n\nJ = tr(X^3)", "X", lambda v: 3 * (v["X"] @ v["X"]).T, TRACES),
+    "sum(X.^3)": ("X: n x m\nJ = sum(X .^ 3)", "X", lambda v: 3 * v["X"] ** 2,
+                  "matrixcalculus.org"),
     "norm1": ("X: n x m\nJ = norm1(X)", "X", lambda v: np.sign(v["X"]), NORMS),
     "a'X^-1 b": ("a: n x 1; b: n x 1; X: n x n, spd\nJ = a'*X^-1*b", "X",
                  lambda v: -inv(v["X"]).T @ v["a"] @ v["b"].T @ inv(v["X"]).T, INVERSES),

@@ -320,8 +320,15 @@ class _Resolver:
                     f"{self.where(node.pos)}).")
             return Power(a, b), SCALAR
         if op == ".^":
-            raise UnsupportedError(f"{self.text(node)}: the elementwise power .^ is not "
-                                   f"supported yet (at {self.where(node.pos)}); write E .* E.")
+            power = b.value if isinstance(b, Const) else None
+            if power is not None and power.denominator == 1 and 1 <= power <= MAX_MATRIX_POWER:
+                product = a  # E.^k for a whole k: the Hadamard product E ⊙ E ⊙ ⋯ ⊙ E
+                for _ in range(int(power) - 1):
+                    product = Hadamard(product, a)
+                return product, sa
+            raise UnsupportedError(f"{self.text(node)}: the elementwise power .^ supports whole "
+                                   f"exponents 1…{MAX_MATRIX_POWER} so far (at "
+                                   f"{self.where(node.pos)}); use sqrt(E) or exp(p * log(E)).")
         raise TypeError(op)  # pragma: no cover
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
