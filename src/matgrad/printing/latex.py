@@ -108,10 +108,7 @@ class LatexPrinter:
     def __init__(self, shapes: dict[str, Shape] | None = None) -> None:
         self.shapes = shapes or {}
         self._dispatch: dict[type[Expr], Callable[[Expr], Latex]] = {
-            cls: getattr(self, f"_print_{cls.__name__}") for cls in (
-                Sym, Var, Const, DimSize, Ones, Zero, Identity, Add, Neg, Scale, Div, Power,
-                MatMul, Hadamard, HadDiv, Frob, RowDot, Transpose, Apply, RowApply, RowGrad, Sum,
-                Norm, Diff, Trace, Det, LogDet, Inv)
+            cls: getattr(self, f"_print_{cls.__name__}") for cls in Expr.__subclasses__()
         }
 
     def __call__(self, expr: Expr) -> str:
