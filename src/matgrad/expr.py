@@ -320,7 +320,14 @@ def _cache_hash(cls: type[Expr]) -> None:
     cls.__hash__ = cached_hash  # type: ignore[method-assign, assignment]
 
 
-for _node_class in Expr.__subclasses__():
+# `dataclass(slots=True)` replaces each class by a new one; the originals stay registered as
+# subclasses, so the node classes are taken by name from this module.
+NODE_CLASSES: tuple[type[Expr], ...] = tuple(
+    globals()[cls.__name__] for cls in dict.fromkeys(Expr.__subclasses__())
+    if globals().get(cls.__name__) is not None)
+
+
+for _node_class in NODE_CLASSES:
     _cache_hash(_node_class)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from matgrad.dims import SCALAR, Shape
 from matgrad.expr import (
+    NODE_CLASSES,
     Add,
     Apply,
     Const,
@@ -108,7 +109,7 @@ class LatexPrinter:
     def __init__(self, shapes: dict[str, Shape] | None = None) -> None:
         self.shapes = shapes or {}
         self._dispatch: dict[type[Expr], Callable[[Expr], Latex]] = {
-            cls: getattr(self, f"_print_{cls.__name__}") for cls in Expr.__subclasses__()
+            cls: getattr(self, f"_print_{cls.__name__}") for cls in NODE_CLASSES
         }
 
     def __call__(self, expr: Expr) -> str:

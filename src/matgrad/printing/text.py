@@ -19,6 +19,7 @@ from typing import Literal
 
 from matgrad.dims import Dim
 from matgrad.expr import (
+    NODE_CLASSES,
     Add,
     Apply,
     Const,
@@ -126,7 +127,7 @@ class TextPrinter:
         self.unicode = style == "unicode"
         self.exact = exact
         self._dispatch: dict[type[Expr], Callable[[Expr], Printed]] = {
-            cls: getattr(self, f"_print_{cls.__name__}") for cls in Expr.__subclasses__()
+            cls: getattr(self, f"_print_{cls.__name__}") for cls in NODE_CLASSES
         }
 
     def __call__(self, expr: Expr) -> str:
