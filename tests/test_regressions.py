@@ -39,6 +39,8 @@ FOUND_BY_HYPOTHESIS = {
     # f′(A) written through a let-bound Z = f(A) that the code does not compute (long run)
     "cached-output-not-computed": "H = tanh((Y + Y))\nG = f(H) + H\n"
                                   "J = sum(tanh((Y + Y))) + sum(W) + <W, V>",
+    # a double negation in a user's definition: generated code must not read `--A`
+    "double-negation": "J = sum((-(-A))) + sum(W) + <W, V>",
     # ‖E‖² at E = 0, where ‖E‖ is not differentiable but ‖E‖² is
     "squared-norm-of-zero": "J = 1/2 * ||(Y - Y)||^2 + sum(W) + <W, V>",
 }

@@ -322,9 +322,8 @@ def _cache_hash(cls: type[Expr]) -> None:
 
 # `dataclass(slots=True)` replaces each class by a new one; the originals stay registered as
 # subclasses, so the node classes are taken by name from this module.
-NODE_CLASSES: tuple[type[Expr], ...] = tuple(
-    globals()[cls.__name__] for cls in dict.fromkeys(Expr.__subclasses__())
-    if globals().get(cls.__name__) is not None)
+NODE_CLASSES: tuple[type[Expr], ...] = tuple(dict.fromkeys(
+    globals()[cls.__name__] for cls in Expr.__subclasses__()))
 
 
 for _node_class in NODE_CLASSES:

@@ -396,8 +396,13 @@ class NumpyGenerator:
         return Code("".join(parts), ADD, shape)
 
     def _emit_Neg(self, expr: Neg) -> Code:
+        if isinstance(expr.x, Neg):
+            return self.emit(expr.x.x)  # −(−A) = A: `--A` would read as a decrement
         code = self.emit(expr.x)
-        return Code(f"-{self.wrap(code, UNARY)}", UNARY, code.shape)
+        inner = self.wrap(code, UNARY)
+        if inner.startswith("-"):
+            return Code(f"np.negative({code.text})", ATOM, code.shape)
+        return Code(f"-{inner}", UNARY, code.shape)
 
     def _binary(self, left: Code, op: str, right: Code) -> Code:
         shape = self._broadcast(left.shape, right.shape)
