@@ -29,6 +29,7 @@ from matgrad.expr import (
     Power,
     RowApply,
     RowDot,
+    RowGrad,
     Scale,
     Sum,
     Sym,
@@ -103,6 +104,10 @@ def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
         if isinstance(node, RowApply):
             assert node.fn == "logsumexp"
             return _logsumexp(go(node.arg))
+        if isinstance(node, RowGrad):
+            assert node.fn == "logsumexp"  # softmax, the guide's (24)
+            inner = go(node.arg)
+            return anp.exp(inner - _logsumexp(inner))
         if isinstance(node, Sum):
             return anp.reshape(anp.sum(go(node.x)), (1, 1))
         if isinstance(node, Norm):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from matgrad.api import Derivation
+from matgrad.check import one_hot_rows
 from matgrad.evaluate import Environment, evaluate
 from matgrad.functions import numeric
 from matgrad.resolve import Program
@@ -38,6 +39,8 @@ def random_inputs(program: Program, sizes: Mapping[str, int], rng: np.random.Gen
         elif "spd" in attributes:
             m = rng.normal(size=(rows, cols))
             values[name] = m @ m.T + rows * np.eye(rows)
+        elif "onehot" in attributes:
+            values[name] = one_hot_rows(rows, cols, rng)
         else:
             values[name] = rng.normal(size=(rows, cols))
     return values

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from matgrad.check import one_hot_rows
 from matgrad.dims import DimVar
 from matgrad.errors import RuleError
 from matgrad.evaluate import Environment, evaluate
@@ -54,12 +55,14 @@ class _Sizes(dict):  # type: ignore[type-arg]
 def check_rule(rule: Rule, seed: int) -> None:
     rng = np.random.default_rng(seed)
     sizes = _dims(rule, rng)
-    const_vars = {arg for guard, arg in rule.guards if guard == "const"}
+    const_vars = {arg for guard, arg in rule.guards if guard in ("const", "onehot")}
+    onehot_vars = {arg for guard, arg in rule.guards if guard == "onehot"}
     values, directions = {}, {}
     for name, shape in rule.var_shapes.items():
         rows, cols = (_size(d, sizes) for d in shape)
         # Positive values keep divisions, norms and powers well conditioned.
-        values[name] = rng.uniform(0.5, 1.5, size=(rows, cols))
+        values[name] = (one_hot_rows(rows, cols, rng) if name in onehot_vars
+                        else rng.uniform(0.5, 1.5, size=(rows, cols)))
         directions[name] = (np.zeros((rows, cols)) if name in const_vars
                             else rng.normal(size=(rows, cols)))
 

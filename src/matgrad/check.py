@@ -2,7 +2,8 @@
 
 This is the guide's `eval_grad_numeric`: every entry of every parameter is moved by ±h and the
 objective re-evaluated (by the same compiled function, in float64).  Inputs are random normal,
-except `positive` (uniform in [0.5, 2]) and `spd` (AᵀA + nI) declarations.
+except `positive` (uniform in [0.5, 2]), `spd` (AᵀA + nI) and `onehot` (one 1 per row)
+declarations.
 """
 
 from __future__ import annotations
@@ -62,9 +63,18 @@ def random_arguments(derivation: Derivation, sizes: Mapping[str, int],
         elif "spd" in attributes:
             base = rng.normal(size=(rows, cols))
             values[name] = base.T @ base + rows * np.eye(rows)
+        elif "onehot" in attributes:
+            values[name] = one_hot_rows(rows, cols, rng)
         else:
             values[name] = rng.normal(size=(rows, cols))
     return values
+
+
+def one_hot_rows(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """A rows×cols matrix whose every row has a single 1 at a random column."""
+    matrix = np.zeros((rows, cols))
+    matrix[np.arange(rows), rng.integers(0, cols, size=rows)] = 1.0
+    return matrix
 
 
 def _size(dim: Dim, sizes: Mapping[str, int]) -> int:

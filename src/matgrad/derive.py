@@ -22,7 +22,18 @@ from dataclasses import dataclass, replace
 
 from matgrad.dims import SCALAR, Shape
 from matgrad.errors import UnsupportedError, UsageError
-from matgrad.expr import Add, Diff, Expr, Frob, Sym, Zero, add, contains_diff, substitute
+from matgrad.expr import (
+    Add,
+    Apply,
+    Diff,
+    Expr,
+    Frob,
+    Sym,
+    Zero,
+    add,
+    contains_diff,
+    substitute,
+)
 from matgrad.match import Bindings, Instantiator, Matcher
 from matgrad.printing.text import to_text
 from matgrad.resolve import Program
@@ -83,9 +94,6 @@ class Engine(GuardContext):
         self.isolate_rules = rules.phase("isolate")
         self.readoff_rules = rules.phase("readoff")
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
-        stabilizer = Tidier(rules.phase("stabilize"), self.shape_of, self)
-        for name, definition in program.definitions.items():
-            program.definitions[name] = stabilizer.tidy(definition)
         self.steps: list[Step] = []
         self.state: list[Expr] = []
         self.adjoints: dict[str, Expr] = {}
@@ -94,6 +102,33 @@ class Engine(GuardContext):
         self.const_memo: dict[Expr, bool] = {}
         self.finished_memo: dict[Expr, tuple[str, Expr] | None] = {}
         self.target_memo: dict[Expr, tuple[int, ...] | None] = {}
+        self._stabilize(Tidier(rules.phase("stabilize"), self.shape_of, self))
+
+    def _stabilize(self, stabilizer: Tidier) -> None:
+        """Rewrite every definition into its stable form (rules/stable.rules).  A node used under
+        a log, as in `Z = softmax(A); … log(Z)`, is looked through: if log(definition) has a
+        stable form, that form replaces log(Z)."""
+        definitions = self.program.definitions
+        for name, definition in definitions.items():
+            looked_through: dict[Expr, Expr] = {}
+            for node in definition.walk():
+                if (isinstance(node, Apply) and node.fn == "log" and node.order == 0
+                        and isinstance(node.arg, Sym) and node.arg.name in definitions):
+                    inlined = Apply("log", definitions[node.arg.name])
+                    stable = stabilizer.tidy(inlined)
+                    if stable != inlined:
+                        looked_through[node] = stable
+            if looked_through:
+                definition = substitute(definition, looked_through)
+            definitions[name] = stabilizer.tidy(definition)
+
+    def _fold_definitions(self, expr: Expr) -> Expr:
+        """Subexpressions equal to a node's definition written as the node (softmax(A₂) → Z₂ when
+        Z₂ = softmax(A₂)), as the guide writes (26); values are unchanged."""
+        names: dict[Expr, Expr] = {
+            definition: Sym(name) for name, definition in self.program.definitions.items()
+                 if definition.children() and name != self.program.objective}
+        return substitute(expr, names) if names else expr
 
     # ---- GuardContext -----------------------------------------------------------------------
 
@@ -111,6 +146,11 @@ class Engine(GuardContext):
 
     def is_scalar(self, expr: Expr) -> bool:
         return self.shape_of(expr) == SCALAR
+
+    def is_onehot(self, expr: Expr) -> bool:
+        # Only a constant one-hot matrix: a varying one leaves the set the identity holds on.
+        return (isinstance(expr, Sym) and "onehot" in self.program.attributes.get(expr.name, ())
+                and self.is_constant(expr))
 
     @staticmethod
     def _varying_nodes(program: Program, wrt: set[str]) -> set[str]:
@@ -307,7 +347,9 @@ class Engine(GuardContext):
             gradients[parameter] = gradient
             self.steps.append(Step("read-gradient", ("17",), parameter, tuple(self.state),
                                    (gradient,), 0, ()))
-        return EngineResult(gradients, self.adjoints, self.adjoint_nodes, self.steps, self.shapes,
+        gradients = {name: self._fold_definitions(g) for name, g in gradients.items()}
+        adjoints = {name: self._fold_definitions(a) for name, a in self.adjoints.items()}
+        return EngineResult(gradients, adjoints, self.adjoint_nodes, self.steps, self.shapes,
                             self.node_adjoints)
 
 

@@ -54,6 +54,8 @@ class RowFunction:
     latex: str
     evaluate: Callable[[np.ndarray], np.ndarray]
     gradient: Callable[[np.ndarray], np.ndarray]
+    # The name the row gradient goes by, when it has one of its own (∇logsumexp = softmax).
+    gradient_name: str | None = None
 
 
 ELEMENTWISE: dict[str, ElementwiseFunction] = {
@@ -103,15 +105,28 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 ROWWISE: dict[str, RowFunction] = {
     fn.name: fn
     for fn in [
-        RowFunction("logsumexp", r"\operatorname{logsumexp}", _logsumexp, _softmax),
+        RowFunction("logsumexp", r"\operatorname{logsumexp}", _logsumexp, _softmax,
+                    gradient_name="softmax"),
         RowFunction("sumsq", r"\operatorname{sumsq}",
                     lambda x: (x * x).sum(axis=1, keepdims=True), lambda x: 2 * x),
     ]
 }
 
 
+# Row gradients with names of their own, e.g. softmax (t×m → t×m, the guide's (24)) = ∇logsumexp.
+NAMED_GRADIENTS: dict[str, str] = {
+    fn.gradient_name: fn.name for fn in ROWWISE.values() if fn.gradient_name is not None
+}
+
+
+def gradient_display_name(row_function: str) -> str | None:
+    """The own name of ∇row_function (softmax for logsumexp), or None."""
+    known = ROWWISE.get(row_function)
+    return known.gradient_name if known is not None else None
+
+
 def is_builtin(name: str) -> bool:
-    return name in ELEMENTWISE or name in ROWWISE
+    return name in ELEMENTWISE or name in ROWWISE or name in NAMED_GRADIENTS
 
 
 @cache

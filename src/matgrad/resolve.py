@@ -61,7 +61,7 @@ from matgrad.expr import (
     add,
     size,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE
+from matgrad.functions import ELEMENTWISE, NAMED_GRADIENTS, ROWWISE
 from matgrad.shapes import Unifier
 from matgrad.syntax import (
     Decl,
@@ -165,7 +165,7 @@ class _Resolver:
             return False
         callable_names = ELEMENTWISE_FUNCTION_VARS | ROW_FUNCTION_VARS | SPECIAL_CALLS | RESERVED
         return not (name in callable_names or name in ELEMENTWISE or name in ROWWISE
-                    or name.startswith(GRADIENT_PREFIXES))
+                    or name in NAMED_GRADIENTS or name.startswith(GRADIENT_PREFIXES))
 
     def name(self, node: SName) -> tuple[Expr, Shape]:
         name = node.name
@@ -396,6 +396,9 @@ class _Resolver:
     def function_call(self, node: SCall, name: str, order: int) -> tuple[Expr, Shape]:
         if name in SPECIAL_CALLS and order == 0:
             return self.special_call(node, name)
+        if name in NAMED_GRADIENTS and order == 0:  # softmax(A) = ∇logsumexp(A), row by row
+            arg, shape = self.expr(self.single_arg(node, name))
+            return RowGrad(NAMED_GRADIENTS[name], arg), shape
         for prefix in GRADIENT_PREFIXES:
             if name.startswith(prefix) and (name[len(prefix):] in ROWWISE or (
                     self.mode == "rule" and name[len(prefix):] in ROW_FUNCTION_VARS)):

@@ -51,12 +51,17 @@ class GuardContext:
     def is_scalar(self, expr: Expr) -> bool:
         raise NotImplementedError
 
+    def is_onehot(self, expr: Expr) -> bool:
+        """A declared `onehot` matrix: each row has one entry 1, the others 0."""
+        return False
+
 
 GUARDS: dict[str, Callable[[GuardContext, Expr], bool]] = {
     "const": lambda ctx, expr: ctx.is_constant(expr),
     "has_d": lambda ctx, expr: contains_diff(expr),
     "no_d": lambda ctx, expr: not contains_diff(expr),
     "scalar": lambda ctx, expr: ctx.is_scalar(expr),
+    "onehot": lambda ctx, expr: ctx.is_onehot(expr),
 }
 
 

@@ -53,7 +53,7 @@ from matgrad.expr import (
     Var,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE
+from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
 from matgrad.printing.text import ADD, ATOM, FROB, JUXT, POSTFIX, POWER, PRODUCT, UNARY
 
 if TYPE_CHECKING:
@@ -234,6 +234,9 @@ class LatexPrinter:
         return Latex(f"{self._function_name(expr.fn)}({self(expr.arg)})", POSTFIX)
 
     def _print_RowGrad(self, expr: RowGrad) -> Latex:
+        own_name = gradient_display_name(expr.fn)
+        if own_name is not None:
+            return Latex(f"\\operatorname{{{own_name}}}({self(expr.arg)})", POSTFIX)
         return Latex(f"\\nabla {self._function_name(expr.fn)}({self(expr.arg)})", POSTFIX)
 
     def _print_Sum(self, expr: Sum) -> Latex:

@@ -51,6 +51,7 @@ from matgrad.expr import (
     Zero,
     register_text_printer,
 )
+from matgrad.functions import gradient_display_name
 
 Style = Literal["unicode", "ascii"]
 
@@ -316,6 +317,9 @@ class TextPrinter:
         return self._call(expr.fn, expr.arg)
 
     def _print_RowGrad(self, expr: RowGrad) -> Printed:
+        own_name = gradient_display_name(expr.fn)
+        if own_name is not None:
+            return self._call(own_name, expr.arg)
         return self._call(("∇" if self.unicode else "grad_") + expr.fn, expr.arg)
 
     def _print_Sum(self, expr: Sum) -> Printed:
