@@ -10,14 +10,20 @@ import numpy as np
 from matgrad.api import Derivation
 from matgrad.check import one_hot_rows
 from matgrad.evaluate import Environment, evaluate
-from matgrad.functions import numeric
+from matgrad.functions import ROWWISE, numeric
 from matgrad.resolve import Program
 
 DEFAULT_BIND = {"f": "tanh", "g": "sin", "h": "cos"}
 
 
 def bound_functions(bind: Mapping[str, str]) -> dict[str, object]:
-    return {name: (lambda x, order, fn=fn: numeric(fn, order)(x)) for name, fn in bind.items()}
+    """Callables (x, order) for the interpreter: elementwise f⁽ᵒʳᵈᵉʳ⁾, or a row function ℓ
+    (order 0) and its row gradient ∇ℓ (order 1)."""
+    def row(fn: str) -> object:
+        return lambda x, order: (ROWWISE[fn].gradient if order else ROWWISE[fn].evaluate)(x)
+
+    return {name: (row(fn) if fn in ROWWISE else
+                   (lambda x, order, fn=fn: numeric(fn, order)(x))) for name, fn in bind.items()}
 
 
 def random_sizes(program: Program, rng: np.random.Generator) -> dict[str, int]:

@@ -108,6 +108,11 @@ def _scalar(value: float) -> Array:
 def _function(env: Environment, expr: Expr, k: list[Array]) -> Array:
     if isinstance(expr, Apply):
         return _apply(env, expr.fn, expr.order, k[0])
+    if isinstance(expr, (RowApply, RowGrad)) and expr.fn not in ROWWISE:
+        # An abstract row-wise ℓ: the bound callable gives ℓ (order 0) and ∇ℓ (order 1).
+        if expr.fn not in env.functions:
+            raise KeyError(f"no numeric value bound for the abstract function {expr.fn}")
+        return env.functions[expr.fn](k[0], 0 if isinstance(expr, RowApply) else 1)
     if isinstance(expr, RowApply):
         return ROWWISE[expr.fn].evaluate(k[0])
     if isinstance(expr, RowGrad):

@@ -64,6 +64,7 @@ from matgrad.expr import (
 from matgrad.functions import ELEMENTWISE, NAMED_GRADIENTS, ROWWISE
 from matgrad.shapes import Unifier
 from matgrad.syntax import (
+    ROWWISE_DECLARATION,
     Decl,
     Let,
     Objective,
@@ -109,6 +110,8 @@ class Program:
     abstract_functions: frozenset[str]
     dims: tuple[str, ...]
     positions: dict[str, Pos] = field(default_factory=dict)
+    # Abstract functions declared `rowwise` (ℓ: t×m → t×1); the others are elementwise.
+    row_functions: frozenset[str] = frozenset()
 
     @property
     def order(self) -> list[str]:
@@ -125,6 +128,7 @@ class _Resolver:
         self.definitions: dict[str, Expr] = {}
         self.dims: list[str] = []
         self.functions: set[str] = set()
+        self.row_functions: set[str] = set()  # declared `rowwise`: abstract ℓ of (19)
         self.matrices_used: set[str] = set()
         self.ones_dims: list[DimVar] = []
         self.rule_dims: dict[str, DimVar] = {}
@@ -159,6 +163,8 @@ class _Resolver:
         return self.shapes[name]
 
     def is_matrix_name(self, name: str) -> bool:
+        if name in self.row_functions:
+            return False
         if name in self.declared or name in self.definitions:
             return True
         if self.mode == "program":
@@ -400,12 +406,14 @@ class _Resolver:
             arg, shape = self.expr(self.single_arg(node, name))
             return RowGrad(NAMED_GRADIENTS[name], arg), shape
         for prefix in GRADIENT_PREFIXES:
-            if name.startswith(prefix) and (name[len(prefix):] in ROWWISE or (
+            if name.startswith(prefix) and (name[len(prefix):] in ROWWISE
+                                            or name[len(prefix):] in self.row_functions or (
                     self.mode == "rule" and name[len(prefix):] in ROW_FUNCTION_VARS)):
                 arg, shape = self.expr(self.single_arg(node, name))
                 return RowGrad(name[len(prefix):], arg), shape
         arg, shape = self.expr(self.single_arg(node, name))
-        if name in ROWWISE or (self.mode == "rule" and name in ROW_FUNCTION_VARS):
+        if name in ROWWISE or name in self.row_functions or (
+                self.mode == "rule" and name in ROW_FUNCTION_VARS):
             if order:
                 raise UsageError(f"{name} is row-wise; its derivative is written ∇{name}(X).")
             return RowApply(name, arg), (shape[0], 1)
@@ -483,6 +491,7 @@ class _Resolver:
 
 
 def _declared_shape(decl: Decl) -> Shape:
+    assert not isinstance(decl.shape, str), "row-wise function declarations have no shape"
     return SCALAR if decl.shape is None else decl.shape
 
 
@@ -494,14 +503,15 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     wrt: tuple[str, ...] | None = None
     objective: str | None = None
     for statement in statements:
-        if isinstance(statement, Decl):
+        if isinstance(statement, Decl) and statement.shape != ROWWISE_DECLARATION:
             for dim in _declared_shape(statement):
                 if isinstance(dim, str) and dim not in resolver.dims:
                     resolver.dims.append(dim)
     for statement in statements:
         if isinstance(statement, Decl):
             _declare(resolver, statement, attributes)
-            positions[statement.name] = statement.pos
+            if statement.name not in resolver.row_functions:
+                positions[statement.name] = statement.pos
         elif isinstance(statement, Let):
             if statement.name in resolver.definitions or statement.name in resolver.declared:
                 raise UsageError(f"'{statement.name}' is defined twice (line {statement.pos.line})"
@@ -546,7 +556,8 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     parameters = _free_symbols(objective, definitions)
     dims = tuple(dict.fromkeys([*resolver.dims, *(d for d in names.values())]))
     return Program(source, shapes, definitions, objective, wrt, attributes, parameters,
-                   frozenset(resolver.functions), dims, positions)
+                   frozenset(resolver.functions), dims, positions,
+                   frozenset(resolver.row_functions))
 
 
 def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:
@@ -564,6 +575,13 @@ def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[st
                          "choose another name.")
     if decl.name in RESERVED:
         raise UsageError(f"'{decl.name}' at line {decl.pos.line} is reserved for differentials.")
+    if decl.shape == ROWWISE_DECLARATION:
+        if decl.attributes:
+            raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a row-wise function; "
+                             "attributes belong to matrices.")
+        resolver.row_functions.add(decl.name)
+        resolver.functions.add(decl.name)
+        return
     resolver.declared.add(decl.name)
     resolver.shapes[decl.name] = _declared_shape(decl)
     attributes[decl.name] = frozenset(decl.attributes)

@@ -103,10 +103,14 @@ class SCall(SExpr):
     args: tuple[SExpr, ...]
 
 
+# `ell: rowwise` declares an abstract row-wise function ℓ: t×m → t×1 (the guide's (16), (19)).
+ROWWISE_DECLARATION = "rowwise"
+
+
 @dataclass(frozen=True)
 class Decl:
     name: str
-    shape: tuple[str | int, str | int] | None  # None for `scalar`
+    shape: tuple[str | int, str | int] | str | None  # None for `scalar`; or "rowwise"
     attributes: tuple[str, ...]
     pos: Pos
 
@@ -208,6 +212,9 @@ class _ToSurface(Transformer[Token, object]):
 
     def scalar_shape(self, meta: object, items: list[Token]) -> None:
         return None
+
+    def rowwise_shape(self, meta: object, items: list[Token]) -> str:
+        return ROWWISE_DECLARATION
 
     def let(self, meta: object, items: list[object]) -> Let:
         name, value = items

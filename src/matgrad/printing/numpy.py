@@ -56,7 +56,7 @@ from matgrad.expr import (
     Transpose,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, Y_SYMBOL
+from matgrad.functions import ELEMENTWISE, ROWWISE, Y_SYMBOL
 from matgrad.printing.text import to_text
 from matgrad.shapes import shape_of
 
@@ -155,10 +155,13 @@ class NumpyGenerator:
         self.function_name = function_name
         self.bind = dict(bind or {})
         for abstract, concrete in self.bind.items():
-            if concrete not in ELEMENTWISE:
+            row_wise = abstract in derivation.program.row_functions
+            allowed = ROWWISE if row_wise else ELEMENTWISE
+            if concrete not in allowed:
+                kind = "row-wise functions" if row_wise else "functions"
                 raise CodegenError(
                     f"cannot bind {abstract} to '{concrete}': it must be one of the built-in "
-                    f"functions {', '.join(sorted(ELEMENTWISE))}.")
+                    f"{kind} {', '.join(sorted(allowed))}.")
         self.shapes: dict[str, Shape] = dict(derivation.shapes)
         self.shape_memo: dict[Expr, Shape] = {}
         self.names = _Names({function_name, *GENERATED_NAMES})
@@ -571,20 +574,22 @@ class NumpyGenerator:
 
     def _emit_RowApply(self, expr: RowApply) -> Code:
         inner = self._materialized(expr.arg)
-        if expr.fn == "logsumexp":
+        fn = self.bind.get(expr.fn, expr.fn)
+        if fn == "logsumexp":
             self.helpers.add("_logsumexp")
             return Code(f"_logsumexp({inner.text})", ATOM, (self.full_shape(expr.arg)[0], 1))
-        if expr.fn == "sumsq":
+        if fn == "sumsq":
             return Code(f"np.sum({inner.text} * {inner.text}, axis=1, keepdims=True)", ATOM,
                         (self.full_shape(expr.arg)[0], 1))
         raise CodegenError(f"no NumPy code for the row-wise function {expr.fn} yet.")
 
     def _emit_RowGrad(self, expr: RowGrad) -> Code:
         inner = self._materialized(expr.arg)
-        if expr.fn == "logsumexp":
+        fn = self.bind.get(expr.fn, expr.fn)
+        if fn == "logsumexp":
             self.helpers.add("_softmax")
             return Code(f"_softmax({inner.text})", ATOM, self.full_shape(expr.arg))
-        if expr.fn == "sumsq":
+        if fn == "sumsq":
             return Code(f"2.0 * {self.wrap(inner, MUL)}", MUL, self.full_shape(expr.arg))
         raise CodegenError(f"no NumPy code for the gradient of {expr.fn} yet.")
 
@@ -828,7 +833,9 @@ def argument_names(derivation: Derivation, name: str = "value_and_grad") -> dict
 
 def size_arguments(derivation: Derivation, name: str = "value_and_grad") -> dict[str, str]:
     """Dimensions the generated function takes as keyword-only arguments, and their names."""
-    generator = NumpyGenerator(derivation, name, {fn: "identity" for fn in
-                                                  derivation.program.abstract_functions})
+    program = derivation.program
+    generator = NumpyGenerator(derivation, name, {
+        fn: "sumsq" if fn in program.row_functions else "identity"
+        for fn in program.abstract_functions})
     generator.generate()
     return {dim: generator.dims[dim] for dim in generator._free_dims(generator.parameters())}
