@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
+from matgrad import indexing
 from matgrad.derive import Step, run_engine
 from matgrad.dims import Shape
 from matgrad.errors import UsageError
 from matgrad.expr import Diff, Expr, Frob, Sym
+from matgrad.loop_derive import LoopDerivation, derive_layers
+from matgrad.loops import expand, has_layers, statement_names
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.numpy import argument_names, numpy_source, size_arguments
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
 from matgrad.rules import RuleSet, load_rules
-from matgrad.syntax import parse_program
+from matgrad.syntax import Loop, Statement, parse_program
 
 
 @dataclass
@@ -91,9 +94,23 @@ class Derivation:
         return argument_names(self)
 
 
-def parse(source: str) -> Program:
-    """Parse and resolve a program (shapes inferred, broadcasting made explicit)."""
-    return resolve_program(source, parse_program(source))
+def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
+    """Parse and resolve a program (shapes inferred, broadcasting made explicit); a layered
+    program is unrolled at `depth` first (W[j] of layer 2 becomes W2)."""
+    statements = parse_program(source)
+    if has_layers(statements):
+        statements = expand(statements, depth or {})
+    return resolve_program(source, statements)
+
+
+def _is_symbolic(statements: list[Statement]) -> bool:
+    """A loop to a size name (`1..k`) or an index in a name that only a depth would fix."""
+    if any(isinstance(s, Loop) and s.stop[0] is not None for s in statements):
+        return True
+    loop_vars = {s.var for s in statements if isinstance(s, Loop)}
+    return any((parts := indexing.split(name)) is not None and parts[1].symbol is not None
+               and parts[1].symbol not in loop_vars
+               for s in statements for name in statement_names(s))
 
 
 def _choose_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:
@@ -121,16 +138,41 @@ def _choose_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:
     return chosen
 
 
-def derive(source: str, wrt: Sequence[str] | None = None, *,
-           rules: RuleSet | None = None) -> Derivation:
+def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
+                  outer_nodes: frozenset[str] = frozenset()) -> Derivation:
+    """Run the engine on a resolved program (`outer_nodes`: see derive.Engine)."""
+    result = run_engine(program, wrt, rules, outer_nodes)
+    return Derivation(program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
+                      result.steps, result.shapes, result.node_adjoints)
+
+
+@overload
+def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
+           depth: Mapping[str, int]) -> Derivation: ...
+
+
+@overload
+def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
+           depth: None = None) -> Derivation | LoopDerivation: ...
+
+
+def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
+           depth: Mapping[str, int] | None = None) -> Derivation | LoopDerivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
-    symbol of the objective not marked `data`/`const`)."""
+    symbol of the objective not marked `data`/`const`).
+
+    A program with a layer loop `for j in 1..k: … end` is derived at symbolic depth (a
+    `LoopDerivation`: the recursion (23) once, code that loops over lists of weights) unless
+    `depth` (e.g. {"k": 4}) asks for the layers written out."""
     try:
-        program = parse(source)
+        statements = parse_program(source)
+        if has_layers(statements):
+            if depth is None and _is_symbolic(statements):
+                return derive_layers(source, statements, wrt, rules or load_rules())
+            statements = expand(statements, depth or {})
+        program = resolve_program(source, statements)
         chosen = _choose_wrt(program, wrt)
-        result = run_engine(program, chosen, rules or load_rules())
+        return derivation_of(program, chosen, rules or load_rules())
     except RecursionError:
         raise UsageError("the program is nested too deeply to derive; split it into "
                          "let-bindings such as `A = …`.") from None
-    return Derivation(program, chosen, result.gradients, result.adjoints, result.adjoint_nodes,
-                      result.steps, result.shapes, result.node_adjoints)

@@ -19,6 +19,8 @@ from matgrad.errors import UsageError
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
+    from matgrad.loop_derive import LoopDerivation
+    from matgrad.resolve import Program
 
 DEFAULT_SIZE = 4
 
@@ -51,9 +53,8 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def random_arguments(derivation: Derivation, sizes: Mapping[str, int],
+def random_arguments(program: Program, sizes: Mapping[str, int],
                      rng: np.random.Generator) -> dict[str, Any]:
-    program = derivation.program
     values: dict[str, Any] = {}
     for name in program.parameters:
         rows, cols = (_size(dim, sizes) for dim in program.shapes[name])
@@ -84,10 +85,18 @@ def _size(dim: Dim, sizes: Mapping[str, int]) -> int:
     return sizes[dim]
 
 
-def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: int = 0,
-          bind: Mapping[str, str] | None = None, step: float = 1e-6,
-          tolerance: float = 1e-6) -> CheckReport:
-    """Compare the compiled gradient with central differences at random inputs."""
+def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | None = None,
+          seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
+          tolerance: float = 1e-6, depth: int | None = None) -> CheckReport:
+    """Compare the compiled gradient with central differences at random inputs (a loop's code
+    at a concrete `depth`, 3 by default)."""
+    from matgrad.loop_derive import LoopDerivation
+
+    if isinstance(derivation, LoopDerivation):
+        from matgrad.loop_check import DEFAULT_DEPTH, check_loop
+
+        return check_loop(derivation, sizes, seed, bind, step, tolerance,
+                          DEFAULT_DEPTH if depth is None else depth)
     chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(derivation.program.dims)}
     chosen.update(sizes or {})
     unknown = set(chosen) - set(derivation.program.dims)
@@ -96,7 +105,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: 
                          f"dimensions are {', '.join(derivation.program.dims) or '(none)'}.")
     function: Callable[..., Any] = derivation.compile(bind=dict(bind or {}))
     rng = np.random.default_rng(seed)
-    values = random_arguments(derivation, chosen, rng)
+    values = random_arguments(derivation.program, chosen, rng)
     _, gradients = function(**_keywords(derivation, values, chosen))
     reports = []
     for name in derivation.wrt:

@@ -16,6 +16,7 @@ from pathlib import Path
 from matgrad.api import derive
 from matgrad.check import check
 from matgrad.errors import MatgradError, UsageError
+from matgrad.loop_derive import LoopDerivation
 from matgrad.pdf import write_pdf
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.printing.text import Style
@@ -26,6 +27,8 @@ examples:
   matgrad examples/single_layer.mg --steps    the derivation, each step citing its identity
   matgrad examples/single_layer.mg --numpy --bind f=tanh     the NumPy value_and_grad module
   matgrad examples/single_layer.mg --check --bind f=sigmoid  gradient vs central differences
+  matgrad examples/regression_loop.mg         the recursion (23) for any depth k
+  matgrad examples/regression_loop.mg --depth k=4            the same network written out
   matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --wrt x
   matgrad -e "X: t x n; W: n x m; Y: t x m; J = 1/2*||X*W - Y||^2" --ascii
 
@@ -48,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--wrt", metavar="W,b", help="differentiate with respect to these "
                         "symbols (default: the program's `wrt` line, else every free symbol "
                         "not marked data)")
+    parser.add_argument("--depth", metavar="k=4",
+                        help="write a layer loop out at this depth (default: derive it once, "
+                        "for any depth); --check runs a loop's code at depth 3 unless given")
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
@@ -85,11 +91,11 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def _sizes(text: str | None) -> dict[str, int]:
+def _sizes(text: str | None, option: str = "--sizes") -> dict[str, int]:
     sizes: dict[str, int] = {}
-    for key, value in _pairs([text] if text else [], "--sizes").items():
+    for key, value in _pairs([text] if text else [], option).items():
         if not value.isdigit() or int(value) < 1:
-            raise UsageError(f"--sizes: the size of {key} must be a positive whole number, "
+            raise UsageError(f"{option}: the value of {key} must be a positive whole number, "
                              f"got '{value}'.")
         sizes[key] = int(value)
     return sizes
@@ -126,7 +132,8 @@ def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
     source = _read_source(args)
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
-    derivation = derive(source, wrt)
+    depth = _sizes(args.depth, "--depth") if args.depth else None
+    derivation = derive(source, wrt, depth=depth)
     bind = _pairs(args.bind, "--bind")
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))
@@ -137,9 +144,14 @@ def run(argv: Sequence[str]) -> int:
     if args.latex:
         return _emit(derivation.latex(standalone=args.standalone), args.output)
     style: Style = "ascii" if args.ascii else "unicode"
-    text = format_gradients(derivation, style) + "\n"
-    if args.steps:
-        text = format_steps(derivation, style) + "\n\n" + text
+    if isinstance(derivation, LoopDerivation):
+        text = derivation.text(style) + "\n"
+        if args.steps:
+            text = derivation.steps_text() + "\n\n" + text
+    else:
+        text = format_gradients(derivation, style) + "\n"
+        if args.steps:
+            text = format_steps(derivation, style) + "\n\n" + text
     status = 0
     if args.check:
         report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from matgrad import indexing
 from matgrad.dims import SCALAR, Shape
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.expr import (
@@ -71,8 +72,13 @@ class EngineResult:
 
 
 def adjoint_name(node: str, taken: set[str]) -> str:
-    """Δⱼ for the guide's Aⱼ, Δ for A, ΔN for any other node N; never a name already taken."""
-    if node == "A":
+    """Δⱼ for the guide's Aⱼ (and A[j]), Δ for A, ΔN for any other node N; never a name already
+    taken."""
+    parts = indexing.split(node)
+    if parts is not None:
+        base, index = parts
+        name = indexing.make("Δ" if base == "A" else "Δ" + base, index)
+    elif node == "A":
         name = "Δ"
     elif node[:1] == "A" and node[1:].isdigit():
         name = "Δ" + node[1:]
@@ -84,8 +90,12 @@ def adjoint_name(node: str, taken: set[str]) -> str:
 
 
 class Engine(GuardContext):
-    def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet) -> None:
+    def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet,
+                 outer_nodes: frozenset[str] = frozenset()) -> None:
         self.program = program
+        # Parameters that stand for nodes of an enclosing program (a loop body's Z[j-1]): an
+        # adjoint feeding one is named, as one feeding a let-bound node is.
+        self.outer_nodes = outer_nodes
         self.wrt = wrt
         self.shapes: dict[str, Shape] = dict(program.shapes)
         self.shape_memo: dict[Expr, Shape] = {}
@@ -308,7 +318,8 @@ class Engine(GuardContext):
         reference = Sym(name)
         users = [done for term in self.state if (done := self.finished(term)) is not None
                  and any(n == reference for n in done[1].walk())]
-        feeds_node = any(target in self.program.definitions for target, _ in users)
+        feeds_node = any(target in self.program.definitions or target in self.outer_nodes
+                         for target, _ in users)
         self.node_adjoints[node] = value
         if len(users) >= 2 and feeds_node:
             self.adjoints[name] = value
@@ -357,12 +368,13 @@ def _describe(expr: Expr) -> str:
     return f"this {type(expr).__name__} expression"
 
 
-def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet) -> EngineResult:
+def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet,
+               outer_nodes: frozenset[str] = frozenset()) -> EngineResult:
     for name in wrt:
         if name in program.definitions:
             raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
                              "respect to free symbols (declared or used matrices).")
-    return Engine(program, wrt, rules).run()
+    return Engine(program, wrt, rules, outer_nodes).run()
 
 
 __all__ = ["EngineResult", "Step", "adjoint_name", "contains_diff", "run_engine"]

@@ -134,7 +134,19 @@ class Objective:
     pos: Pos
 
 
-Statement = Decl | Let | Wrt | Objective
+@dataclass(frozen=True)
+class Loop:
+    """`for var in start..stop: body end`; stop is a whole number or a size name plus an offset
+    (`k`, `k-1`).  Names in the body carry indices in `var` (`W[j]`, `Z[j-1]`)."""
+
+    var: str
+    start: int
+    stop: tuple[str | None, int]
+    body: tuple[Decl | Let, ...]
+    pos: Pos
+
+
+Statement = Decl | Let | Wrt | Objective | Loop
 
 
 @dataclass(frozen=True)
@@ -189,6 +201,11 @@ def _pos(meta_or_token: object) -> Pos:
     return Pos(int(line), int(column), int(start), int(end))
 
 
+def _ref_name(item: object) -> str:
+    """A declared or bound name: a NAME token, or an indexed name already made an SName."""
+    return item.name if isinstance(item, SName) else normalize_name(str(item))
+
+
 @v_args(meta=True)
 class _ToSurface(Transformer[Token, object]):
     """One method per grammar alias: Lark tree → surface syntax."""
@@ -203,12 +220,39 @@ class _ToSurface(Transformer[Token, object]):
 
     def decl(self, meta: object, items: list[object]) -> Decl:
         name, shape, *attrs = items
-        return Decl(normalize_name(str(name)), shape,  # type: ignore[arg-type]
+        return Decl(_ref_name(name), shape,  # type: ignore[arg-type]
                     tuple(str(a) for a in attrs), _pos(meta))
 
-    def matrix_shape(self, meta: object, items: list[Token]) -> tuple[str | int, str | int]:
-        rows, cols = (int(tok) if tok.type == "INT" else normalize_name(str(tok)) for tok in items)
+    def matrix_shape(self, meta: object, items: list[object]) -> tuple[str | int, str | int]:
+        rows, cols = (int(tok) if isinstance(tok, Token) and tok.type == "INT"
+                      else _ref_name(tok) for tok in items)
         return (rows, cols)
+
+    def loop(self, meta: object, items: list[object]) -> Loop:
+        var, start, stop, *body = items
+        return Loop(normalize_name(str(var)), int(str(start)), stop,  # type: ignore[arg-type]
+                    tuple(body), _pos(meta))  # type: ignore[arg-type]
+
+    def bound(self, meta: object, items: list[Token]) -> tuple[str | None, int]:
+        if len(items) == 1 and items[0].type == "INT":
+            return (None, int(str(items[0])))
+        offset = -int(str(items[2])) if len(items) == 3 else 0
+        return (normalize_name(str(items[0])), offset)
+
+    def indexed(self, meta: object, items: list[object]) -> SName:
+        base, index = items
+        return SName(_pos(meta), f"{normalize_name(str(base))}[{index}]")
+
+    def indexed_dim(self, meta: object, items: list[object]) -> SName:
+        return self.indexed(meta, items)
+
+    def index(self, meta: object, items: list[Token]) -> str:
+        if len(items) == 1:
+            return normalize_name(str(items[0])) if items[0].type == "NAME" else str(int(items[0]))
+        name, sign, amount = str(items[0]), str(items[1]), int(str(items[2]))
+        if amount == 0:
+            return normalize_name(name)
+        return f"{normalize_name(name)}{'-' if sign in ('-', '−') else '+'}{amount}"
 
     def scalar_shape(self, meta: object, items: list[Token]) -> None:
         return None
@@ -218,7 +262,7 @@ class _ToSurface(Transformer[Token, object]):
 
     def let(self, meta: object, items: list[object]) -> Let:
         name, value = items
-        return Let(normalize_name(str(name)), value, _pos(meta))  # type: ignore[arg-type]
+        return Let(_ref_name(name), value, _pos(meta))  # type: ignore[arg-type]
 
     def wrt(self, meta: object, items: list[Token]) -> Wrt:
         return Wrt(tuple(normalize_name(str(tok)) for tok in items), _pos(meta))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from matgrad import indexing
 from matgrad.dims import SCALAR, Shape
 from matgrad.expr import (
     NODE_CLASSES,
@@ -77,7 +78,14 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9_]*")
 
 
 def latex_name(name: str, bold: bool) -> str:
-    """A matgrad name as LaTeX: Greek spelled as commands, digits and `_x` as subscripts."""
+    """A matgrad name as LaTeX: Greek spelled as commands, digits and `_x` as subscripts, a
+    layer's `Z[j-1]` as Z_{j-1}."""
+    indexed = indexing.split(name)
+    if indexed is not None:
+        base, index = indexed
+        if not re.fullmatch(r"[A-Za-z0-9+\-]+", index.text()):
+            raise ValueError(f"unexpected character in name {name!r}")
+        return f"{latex_name(base, bold)}_{{{index.text()}}}"
     spelled = "".join(f" {GREEK_LETTERS[c]} " if c in GREEK_LETTERS else c for c in name)
     spelled = "".join(spelled.split())
     if not SAFE_NAME.fullmatch(spelled):
@@ -86,8 +94,15 @@ def latex_name(name: str, bold: bool) -> str:
     digits = digits_match.group(0) if digits_match else ""
     body = spelled[:len(spelled) - len(digits)]
     stem, underscore, rest = body.partition("_")
+    greek_prefix = None if name[:1] not in GREEK_LETTERS else next(
+        (g for g in GREEK_NAMES if stem.startswith(g) and stem != g and stem[len(g):].isalpha()),
+        None)
     if stem in GREEK_NAMES:
         base = f"\\boldsymbol{{\\{stem}}}" if bold else f"\\{stem}"
+    elif greek_prefix is not None:  # ΔZ, an adjoint's name: \Delta followed by Z
+        rest_of_stem = stem[len(greek_prefix):]
+        greek = f"\\boldsymbol{{\\{greek_prefix}}}" if bold else f"\\{greek_prefix}"
+        base = greek + (f"\\mathbf{{{rest_of_stem}}}" if bold else rest_of_stem)
     elif len(stem) == 1:
         base = f"\\mathbf{{{stem}}}" if bold else stem
     else:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from matgrad import indexing
 from matgrad.dims import Dim
 from matgrad.expr import (
     NODE_CLASSES,
@@ -74,7 +75,11 @@ def _is_word_char(char: str) -> bool:
 
 
 def pretty_name(name: str, style: Style) -> str:
-    """`W1` → `W₁` in Unicode (the parser reads subscripts back as digits)."""
+    """`W1` → `W₁` in Unicode (the parser reads subscripts back as digits); a layer's `Z[j-1]`
+    → `Zⱼ₋₁`."""
+    indexed = indexing.pretty(name, style == "unicode")
+    if indexed is not None:
+        return indexed
     if style == "ascii":
         return name
     stem = name.rstrip("0123456789")

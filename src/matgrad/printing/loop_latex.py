@@ -1,0 +1,96 @@
+"""LaTeX for a loop derivation: the result in the guide's form (23), with the two cases of the
+adjoint recursion in a `cases` environment, and — in the standalone document — the two
+derivations it joins (a generic layer j, and the code after the loop), each step cited.
+
+Invariant: only names that pass `latex_name` reach the output (as for flat derivations).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matgrad.dims import SCALAR, Shape
+from matgrad.expr import Expr
+from matgrad.indexing import Index
+from matgrad.printing.latex import LatexPrinter, latex_fragment, latex_name
+
+if TYPE_CHECKING:
+    from matgrad.loop_derive import LoopDerivation
+
+
+def _shapes(derivation: LoopDerivation) -> dict[str, Shape]:
+    return {**derivation.epilogue.shapes, **derivation.body.shapes}
+
+
+def loop_result_lines(derivation: LoopDerivation) -> list[str]:
+    layered = derivation.layered
+    shapes = _shapes(derivation)
+    printer = LatexPrinter(shapes)
+    objective = latex_name(derivation.objective, False)
+    var = latex_name(layered.var, False)
+    last = Index(layered.depth_symbol, layered.loop.stop[1]).text()
+    in_loop = set(derivation.body.wrt)
+
+    def name(symbol: str) -> str:
+        return latex_name(symbol, shapes.get(symbol, (2, 2)) != SCALAR)
+
+    lines: list[str] = []
+    for parameter, gradient in derivation.gradients.items():
+        where = (f" && {var} = {layered.loop.start}, \\dots, {last}"
+                 if parameter in in_loop else "")
+        lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name(parameter)}}} &= "
+                     f"{printer(gradient)}{where}")
+
+    def cases(symbol: str, at_last: Expr, below: Expr) -> str:
+        return (f"{name(symbol)} &= \\begin{{cases}} {printer(at_last)} & {var} = {last} \\\\ "
+                f"{printer(below)} & {var} < {last} \\end{{cases}}")
+
+    for symbol, at_last, below in derivation.adjoint_cases():
+        lines.append(cases(symbol, at_last, below) if below is not None
+                     else f"{name(symbol)} &= {printer(at_last)}")
+    if derivation.reads_carried_adjoint_directly():
+        from matgrad.loop_derive import carried_adjoint
+
+        for base in layered.carried:
+            at_last, below = derivation.carried_cases(base)
+            lines.append(cases(carried_adjoint(base, layered), at_last, below))
+    for symbol, adjoint in derivation.epilogue.adjoints.items():
+        lines.append(f"{name(symbol)} &= {printer(adjoint)}")
+    return lines
+
+
+def loop_latex(derivation: LoopDerivation, standalone: bool) -> str:
+    result = "\\begin{align*}\n" + " \\\\\n".join(loop_result_lines(derivation)) + \
+        "\n\\end{align*}\n"
+    if not standalone:
+        return result
+    layered = derivation.layered
+    printer = LatexPrinter(_shapes(derivation))
+    program = " \\\\\n".join(
+        f"{latex_name(s, True)} &= {printer(derivation.body.program.definitions[s])}"
+        for s in derivation.body.program.definitions if s != derivation.objective)
+    var = latex_name(layered.var, False)
+    parts = [
+        "\\documentclass{article}",
+        "\\usepackage{amsmath,amssymb}",
+        "\\allowdisplaybreaks",
+        "\\pagestyle{empty}",
+        "\\begin{document}",
+        f"\\section*{{The gradient of ${latex_name(derivation.objective, False)}$, for any "
+        "depth}",
+        f"Layer ${var}$ of the loop computes",
+        f"\\begin{{align*}}\n{program}\n\\end{{align*}}",
+        "and the gradient is",
+        result.rstrip(),
+        f"\\subsection*{{Layer ${var}$, given $\\boldsymbol{{\\Delta}}\\mathbf{{Z}}_{{{var}}} = "
+        f"\\partial J / \\partial \\mathbf{{Z}}_{{{var}}}$}}",
+        "{\\small",
+        latex_fragment(derivation.body).rstrip(),
+        "}",
+        "\\subsection*{After the loop}",
+        "{\\small",
+        latex_fragment(derivation.epilogue).rstrip(),
+        "}",
+        "\\end{document}",
+    ]
+    return "\n".join(parts) + "\n"

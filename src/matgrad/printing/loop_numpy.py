@@ -1,0 +1,440 @@
+"""NumPy code for a layered program at symbolic depth: one function for every depth k.
+
+The function takes each layer family as a list (`W = [W1, …, Wk]`) and plain matrices as
+arrays, and runs
+    forward:   for j = 1…k: the body's definitions (A[j], Z[j]) into lists indexed by layer;
+               then the epilogue (J);
+    backward:  the epilogue's ∂J/∂Z[k] into `delta_Z`; for j = k…1: the body's adjoints and
+               gradients with ΔZ[j] = delta_Z, then delta_Z = ∂J/∂Z[j-1] for the next layer.
+Every expression is emitted by `NumpyGenerator`, so the loop body is the code the flat module
+would contain for one layer (CSE, in-place chains, f′ through the cached Z, 1ᵀΔ as a row sum).
+
+Invariants: the depth is read from the lists' lengths and every list and shape is checked at
+entry (a size shared by two arguments must agree, named in the error); gradients never alias
+inputs; names reaching the code pass `python_name`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from matgrad import indexing
+from matgrad.dims import SCALAR, Dim, Shape
+from matgrad.errors import CodegenError
+from matgrad.expr import Apply, Expr, Sym, Transpose, Zero
+from matgrad.indexing import Index
+from matgrad.loops import surface_names
+from matgrad.printing.numpy import (
+    ATOM,
+    GENERATED_NAMES,
+    ROW_HELPERS,
+    NumpyGenerator,
+    _Names,
+    python_name,
+)
+from matgrad.printing.text import to_text
+from matgrad.syntax import Decl, Let, SExpr, SName
+
+if TYPE_CHECKING:
+    from matgrad.api import Derivation
+    from matgrad.loop_derive import LoopDerivation
+
+FLOAT_HELPER = '''def _float(m):
+    """An array of floats: float32 stays float32, integers become float64."""
+    m = np.asarray(m)
+    return m if m.dtype.kind in "fc" else m.astype(np.float64)
+'''
+AGREE_HELPER = '''def _agree(sizes, key, value, what):
+    """Record size `key`; an argument giving it another value is an error naming both."""
+    known = sizes.setdefault(key, value)
+    if known != value:
+        raise ValueError(f"{what} is {value}, but {key} = {known} from an earlier argument")
+'''
+
+
+@dataclass(frozen=True)
+class _Family:
+    base: str
+    lowest: int        # the first layer's index (W[1] is W[0] in the Python list)
+    is_parameter: bool  # passed in as a list (W, b) or computed by the function (A, Z)
+
+
+class LoopCodegen:
+    def __init__(self, derivation: LoopDerivation, function_name: str,
+                 bind: dict[str, str]) -> None:
+        self.derivation = derivation
+        self.layered = derivation.layered
+        self.function_name = function_name
+        self.bind = bind
+        self.names = _Names({function_name, *GENERATED_NAMES, "_agree", "_float", "sizes",
+                                "what", "m"})
+        self.var = self.names.claim(python_name(self.layered.var))
+        self.depth = self.names.claim(python_name(self.layered.depth_symbol))
+        self.helpers: set[str] = set()
+        self.plain_dims: dict[str, str] = {}
+        self.used_plain_dims: set[str] = set()
+        self.families = self._families()
+        self.identifiers: dict[str, str] = {}
+        self.lists: dict[str, str] = {base: self.names.claim(python_name(base))
+                                      for base in self.families}
+        self.carried_locals = {base: self.names.claim(f"delta_{python_name(base)}")
+                               for base in self.layered.carried}
+
+    # ---- names ------------------------------------------------------------------------------
+
+    def _families(self) -> dict[str, _Family]:
+        layered = self.layered
+        families: dict[str, _Family] = {}
+        for inner in layered.loop.body:
+            base = indexing.base_of(inner.name)
+            families[base] = _Family(base, layered.loop.start, isinstance(inner, Decl))
+        for base in layered.carried:
+            families[base] = _Family(base, layered.loop.start - 1, False)
+        for statement in layered.epilogue:
+            if isinstance(statement, (Decl, Let)) and indexing.split(statement.name) is not None:
+                base = indexing.base_of(statement.name)
+                if base not in families:
+                    raise CodegenError(
+                        f"'{statement.name}' is indexed but no layer of the loop has a "
+                        f"{base}; give it a plain name for the generated code.")
+        return families
+
+    def members(self, base: str, depth: int) -> list[str]:
+        """The written-out names of a list argument's members at a concrete depth (W1, …)."""
+        top = max([self.layered.loop.stop[1], *self._epilogue_offsets(base)])
+        lowest = self.families[base].lowest
+        return [indexing.concrete(indexing.make(base, Index(None, value)), {}) or base
+                for value in range(lowest, depth + top + 1)]
+
+    def index_text(self, index: Index, lowest: int = 0) -> str:
+        """Python for a layer index: j - 1, k, 0 (less `lowest` for a list that starts there)."""
+        offset = index.offset - lowest
+        if index.symbol is None:
+            return str(offset)
+        symbol = self.var if index.symbol == self.layered.var else self.depth
+        if offset == 0:
+            return symbol
+        return f"{symbol} {'+' if offset > 0 else '-'} {abs(offset)}"
+
+    def name_text(self, name: str) -> str:
+        if name in self.identifiers:
+            return self.identifiers[name]
+        parts = indexing.split(name)
+        if parts is None:
+            self.identifiers[name] = self.names.claim(python_name(name))
+            return self.identifiers[name]
+        base, index = parts
+        for carried, local in self.carried_locals.items():
+            if name == indexing.make("Δ" + carried, Index(self.layered.var, 0)):
+                return local
+        if base in self.families:
+            family = self.families[base]
+            lowest = family.lowest if family.is_parameter else 0
+            return f"{self.lists[base]}[{self.index_text(index, lowest)}]"
+        # A named adjoint of one layer (Δ[j]) lives for one iteration: a plain local.
+        self.identifiers[name] = self.names.claim(python_name(base))
+        return self.identifiers[name]
+
+    def dim_text(self, dim: str) -> str:
+        parts = indexing.split(dim)
+        if parts is None:
+            self.used_plain_dims.add(dim)
+            if dim not in self.plain_dims:
+                self.plain_dims[dim] = self.names.claim(python_name(dim))
+            return self.plain_dims[dim]
+        return f"sizes[{self.size_key(dim)}]"
+
+    def size_key(self, dim: str) -> str:
+        """The key of a size in the `sizes` dict, as Python: "t", or f"n[{j - 1}]"."""
+        parts = indexing.split(dim)
+        if parts is None:
+            return repr(dim)
+        base, index = parts
+        if index.symbol is None:
+            return repr(dim)
+        return f'f"{base}[{{{self.index_text(index)}}}]"'
+
+    # ---- per-part generators ------------------------------------------------------------------
+
+    def generator(self, part: Derivation) -> NumpyGenerator:
+        bind = {fn: concrete for fn in part.program.abstract_functions
+                if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
+        generator = NumpyGenerator(part, self.function_name, bind)
+        generator.names = self.names
+        generator._temp_shapes = {}
+        generator.helpers = self.helpers
+        names = [*part.program.shapes, *part.program.definitions, *part.adjoints]
+        generator.identifiers = {name: self.name_text(name) for name in names}
+        generator.dims = _DimTexts(self)  # type: ignore[assignment]
+        for name, definition in part.program.definitions.items():
+            if isinstance(definition, Apply) and definition.order == 0:
+                generator.forward_of_apply[definition] = name
+        return generator
+
+    @staticmethod
+    def _emit(generator: NumpyGenerator, target: str, expr: Expr) -> list[str]:
+        start = len(generator.lines)
+        code = generator.assign(target, expr)
+        generator.emitted_shapes[target] = code.shape
+        return generator.lines[start:]
+
+    def _gradient(self, generator: NumpyGenerator, target: str, gradient: Expr,
+                  shape: Shape) -> list[str]:
+        """`target = ∂J/∂P` as an array of its own, never a view of an input."""
+        start = len(generator.lines)
+        if shape == SCALAR:
+            generator.lines.append(f"{target} = np.asarray({generator.emit(gradient).text}).item()")
+            return generator.lines[start:]
+        full = f"({generator._dim(shape[0])}, {generator._dim(shape[1])})"
+        if isinstance(gradient, Zero):
+            generator.lines.append(f"{target} = np.zeros({full})")
+            return generator.lines[start:]
+        reused = gradient in generator.temps or isinstance(gradient, (Sym, Transpose))
+        code = generator.assign(target, gradient) if not reused else generator.emit(gradient)
+        if code.shape != shape:
+            generator.lines.append(f"{target} = np.broadcast_to({code.text}, {full}).copy()")
+        elif reused:
+            generator.lines.append(f"{target} = {generator.wrap(code, ATOM)}.copy()")
+        return generator.lines[start:]
+
+    # ---- the function -------------------------------------------------------------------------
+
+    def arguments(self) -> list[str]:
+        """Plain declared matrices in declaration order, then the layer families."""
+        layered = self.layered
+        used = {name for part in (self.derivation.body, self.derivation.epilogue)
+                for name in part.program.parameters}
+        used |= {node.name for start in layered.start_values.values()
+                 for node in surface_names(start.value)}
+        plain = [s.name for s in (*layered.prologue, *layered.epilogue)
+                 if isinstance(s, Decl) and indexing.split(s.name) is None and s.name in used]
+        plain += sorted(name for name in used - set(plain) if indexing.split(name) is None)
+        families = [base for base, family in self.families.items() if family.is_parameter]
+        return plain + families
+
+    def _checks(self, arguments: list[str]) -> list[str]:
+        layered, lines = self.layered, []
+        families = [name for name in arguments if name in self.families]
+        first = families[0] if families else None
+        if first is None:
+            raise CodegenError("a loop with no layer parameters: nothing gives its depth.")
+        first_list = self.lists[first]
+        top_offset = max([layered.loop.stop[1], *self._epilogue_offsets(first)])
+        lowest = self.families[first].lowest
+        lines.append(f"{self.depth} = " + _plus(f"len({first_list})", lowest - 1 - top_offset))
+        for base in families:
+            ident = self.lists[base]
+            expected = _plus(self.depth, top_offset - self.families[base].lowest + 1)
+            lines += [
+                f"{ident} = [_float(m) for m in {ident}]",
+                f"if len({ident}) != {expected}:",
+                f'    raise ValueError(f"{base} must hold one matrix per layer: {{{expected}}}, '
+                f'got {{len({ident})}}")',
+            ]
+        lines.append("sizes = {}")
+        declarations = {s.name: s for s in (*layered.prologue, *layered.loop.body,
+                                            *layered.epilogue) if isinstance(s, Decl)}
+        for name in arguments:
+            if name in self.families:
+                decl = next(s for s in layered.loop.body if isinstance(s, Decl)
+                            and indexing.base_of(s.name) == name)
+                lines.append(f"for {self.var}, m in enumerate({self.lists[name]}, "
+                             f"{self.families[name].lowest}):")
+                lines.append(f'    what = f"{name}[{{{self.var}}}]"')
+                lines += ["    " + line for line in self._shape_checks("m", decl)]
+                continue
+            ident = self.name_text(name)
+            decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
+                                                   layered.loop.pos)
+            if decl.shape is None:
+                lines += [f"{ident} = np.asarray({ident})",
+                          f"if {ident}.size != 1:",
+                          f'    raise ValueError(f"{name} must be a scalar, got shape '
+                          f'{{{ident}.shape}}")',
+                          f"{ident} = {ident}.item()"]
+                continue
+            lines += [f"{ident} = _float({ident})", f"what = {name!r}"]
+            lines += self._shape_checks(ident, decl)
+        for dim, ident in self.plain_dims.items():
+            if dim in self.used_plain_dims:
+                lines.append(f"{ident} = sizes[{dim!r}]")
+        return lines
+
+    def _inferred_shape(self, name: str) -> tuple[str | int, str | int] | None:
+        """The shape resolution gave an undeclared argument (None for a scalar)."""
+        for part in (self.derivation.epilogue, self.derivation.body):
+            if name in part.program.shapes:
+                rows, cols = part.program.shapes[name]
+                if (rows, cols) == SCALAR:
+                    return None
+                return (rows, cols)  # type: ignore[return-value]
+        raise CodegenError(f"no shape known for the argument {name}")
+
+    def _epilogue_offsets(self, base: str) -> list[int]:
+        offsets = []
+        for statement in self.layered.epilogue:
+            if isinstance(statement, (Decl, Let)):
+                parts = indexing.split(statement.name)
+                if parts is not None and parts[0] == base and parts[1].symbol is not None:
+                    offsets.append(parts[1].offset)
+        return offsets
+
+    def _shape_checks(self, ident: str, decl: Decl) -> list[str]:
+        """Checks of one argument, named by the local `what` in the messages."""
+        assert isinstance(decl.shape, tuple)
+        lines = [f"if {ident}.ndim != 2:",
+                 f'    raise ValueError(f"{{what}} must be a matrix, got shape '
+                 f'{{{ident}.shape}}")']
+        for axis, dim in enumerate(decl.shape):
+            side = "rows" if axis == 0 else "columns"
+            if isinstance(dim, int):
+                lines += [f"if {ident}.shape[{axis}] != {dim}:",
+                          f'    raise ValueError(f"{{what}} must have {dim} {side}, got '
+                          f'{{{ident}.shape}}")']
+            else:
+                lines.append(f'_agree(sizes, {self.size_key(dim)}, {ident}.shape[{axis}], '
+                             f'f"the {side} of {{what}}")')
+        return lines
+
+    def generate(self) -> str:
+        derivation, layered = self.derivation, self.layered
+        body, epilogue = derivation.body, derivation.epilogue
+        var, loop = self.var, layered.loop
+        body_gen, epi_gen = self.generator(body), self.generator(epilogue)
+        lines: list[str] = []
+        internal = [base for base, family in self.families.items() if not family.is_parameter]
+        top = max([loop.stop[1], *(o for base in internal for o in self._epilogue_offsets(base))])
+        size = self.index_text(Index(layered.depth_symbol, top))
+        for base in internal:
+            lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
+        for base, start in layered.start_values.items():
+            lines.append(f"{self.name_text(layered.initial(base))} = "
+                         f"{self._start_text(start.value)}")
+        # forward
+        body_lets = [(s.name, body.program.definitions[s.name]) for s in loop.body
+                     if isinstance(s, Let)]
+        body_gen._plan_temporaries([value for _, value in body_lets])
+        for _, value in body_lets:
+            body_gen.temp_exprs.pop(value, None)
+        forward = []
+        for name, value in body_lets:
+            forward += self._emit(body_gen, self.name_text(name), value)
+        stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
+        lines.append(f"for {var} in range({loop.start}, "
+                     f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
+        lines += ["    " + line for line in forward]
+        epi_defs = list(epilogue.program.definitions.items())
+        epi_backward = list(epilogue.adjoints.items())
+        epi_gen._plan_temporaries([v for _, v in epi_defs] + [v for _, v in epi_backward]
+                                  + list(epilogue.gradients.values()))
+        for _, value in epi_defs:
+            epi_gen.temp_exprs.pop(value, None)
+        for name, value in epi_defs:
+            lines += self._emit(epi_gen, self.name_text(name), value)
+        for name, value in epi_backward:
+            lines += self._emit(epi_gen, self.name_text(name), value)
+        results: list[str] = []
+        grad_lists: dict[str, str] = {}
+        for base, family in self.families.items():
+            if family.is_parameter and any(indexing.base_of(p) == base
+                                           for p in derivation.parameters):
+                grad_lists[base] = self.names.claim(f"grad_{self.lists[base]}")
+                lines.append(f"{grad_lists[base]} = [None] * len({self.lists[base]})")
+                results.append(f'"{base}": {grad_lists[base]}')
+        finals = {layered.final(base): base for base in layered.carried}
+        for name, gradient in epilogue.gradients.items():
+            shape = epilogue.program.shapes[name]
+            if name in finals:
+                lines += self._emit(epi_gen, self.carried_locals[finals[name]], gradient)
+                continue
+            parts = indexing.split(name)
+            if parts is not None:
+                family = self.families[parts[0]]
+                target = f"{grad_lists[parts[0]]}[{self.index_text(parts[1], family.lowest)}]"
+            else:
+                target = self.names.claim(f"grad_{self.name_text(name)}")
+                results.append(f'"{name}": {target}')
+            lines += self._gradient(epi_gen, target, gradient, shape)
+        # backward through the layers
+        carried_inputs = {layered.at(base, -1): base for base in layered.carried}
+        roots = list(body.adjoints.values()) + list(body.gradients.values())
+        body_gen._plan_temporaries(roots)
+        backward: list[str] = []
+        for name, value in body.adjoints.items():
+            backward += self._emit(body_gen, self.name_text(name), value)
+        for name, gradient in body.gradients.items():
+            if name in carried_inputs:
+                continue
+            base, index = indexing.split(name)  # type: ignore[misc]
+            target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
+            backward += self._gradient(body_gen, target, gradient, body.program.shapes[name])
+        for name, base in carried_inputs.items():
+            backward.append(f"if {var} > {loop.start}:")
+            backward += ["    " + line for line in self._emit(
+                body_gen, self.carried_locals[base], body.gradients[name])]
+        lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
+        lines += ["    " + line for line in backward]
+        objective = self.name_text(epilogue.objective)
+        lines.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
+        arguments = self.arguments()
+        checks = self._checks(arguments)
+        return self._module(arguments, checks + lines)
+
+    def _start_text(self, value: SExpr) -> str:
+        names = [node.name for node in surface_names(value)]
+        if len(names) != 1 or not isinstance(value, SName):
+            raise CodegenError("the generated code takes a loop's start value as a name "
+                               "(Z[0] = X); bind any other expression to a name first.")
+        return self.name_text(names[0])
+
+    def _module(self, arguments: list[str], body: list[str]) -> str:
+        derivation = self.derivation
+        args = ", ".join(self.lists.get(name) or self.name_text(name) for name in arguments)
+        formulas = [f"    d{derivation.objective}/d{name} = {to_text(g, 'ascii')}"
+                    for name, g in derivation.gradients.items()]
+        for name, at_last, below in derivation.adjoint_cases():
+            formulas.append(f"    {name} = {to_text(at_last, 'ascii')}"
+                            + ("" if below is None else f"  (j = last); "
+                               f"{to_text(below, 'ascii')}  (otherwise)"))
+        bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
+        layer_lists = ", ".join(name for name in arguments if name in self.families)
+        lines = [f'"""{derivation.objective} and its gradient for any depth, generated by '
+                 "matgrad.", "", "Gradients, derived once for a generic layer:", *formulas]
+        if bound:
+            lines += ["", f"with {bound}."]
+        lines += ['"""', "", "import numpy as np", "", ""]
+        for helper in sorted(self.helpers):
+            lines += [*ROW_HELPERS[helper].splitlines(), "", ""]
+        lines += [*FLOAT_HELPER.splitlines(), "", "", *AGREE_HELPER.splitlines(), "", ""]
+        lines += [f"def {self.function_name}({args}):",
+                  f'    """Return ({derivation.objective}, gradients); {layer_lists} are lists '
+                  "holding one matrix per layer,",
+                  "    and each gradient of a list is a list.",
+                  '    """']
+        lines += [f"    {line}" for line in body]
+        return "\n".join(lines) + "\n"
+
+
+def _plus(text: str, amount: int) -> str:
+    return text if amount == 0 else f"{text} {'+' if amount > 0 else '-'} {abs(amount)}"
+
+
+class _DimTexts(dict):  # type: ignore[type-arg]
+    """NumpyGenerator.dims for a loop part: sizes looked up as the loop code names them."""
+
+    def __init__(self, codegen: LoopCodegen) -> None:
+        super().__init__()
+        self.codegen = codegen
+
+    def __getitem__(self, dim: Dim) -> str:
+        assert isinstance(dim, str)
+        return self.codegen.dim_text(dim)
+
+    def __contains__(self, dim: object) -> bool:
+        return isinstance(dim, str)
+
+
+def loop_numpy_source(derivation: LoopDerivation, name: str, bind: dict[str, str]) -> str:
+    return LoopCodegen(derivation, name, bind).generate()
+
