@@ -25,19 +25,7 @@ from matgrad.loop_derive import LoopDerivation
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 REGRESSION = (ROOT / "examples" / "regression_loop.mg").read_text()
-CLASSIFIER = """X: t x n[0], data
-Y: t x n[k], data, onehot
-lambda: scalar, const
-Z[0] = X
-for j in 1..k-1:
-    W[j]: n[j-1] x n[j]; b[j]: 1 x n[j]
-    A[j] = Z[j-1]*W[j] + b[j]
-    Z[j] = f[j](A[j])
-end
-W[k]: n[k-1] x n[k]; b[k]: 1 x n[k]
-A[k] = Z[k-1]*W[k] + b[k]
-Z[k] = softmax(A[k])
-J = -1/t * sum(Y .* log(Z[k])) + lambda/2 * ||W[k]||^2"""
+CLASSIFIER = (ROOT / "examples" / "classification_loop.mg").read_text()
 ACTIVATIONS = ["tanh", "sigmoid", "softplus", "sin", "identity", "relu"]
 
 
