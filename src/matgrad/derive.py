@@ -112,6 +112,8 @@ class Engine(GuardContext):
         self.const_memo: dict[Expr, bool] = {}
         self.finished_memo: dict[Expr, tuple[str, Expr] | None] = {}
         self.target_memo: dict[Expr, tuple[int, ...] | None] = {}
+        # Terms of dJ finished before the node being expanded (skipped when looking for work).
+        self.settled: frozenset[Expr] = frozenset()
         self._stabilize(Tidier(rules.phase("stabilize"), self.shape_of, self))
 
     def _stabilize(self, stabilizer: Tidier) -> None:
@@ -132,12 +134,9 @@ class Engine(GuardContext):
                 definition = substitute(definition, looked_through)
             definitions[name] = stabilizer.tidy(definition)
 
-    def _fold_definitions(self, expr: Expr) -> Expr:
+    def _fold_definitions(self, expr: Expr, names: dict[Expr, Expr]) -> Expr:
         """Subexpressions equal to a node's definition written as the node (softmax(A₂) → Z₂ when
         Z₂ = softmax(A₂)), as the guide writes (26); values are unchanged."""
-        names: dict[Expr, Expr] = {
-            definition: Sym(name) for name, definition in self.program.definitions.items()
-                 if definition.children() and name != self.program.objective}
         return substitute(expr, names) if names else expr
 
     # ---- GuardContext -----------------------------------------------------------------------
@@ -265,7 +264,8 @@ class Engine(GuardContext):
         while True:
             # Every d(…) of the node is expanded before any term is isolated, as the guide
             # writes Δ · (Z dW + db + dZ W) before reading off its parts by (6).
-            unfinished = [i for i, term in enumerate(self.state) if self.finished(term) is None]
+            unfinished = [i for i, term in enumerate(self.state)
+                          if term not in self.settled and self.finished(term) is None]
             if not unfinished:
                 return
             index = next((i for i in unfinished
@@ -305,8 +305,12 @@ class Engine(GuardContext):
         shown_before = list(rest)
         shown_before[first] = Frob(reference, Diff(Sym(node)))
         start = len(self.steps)
+        # Terms finished before this node cannot mention its fresh adjoint name: skipping them
+        # keeps the work per node independent of the depth (linear derivation time).
+        earlier = frozenset(term for index, term in enumerate(rest) if index != first)
+        self.settled = earlier
         self._process_with_before(node, shown_before)
-        self._settle_adjoint(node, name, merged, start)
+        self._settle_adjoint(node, name, merged, start, earlier)
 
     def _process_with_before(self, node: str, shown_before: list[Expr]) -> None:
         start = len(self.steps)
@@ -314,9 +318,11 @@ class Engine(GuardContext):
         if len(self.steps) > start:
             self.steps[start] = replace(self.steps[start], before=tuple(shown_before))
 
-    def _settle_adjoint(self, node: str, name: str, value: Expr, start: int) -> None:
+    def _settle_adjoint(self, node: str, name: str, value: Expr, start: int,
+                        earlier: frozenset[Expr]) -> None:
         reference = Sym(name)
-        users = [done for term in self.state if (done := self.finished(term)) is not None
+        users = [done for term in self.state if term not in earlier
+                 and (done := self.finished(term)) is not None
                  and any(n == reference for n in done[1].walk())]
         feeds_node = any(target in self.program.definitions or target in self.outer_nodes
                          for target, _ in users)
@@ -326,12 +332,16 @@ class Engine(GuardContext):
             self.adjoint_nodes[name] = node
             return
         mapping: dict[Expr, Expr] = {reference: value}
-        self.state = [self.tidier.tidy(substitute(term, mapping)) for term in self.state]
+
+        def inline(term: Expr) -> Expr:
+            return term if term in earlier else substitute(term, mapping)
+
+        self.state = [term if term in earlier else self.tidier.tidy(inline(term))
+                      for term in self.state]
         for index in range(start, len(self.steps)):
             step = self.steps[index]
-            self.steps[index] = replace(
-                step, before=tuple(substitute(term, mapping) for term in step.before),
-                after=tuple(substitute(term, mapping) for term in step.after))
+            self.steps[index] = replace(step, before=tuple(map(inline, step.before)),
+                                        after=tuple(map(inline, step.after)))
         del self.shapes[name]
 
     def run(self) -> EngineResult:
@@ -358,8 +368,11 @@ class Engine(GuardContext):
             gradients[parameter] = gradient
             self.steps.append(Step("read-gradient", ("17",), parameter, tuple(self.state),
                                    (gradient,), 0, ()))
-        gradients = {name: self._fold_definitions(g) for name, g in gradients.items()}
-        adjoints = {name: self._fold_definitions(a) for name, a in self.adjoints.items()}
+        names: dict[Expr, Expr] = {
+            definition: Sym(name) for name, definition in self.program.definitions.items()
+            if definition.children() and name != self.program.objective}
+        gradients = {name: self._fold_definitions(g, names) for name, g in gradients.items()}
+        adjoints = {name: self._fold_definitions(a, names) for name, a in self.adjoints.items()}
         return EngineResult(gradients, adjoints, self.adjoint_nodes, self.steps, self.shapes,
                             self.node_adjoints)
 
