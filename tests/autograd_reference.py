@@ -21,6 +21,7 @@ from matgrad.expr import (
     Frob,
     Hadamard,
     HadDiv,
+    HadPower,
     Identity,
     MatMul,
     Neg,
@@ -90,6 +91,8 @@ def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
             return anp.dot(go(node.a), go(node.b))
         if isinstance(node, Hadamard):
             return go(node.a) * go(node.b)
+        if isinstance(node, HadPower):
+            return go(node.base) ** float(go(node.exponent)[0, 0])
         if isinstance(node, HadDiv):
             return go(node.a) / go(node.b)
         if isinstance(node, Frob):

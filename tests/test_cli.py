@@ -47,4 +47,4 @@ def test_stdin() -> None:
     result = subprocess.run([sys.executable, "-m", "matgrad.cli", "-"], input="W: n x m\n"
                             "J = sum(W .* W)", capture_output=True, text=True, check=False,
                             encoding="utf-8")
-    assert result.stdout.strip() == "∂J/∂W = 2 W"
+    assert result.stdout.strip() == "∂J/∂W = 2W"

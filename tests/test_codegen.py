@@ -254,3 +254,15 @@ def test_generated_modules_of_random_programs_pass_ruff(source: str, tmp_path_fa
                              "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+def test_matrix_chain_order_is_chosen_from_shapes() -> None:
+    # A x xᵀ B left to right forms the n×n outer product A x xᵀ and multiplies it by B (n³);
+    # (A x)(xᵀB) costs 3n².  The order follows the shapes; the value is the same.
+    derivation = matgrad.derive("A: n x n; B: n x n; x: n x 1\nJ = sum(A*x*x'*B)", ["x"])
+    source = derivation.numpy_source()
+    assert "(x.T @ B)" in source and "x.T @ B" not in source.replace("(x.T @ B)", "")
+    assert matgrad.check(derivation, sizes={"n": 6}).passed
+    # A chain already in its best order is left as written: x'Ax never forms x xᵀ.
+    quadratic = matgrad.derive("A: n x n; x: n x 1\nJ = x'*A*x", ["x"]).numpy_source()
+    assert "x @ x.T" not in quadratic

@@ -114,6 +114,19 @@ OBJECTIVES: dict[str, tuple[str, str, object, str]] = {
     "norm1": ("X: n x m\nJ = norm1(X)", "X", lambda v: np.sign(v["X"]), NORMS),
     "a'X^-1 b": ("a: n x 1; b: n x 1; X: n x n, spd\nJ = a'*X^-1*b", "X",
                  lambda v: -inv(v["X"]).T @ v["a"] @ v["b"].T @ inv(v["X"]).T, INVERSES),
+    "sum(X.^(1/2))": ("X: n x m, positive\nJ = sum(X .^ 0.5)", "X",
+                      lambda v: 0.5 / np.sqrt(v["X"]), "matrixcalculus.org"),
+    "<A, X.^(3/2)>": ("A: n x m; X: n x m, positive\nJ = <A, X .^ 1.5>", "X",
+                      lambda v: 1.5 * v["A"] * np.sqrt(v["X"]), "matrixcalculus.org"),
+    "sum(X.^-1)": ("X: n x m, positive\nJ = sum(X .^ -1)", "X", lambda v: -v["X"] ** -2.0,
+                   "matrixcalculus.org"),
+    "p-norm^p, p = 3/2": ("x: n x 1\nJ = sum(abs(x) .^ 1.5)", "x",
+                          lambda v: 1.5 * np.sqrt(np.abs(v["x"])) * np.sign(v["x"]), NORMS),
+    "softmax NLL, one-hot": ("X: t x n, data; W: n x m; Y: t x m, data, onehot\n"
+                             "J = -1/t * sum(Y .* log(softmax(X*W)))", "W",
+                             lambda v: v["X"].T @ (np.exp(v["X"] @ v["W"]) / np.exp(
+                                 v["X"] @ v["W"]).sum(axis=1, keepdims=True) - v["Y"])
+                             / len(v["X"]), "the guide (26)"),
     "softmax cross-entropy": ("X: t x n, data; W: n x m; Y: t x m, data\n"
                               "J = sum(logsumexp(X*W)) - <Y, X*W>", "W", None,
                               "the guide (26)"),
@@ -143,7 +156,7 @@ def test_at_least_forty_objectives() -> None:
     ("A: m x n; X: n x p; B: p x m\nJ = tr(A*X*B)", "AᵀBᵀ"),
     ("X: n x n; A: n x n\nJ = tr(X'*A*X)", "(A + Aᵀ) X"),
     ("X: n x n, spd\nJ = logdet(X)", "X⁻¹ᵀ"),
-    ("A: m x n; x: n x 1; b: m x 1\nJ = ||A*x - b||^2", "2(Aᵀ(A x − b))"),
+    ("A: m x n; x: n x 1; b: m x 1\nJ = ||A*x - b||^2", "2Aᵀ(A x − b)"),
 ])
 def test_textbook_forms(source: str, expected: str) -> None:
     derivation = matgrad.derive(source, ["x" if "x:" in source else "X"])

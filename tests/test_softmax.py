@@ -23,8 +23,8 @@ J = -1/t * sum(Y .* log(Z))"""
 
 def test_classifier_prints_eq_26() -> None:
     derivation = matgrad.derive(SINGLE_LAYER)
-    assert str(derivation.gradients["W"]) == "(1 / t)(Xᵀ(Z − Y))"
-    assert str(derivation.gradients["b"]) == "(1 / t)(1ᵀ(Z − Y))"
+    assert str(derivation.gradients["W"]) == "(1 / t) Xᵀ(Z − Y)"
+    assert str(derivation.gradients["b"]) == "(1 / t) 1ᵀ(Z − Y)"
 
 
 def test_log_softmax_is_rewritten_before_differentiation() -> None:

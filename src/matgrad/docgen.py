@@ -33,7 +33,7 @@ ERROR_EXAMPLES = [
     ("ShapeError", "a non-scalar objective", "X: t x n\nJ = 2 * X", None),
     ("UsageError", "an unknown `wrt` symbol", "W: n x m\nJ = sum(W)", ["Q"]),
     ("UsageError", "a name used before its definition", "J = sum(Z)\nZ = 2*W", None),
-    ("UnsupportedError", "an operation without a rule yet", "X: n x m\nJ = sum(X .^ 0.5)", None),
+    ("UnsupportedError", "an operation without a rule yet", "X: n x n\nJ = tr(X^0.5)", None),
     ("MatgradSyntaxError", "nesting too deep",
      "W: n x m\nJ = sum(" + "(" * 500 + "W" + ")" * 500 + ")", None),
 ]

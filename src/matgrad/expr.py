@@ -175,6 +175,16 @@ class Power(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class HadPower(Expr):
+    """`E .^ p`, the elementwise (Hadamard) power by a constant p that is not a whole number
+    1…16 (those are written out as E ⊙ ⋯ ⊙ E)."""
+
+    base: Expr
+    exponent: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("base", "exponent")
+
+
+@dataclass(frozen=True, slots=True)
 class MatMul(Expr):
     a: Expr
     b: Expr

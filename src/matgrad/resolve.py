@@ -40,6 +40,7 @@ from matgrad.expr import (
     Frob,
     Hadamard,
     HadDiv,
+    HadPower,
     Identity,
     Inv,
     LogDet,
@@ -332,9 +333,16 @@ class _Resolver:
                 for _ in range(int(power) - 1):
                     product = Hadamard(product, a)
                 return product, sa
-            raise UnsupportedError(f"{self.text(node)}: the elementwise power .^ supports whole "
-                                   f"exponents 1…{MAX_MATRIX_POWER} so far (at "
-                                   f"{self.where(node.pos)}); use sqrt(E) or exp(p * log(E)).")
+            constant = isinstance(b, Const) or (isinstance(b, Neg) and isinstance(b.x, Const))
+            if not self.unifier.unify_shapes(sb, SCALAR) or (
+                    not constant and self.mode == "program"):
+                raise UnsupportedError(
+                    f"{self.text(node)}: the exponent of .^ must be a constant number (at "
+                    f"{self.where(node.pos)}); for a varying one write exp(p * log(E)).")
+            if power == 0:
+                raise UsageError(f"{self.text(node)}: E .^ 0 is a matrix of ones; write "
+                                 f"ones(…) (at {self.where(node.pos)}).")
+            return HadPower(a, b), sa
         raise TypeError(op)  # pragma: no cover
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,

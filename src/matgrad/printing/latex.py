@@ -35,6 +35,7 @@ from matgrad.expr import (
     Frob,
     Hadamard,
     HadDiv,
+    HadPower,
     Identity,
     Inv,
     LogDet,
@@ -221,10 +222,15 @@ class LatexPrinter:
     def _superscript_base(self, expr: Expr) -> str:
         text = self.at_least(expr, POSTFIX)
         # A base that already carries a superscript is grouped: {X^\top}^\top, not X^\top^\top.
-        return f"{{{text}}}" if isinstance(expr, (Transpose, Power)) else text
+        return f"{{{text}}}" if isinstance(expr, (Transpose, Power, HadPower)) else text
 
     def _print_Transpose(self, expr: Transpose) -> Latex:
         return Latex(f"{self._superscript_base(expr.x)}^\\top", POSTFIX)
+
+    def _print_HadPower(self, expr: HadPower) -> Latex:
+        # The Hadamard power, as the Cookbook and matrixcalculus.org write it: X^{∘p}.
+        return Latex(f"{self._superscript_base(expr.base)}^{{\\circ {self(expr.exponent)}}}",
+                     POWER)
 
     def _print_Power(self, expr: Power) -> Latex:
         return Latex(f"{self._superscript_base(expr.base)}^{{{self(expr.exponent)}}}", POWER)

@@ -38,6 +38,7 @@ from matgrad.expr import (
     Frob,
     Hadamard,
     HadDiv,
+    HadPower,
     Identity,
     Inv,
     LogDet,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     from matgrad.api import Derivation
 
 # Nodes whose NumPy code allocates a new array for its result.
-ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, MatMul, Apply, RowGrad, Inv)
+ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, RowGrad, Inv)
 
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
@@ -423,6 +424,12 @@ class NumpyGenerator:
     def _emit_HadDiv(self, expr: HadDiv) -> Code:
         return self._binary(self.emit(expr.a), "/", self.emit(expr.b))
 
+    def _emit_HadPower(self, expr: HadPower) -> Code:
+        base, exponent = self.emit(expr.base), self.emit(expr.exponent)
+        if expr.exponent == Const(Fraction(1, 2)):
+            return Code(f"np.sqrt({base.text})", ATOM, base.shape)
+        return Code(f"{self.wrap(base, POW + 1)} ** {self.wrap(exponent, POW)}", POW, base.shape)
+
     def _emit_Power(self, expr: Power) -> Code:
         if isinstance(expr.base, Norm) and expr.exponent == Const(Fraction(2)):
             inner = self._materialized(expr.base.x)
@@ -451,7 +458,69 @@ class NumpyGenerator:
             return (expr.x.cols, expr.x.rows)
         return None
 
+    # ---- matrix-chain order ----------------------------------------------------------------
+    # A product chain is evaluated in the order that is cheapest for the shapes: sizes are
+    # symbols, so a cost is a polynomial in "a large size N" (a 1 costs nothing), compared by
+    # its leading terms; a·bᵀ·X becomes a·(bᵀX) (never an n×n outer product first).  The given
+    # order is kept on ties, and shared subexpressions (temporaries) stay whole.
+
+    def _chain(self, expr: Expr, top: bool = True) -> list[Expr]:
+        if isinstance(expr, MatMul) and (top or (expr not in self.temp_exprs
+                                                 and expr not in self.temps)):
+            return self._chain(expr.a, False) + self._chain(expr.b, False)
+        return [expr]
+
+    @staticmethod
+    def _cost(rows: Dim, inner: Dim, cols: Dim) -> Counter[int]:
+        degree = sum(isinstance(dim, str) for dim in (rows, inner, cols))
+        coefficient = 1
+        for dim in (rows, inner, cols):
+            coefficient *= dim if isinstance(dim, int) else 1
+        return Counter({degree: coefficient})
+
+    @staticmethod
+    def _cost_key(cost: Counter[int]) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted(((d, c) for d, c in cost.items() if c), reverse=True))
+
+    def _tree_cost(self, expr: Expr, operands: set[Expr]) -> Counter[int]:
+        if expr in operands or not isinstance(expr, MatMul):
+            return Counter()
+        rows, inner = self.full_shape(expr.a)
+        cols = self.full_shape(expr.b)[1]
+        return (self._tree_cost(expr.a, operands) + self._tree_cost(expr.b, operands)
+                + self._cost(rows, inner, cols))
+
+    def _best_chain(self, expr: MatMul) -> Expr | None:
+        """The cheapest bracketing of the chain `expr` heads, or None if it is the given one."""
+        operands = self._chain(expr)
+        if len(operands) < 3 or any(
+                self._ones_shape(op) is not None or isinstance(op, Inv)
+                or self.full_shape(op) == SCALAR for op in operands):
+            return None
+        shapes = [self.full_shape(op) for op in operands]
+        count = len(operands)
+        best: dict[tuple[int, int], tuple[tuple[tuple[int, int], ...], Counter[int], Expr]] = {
+            (i, i): ((), Counter(), operands[i]) for i in range(count)}
+        for span in range(2, count + 1):
+            for i in range(count - span + 1):
+                j = i + span - 1
+                options = []
+                for split in range(i, j):
+                    _, left_cost, left = best[(i, split)]
+                    _, right_cost, right = best[(split + 1, j)]
+                    total = left_cost + right_cost + self._cost(
+                        shapes[i][0], shapes[split][1], shapes[j][1])
+                    options.append((self._cost_key(total), total, MatMul(left, right)))
+                best[(i, j)] = min(options, key=lambda option: option[0])
+        key, _, tree = best[(0, count - 1)]
+        if tree == expr or key >= self._cost_key(self._tree_cost(expr, set(operands))):
+            return None
+        return tree
+
     def _emit_MatMul(self, expr: MatMul) -> Code:
+        reordered = self._best_chain(expr)
+        if reordered is not None:
+            return self._emit_node(reordered)
         a, b = expr.a, expr.b
         ones_a, ones_b = self._ones_shape(a), self._ones_shape(b)
         if ones_a is not None and ones_b is not None:

@@ -32,6 +32,7 @@ from matgrad.expr import (
     Frob,
     Hadamard,
     HadDiv,
+    HadPower,
     Identity,
     Inv,
     LogDet,
@@ -247,11 +248,15 @@ class TextPrinter:
             # which must itself be a postfix expression to keep the grouping.
             if left_prec < POSTFIX:
                 left_text = f"({left_text})"
-            return Printed(f"{left_text}({right_text})", JUXT)
+            # `L(R)` is a postfix call in the grammar (a product when L is a matrix), so it can
+            # follow a scalar without parentheses: 2Aᵀ(A x − b) reads as 2 · (Aᵀ(A x − b)).
+            return Printed(f"{left_text}({right_text})", POSTFIX)
         separator = " " if _is_word_char(right_text[0]) and (
             _is_word_char(left_text[-1]) or left_text[-1] == ")") else ""
-        if left_text[-1].isdigit() and right_text[0].isdigit():
-            separator = " "
+        if left_text[-1].isdigit():
+            # 2Aᵀ needs no space (a name cannot start with a digit), but 2 3 is not 23, and
+            # 2 e1 is not the number 2e1.
+            separator = " " if right_text[0].isdigit() or right_text[0] in "eE" else ""
         return Printed(f"{left_text}{separator}{right_text}", JUXT)
 
     def _binary(self, left: Expr, op: str, right: Expr, prec: int) -> Printed:
@@ -279,6 +284,13 @@ class TextPrinter:
 
     def _print_HadDiv(self, expr: HadDiv) -> Printed:
         return self._binary(expr.a, "./", expr.b, PRODUCT)
+
+    def _print_HadPower(self, expr: HadPower) -> Printed:
+        exponent = expr.exponent
+        plain = isinstance(exponent, Const) and exponent.value.denominator == 1 and \
+            exponent.value > 0
+        shown = self(exponent) if plain else f"({self(exponent)})"
+        return Printed(f"{self.at_least(expr.base, POSTFIX)} .^ {shown}", POWER)
 
     def _print_Frob(self, expr: Frob) -> Printed:
         if self.unicode:
