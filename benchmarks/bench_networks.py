@@ -315,6 +315,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="float64 only, k = 2 and 8")
+    parser.add_argument("--only", metavar="NAME", help="one workload: mlp-4, softmax, tied-ae…")
+    parser.add_argument("--no-derivation", action="store_true",
+                        help="skip the derivation-time table")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     dtypes = ("float64",) if args.quick else ("float64", "float32")
@@ -328,6 +331,8 @@ def main() -> None:
           "ratio = time / hand-written NumPy")
     print(f"{'workload':<9} {'dtype':<8} {'implementation':<14} {'median':>10} {'ratio':>7}")
     for name, build in workloads:
+        if args.only and name != args.only:
+            continue
         for dtype in dtypes:
             runs, compile_times = build(dtype)
             medians = interleaved(runs, args.repeats)
@@ -337,7 +342,8 @@ def main() -> None:
                          if label in compile_times else "")
                 print(f"{name:<9} {dtype:<8} {label:<14} {value * 1e3:8.3f}ms "
                       f"{value / base:7.3f}{extra}")
-    derivation_times((8, 32, 128))
+    if not args.no_derivation:
+        derivation_times((8, 32, 128))
 
 
 if __name__ == "__main__":

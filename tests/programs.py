@@ -3,7 +3,7 @@
 Every generated expression type-checks against `DECLARATIONS`; the generator covers products
 with the variable in any position, transposes, Hadamard products and divisions, nested
 elementwise functions, broadcasting rows/columns/scalars, scalar factors and divisions, sums,
-Frobenius products, norms and powers.
+Frobenius products, norms, powers (scalar and Hadamard, any constant exponent) and softmax.
 """
 
 from __future__ import annotations
@@ -33,13 +33,19 @@ def expressions(draw: st.DrawFn, shape: Shape, depth: int = 3) -> str:
             rows, cols = shape
             return f"ones({rows}, {cols})"
     kind = draw(st.sampled_from(["add", "sub", "hadamard", "matmul", "transpose", "function",
-                                 "scale", "divide", "broadcast", "neg", "hdiv"]))
+                                 "scale", "divide", "broadcast", "neg", "hdiv", "hpow",
+                                 "softmax"]))
     sub = depth - 1
     if kind in ("add", "sub", "hadamard"):
         op = {"add": "+", "sub": "-", "hadamard": ".*"}[kind]
         return f"({draw(expressions(shape, sub))} {op} {draw(expressions(shape, sub))})"
     if kind == "hdiv":
         return f"({draw(expressions(shape, sub))} ./ (2 + square({draw(expressions(shape, sub))})))"
+    if kind == "hpow":  # a Hadamard power of a positive base, any constant exponent
+        exponent = draw(st.sampled_from(["0.5", "1.5", "(-1/2)", "(1/3)"]))
+        return f"((2 + square({draw(expressions(shape, sub))})) .^ {exponent})"
+    if kind == "softmax":  # row-wise t×m → t×m (the guide's (24)), its differential (25)
+        return f"softmax({draw(expressions(shape, sub))})"
     if kind == "matmul":
         inner = draw(st.sampled_from(DIMS))
         left = draw(expressions((shape[0], inner), sub))

@@ -70,3 +70,17 @@ def test_size_named_only_in_ones_is_a_keyword_argument() -> None:
     _, grads = derivation.compile()(np.ones((3, 1)), np.ones((1, 2)), k=4)
     np.testing.assert_allclose(grads["c"], 4 * np.ones((3, 1)))
     assert matgrad.check(derivation).passed
+
+
+def test_softmax_of_a_scalar_in_generated_code() -> None:
+    # Found by the random programs once softmax joined them: a 1×1 argument reached the row
+    # helper as a Python float.  softmax of a 1×1 is 1, its gradient 0.
+    source = ("s: scalar; W: n x m\nJ = sum(softmax(s) * W) + sum(logsumexp(s * W))")
+    derivation = matgrad.derive(source)
+    assert matgrad.check(derivation).passed
+
+
+def test_a_constant_exponent_written_as_a_fraction() -> None:
+    # Found by the random programs: (-1/2) is a division of constants, not a Const node.
+    for source in ("A: n x m, positive\nJ = sum(A .^ (-1/2))", "s: scalar\nJ = (2 + s*s)^(-1/2)"):
+        assert matgrad.check(matgrad.derive(source)).passed

@@ -320,29 +320,28 @@ class _Resolver:
                     f"{self.text(node)}: matrix power of a ({self.shape_text(sa)}) matrix is not "
                     f"supported yet (at {self.where(node.pos)}); write the product out, or use "
                     ".^ for an elementwise power.")
-            constant = isinstance(b, Const) or (isinstance(b, Neg) and isinstance(b.x, Const))
-            if not constant and self.mode == "program":
+            exponent = _constant(b)
+            if exponent is None and self.mode == "program":
                 raise UnsupportedError(
                     f"{self.text(node)}: only constant exponents are supported (at "
                     f"{self.where(node.pos)}).")
-            return Power(a, b), SCALAR
+            return Power(a, b if exponent is None else _constant_expr(exponent)), SCALAR
         if op == ".^":
-            power = b.value if isinstance(b, Const) else None
+            power = _constant(b)
             if power is not None and power.denominator == 1 and 1 <= power <= MAX_MATRIX_POWER:
                 product = a  # E.^k for a whole k: the Hadamard product E ⊙ E ⊙ ⋯ ⊙ E
                 for _ in range(int(power) - 1):
                     product = Hadamard(product, a)
                 return product, sa
-            constant = isinstance(b, Const) or (isinstance(b, Neg) and isinstance(b.x, Const))
             if not self.unifier.unify_shapes(sb, SCALAR) or (
-                    not constant and self.mode == "program"):
+                    power is None and self.mode == "program"):
                 raise UnsupportedError(
                     f"{self.text(node)}: the exponent of .^ must be a constant number (at "
                     f"{self.where(node.pos)}); for a varying one write exp(p * log(E)).")
             if power == 0:
                 raise UsageError(f"{self.text(node)}: E .^ 0 is a matrix of ones; write "
                                  f"ones(…) (at {self.where(node.pos)}).")
-            return HadPower(a, b), sa
+            return HadPower(a, b if power is None else _constant_expr(power)), sa
         raise TypeError(op)  # pragma: no cover
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
@@ -496,6 +495,26 @@ class _Resolver:
         if not kids:
             return expr
         return expr.with_children(tuple(self.finish(kid, names) for kid in kids))
+
+
+def _constant(expr: Expr) -> Fraction | None:
+    """The value of a numeric constant expression (−1/2, 3/2, 2·0.5), else None."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Neg):
+        inner = _constant(expr.x)
+        return None if inner is None else -inner
+    if isinstance(expr, (Div, Scale)):
+        left = _constant(expr.x)
+        right = _constant(expr.s)
+        if left is None or right is None or (isinstance(expr, Div) and right == 0):
+            return None
+        return left / right if isinstance(expr, Div) else left * right
+    return None
+
+
+def _constant_expr(value: Fraction) -> Expr:
+    return Neg(Const(-value)) if value < 0 else Const(value)
 
 
 def _declared_shape(decl: Decl) -> Shape:

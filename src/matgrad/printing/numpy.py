@@ -176,6 +176,7 @@ class NumpyGenerator:
         self.forward_of_apply: dict[Expr, str] = {}
         self.used_dims: set[str] = set()
         self.emitted_shapes: dict[str, Shape] = {}
+        self.softmax_from_logsumexp: set[Expr] = set()
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -245,6 +246,14 @@ class NumpyGenerator:
         for node, count in references.items():
             if count >= 2 and not self._trivial(node):
                 self.temp_exprs[node] = ""
+        # softmax(A) next to logsumexp(A) (the NLL objective and its gradient) is computed
+        # from it, exp(A − logsumexp(A)): one max and one sum of the rows instead of two.
+        for node in references:
+            if isinstance(node, RowGrad) and node.fn == "logsumexp":
+                partner = RowApply("logsumexp", node.arg)
+                if partner in references:
+                    self.temp_exprs.setdefault(partner, "")
+                    self.softmax_from_logsumexp.add(node)
 
     @staticmethod
     def _trivial(node: Expr) -> bool:
@@ -319,7 +328,7 @@ class NumpyGenerator:
             for inner, other in pairs:
                 if self.full_shape(inner) == full and (self._fresh_into(inner, target)
                                                        or self._fresh_plain(inner, target, full)):
-                    self.lines.append(f"{target} *= {self.emit(other).text}")
+                    self.lines.append(f"{target} *= {self._factor(other, full)}")
                     return True
             return False
         if isinstance(expr, (HadDiv, Div)):
@@ -345,6 +354,20 @@ class NumpyGenerator:
                 self.lines.append(f"{ufunc}({target}, out={target})")
                 return True
         return False
+
+    def _factor(self, expr: Expr, full: Shape) -> str:
+        """A full-shape elementwise factor such as f′(A) = 1 − Z ⊙ Z, built in one scratch
+        buffer of its own (Z*Z, then 1 − in place) rather than one temporary per operation."""
+        if (isinstance(expr, (Add, Neg, Hadamard, HadDiv, Apply)) and expr not in self.temps
+                and expr not in self.temp_exprs and self.full_shape(expr) == full):
+            scratch = self.names.claim(f"tmp{self.counter + 1}")
+            mark = len(self.lines)
+            if self._fresh_into(expr, scratch):
+                self.counter += 1
+                return scratch
+            del self.lines[mark:]
+            self.names.taken.discard(scratch)
+        return self.emit(expr).text
 
     def _fresh_plain(self, expr: Expr, target: str, full: Shape) -> bool:
         """`target = code` when that code allocates a new full-shape array of its own."""
@@ -641,8 +664,15 @@ class NumpyGenerator:
         prec = ATOM if simple_call or template == "{x}" else ADD
         return Code(text, prec if template != "{x}" else argument.prec, argument.shape)
 
+    def _row_operand(self, expr: Expr) -> Code:
+        """The argument of a row-wise function as a 2-D array (a 1×1 may be a Python float)."""
+        inner = self._materialized(expr)
+        if self.full_shape(expr) == SCALAR:
+            return Code(f"np.full((1, 1), {inner.text})", ATOM, (1, 1))
+        return inner
+
     def _emit_RowApply(self, expr: RowApply) -> Code:
-        inner = self._materialized(expr.arg)
+        inner = self._row_operand(expr.arg)
         fn = self.bind.get(expr.fn, expr.fn)
         if fn == "logsumexp":
             self.helpers.add("_logsumexp")
@@ -653,8 +683,12 @@ class NumpyGenerator:
         raise CodegenError(f"no NumPy code for the row-wise function {expr.fn} yet.")
 
     def _emit_RowGrad(self, expr: RowGrad) -> Code:
-        inner = self._materialized(expr.arg)
+        inner = self._row_operand(expr.arg)
         fn = self.bind.get(expr.fn, expr.fn)
+        if expr in self.softmax_from_logsumexp:
+            total = self.emit(RowApply(expr.fn, expr.arg))
+            return Code(f"np.exp({inner.text} - {self.wrap(total, MUL)})", ATOM,
+                        self.full_shape(expr.arg))
         if fn == "logsumexp":
             self.helpers.add("_softmax")
             return Code(f"_softmax({inner.text})", ATOM, self.full_shape(expr.arg))
