@@ -21,6 +21,7 @@ A missing torch or jax is reported and skipped; the NumPy comparison always runs
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +33,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+# OpenMP threads (PyTorch's) otherwise spin after each call and take the cores from whatever runs
+# next in the interleaved order; a pause between calls lets every thread pool go idle, so each
+# call starts from a quiet machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+PAUSE = 0.005
 
 import matgrad  # noqa: E402
 
@@ -275,7 +281,7 @@ def _add_frameworks(runs: dict[str, Timed], objective: Callable[..., Any],
     return runs, compile_times
 
 
-def interleaved(runs: dict[str, Timed], repeats: int) -> dict[str, float]:
+def interleaved(runs: dict[str, Timed], repeats: int, pause: float) -> dict[str, float]:
     times: dict[str, list[float]] = {label: [] for label in runs}
     for function in runs.values():  # warm-up
         function()
@@ -284,6 +290,8 @@ def interleaved(runs: dict[str, Timed], repeats: int) -> dict[str, float]:
     for index in range(repeats):
         shift = index % len(labels)
         for label in labels[shift:] + labels[:shift]:
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             runs[label]()
             times[label].append(time.perf_counter() - start)
@@ -316,6 +324,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="float64 only, k = 2 and 8")
     parser.add_argument("--only", metavar="NAME", help="one workload: mlp-4, softmax, tied-ae…")
+    parser.add_argument("--pause", type=float, default=PAUSE * 1e3, metavar="MS",
+                        help="idle time before each timed call (default 5 ms; 0 runs calls "
+                        "back to back, where one framework's spinning threads slow the next)")
     parser.add_argument("--no-derivation", action="store_true",
                         help="skip the derivation-time table")
     args = parser.parse_args()
@@ -327,15 +338,15 @@ def main() -> None:
         ("softmax", lambda dtype: softmax_workload(dtype, rng)),
         ("tied-ae", lambda dtype: tied_workload(dtype, rng)),
     ]
-    print(f"t = {T}, width = {WIDTH}; median of {args.repeats} interleaved runs; "
-          "ratio = time / hand-written NumPy")
+    print(f"t = {T}, width = {WIDTH}; median of {args.repeats} interleaved runs, "
+          f"{args.pause:g} ms pause before each; ratio = time / hand-written NumPy")
     print(f"{'workload':<9} {'dtype':<8} {'implementation':<14} {'median':>10} {'ratio':>7}")
     for name, build in workloads:
         if args.only and name != args.only:
             continue
         for dtype in dtypes:
             runs, compile_times = build(dtype)
-            medians = interleaved(runs, args.repeats)
+            medians = interleaved(runs, args.repeats, args.pause / 1e3)
             base = medians["hand-written"]
             for label, value in medians.items():
                 extra = (f"   (compile {compile_times[label] * 1e3:.0f} ms, excluded)"

@@ -832,15 +832,35 @@ class NumpyGenerator:
         for name, definition in forward:
             code = self.assign(self.identifiers[name], definition)
             self.emitted_shapes[name] = code.shape
+        # A gradient is computed as soon as the adjoints it reads are, as hand-written backprop
+        # does layer by layer: each Δ is used while it is still in cache, and fewer are alive.
+        adjoint_names = {name for name, _ in backward}
+        pending = {name: {node.name for node in gradient.walk()
+                          if isinstance(node, Sym) and node.name in adjoint_names}
+                   for name, gradient in derivation.gradients.items()}
+        done: set[str] = set()
+        results: dict[str, str] = {}
+
+        def flush() -> None:
+            # The simplest first (Z₁ᵀΔ₂ before Xᵀ(Δ₂W₂ᵀ ⊙ f′)), as backprop goes layer by layer.
+            ready = sorted((name for name, needs in pending.items() if needs <= done),
+                           key=lambda name: sum(1 for _ in derivation.gradients[name].walk()))
+            for name in ready:
+                results[name] = self._gradient(name, derivation.gradients[name])
+                del pending[name]
+
+        flush()
         for name, value in backward:
             code = self.assign(self.identifiers[name], value)
             self.emitted_shapes[name] = code.shape
-        results: list[str] = []
-        for name, gradient in derivation.gradients.items():
-            results.append(f'"{name}": {self._gradient(name, gradient)}')
+            done.add(name)
+            flush()
+        flush()
+        results = {name: results[name] for name in derivation.gradients}
         objective = self.identifiers[program.objective]
         body = self._check_arguments(parameters, self.used_dims) + self.lines
-        body.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
+        returned = ", ".join(f'"{name}": {result}' for name, result in results.items())
+        body.append(f"return np.asarray({objective}).item(), {{{returned}}}")
         return self._module(parameters, body)
 
     def _free_dims(self, parameters: list[str]) -> list[str]:
