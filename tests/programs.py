@@ -44,8 +44,11 @@ def expressions(draw: st.DrawFn, shape: Shape, depth: int = 3) -> str:
     if kind == "hpow":  # a Hadamard power of a positive base, any constant exponent
         exponent = draw(st.sampled_from(["0.5", "1.5", "(-1/2)", "(1/3)"]))
         return f"((2 + square({draw(expressions(shape, sub))})) .^ {exponent})"
-    if kind == "softmax":  # row-wise t×m → t×m (the guide's (24)), its differential (25)
+    if kind == "softmax" and shape[1] != "1":  # row-wise (24), its differential (25)
+        # (over one column softmax is the constant 1, which only tests norm2 at 0)
         return f"softmax({draw(expressions(shape, sub))})"
+    if kind == "softmax":
+        return f"(-{draw(expressions(shape, sub))})"
     if kind == "matmul":
         inner = draw(st.sampled_from(DIMS))
         left = draw(expressions((shape[0], inner), sub))

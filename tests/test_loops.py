@@ -102,6 +102,25 @@ def test_loop_code_matches_autograd(k: int) -> None:
         np.testing.assert_allclose(grads["b"][j - 1], reference[f"b{j}"], rtol=1e-9, atol=1e-12)
 
 
+def test_the_issue_one_liner_without_declarations() -> None:
+    # No A[j] and no declared shapes: Z[j]'s adjoint is the body's input ΔZ[j] itself, which
+    # must not get a name of its own (an un-indexed name would escape the j → j+1 shift).
+    source = ("X: t x n, data; Y: t x m, data\nZ[0] = X\n"
+              "for j in 1..k: Z[j] = f[j](Z[j-1]*W[j] + b[j]) end\n"
+              "J = 1/(2*t) * ||Z[k] - Y||^2")
+    derivation = symbolic(source)
+    cases = {str(below) for base in derivation.layered.carried
+             for below in derivation.carried_cases(base)[1:]}
+    assert cases == {"(ΔZⱼ₊₁ ⊙ fⱼ₊₁′(ZⱼWⱼ₊₁ + bⱼ₊₁)) Wⱼ₊₁ᵀ"}
+    with pytest.raises(MatgradError, match=r"declare it in the loop body"):
+        derivation.numpy_source(bind={"f": "tanh"})
+    declared = source.replace("Y: t x m", "Y: t x n").replace(
+        "for j in 1..k: ", "for j in 1..k: W[j]: n x n; b[j]: 1 x n; ")
+    for depth in (1, 2, 4):
+        report = matgrad.check(symbolic(declared), bind={"f": "tanh"}, depth=depth, seed=depth)
+        assert report.passed, str(report)
+
+
 def test_classifier_loop_ends_with_eq_26() -> None:
     derivation = symbolic(CLASSIFIER)
     assert str(derivation.epilogue.adjoints["Δ[k]"]) == "(1 / t)(Zₖ − Y)"

@@ -76,9 +76,14 @@ def adjoint_name(node: str, taken: set[str]) -> str:
     taken."""
     parts = indexing.split(node)
     if parts is not None:
+        # An indexed node keeps an indexed adjoint (Δ[j], then Δ_[j]), so that shifting the
+        # layer index (j → j+1) reaches it.
         base, index = parts
-        name = indexing.make("Δ" if base == "A" else "Δ" + base, index)
-    elif node == "A":
+        stem = "Δ" if base == "A" else "Δ" + base
+        while indexing.make(stem, index) in taken:
+            stem += "_"
+        return indexing.make(stem, index)
+    if node == "A":
         name = "Δ"
     elif node[:1] == "A" and node[1:].isdigit():
         name = "Δ" + node[1:]
@@ -327,7 +332,8 @@ class Engine(GuardContext):
         feeds_node = any(target in self.program.definitions or target in self.outer_nodes
                          for target, _ in users)
         self.node_adjoints[node] = value
-        if len(users) >= 2 and feeds_node:
+        # An adjoint that is a single name already (a loop body's ΔZ[j]) needs no name of its own.
+        if len(users) >= 2 and feeds_node and not isinstance(value, Sym):
             self.adjoints[name] = value
             self.adjoint_nodes[name] = node
             return

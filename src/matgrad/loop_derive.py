@@ -378,6 +378,15 @@ def derive_layers(source: str, statements: list[Statement], wrt: Sequence[str] |
         lambda program: finals + [name for name in program.parameters
                                   if name not in finals and wants(name)],
         rules, finals)
+    # Every name the recursion shifts (j → j+1) must be an indexed name, or the shift would
+    # silently miss it and print a wrong recursion: refuse instead.
+    names = list(body.adjoints) + [node.name for expr in (*body.gradients.values(),
+                                                          *body.adjoints.values())
+                                   for node in expr.walk() if isinstance(node, Sym)]
+    for name in names:
+        if "[" in name and indexing.split(name) is None:
+            raise UnsupportedError(f"internal: the layer's result names '{name}', which is "
+                                   "not an indexed name; write the layers out (--depth).")
     parameters = tuple(name for name in (*body.wrt, *epilogue.wrt)
                        if name not in carried_inputs and name not in finals)
     if not parameters:

@@ -91,6 +91,14 @@ class LoopCodegen:
             families[base] = _Family(base, layered.loop.start, isinstance(inner, Decl))
         for base in layered.carried:
             families[base] = _Family(base, layered.loop.start - 1, False)
+        for name in self.derivation.body.program.parameters:
+            base = indexing.base_of(name)
+            if indexing.split(name) is not None and base not in families and not base.startswith(
+                    "Δ"):
+                raise CodegenError(
+                    f"the generated code needs the shape of every layer's {base}: declare it "
+                    f"in the loop body, e.g. {base}[{layered.var}]: n[{layered.var}-1] x "
+                    f"n[{layered.var}].")
         for statement in layered.epilogue:
             if isinstance(statement, (Decl, Let)) and indexing.split(statement.name) is not None:
                 base = indexing.base_of(statement.name)
