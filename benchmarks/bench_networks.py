@@ -4,6 +4,7 @@ of the guide's formulas, PyTorch eager autograd (CPU) and jax.jit(jax.value_and_
 Workloads (t = 512 examples, width 256):
   mlp-k       k-layer tanh regression network (k = 2, 4, 8), J = 1/(2t)‖Zₖ − Y‖²;
               matgrad both written out (`--depth`) and as one loop over lists of weights;
+  mlp-4-small the same with t = 32, width 16, where per-call overhead dominates;
   softmax     2-layer classifier, tanh hidden layer, 10 classes, NLL loss with one-hot Y;
   tied-ae     k = 4 auto-encoder with tied weights (W₃ = W₂ᵀ, W₄ = W₁ᵀ), the guide's §3.3.
 Each in float64 and float32.  All implementations of a workload run side by side in one
@@ -181,12 +182,12 @@ def jax_version(objective: Callable[..., Any], arrays: list[np.ndarray],
 
 # ---- workloads --------------------------------------------------------------------------------
 
-def mlp_workload(k: int, dtype: str, rng: np.random.Generator
+def mlp_workload(k: int, dtype: str, rng: np.random.Generator, t: int = T, width: int = WIDTH
                  ) -> tuple[dict[str, Timed], dict[str, float]]:
-    X = rng.normal(size=(T, WIDTH)).astype(dtype)
-    Y = rng.normal(size=(T, WIDTH)).astype(dtype)
-    W = [(rng.normal(size=(WIDTH, WIDTH)) / 16).astype(dtype) for _ in range(k)]
-    b = [(rng.normal(size=(1, WIDTH)) / 4).astype(dtype) for _ in range(k)]
+    X = rng.normal(size=(t, width)).astype(dtype)
+    Y = rng.normal(size=(t, width)).astype(dtype)
+    W = [(rng.normal(size=(width, width)) / np.sqrt(width)).astype(dtype) for _ in range(k)]
+    b = [(rng.normal(size=(1, width)) / 4).astype(dtype) for _ in range(k)]
     written = matgrad.derive(REGRESSION_LOOP, depth={"k": k})
     flat = written.compile(bind={f"f{j}": "tanh" for j in range(1, k + 1)})
     names = written.python_names
@@ -335,12 +336,14 @@ def main() -> None:
     depths = (2, 8) if args.quick else (2, 4, 8)
     workloads: list[tuple[str, Callable[[str], tuple[dict[str, Timed], dict[str, float]]]]] = [
         *((f"mlp-{k}", lambda dtype, k=k: mlp_workload(k, dtype, rng)) for k in depths),
+        # Small: t = 32, width 16, where per-call overhead (Python, dispatch) dominates.
+        ("mlp-4-small", lambda dtype: mlp_workload(4, dtype, rng, t=32, width=16)),
         ("softmax", lambda dtype: softmax_workload(dtype, rng)),
         ("tied-ae", lambda dtype: tied_workload(dtype, rng)),
     ]
     print(f"t = {T}, width = {WIDTH}; median of {args.repeats} interleaved runs, "
           f"{args.pause:g} ms pause before each; ratio = time / hand-written NumPy")
-    print(f"{'workload':<9} {'dtype':<8} {'implementation':<14} {'median':>10} {'ratio':>7}")
+    print(f"{'workload':<11} {'dtype':<8} {'implementation':<14} {'median':>10} {'ratio':>7}")
     for name, build in workloads:
         if args.only and name != args.only:
             continue
@@ -351,7 +354,7 @@ def main() -> None:
             for label, value in medians.items():
                 extra = (f"   (compile {compile_times[label] * 1e3:.0f} ms, excluded)"
                          if label in compile_times else "")
-                print(f"{name:<9} {dtype:<8} {label:<14} {value * 1e3:8.3f}ms "
+                print(f"{name:<11} {dtype:<8} {label:<14} {value * 1e3:8.3f}ms "
                       f"{value / base:7.3f}{extra}")
     if not args.no_derivation:
         derivation_times((8, 32, 128))

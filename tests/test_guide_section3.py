@@ -94,3 +94,25 @@ def test_output_size_grows_linearly_with_depth() -> None:
     sizes = {k: len(str(matgrad.derive(mlp(k)))) for k in (4, 8, 16)}
     # characters per added layer stay about constant (two-digit names are a little longer)
     assert (sizes[16] - sizes[8]) / 8 < 1.5 * (sizes[8] - sizes[4]) / 4
+
+
+def test_penalties_add_their_gradients() -> None:
+    # (19)'s penalty p: weight decay λ/2‖W₁‖² and an L1 penalty λ Σ|W₂| add λW₁ and λ sign(W₂).
+    source = mlp(2).replace(" + 1/2 * ||W1||^2", " + lambda/2 * ||W1||^2 + lambda * sum(abs(W2))")
+    source = "lambda: scalar, const\n" + source
+    derivation = matgrad.derive(source)
+    assert str(derivation.gradients["W1"]).endswith(" + lambda W₁")
+    assert str(derivation.gradients["W2"]).endswith(" + lambda sign(W₂)")
+    bind = {"f1": "tanh", "f2": "sigmoid"}
+    assert_gradients_match(derivation, seed=5, bind=bind)
+    program = matgrad.parse(source)
+    rng = np.random.default_rng(6)
+    sizes = {"t": 5, "n0": 3, "n1": 4, "n2": 2}
+    values = {name: rng.normal(size=tuple(d if isinstance(d, int) else sizes[d]
+                                          for d in program.shapes[name]))
+              for name in program.parameters}
+    names = derivation.python_names
+    _, grads = derivation.compile(bind=bind)(**{names[k]: v for k, v in values.items()})
+    reference = autograd_gradients(program, values, sizes, derivation.wrt, bind)
+    for name in derivation.wrt:
+        np.testing.assert_allclose(grads[name], reference[name], rtol=1e-9, atol=1e-12)

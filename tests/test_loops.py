@@ -241,3 +241,21 @@ def test_standalone_loop_document_compiles(tmp_path: Path) -> None:
                              "-no-shell-escape", "loop.tex"], check=False, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("example", ["regression_loop", "classification_loop"])
+def test_loop_module_is_clean_and_imports_only_numpy(example: str, tmp_path: Path) -> None:
+    import ast
+    import sys
+
+    source = symbolic((ROOT / "examples" / f"{example}.mg").read_text()).numpy_source(
+        bind={"f": "tanh"})
+    imports = [alias.name for node in ast.walk(ast.parse(source))
+               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names]
+    assert imports == ["numpy"]
+    path = tmp_path / "generated.py"
+    path.write_text(source)
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                             "--select", "E,F,W,B,UP", "--line-length", "200", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout

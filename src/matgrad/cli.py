@@ -35,8 +35,10 @@ examples:
 input language (see docs/language.md): declarations `X: t x n`, `alpha: scalar`;
 let-bindings `A = X*W + b`; the last binding is the objective. Products: `*` (matrix, or scalar
 when an operand is 1x1), `.*` or ⊙ (Hadamard), `<A, B>` or · (Frobenius); `'` or ᵀ transpose;
-`||E||^2`; `1'*E` column sums; `sum(E)`; elementwise functions tanh, sigmoid, relu, exp, log,
-sqrt, square, abs, sin, cos, softplus, and abstract ones such as f, g.
+`||E||^2`; `1'*E` column sums; `sum(E)`; `E .^ p`; elementwise functions tanh, sigmoid, relu,
+exp, log, sqrt, square, abs, sin, cos, softplus, and abstract ones such as f, g; row-wise
+logsumexp, softmax, and losses declared `ell: rowwise`; tr, det, logdet, inv; layer loops
+`for j in 1..k: A[j] = Z[j-1]*W[j] + b[j]; Z[j] = f[j](A[j]) end`.
 """
 
 
