@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 from matgrad import indexing
 from matgrad.dims import SCALAR, Dim, Shape
 from matgrad.errors import CodegenError
-from matgrad.expr import Apply, Expr, Sym, Transpose, Zero
+from matgrad.expr import Apply, Expr
 from matgrad.indexing import Index
 from matgrad.loops import surface_names
 from matgrad.printing.numpy import (
-    ATOM,
     GENERATED_NAMES,
     ROW_HELPERS,
     NumpyGenerator,
@@ -187,23 +186,11 @@ class LoopCodegen:
         generator.emitted_shapes[target] = code.shape
         return generator.lines[start:]
 
-    def _gradient(self, generator: NumpyGenerator, target: str, gradient: Expr,
-                  shape: Shape) -> list[str]:
+    def _gradient(self, generator: NumpyGenerator, target: str, gradient: Expr, shape: Shape,
+                  parameter: str) -> list[str]:
         """`target = ∂J/∂P` as an array of its own, never a view of an input."""
         start = len(generator.lines)
-        if shape == SCALAR:
-            generator.lines.append(f"{target} = np.asarray({generator.emit(gradient).text}).item()")
-            return generator.lines[start:]
-        full = f"({generator._dim(shape[0])}, {generator._dim(shape[1])})"
-        if isinstance(gradient, Zero):
-            generator.lines.append(f"{target} = np.zeros({full})")
-            return generator.lines[start:]
-        reused = gradient in generator.temps or isinstance(gradient, (Sym, Transpose))
-        code = generator.assign(target, gradient) if not reused else generator.emit(gradient)
-        if code.shape != shape:
-            generator.lines.append(f"{target} = np.broadcast_to({code.text}, {full}).copy()")
-        elif reused:
-            generator.lines.append(f"{target} = {generator.wrap(code, ATOM)}.copy()")
+        generator.store_gradient(target, gradient, shape, self.name_text(parameter))
         return generator.lines[start:]
 
     # ---- the function -------------------------------------------------------------------------
@@ -363,7 +350,7 @@ class LoopCodegen:
             else:
                 target = self.names.claim(f"grad_{self.name_text(name)}")
                 results.append(f'"{name}": {target}')
-            lines += self._gradient(epi_gen, target, gradient, shape)
+            lines += self._gradient(epi_gen, target, gradient, shape, name)
         # backward through the layers
         carried_inputs = {layered.at(base, -1): base for base in layered.carried}
         roots = list(body.adjoints.values()) + list(body.gradients.values())
@@ -376,7 +363,8 @@ class LoopCodegen:
                 continue
             base, index = indexing.split(name)  # type: ignore[misc]
             target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
-            backward += self._gradient(body_gen, target, gradient, body.program.shapes[name])
+            backward += self._gradient(body_gen, target, gradient, body.program.shapes[name],
+                                        name)
         for name, base in carried_inputs.items():
             backward.append(f"if {var} > {loop.start}:")
             backward += ["    " + line for line in self._emit(

@@ -762,14 +762,19 @@ class NumpyGenerator:
 
     def _gradient(self, name: str, gradient: Expr) -> str:
         """Statements computing ∂J/∂name as an array of its own (never a view of an input)."""
-        target = self.program.shapes[name]
         result = self.names.claim(f"grad_{self.identifiers[name]}")
+        self.store_gradient(result, gradient, self.program.shapes[name], self.identifiers[name])
+        return result
+
+    def store_gradient(self, result: str, gradient: Expr, target: Shape, parameter: str) -> None:
+        """`result = gradient` with the shape of `parameter` (its Python text), as a fresh array
+        (a zero gradient has the parameter's dtype too)."""
         if target == SCALAR:
             self.lines.append(f"{result} = np.asarray({self.emit(gradient).text}).item()")
-            return result
+            return
         if isinstance(gradient, Zero):
-            self.lines.append(f"{result} = np.zeros_like({self.identifiers[name]})")
-            return result
+            self.lines.append(f"{result} = np.zeros_like({parameter})")
+            return
         reused = gradient in self.temps or isinstance(gradient, (Sym, Transpose))
         code = self.assign(result, gradient) if not reused else self.emit(gradient)
         if code.shape != target:
@@ -780,7 +785,6 @@ class NumpyGenerator:
         elif reused:
             # A name or a view of an input: the caller gets a copy it may change freely.
             self.lines.append(f"{result} = {self.wrap(code, ATOM)}.copy()")
-        return result
 
     def _used_adjoints(self) -> set[str]:
         """Named adjoints some gradient needs (directly or through another adjoint)."""
