@@ -61,7 +61,11 @@ class _Family:
 
 class LoopCodegen:
     def __init__(self, derivation: LoopDerivation, function_name: str,
-                 bind: dict[str, str]) -> None:
+                 bind: dict[str, str], local_families: frozenset[str] = frozenset()) -> None:
+        # Families only the forward step itself reads (A when f′ goes through Z) live in a
+        # local rebound every layer, not in a list that keeps every layer's A to the end.
+        self.local_families = local_families
+        self.lists_read_later: set[str] = set()
         self.derivation = derivation
         self.layered = derivation.layered
         self.function_name = function_name
@@ -135,6 +139,8 @@ class LoopCodegen:
         for carried, local in self.carried_locals.items():
             if name == indexing.make("Δ" + carried, Index(self.layered.var, 0)):
                 return local
+        if base in self.local_families:
+            return self.lists[base]
         if base in self.families:
             family = self.families[base]
             lowest = family.lowest if family.is_parameter else 0
@@ -302,7 +308,8 @@ class LoopCodegen:
         top = max([loop.stop[1], *(o for base in internal for o in self._epilogue_offsets(base))])
         size = self.index_text(Index(layered.depth_symbol, top))
         for base in internal:
-            lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
+            if base not in self.local_families:
+                lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
         for base, start in layered.start_values.items():
             lines.append(f"{self.name_text(layered.initial(base))} = "
                          f"{self._start_text(start.value)}")
@@ -319,6 +326,7 @@ class LoopCodegen:
         lines.append(f"for {var} in range({loop.start}, "
                      f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
         lines += ["    " + line for line in forward]
+        after_forward = len(lines)
         epi_defs = list(epilogue.program.definitions.items())
         epi_backward = list(epilogue.adjoints.items())
         epi_gen._plan_temporaries([v for _, v in epi_defs] + [v for _, v in epi_backward]
@@ -375,6 +383,8 @@ class LoopCodegen:
         lines.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
         arguments = self.arguments()
         checks = self._checks(arguments)
+        self.lists_read_later = {base for base in internal if any(
+            f"{self.lists[base]}[" in line for line in lines[after_forward:])}
         return self._module(arguments, checks + lines)
 
     def _start_text(self, value: SExpr) -> str:
@@ -432,5 +442,11 @@ class _DimTexts(dict):  # type: ignore[type-arg]
 
 
 def loop_numpy_source(derivation: LoopDerivation, name: str, bind: dict[str, str]) -> str:
-    return LoopCodegen(derivation, name, bind).generate()
+    first = LoopCodegen(derivation, name, bind)
+    source = first.generate()
+    carried = set(derivation.layered.carried)
+    local = frozenset(base for base, family in first.families.items()
+                      if not family.is_parameter and base not in carried
+                      and base not in first.lists_read_later)
+    return LoopCodegen(derivation, name, bind, local).generate() if local else source
 
