@@ -914,6 +914,7 @@ class NumpyGenerator:
 
 
 _ASSIGNED = re.compile(r"^(\w+) (?:[-+*/]?=)")
+_WORD = re.compile(r"\b\w+\b")
 
 
 def release_dead(lines: list[str], kept: set[str]) -> list[str]:
@@ -924,13 +925,14 @@ def release_dead(lines: list[str], kept: set[str]) -> list[str]:
     referenced elsewhere lives on, so no value changes."""
     assigned = list(dict.fromkeys(match.group(1) for line in lines
                                   if (match := _ASSIGNED.match(line)) is not None))
+    last_seen: dict[str, int] = {}
+    for index, line in enumerate(lines):  # one pass: linear in the size of the code
+        for word in _WORD.findall(line):
+            last_seen[word] = index
     last_use: dict[int, list[str]] = {}
     for name in assigned:
-        if name in kept:
-            continue
-        pattern = re.compile(rf"\b{re.escape(name)}\b")
-        last = max(index for index, line in enumerate(lines) if pattern.search(line))
-        last_use.setdefault(last, []).append(name)
+        if name not in kept:
+            last_use.setdefault(last_seen[name], []).append(name)
     released: list[str] = []
     for index, line in enumerate(lines):
         released.append(line)
