@@ -104,16 +104,18 @@ def _concrete_statement(statement: Decl | Let | Wrt | Objective, values: Mapping
                         names: dict[str, str]) -> Decl | Let | Wrt | Objective:
     mapping: dict[str, str] = {}
     for name in statement_names(statement):
-        if indexing.split(name) is None:
+        parts = indexing.split(name)
+        if parts is None:
             continue
-        symbol = indexing.split(name)[1].symbol  # type: ignore[index]
+        index = parts[1]
+        symbol = index.symbol
         if symbol is not None and symbol not in values:
             raise UsageError(f"'{name}' at line {statement.pos.line}: its index {symbol} is "
                              "neither a loop variable nor a depth given (e.g. --depth "
                              f"{symbol}=4).")
         made = indexing.concrete(name, values)
         assert made is not None
-        if indexing.split(name)[1].value(values) < 0:  # type: ignore[index]
+        if index.value(values) < 0:
             raise UsageError(f"'{name}' at line {statement.pos.line} has a negative index when "
                              f"{', '.join(f'{k} = {v}' for k, v in values.items())}.")
         earlier = names.setdefault(made, name)
