@@ -90,7 +90,7 @@ def test_k_layer_networks(k: int) -> None:
 
 
 def test_output_size_grows_linearly_with_depth() -> None:
-    # Time is measured by benchmarks/bench_depth.py, not asserted here.
+    # Time is measured by benchmarks/bench_networks.py (its derivation table), not asserted here.
     sizes = {k: len(str(matgrad.derive(mlp(k)))) for k in (4, 8, 16)}
     # characters per added layer stay about constant (two-digit names are a little longer)
     assert (sizes[16] - sizes[8]) / 8 < 1.5 * (sizes[8] - sizes[4]) / 4

@@ -84,3 +84,15 @@ def test_a_constant_exponent_written_as_a_fraction() -> None:
     # Found by the random programs: (-1/2) is a division of constants, not a Const node.
     for source in ("A: n x m, positive\nJ = sum(A .^ (-1/2))", "s: scalar\nJ = (2 + s*s)^(-1/2)"):
         assert matgrad.check(matgrad.derive(source)).passed
+
+
+def test_a_negated_broadcast_round_trips() -> None:
+    # Found by the round-trip property: −(𝟏1ᵀ) + P printed `−ones(1, t) + P`, which resolved to
+    # 𝟏(−1ᵀ): equal values, another tree.  Broadcasts now keep the minus sign outside.
+    from matgrad.printing.text import to_text
+
+    declarations = "P: n x t"
+    program = matgrad.parse(f"{declarations}\nJ = sum(-(ones(n, 1) * ones(1, t)) + P)")
+    for style in ("unicode", "ascii"):
+        text = to_text(program.definitions["J"], style, exact=True)
+        assert matgrad.parse(f"{declarations}\nJ = {text}").definitions == program.definitions

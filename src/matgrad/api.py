@@ -18,7 +18,12 @@ from matgrad.expr import Diff, Expr, Frob, Sym
 from matgrad.loop_derive import LoopDerivation, derive_layers
 from matgrad.loops import expand, has_layers, statement_names
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
-from matgrad.printing.numpy import argument_names, numpy_source, size_arguments
+from matgrad.printing.numpy import (
+    argument_names,
+    load_function,
+    numpy_source,
+    size_arguments,
+)
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
 from matgrad.rules import RuleSet, load_rules
@@ -55,10 +60,7 @@ class Derivation:
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        namespace: dict[str, Any] = {"__name__": f"matgrad_generated_{name}"}
-        exec(compile(self.numpy_source(name, bind), f"<matgrad {name}>", "exec"), namespace)
-        function: Callable[..., Any] = namespace[name]
-        return function
+        return load_function(self.numpy_source(name, bind), name)
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that

@@ -259,10 +259,9 @@ class LoopDerivation:
 
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
-        namespace: dict[str, Any] = {"__name__": f"matgrad_generated_{name}"}
-        exec(compile(self.numpy_source(name, bind), f"<matgrad {name}>", "exec"), namespace)
-        function: Callable[..., Any] = namespace[name]
-        return function
+        from matgrad.printing.numpy import load_function
+
+        return load_function(self.numpy_source(name, bind), name)
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The result as (23) in LaTeX; standalone: a document with both derivations."""

@@ -270,13 +270,18 @@ class _Resolver:
         for expr, shape in operands:
             need_rows = self.unifier.is_one(shape[0]) and rows != 1
             need_cols = self.unifier.is_one(shape[1]) and cols != 1
+            # A negation stays outside the broadcast, −(𝟏b) not 𝟏(−b): one normal form, the
+            # one the printer reads back (it elides 𝟏 under a sum's minus sign).
+            negated = isinstance(expr, Neg) and (need_rows or need_cols)
+            if negated:
+                expr = expr.x  # type: ignore[attr-defined]
             if (need_rows or need_cols) and self.unifier.is_scalar(shape):
                 expr = Scale(expr, Ones(rows, cols))
             elif need_rows:
                 expr = MatMul(Ones(rows, 1), expr)
             elif need_cols:
                 expr = MatMul(expr, Ones(1, cols))
-            result.append(expr)
+            result.append(Neg(expr) if negated else expr)
         return result, (rows, cols)
 
     def binary(self, node: SBinary) -> tuple[Expr, Shape]:

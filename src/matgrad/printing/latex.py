@@ -368,6 +368,11 @@ def _rule_statement(rule: Rule) -> str:
     return f"{to_latex(rule.lhs)} \\;\\Rightarrow\\; {to_latex(rule.rhs)}"
 
 
+# The start of every standalone document (flat and loop derivations alike).
+DOCUMENT_PREAMBLE = ("\\documentclass{article}", "\\usepackage{amsmath,amssymb}",
+                     "\\allowdisplaybreaks", "\\pagestyle{empty}", "\\begin{document}")
+
+
 def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     program = derivation.program
     printer = LatexPrinter(derivation.shapes)
@@ -384,11 +389,7 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
         f"${_rule_statement(rule)}$" for rule in rules)
     parts = [
-        "\\documentclass{article}",
-        "\\usepackage{amsmath,amssymb}",
-        "\\allowdisplaybreaks",
-        "\\pagestyle{empty}",
-        "\\begin{document}",
+        *DOCUMENT_PREAMBLE,
         f"\\section*{{The gradient of ${latex_name(program.objective, False)}$}}",
         f"Shapes: {shapes}.",
         "",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from matgrad.dims import SCALAR, Shape
 from matgrad.expr import Expr
 from matgrad.indexing import Index
-from matgrad.printing.latex import LatexPrinter, latex_fragment, latex_name
+from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment, latex_name
 
 if TYPE_CHECKING:
     from matgrad.loop_derive import LoopDerivation
@@ -71,11 +71,7 @@ def loop_latex(derivation: LoopDerivation, standalone: bool) -> str:
         for s in derivation.body.program.definitions if s != derivation.objective)
     var = latex_name(layered.var, False)
     parts = [
-        "\\documentclass{article}",
-        "\\usepackage{amsmath,amssymb}",
-        "\\allowdisplaybreaks",
-        "\\pagestyle{empty}",
-        "\\begin{document}",
+        *DOCUMENT_PREAMBLE,
         f"\\section*{{The gradient of ${latex_name(derivation.objective, False)}$, for any "
         "depth}",
         f"Layer ${var}$ of the loop computes",

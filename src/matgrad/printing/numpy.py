@@ -18,9 +18,10 @@ from __future__ import annotations
 import keyword
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -975,6 +976,14 @@ def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | N
             product = Hadamard(product, base)
         return product
     return None
+
+
+def load_function(source: str, name: str) -> Callable[..., Any]:
+    """Execute a generated module in a fresh namespace and return its function `name`."""
+    namespace: dict[str, Any] = {"__name__": f"matgrad_generated_{name}"}
+    exec(compile(source, f"<matgrad {name}>", "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
 
 
 def numpy_source(derivation: Derivation, name: str = "value_and_grad",
