@@ -96,3 +96,14 @@ def test_a_negated_broadcast_round_trips() -> None:
     for style in ("unicode", "ascii"):
         text = to_text(program.definitions["J"], style, exact=True)
         assert matgrad.parse(f"{declarations}\nJ = {text}").definitions == program.definitions
+
+
+def test_a_product_of_ones_and_a_negation_round_trips() -> None:
+    # The companion case: a product 𝟏(−1ᵀ) the user wrote is not a broadcast and keeps its 𝟏.
+    from matgrad.printing.text import to_text
+
+    declarations = "A: t x n"
+    program = matgrad.parse(f"{declarations}\nJ = sum(A - ones(t, 1) * (-ones(1, n)))")
+    for style in ("unicode", "ascii"):
+        text = to_text(program.definitions["J"], style, exact=True)
+        assert matgrad.parse(f"{declarations}\nJ = {text}").definitions == program.definitions

@@ -194,14 +194,16 @@ class TextPrinter:
 
     @staticmethod
     def _broadcast_operand(term: Expr) -> Expr | None:
-        """The operand of an explicit broadcast (𝟏b, b𝟏ᵀ, s𝟏), else None."""
+        """The operand of an explicit broadcast (𝟏b, b𝟏ᵀ, s𝟏), else None.  The resolver keeps a
+        minus sign outside a broadcast, so 𝟏(−b) is a product the user wrote: never elided."""
+        operand: Expr | None = None
         if isinstance(term, MatMul) and isinstance(term.a, Ones) and term.a.cols == 1:
-            return term.b
-        if isinstance(term, MatMul) and isinstance(term.b, Ones) and term.b.rows == 1:
-            return term.a
-        if isinstance(term, Scale) and isinstance(term.x, Ones):
-            return term.s
-        return None
+            operand = term.b
+        elif isinstance(term, MatMul) and isinstance(term.b, Ones) and term.b.rows == 1:
+            operand = term.a
+        elif isinstance(term, Scale) and isinstance(term.x, Ones):
+            operand = term.s
+        return None if isinstance(operand, Neg) else operand
 
     def _print_Add(self, expr: Add) -> Printed:
         terms = list(expr.terms)
