@@ -97,7 +97,7 @@ def test_names_that_clash_with_python_or_generated_code(name: str) -> None:
 
 @pytest.mark.parametrize(("source", "bind"), [
     ("os: n x m\nJ = sum(os)", {}),                                   # a module name
-    ("W: n x m\nJ = sum(system(W))", {"system": "tanh"}),              # a function name
+    ("system: function; W: n x m\nJ = sum(system(W))", {"system": "tanh"}),  # a function
     ("W: n x m\nJ = 1e300 * sum(W)", {}),                              # a numeric literal
     ("W: n x m\nJ = sum(f(W))", {"f": "tanh"}),                        # a binding
 ])

@@ -45,6 +45,12 @@ class Derivation:
     def objective(self) -> str:
         return self.program.objective
 
+    @property
+    def notes(self) -> list[str]:
+        """How the program was read, for the user to confirm: shapes inferred rather than
+        declared (`inferred: w: n×1`), declarations the objective never uses."""
+        return self.program.notes()
+
     def __str__(self) -> str:
         return format_gradients(self)
 

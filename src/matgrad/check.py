@@ -3,7 +3,8 @@
 This is the guide's `eval_grad_numeric`: every entry of every parameter is moved by ±h and the
 objective re-evaluated (by the same compiled function, in float64).  Inputs are random normal,
 except `positive` (uniform in [0.5, 2]), `spd` (AᵀA + nI) and `onehot` (one 1 per row)
-declarations.
+declarations, and symbols that a function's domain needs positive (the argument of log or sqrt,
+the base of a power with a varying or fractional exponent), which are sampled as `positive`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 from matgrad.dims import Dim
 from matgrad.errors import UsageError
+from matgrad.expr import Apply, Const, Expr, HadPower, Power, Sym
+from matgrad.functions import ELEMENTWISE
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -53,13 +56,37 @@ class CheckReport:
         return "\n".join(lines)
 
 
+def _positive_operand(node: Expr) -> Expr | None:
+    """The operand that `node` needs positive, if any."""
+    if isinstance(node, Apply) and node.order == 0 and node.fn in ELEMENTWISE \
+            and ELEMENTWISE[node.fn].domain[0] > 0 and node.fn not in ("relu", "abs", "sign"):
+        return node.arg
+    if isinstance(node, (Power, HadPower)):
+        exponent = node.exponent
+        whole = isinstance(exponent, Const) and exponent.value.denominator == 1
+        return None if whole else node.base
+    return None
+
+
+def needs_positive(program: Program) -> frozenset[str]:
+    """Symbols used directly where a function's domain needs them positive (log x, x .^ p)."""
+    names: set[str] = set()
+    for definition in program.definitions.values():
+        for node in definition.walk():
+            operand = _positive_operand(node)
+            if isinstance(operand, Sym):
+                names.add(operand.name)
+    return frozenset(names)
+
+
 def random_arguments(program: Program, sizes: Mapping[str, int],
                      rng: np.random.Generator) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    positive = needs_positive(program)
     for name in program.parameters:
         rows, cols = (_size(dim, sizes) for dim in program.shapes[name])
         attributes = program.attributes.get(name, frozenset())
-        if "positive" in attributes:
+        if "positive" in attributes or name in positive:
             values[name] = rng.uniform(0.5, 2.0, size=(rows, cols))
         elif "spd" in attributes:
             base = rng.normal(size=(rows, cols))

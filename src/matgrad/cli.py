@@ -136,6 +136,8 @@ def run(argv: Sequence[str]) -> int:
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
     derivation = derive(source, wrt, depth=depth)
+    for note in derivation.notes:  # on stderr: stdout stays the result alone
+        print(f"matgrad: {note}", file=sys.stderr)
     bind = _pairs(args.bind, "--bind")
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))

@@ -86,7 +86,21 @@ ELEMENTWISE: dict[str, ElementwiseFunction] = {
                             "0.5 * (1 + np.tanh(0.5 * {x}))", latex=r"\operatorname{softplus}"),
         ElementwiseFunction("identity", "x", "{x}", "np.ones_like({x})",
                             latex=r"\operatorname{id}"),
+        ElementwiseFunction("log1p", "log(1 + x)", "np.log1p({x})", "1 / (1 + {x})",
+                            latex=r"\operatorname{log1p}", domain=(-0.5, 2.0)),
+        ElementwiseFunction("expm1", "exp(x) - 1", "np.expm1({x})", "np.exp({x})",
+                            via_output="y + 1", latex=r"\operatorname{expm1}"),
+        ElementwiseFunction("sinh", "sinh(x)", "np.sinh({x})", "np.cosh({x})"),
+        ElementwiseFunction("cosh", "cosh(x)", "np.cosh({x})", "np.sinh({x})"),
+        ElementwiseFunction("arctan", "atan(x)", "np.arctan({x})", "1 / (1 + {x} ** 2)",
+                            latex=r"\arctan"),
     ]
+}
+
+# Other names users write for a built-in (program text only): `trace(X)` is tr(X), `ln` is log.
+# `norm` is norm2 for vectors; resolution refuses it for matrices, where MATLAB and NumPy differ.
+FUNCTION_ALIASES: dict[str, str] = {
+    "trace": "tr", "norm": "norm2", "ln": "log", "logistic": "sigmoid", "atan": "arctan",
 }
 
 

@@ -192,6 +192,12 @@ class LoopDerivation:
         return self.epilogue.objective
 
     @property
+    def notes(self) -> list[str]:
+        """Inferred shapes are not reported for loops: a layer's program infers Z[j-1] by
+        design (declare each layer's parameters to have them checked)."""
+        return []
+
+    @property
     def steps(self) -> list[Step]:
         """Every step of both derivations: a generic layer's, then the epilogue's."""
         return [*self.body.steps, *self.epilogue.steps]

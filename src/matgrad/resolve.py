@@ -23,10 +23,13 @@ the operands' shapes and the source position.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from matgrad import indexing
 from matgrad.dims import SCALAR, Dim, DimVar, Shape, format_shape
 from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
 from matgrad.expr import (
@@ -62,9 +65,10 @@ from matgrad.expr import (
     add,
     size,
 )
-from matgrad.functions import ELEMENTWISE, NAMED_GRADIENTS, ROWWISE
+from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
 from matgrad.shapes import Unifier
 from matgrad.syntax import (
+    FUNCTION_DECLARATION,
     ROWWISE_DECLARATION,
     Decl,
     Let,
@@ -87,14 +91,21 @@ MAX_NODES = 20_000
 
 # Calls that are operations, not elementwise functions: name → (argument count, builder).
 SPECIAL_CALLS = {"sum", "rowdot", "norm2", "norm1", "ones", "eye", "zeros", "tr", "det", "logdet",
-                 "inv"}
+                 "inv", "mean", "diag", "transpose"}
 MAX_MATRIX_POWER = 16
 SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
 ROW_FUNCTION_VARS = {"g"}
 GRADIENT_PREFIXES = ("∇", "grad_")
+# In rule files `d` is the differential; in programs it is an ordinary name (`d: n x 1`).
 RESERVED = {"d"}
 ATTRIBUTES = {"data", "const", "positive", "spd", "onehot"}
+# The guide's abstract functions need no declaration: one letter, optionally numbered or indexed
+# (f, g, h, f₁, f[j], σ, ℓ).  Any other unknown name is refused ("did you mean …?") unless it is
+# declared `name: function`, so that a typo (`tanhh`) is never read as an abstract function.
+GUIDE_FUNCTION_NAME = re.compile(r"[A-Za-z\u0370-\u03FFℓ][0-9]*")
+# `X^T` is the transpose in the notation of many textbooks when T names nothing else.
+TRANSPOSE_EXPONENT = "T"
 
 
 @dataclass
@@ -113,6 +124,26 @@ class Program:
     positions: dict[str, Pos] = field(default_factory=dict)
     # Abstract functions declared `rowwise` (ℓ: t×m → t×1); the others are elementwise.
     row_functions: frozenset[str] = frozenset()
+    # Free symbols whose shapes were inferred from their uses rather than declared.
+    inferred: tuple[str, ...] = ()
+    # Declared matrices the objective never uses (often a typo in a name).
+    unused: tuple[str, ...] = ()
+
+    def notes(self) -> list[str]:
+        """What the user should know about how the program was read: inferred shapes and
+        declarations the objective does not use."""
+        notes: list[str] = []
+        if self.inferred:
+            listed = ", ".join(f"{name}: {format_shape(self.shapes[name])}"
+                               for name in self.inferred)
+            notes.append(f"inferred: {listed} (not declared; their shapes were inferred from "
+                         "their uses — declare them to check)")
+        for name in self.unused:
+            similar = [other for other in self.inferred if other.lower() == name.lower()]
+            hint = f"; did you mean {name} where you wrote {similar[0]}?" if similar else "."
+            notes.append(f"warning: '{name}' is declared but the objective {self.objective} "
+                         f"does not use it{hint}")
+        return notes
 
     @property
     def order(self) -> list[str]:
@@ -133,6 +164,9 @@ class _Resolver:
         self.matrices_used: set[str] = set()
         self.ones_dims: list[DimVar] = []
         self.rule_dims: dict[str, DimVar] = {}
+        self.declared_functions: set[str] = set()  # `phi: function`
+        # Checks that need the final shapes: (shape, what must hold, the error if it fails).
+        self.deferred: list[tuple[Shape, Literal["vector", "not-column"], str]] = []
 
     # ---- errors -----------------------------------------------------------------------------
 
@@ -189,10 +223,21 @@ class _Resolver:
                              f"argument, e.g. {name}(X).")
         if name in self.dims and name not in self.declared and name not in self.definitions:
             return DimSize(name), SCALAR
-        if name in RESERVED:
-            raise UsageError(f"'{name}' at {self.where(node.pos)} is reserved for differentials; "
-                             "choose another name.")
+        if name not in self.declared and name not in self.definitions:
+            self.refuse_run_together(node)
         return Sym(name), self.symbol_shape(name, node.pos)
+
+    def refuse_run_together(self, node: SName) -> None:
+        """An undeclared name that is declared names written together (`Ax`, `Φθ`) is the
+        product the user meant, not a new matrix: say how to write it."""
+        parts = _split_into(node.name, self.declared | set(self.definitions))
+        if parts is None:
+            return
+        spaced, starred = " ".join(parts), "*".join(parts)
+        raise UsageError(f"'{node.name}' at {self.where(node.pos)} is not declared, and it reads "
+                         f"as the names {', '.join(parts)} written together: write the product "
+                         f"with a space or a star (`{spaced}` or `{starred}`), or declare "
+                         f"'{node.name}' if it is a matrix of its own.")
 
     # ---- expressions ------------------------------------------------------------------------
 
@@ -230,9 +275,20 @@ class _Resolver:
             return Neg(inner), shape
         if node.op in ("transpose", "quote"):
             return Transpose(inner), (shape[1], shape[0])
-        if node.op == "norm":
+        if node.op in ("norm", "norm_F"):
             return Norm(inner), SCALAR
+        if node.op in ("norm_1", "norm_2"):
+            p = node.op[-1]
+            self.require_vector(shape, f"{self.text(node)} at {self.where(node.pos)}: the "
+                                f"{p}-norm of a matrix is the induced (operator) norm, which "
+                                "matgrad does not differentiate; write ||X||_F or ||X|| for the "
+                                "Frobenius norm, or norm1(X) for the sum of absolute entries.")
+            return (Norm(inner) if p == "2" else Sum(Apply("abs", inner))), SCALAR
         raise TypeError(node.op)  # pragma: no cover
+
+    def require_vector(self, shape: Shape, error: str) -> None:
+        """Checked once the shapes are final: one side of `shape` is 1."""
+        self.deferred.append((shape, "vector", error))
 
     def sum(self, node: SSum) -> tuple[Expr, Shape]:
         resolved = [(negative, *self.expr(term)) for negative, term in node.terms]
@@ -285,6 +341,9 @@ class _Resolver:
         return result, (rows, cols)
 
     def binary(self, node: SBinary) -> tuple[Expr, Shape]:
+        if node.op == "^" and isinstance(node.b, SName) and node.b.name == TRANSPOSE_EXPONENT \
+                and self.mode == "program":
+            return self.transpose_exponent(node)
         a, sa = self.expr(node.a)
         b, sb = self.expr(node.b)
         op = node.op
@@ -326,10 +385,7 @@ class _Resolver:
                     f"supported yet (at {self.where(node.pos)}); write the product out, or use "
                     ".^ for an elementwise power.")
             exponent = _constant(b)
-            if exponent is None and self.mode == "program":
-                raise UnsupportedError(
-                    f"{self.text(node)}: only constant exponents are supported (at "
-                    f"{self.where(node.pos)}).")
+            # A varying exponent (a^b, ‖Xw‖^p) is differentiated in both base and exponent.
             return Power(a, b if exponent is None else _constant_expr(exponent)), SCALAR
         if op == ".^":
             power = _constant(b)
@@ -338,16 +394,27 @@ class _Resolver:
                 for _ in range(int(power) - 1):
                     product = Hadamard(product, a)
                 return product, sa
-            if not self.unifier.unify_shapes(sb, SCALAR) or (
-                    power is None and self.mode == "program"):
+            if not self.unifier.unify_shapes(sb, SCALAR):
                 raise UnsupportedError(
-                    f"{self.text(node)}: the exponent of .^ must be a constant number (at "
-                    f"{self.where(node.pos)}); for a varying one write exp(p * log(E)).")
+                    f"{self.text(node)}: the exponent of .^ must be a scalar (at "
+                    f"{self.where(node.pos)}); for exponents that vary by entry write "
+                    "exp(P .* log(E)).")
             if power == 0:
                 raise UsageError(f"{self.text(node)}: E .^ 0 is a matrix of ones; write "
                                  f"ones(…) (at {self.where(node.pos)}).")
             return HadPower(a, b if power is None else _constant_expr(power)), sa
         raise TypeError(op)  # pragma: no cover
+
+    def transpose_exponent(self, node: SBinary) -> tuple[Expr, Shape]:
+        """`X^T` is Xᵀ, unless T names a matrix or a size, when it would be ambiguous."""
+        name = TRANSPOSE_EXPONENT
+        if name in self.declared or name in self.definitions or name in self.dims:
+            raise UsageError(f"{self.text(node)} at {self.where(node.pos)}: '{name}' is also a "
+                             f"name of this program, so ^{name} could mean a power; write the "
+                             f"transpose as {node.a.pos.text(self.source)}' (or ᵀ), or rename "
+                             f"'{name}'.")
+        inner, shape = self.expr(node.a)
+        return Transpose(inner), (shape[1], shape[0])
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
                 sb: Shape) -> tuple[Expr, Shape]:
@@ -412,33 +479,76 @@ class _Resolver:
                          f"(at {self.where(node.pos)}).")
 
     def function_call(self, node: SCall, name: str, order: int) -> tuple[Expr, Shape]:
+        if self.mode == "program" and order == 0:
+            name = FUNCTION_ALIASES.get(name, name)
         if name in SPECIAL_CALLS and order == 0:
             return self.special_call(node, name)
         if name in NAMED_GRADIENTS and order == 0:  # softmax(A) = ∇logsumexp(A), row by row
             arg, shape = self.expr(self.single_arg(node, name))
-            return RowGrad(NAMED_GRADIENTS[name], arg), shape
+            return self.row_gradient(node, NAMED_GRADIENTS[name], arg, shape)
         for prefix in GRADIENT_PREFIXES:
             if name.startswith(prefix) and (name[len(prefix):] in ROWWISE
                                             or name[len(prefix):] in self.row_functions or (
                     self.mode == "rule" and name[len(prefix):] in ROW_FUNCTION_VARS)):
                 arg, shape = self.expr(self.single_arg(node, name))
-                return RowGrad(name[len(prefix):], arg), shape
+                return self.row_gradient(node, name[len(prefix):], arg, shape)
+        if self.mode == "program":
+            self.refuse_unknown_function(node, name)
         arg, shape = self.expr(self.single_arg(node, name))
         if name in ROWWISE or name in self.row_functions or (
                 self.mode == "rule" and name in ROW_FUNCTION_VARS):
             if order:
                 raise UsageError(f"{name} is row-wise; its derivative is written ∇{name}(X).")
+            if name in ROWWISE and self.over_column(node, name, shape):
+                return RowApply(name, Transpose(arg)), SCALAR
             return RowApply(name, arg), (shape[0], 1)
         if name in self.matrices_used and self.mode == "program":
             raise UsageError(f"'{name}' is used as a matrix elsewhere and as a function at "
                              f"{self.where(node.pos)}; declare it (`{name}: r x c`) to multiply, "
                              "or rename the function.")
-        if name in RESERVED and self.mode == "program":
-            raise UsageError(f"'{name}' at {self.where(node.pos)} is reserved for differentials; "
-                             "choose another function name.")
         if name not in ELEMENTWISE:
             self.functions.add(name)
         return Apply(name, arg, order), shape
+
+    def row_gradient(self, node: SCall, fn: str, arg: Expr, shape: Shape) -> tuple[Expr, Shape]:
+        if self.mode == "program" and fn in ROWWISE and self.over_column(node, fn, shape):
+            return Transpose(RowGrad(fn, Transpose(arg))), shape
+        return RowGrad(fn, arg), shape
+
+    def over_column(self, node: SCall, fn: str, shape: Shape) -> bool:
+        """Whether a built-in row-wise function applies over the entries of a column: a row-wise
+        softmax or logsumexp of an n×1 column would be constant (1, or the entries), which no
+        one means by softmax(W x)."""
+        if self.mode != "program":
+            return False
+        rows, cols = (self.unifier.find(dim) for dim in shape)
+        if cols == 1:
+            return rows != 1
+        if isinstance(cols, DimVar):
+            self.deferred.append((shape, "not-column", (
+                f"{node.pos.text(self.source)} at {self.where(node.pos)}: the argument's shape "
+                f"was inferred as a column, and {fn} reads a column over its entries only when "
+                "its shape is known where it is applied: declare the shapes of its operands.")))
+        return False
+
+    def refuse_unknown_function(self, node: SCall, name: str) -> None:
+        """An unknown function name is a typo or a function matgrad lacks, not an abstract one,
+        unless the guide would write it so (f, g₁, f[j], ℓ) or it is declared `: function`."""
+        known = (name in ELEMENTWISE or name in ROWWISE or name in self.row_functions
+                 or name in self.declared_functions or name in SPECIAL_CALLS)
+        if known or _is_guide_function_name(name):
+            return
+        if name in self.declared or name in self.definitions:
+            return
+        names = sorted({*ELEMENTWISE, *ROWWISE, *NAMED_GRADIENTS, *SPECIAL_CALLS,
+                        *FUNCTION_ALIASES, *self.declared_functions} - {"ones", "zeros", "eye"})
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        suggestion = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UsageError(
+            f"unknown function '{name}' at {self.where(node.pos)}: {suggestion}To use an "
+            f"abstract function, declare it (`{name}: function`) or give it a one-letter name "
+            f"such as f or g. If '{name}' is a matrix, declare its shape (`{name}: r x c`) to "
+            "multiply by it. Built-in functions are listed in docs/language.md.")
 
     def special_call(self, node: SCall, name: str) -> tuple[Expr, Shape]:
         if name in ("ones", "zeros", "eye"):
@@ -461,6 +571,12 @@ class _Resolver:
                                  f"operands must have the same shape (at {self.where(node.pos)}).")
             return RowDot(a, b), (sa[0], 1)
         arg, shape = self.expr(self.single_arg(node, name))
+        if name == "transpose":
+            return Transpose(arg), (shape[1], shape[0])
+        if name == "mean":
+            return self.mean(node, arg, shape)
+        if name == "diag":
+            return self.diag(node, arg, shape)
         if name in SQUARE_CALLS:
             if not self.unifier.unify(shape[0], shape[1]):
                 raise ShapeError(f"{node.pos.text(self.source)}: {name} of a "
@@ -471,12 +587,56 @@ class _Resolver:
         if name == "sum":
             return Sum(arg), SCALAR
         if name == "norm2":
+            if node.callee.pos.text(self.source) == "norm":  # the alias: ambiguous for matrices
+                self.require_vector(shape, (
+                    f"{node.pos.text(self.source)} at {self.where(node.pos)}: norm of a matrix "
+                    "means the spectral norm in MATLAB and the Frobenius norm in NumPy; write "
+                    "||X|| (or norm2(X)) for the Frobenius norm."))
             return Norm(arg), SCALAR
         if name == "norm1":  # Σ|Eᵢⱼ|, the entrywise 1-norm
             return Sum(Apply("abs", arg)), SCALAR
         raise TypeError(name)  # pragma: no cover
 
+    def mean(self, node: SCall, arg: Expr, shape: Shape) -> tuple[Expr, Shape]:
+        """The mean of a vector's entries; for a matrix MATLAB's mean (column means) and NumPy's
+        (all entries) differ, so the user writes which one."""
+        rows, cols = (self.unifier.find(dim) for dim in shape)
+        length = cols if rows == 1 else rows if cols == 1 else None
+        if length is None or isinstance(length, DimVar):
+            what = "a matrix" if length is None and not any(
+                isinstance(d, DimVar) for d in (rows, cols)) else "an argument of unknown shape"
+            raise UsageError(
+                f"{node.pos.text(self.source)} at {self.where(node.pos)}: mean of {what} is "
+                "ambiguous (MATLAB takes column means, NumPy the mean of all entries): write "
+                "sum(X)/(t*n) for the mean of all entries, or 1'*X/t for the row of column "
+                "means; mean(x) of a declared vector is the mean of its entries.")
+        count: Expr = Const(Fraction(length)) if isinstance(length, int) else DimSize(length)
+        return Div(Sum(arg), count), SCALAR
+
+    def diag(self, node: SCall, arg: Expr, shape: Shape) -> tuple[Expr, Shape]:
+        """diag(x) of a vector is the diagonal matrix (x𝟏ᵀ) ⊙ I; diag(X) of a square matrix is
+        the column of its diagonal, (X ⊙ I)𝟏 — both exact, so every rule applies to them."""
+        rows, cols = (self.unifier.find(dim) for dim in shape)
+        if cols == 1 or rows == 1:
+            column = arg if cols == 1 else Transpose(arg)
+            size_ = rows if cols == 1 else cols
+            return Hadamard(MatMul(column, Transpose(Ones(size_, 1))), Identity(size_)), (
+                size_, size_)
+        if not self.unifier.unify(rows, cols):
+            raise ShapeError(f"{node.pos.text(self.source)}: diag of a ({self.shape_text(shape)})"
+                             " matrix: it must be square, or a vector (at "
+                             f"{self.where(node.pos)}).")
+        return MatMul(Hadamard(arg, Identity(rows)), Ones(rows, 1)), (rows, 1)
+
     # ---- finishing --------------------------------------------------------------------------
+
+    def run_deferred(self) -> None:
+        for shape, kind, error in self.deferred:
+            rows, cols = (self.unifier.find(dim) for dim in shape)
+            if kind == "vector" and rows != 1 and cols != 1:
+                raise UsageError(error)
+            if kind == "not-column" and cols == 1 and rows != 1:
+                raise UsageError(error)
 
     def final_dim(self, dim: Dim, names: dict[DimVar, str]) -> Dim:
         dim = self.unifier.find(dim)
@@ -500,6 +660,27 @@ class _Resolver:
         if not kids:
             return expr
         return expr.with_children(tuple(self.finish(kid, names) for kid in kids))
+
+
+def _is_guide_function_name(name: str) -> bool:
+    """f, g₁ (read as g1), f[j], σ, ℓ: the names the guide gives abstract functions."""
+    parts = indexing.split(name)
+    base = parts[0] if parts is not None else name
+    return GUIDE_FUNCTION_NAME.fullmatch(base) is not None
+
+
+def _split_into(name: str, known: set[str]) -> list[str] | None:
+    """`name` as two or more names of `known` written together (Ax → A, x), preferring the
+    fewest parts; None when it is no such run."""
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(name) + 1):
+        for start in range(end):
+            if start in best and name[start:end] in known:
+                candidate = [*best[start], name[start:end]]
+                if end not in best or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    parts = best.get(len(name))
+    return parts if parts is not None and len(parts) >= 2 else None
 
 
 def _constant(expr: Expr) -> Fraction | None:
@@ -535,7 +716,8 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     wrt: tuple[str, ...] | None = None
     objective: str | None = None
     for statement in statements:
-        if isinstance(statement, Decl) and statement.shape != ROWWISE_DECLARATION:
+        if isinstance(statement, Decl) and statement.shape not in (ROWWISE_DECLARATION,
+                                                                  FUNCTION_DECLARATION):
             for dim in _declared_shape(statement):
                 if isinstance(dim, str) and dim not in resolver.dims:
                     resolver.dims.append(dim)
@@ -575,6 +757,7 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     # A 𝟏 whose size its context leaves open is a vector, as the guide's 1 always is.
     for dim in resolver.ones_dims:
         resolver.unifier.unify(dim, 1)
+    resolver.run_deferred()
     total = sum(size(expr) for expr in resolver.definitions.values())
     if total > MAX_NODES:
         raise UsageError(f"the program is too large for a derivation ({total:,} operations; "
@@ -587,9 +770,11 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
                    for name, expr in resolver.definitions.items()}
     parameters = _free_symbols(objective, definitions)
     dims = tuple(dict.fromkeys([*resolver.dims, *(d for d in names.values())]))
+    inferred = tuple(name for name in parameters if name not in resolver.declared)
+    unused = tuple(name for name in resolver.declared if name not in parameters)
     return Program(source, shapes, definitions, objective, wrt, attributes, parameters,
                    frozenset(resolver.functions), dims, positions,
-                   frozenset(resolver.row_functions))
+                   frozenset(resolver.row_functions), inferred, unused)
 
 
 def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:
@@ -605,8 +790,13 @@ def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[st
     if decl.name in ELEMENTWISE or decl.name in ROWWISE or decl.name in SPECIAL_CALLS:
         raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a built-in function name; "
                          "choose another name.")
-    if decl.name in RESERVED:
-        raise UsageError(f"'{decl.name}' at line {decl.pos.line} is reserved for differentials.")
+    if decl.shape == FUNCTION_DECLARATION:
+        if decl.attributes:
+            raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a function; attributes "
+                             "belong to matrices.")
+        resolver.declared_functions.add(decl.name)
+        resolver.functions.add(decl.name)
+        return
     if decl.shape == ROWWISE_DECLARATION:
         if decl.attributes:
             raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a row-wise function; "

@@ -11,12 +11,14 @@ error instead of a RecursionError.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lark import PostLex
 
 from matgrad.errors import MatgradSyntaxError, caret_excerpt
 from matgrad.resources import grammar_text
@@ -27,15 +29,22 @@ MAX_SOURCE_CHARS = 200_000
 SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
-# What the user sees instead of Lark's terminal names in "expected …" lists.
+# What the user sees instead of Lark's terminal names in "expected …" lists; a terminal not
+# listed is shown by its literal text (`[`, `end`), never by its grammar name.
 TERMINAL_NAMES = {
     "NAME": "a name", "NUMBER": "a number", "INT": "a whole number", "MINUS": "'-'",
-    "LPAR": "'('", "RPAR": "')'", "PLUS": "'+'", "STAR": "'*'", "SLASH": "'/'",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "_SEP": "a new line or ';'",
-    "TRANSPOSE": "a transpose (')", "FROB": "'·'", "HADAMARD": "'.*'", "CIRCUMFLEX": "'^'",
-    "$END": "the end of the input", "_BARS": "'||'", "_DOUBLE_BAR": "'‖'", "BOLD_ONE": "'𝟏'",
-    "MORETHAN": "'>'", "LESSTHAN": "'<'",
+    "PLUS": "'+'", "_SEP": "a new line or ';'", "_TIMES": "'x' or '×' between two sizes",
+    "TRANSPOSE": "a transpose (')", "FROB": "'·'", "HADAMARD": "'.*'",
+    "$END": "the end of the input", "BAR": "'||'", "_OPEN_BAR": "'||'",
+    "_CLOSE_BAR": "a closing '||'", "BOLD_ONE": "'𝟏'", "SUPERSCRIPT": "a superscript such as ²",
+    "NORM_SUB": "a norm subscript (_1, _2, _F)", "PRIME": "'′'", "OF": "'of'",
+    "CITE": "a citation such as (5)", "RULE_NAME": "a rule name",
 }
+BYTE_ORDER_MARK = "\ufeff"
+
+# Tokens after which a bar closes a norm that is still open (they end an operand).
+_OPERAND_ENDS = frozenset({"NAME", "NUMBER", "INT", "RPAR", "RSQB", "MORETHAN", "TRANSPOSE",
+                           "PRIME", "SUPERSCRIPT", "NORM_SUB", "BOLD_ONE", "_CLOSE_BAR"})
 
 
 # ---- surface syntax -------------------------------------------------------------------------
@@ -83,6 +92,11 @@ class SBinary(SExpr):
 
 
 @dataclass(frozen=True)
+class SJuxt(SBinary):
+    """A product written by juxtaposition (`2 x`, `(1/2)‖E‖²`, `X W`): op is "*"."""
+
+
+@dataclass(frozen=True)
 class SSum(SExpr):
     """A flat sum: each term with its sign (True for a subtracted term)."""
 
@@ -91,7 +105,8 @@ class SSum(SExpr):
 
 @dataclass(frozen=True)
 class SUnary(SExpr):
-    """op is one of neg transpose quote (an ASCII ', transpose or derivative) prime norm"""
+    """op is one of neg transpose quote (an ASCII ', transpose or derivative) prime norm, or a
+    subscripted norm norm_1 norm_2 norm_F"""
 
     op: str
     x: SExpr
@@ -105,12 +120,17 @@ class SCall(SExpr):
 
 # `ell: rowwise` declares an abstract row-wise function ℓ: t×m → t×1 (the guide's (16), (19)).
 ROWWISE_DECLARATION = "rowwise"
+# `phi: function` declares an abstract elementwise function (its derivative stays φ′).
+FUNCTION_DECLARATION = "function"
+# What a norm's subscript names: ‖x‖₁, ||x||_2, ||X||_F (a plain ‖X‖ is Frobenius's).
+NORM_SUBSCRIPTS = {"_1": "norm_1", "₁": "norm_1", "_{1}": "norm_1", "_2": "norm_2", "₂": "norm_2",
+                   "_{2}": "norm_2", "_F": "norm_F", "_{F}": "norm_F", "_fro": "norm_F"}
 
 
 @dataclass(frozen=True)
 class Decl:
     name: str
-    shape: tuple[str | int, str | int] | str | None  # None for `scalar`; or "rowwise"
+    shape: tuple[str | int, str | int] | str | None  # None for `scalar`; "rowwise", "function"
     attributes: tuple[str, ...]
     pos: Pos
 
@@ -163,11 +183,35 @@ class RuleSource:
 # ---- parsing --------------------------------------------------------------------------------
 
 
+class _NormBars(PostLex):
+    """Tells a norm's opening bar from its closing one, which `||` and `‖` leave to context: a
+    bar closes the innermost open norm when it follows an operand, and opens a norm otherwise.
+    So `‖a‖‖b‖` is a product of two norms and `(1/2)‖E‖²` a scaled norm, with one lookbehind."""
+
+    always_accept = ("BAR",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        open_bars = 0
+        previous = ""
+        for token in stream:
+            if token.type == "BAR":
+                if previous in _OPERAND_ENDS and open_bars:
+                    open_bars -= 1
+                    token = Token.new_borrow_pos("_CLOSE_BAR", token.value, token)
+                else:
+                    open_bars += 1
+                    token = Token.new_borrow_pos("_OPEN_BAR", token.value, token)
+            elif token.type == "_SEP":
+                open_bars = 0
+            previous = token.type
+            yield token
+
+
 @cache
 def _parser() -> Lark:
     return Lark(
         grammar_text(), parser="lalr", lexer="contextual", start=["program", "rulefile"],
-        propagate_positions=True, maybe_placeholders=False,
+        propagate_positions=True, maybe_placeholders=False, postlex=_NormBars(),
     )
 
 
@@ -260,6 +304,12 @@ class _ToSurface(Transformer[Token, object]):
     def rowwise_shape(self, meta: object, items: list[Token]) -> str:
         return ROWWISE_DECLARATION
 
+    def function_shape(self, meta: object, items: list[Token]) -> str:
+        return FUNCTION_DECLARATION
+
+    def keyword_name(self, meta: object, items: list[Token]) -> SName:
+        return SName(_pos(meta), normalize_name(str(items[0])))
+
     def let(self, meta: object, items: list[object]) -> Let:
         name, value = items
         return Let(_ref_name(name), value, _pos(meta))  # type: ignore[arg-type]
@@ -268,7 +318,7 @@ class _ToSurface(Transformer[Token, object]):
         return Wrt(tuple(normalize_name(str(tok)) for tok in items), _pos(meta))
 
     def objective(self, meta: object, items: list[Token]) -> Objective:
-        return Objective(normalize_name(str(items[0])), _pos(meta))
+        return Objective(normalize_name(str(items[-1])), _pos(meta))  # after `of` or `objective`
 
     # rule files
     def rulefile(self, meta: object, items: list[object]) -> list[RuleSource]:
@@ -331,10 +381,17 @@ class _ToSurface(Transformer[Token, object]):
         return self._binary("*", meta, items)
 
     def juxt(self, meta: object, items: list[object]) -> SBinary:
-        return self._binary("*", meta, items)
+        operands = [item for item in items if isinstance(item, SExpr)]
+        return SJuxt(_pos(meta), "*", operands[0], operands[1])
 
     def div(self, meta: object, items: list[object]) -> SBinary | SNumber:
         a, b = items
+        if isinstance(b, SJuxt):
+            # `1/2 ‖E‖²` reads as ½‖E‖² to a person and as 1/(2‖E‖²) by precedence: ask.
+            pos = _pos(meta)
+            raise MatgradSyntaxError(
+                f"a division by a juxtaposed product at line {pos.line}, column {pos.column} "
+                "is ambiguous (is `1/2 x` half of x, or 1/(2x)?): write (1/2) x, or 1/(2 x).")
         # A literal fraction such as 1/2 is one constant, so that printing it back reads the same.
         if isinstance(a, SNumber) and isinstance(b, SNumber) and b.value != 0:
             return SNumber(_pos(meta), a.value / b.value)
@@ -352,10 +409,14 @@ class _ToSurface(Transformer[Token, object]):
     def epow(self, meta: object, items: list[object]) -> SBinary:
         return self._binary(".^", meta, items)
 
-    def spow(self, meta: object, items: list[object]) -> SBinary:
+    def spow(self, meta: object, items: list[object]) -> SExpr:
         base, token = items
-        exponent = parse_number(str(token).translate(SUPERSCRIPT_DIGITS))
-        return SBinary(_pos(meta), "^", base, SNumber(_pos(token), exponent))  # type: ignore[arg-type]
+        text = str(token)
+        transposed = text.endswith("ᵀ")
+        digits = text.removesuffix("ᵀ").translate(SUPERSCRIPT_DIGITS)
+        exponent = parse_number("-1" if digits == "-" else digits)  # X⁻ᵀ is (X⁻¹)ᵀ
+        power = SBinary(_pos(meta), "^", base, SNumber(_pos(token), exponent))  # type: ignore[arg-type]
+        return SUnary(_pos(meta), "transpose", power) if transposed else power
 
     def neg(self, meta: object, items: list[object]) -> SUnary:
         return SUnary(_pos(meta), "neg", items[-1])  # type: ignore[arg-type]
@@ -369,7 +430,8 @@ class _ToSurface(Transformer[Token, object]):
         return SUnary(_pos(meta), "prime", items[0])  # type: ignore[arg-type]
 
     def norm(self, meta: object, items: list[object]) -> SUnary:
-        return SUnary(_pos(meta), "norm", items[0])  # type: ignore[arg-type]
+        kind = "norm" if len(items) == 1 else NORM_SUBSCRIPTS[str(items[1])]
+        return SUnary(_pos(meta), kind, items[0])  # type: ignore[arg-type]
 
     def call(self, meta: object, items: list[object]) -> SCall:
         callee, args = items
@@ -379,9 +441,21 @@ class _ToSurface(Transformer[Token, object]):
         return list(items)
 
 
+def _terminal_text(term: str) -> str:
+    """A terminal as the user would write it: its description, or its literal text."""
+    if term in TERMINAL_NAMES:
+        return TERMINAL_NAMES[term]
+    try:
+        pattern = _parser().get_terminal(term).pattern
+    except KeyError:
+        return "something else"
+    if pattern.type == "str":
+        return repr(pattern.value)
+    return "something else"
+
+
 def _describe_expected(expected: set[str]) -> str:
-    names = sorted({TERMINAL_NAMES.get(term, repr(term.strip('"').lower())
-                                       if term.isupper() else term) for term in expected})
+    names = sorted({_terminal_text(term) for term in expected})
     if len(names) > 8:
         names = [*names[:8], "…"]
     return ", ".join(names)
@@ -391,8 +465,8 @@ def _syntax_error(source: str, exc: UnexpectedInput, what: str) -> MatgradSyntax
     line, column = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
         index = exc.pos_in_stream or 0
-        found = f"the character {source[index]!r}" if 0 <= index < len(source) \
-            else "an unexpected character"
+        found = f"character {source[index]!r}" if 0 <= index < len(source) \
+            else "character"
         expected = _describe_expected(set(exc.allowed or ()))
     elif isinstance(exc, UnexpectedEOF):
         found = "end of input"
@@ -433,6 +507,7 @@ def _check_depth(source: str, what: str) -> None:
 
 
 def _parse(source: str, start: str, what: str) -> object:
+    source = source.removeprefix(BYTE_ORDER_MARK)  # editors on Windows start files with one
     if len(source) > MAX_SOURCE_CHARS:
         raise MatgradSyntaxError(f"{what} is too long ({len(source):,} characters; the limit "
                                  f"is {MAX_SOURCE_CHARS:,}): split it into smaller programs.")
