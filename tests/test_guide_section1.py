@@ -86,8 +86,12 @@ def test_matches_hand_written_eq_3_4() -> None:
 
 
 def test_one_line_objective_derives_the_same_gradient() -> None:
-    # The mission's one-liner, without let-bindings: same gradient, written out in full.
+    # The mission's one-liner, without let-bindings: the guide's names A and Z are given to its
+    # intermediates, so it prints (3)–(4) exactly; names="inline" substitutes them.
     source = "X: t x n; Y: t x m; W: n x m; b: 1 x m\nJ = 1/2 * ||f(X*W + b) - Y||^2\nwrt W, b"
     derivation = matgrad.derive(source)
-    assert str(derivation.gradients["b"]) == "1ᵀ((f(X W + b) − Y) ⊙ f′(X W + b))"
+    assert str(derivation) == str(matgrad.derive(EXAMPLE.read_text(encoding="utf-8")))
     assert_gradients_match(derivation, seed=1)
+    inline = matgrad.derive(source, names="inline")
+    assert str(inline.gradients["b"]) == "1ᵀ((f(X W + b) − Y) ⊙ f′(X W + b))"
+    assert_gradients_match(inline, seed=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 from matgrad import indexing
 from matgrad.derive import Step, run_engine
@@ -28,6 +28,8 @@ from matgrad.printing.report import format_gradients, format_steps
 from matgrad.resolve import Program, resolve_program
 from matgrad.rules import RuleSet, load_rules
 from matgrad.syntax import Loop, Statement, parse_program
+
+Names = Literal["guide", "inline"]
 
 
 @dataclass
@@ -156,29 +158,36 @@ def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
 
 @overload
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
-           depth: Mapping[str, int]) -> Derivation: ...
+           depth: Mapping[str, int], names: Names = "guide") -> Derivation: ...
 
 
 @overload
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
-           depth: None = None) -> Derivation | LoopDerivation: ...
+           depth: None = None, names: Names = "guide") -> Derivation | LoopDerivation: ...
 
 
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
-           depth: Mapping[str, int] | None = None) -> Derivation | LoopDerivation:
+           depth: Mapping[str, int] | None = None,
+           names: Names = "guide") -> Derivation | LoopDerivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
     symbol of the objective not marked `data`/`const`).
 
     A program with a layer loop `for j in 1..k: … end` is derived at symbolic depth (a
     `LoopDerivation`: the recursion (23) once, code that loops over lists of weights) unless
-    `depth` (e.g. {"k": 4}) asks for the layers written out."""
+    `depth` (e.g. {"k": 4}) asks for the layers written out.
+
+    `names="guide"` (the default) names the intermediates of an inline objective as the guide
+    does (A = XW + b, Z = f(A)), so that it derives like its let-bound form; `names="inline"`
+    derives the expressions as written, substituted into each other."""
+    if names not in ("guide", "inline"):
+        raise UsageError(f"unknown names='{names}'; use 'guide' or 'inline'.")
     try:
         statements = parse_program(source)
         if has_layers(statements):
             if depth is None and _is_symbolic(statements):
                 return derive_layers(source, statements, wrt, rules or load_rules())
             statements = expand(statements, depth or {})
-        program = resolve_program(source, statements)
+        program = resolve_program(source, statements, names)
         chosen = _choose_wrt(program, wrt)
         return derivation_of(program, chosen, rules or load_rules())
     except RecursionError:

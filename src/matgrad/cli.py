@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
+    parser.add_argument("--inline", action="store_true",
+                        help="derive inline expressions as written, without naming their "
+                        "intermediates as the guide does (A = X W + b, Z = f(A))")
     parser.add_argument("--numpy", action="store_true",
                         help="print the generated NumPy module (value_and_grad)")
     parser.add_argument("--name", default="value_and_grad",
@@ -135,7 +138,7 @@ def run(argv: Sequence[str]) -> int:
     source = _read_source(args)
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
-    derivation = derive(source, wrt, depth=depth)
+    derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide")
     for note in derivation.notes:  # on stderr: stdout stays the result alone
         print(f"matgrad: {note}", file=sys.stderr)
     bind = _pairs(args.bind, "--bind")

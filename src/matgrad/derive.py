@@ -122,16 +122,20 @@ class Engine(GuardContext):
         self._stabilize(Tidier(rules.phase("stabilize"), self.shape_of, self))
 
     def _stabilize(self, stabilizer: Tidier) -> None:
-        """Rewrite every definition into its stable form (rules/stable.rules).  A node used under
-        a log, as in `Z = softmax(A); … log(Z)`, is looked through: if log(definition) has a
-        stable form, that form replaces log(Z)."""
+        """Rewrite every definition into its stable form (rules/stable.rules).  Nodes used under
+        a log, as in `Z = softmax(A); … log(Z)` or `Z = σ(A); … log(1 − Z)`, are looked through
+        (one level): if the log with their definitions written in has a stable form, that form
+        replaces it."""
         definitions = self.program.definitions
         for name, definition in definitions.items():
             looked_through: dict[Expr, Expr] = {}
             for node in definition.walk():
-                if (isinstance(node, Apply) and node.fn == "log" and node.order == 0
-                        and isinstance(node.arg, Sym) and node.arg.name in definitions):
-                    inlined = Apply("log", definitions[node.arg.name])
+                if not (isinstance(node, Apply) and node.fn == "log" and node.order == 0):
+                    continue
+                named: dict[Expr, Expr] = {kid: definitions[kid.name] for kid in node.arg.walk()
+                                           if isinstance(kid, Sym) and kid.name in definitions}
+                if named:
+                    inlined = Apply("log", substitute(node.arg, named))
                     stable = stabilizer.tidy(inlined)
                     if stable != inlined:
                         looked_through[node] = stable

@@ -66,6 +66,7 @@ from matgrad.expr import (
     size,
 )
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
+from matgrad.naming import name_intermediates
 from matgrad.shapes import Unifier
 from matgrad.syntax import (
     FUNCTION_DECLARATION,
@@ -128,6 +129,8 @@ class Program:
     inferred: tuple[str, ...] = ()
     # Declared matrices the objective never uses (often a typo in a name).
     unused: tuple[str, ...] = ()
+    # Names the front end gave intermediates of an inline objective (A, Z₁, …; naming.py).
+    invented: tuple[str, ...] = ()
 
     def notes(self) -> list[str]:
         """What the user should know about how the program was read: inferred shapes and
@@ -708,8 +711,11 @@ def _declared_shape(decl: Decl) -> Shape:
     return SCALAR if decl.shape is None else decl.shape
 
 
-def resolve_program(source: str, statements: list[Statement]) -> Program:
-    """Resolve a parsed program; raises MatgradError subclasses for every kind of bad input."""
+def resolve_program(source: str, statements: list[Statement],
+                    naming: Literal["guide", "inline"] = "inline") -> Program:
+    """Resolve a parsed program; raises MatgradError subclasses for every kind of bad input.
+    With `naming="guide"` the intermediates of inline expressions are named as the guide names
+    them (naming.py), so that a one-line objective derives like its let-bound form."""
     resolver = _Resolver(source, "program")
     attributes: dict[str, frozenset[str]] = {}
     positions: dict[str, Pos] = {}
@@ -772,9 +778,13 @@ def resolve_program(source: str, statements: list[Statement]) -> Program:
     dims = tuple(dict.fromkeys([*resolver.dims, *(d for d in names.values())]))
     inferred = tuple(name for name in parameters if name not in resolver.declared)
     unused = tuple(name for name in resolver.declared if name not in parameters)
+    invented: tuple[str, ...] = ()
+    if naming == "guide":
+        named = name_intermediates(definitions, shapes, {*dims, *resolver.functions})
+        definitions, shapes, invented = named.definitions, named.shapes, named.invented
     return Program(source, shapes, definitions, objective, wrt, attributes, parameters,
                    frozenset(resolver.functions), dims, positions,
-                   frozenset(resolver.row_functions), inferred, unused)
+                   frozenset(resolver.row_functions), inferred, unused, invented)
 
 
 def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:

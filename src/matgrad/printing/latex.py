@@ -327,6 +327,14 @@ def derivation_lines(derivation: Derivation) -> list[str]:
     printer = LatexPrinter(derivation.shapes)
     objective = latex_name(derivation.objective, False)
     lines: list[str] = []
+    invented = derivation.program.invented
+    if invented:
+        # The names given to an inline objective's intermediates, as the guide writes
+        # "where A = XW + b" before differentiating.
+        named = r",\; ".join(
+            f"{latex_name(name, derivation.shapes[name] != SCALAR)} = "
+            f"{printer(derivation.program.definitions[name])}" for name in invented)
+        lines.append(f"&\\text{{where }} {named} && \\text{{(naming the intermediates)}}")
     first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
     if first is not None:
         lines.append(f"d{objective} &= {_state(first.before, printer)}")

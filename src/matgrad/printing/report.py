@@ -62,6 +62,14 @@ def _state_text(terms: tuple[Expr, ...], style: Style) -> str:
 def format_steps(derivation: Derivation, style: Style = "unicode") -> str:
     objective = pretty_name(derivation.objective, style)
     lines: list[str] = []
+    invented = derivation.program.invented
+    if invented:
+        # An inline objective's intermediates, named as the guide names them before it
+        # differentiates ("where A = XW + b").
+        named = ", ".join(f"{pretty_name(name, style)} = "
+                          f"{to_text(derivation.program.definitions[name], style)}"
+                          for name in invented)
+        lines.append(f"where {named}  (naming the intermediates)")
     first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
     if first is not None:
         lines.append(f"d{objective} = {_state_text(first.before, style)}")

@@ -1,0 +1,275 @@
+"""Naming intermediates: an objective written on one line is derived as the guide writes it.
+
+The guide names the argument and the value of every activation (Aⱼ = Zⱼ₋₁Wⱼ + bⱼ, Zⱼ = fⱼ(Aⱼ))
+and differentiates over those names, so its results are recursions of linear size (23) rather
+than nested expressions that grow with depth.  This pass gives an inline program the same names:
+
+- each elementwise or row-wise function application with a compound argument gets a name for
+  its argument (A, or A₁, A₂, … when there are several) and one for its value (Z, Z₁, …), unless
+  the user's program already names them;
+- `log` and the row-wise losses (logsumexp, a declared ℓ) are part of a loss, as the guide
+  writes −1ᵀ(Y ⊙ log Z)1 and ℓ(Zₖ): neither their argument nor their value is named (names
+  inside their argument are), so that the stable forms of rules/stable.rules still see
+  log(softmax(…)) and log(1 − σ(…)) through the names;
+- a compound subexpression written more than once is named once (S, S₁, …).
+
+Invariants: values are unchanged (each name is bound to exactly the expression it replaces, in
+evaluation order, before its first use); invented names never clash with a name, size or function
+of the user's program and depend only on the program (the same input gives the same names); the
+pass is idempotent on its own output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from matgrad.dims import Shape
+from matgrad.expr import (
+    Apply,
+    Const,
+    DimSize,
+    Expr,
+    Identity,
+    MatMul,
+    Neg,
+    Ones,
+    RowGrad,
+    Scale,
+    Sym,
+    Transpose,
+    Zero,
+    size,
+)
+from matgrad.shapes import shape_of
+
+# Stems tried in order for (argument, value) names until none clashes with the user's names.
+ACTIVATION_STEMS = (("A", "Z"), ("U", "V"), ("P", "Q"), ("Pre", "Act"))
+SHARED_STEMS = ("S", "R", "Common")
+# Functions that belong to a loss rather than a layer: nothing around them is named.
+LOSS_FUNCTIONS = frozenset({"log"})
+# A repeated subexpression smaller than this (X W, Xᵀ) is cheaper to read than a name.
+MIN_SHARED_SIZE = 3
+
+
+@dataclass
+class NamedProgram:
+    """Definitions with the invented names bound before their first use."""
+
+    definitions: dict[str, Expr]
+    shapes: dict[str, Shape]
+    invented: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _is_trivial(expr: Expr) -> bool:
+    """Leaves, a transposed or negated leaf, and broadcasts (1𝟏, 𝟏b): naming them would not
+    help a reader."""
+    if isinstance(expr, (Sym, Const, DimSize, Ones, Zero, Identity)):
+        return True
+    if isinstance(expr, Scale):
+        return _is_trivial(expr.s) and _is_trivial(expr.x)
+    if isinstance(expr, MatMul):
+        return (isinstance(expr.a, Ones) or isinstance(expr.b, Ones)) and all(
+            _is_trivial(kid) for kid in (expr.a, expr.b))
+    return isinstance(expr, (Transpose, Neg)) and _is_trivial(expr.x)
+
+
+def _is_application(expr: Expr) -> bool:
+    """A layer's function: elementwise, or softmax (a row gradient).  A row-wise
+    vector-to-scalar function (logsumexp, a declared ℓ) is a loss, as in the guide's (19)."""
+    if isinstance(expr, Apply):
+        return expr.order == 0 and expr.fn not in LOSS_FUNCTIONS
+    return isinstance(expr, RowGrad)
+
+
+def _application_arg(expr: Expr) -> Expr:
+    assert isinstance(expr, (Apply, RowGrad))
+    return expr.arg
+
+
+def _worth_naming(expr: Expr, uses: Counter[Expr]) -> bool:
+    """An application is named when its argument is compound (the guide's A = XW + b) or when
+    it is used more than once."""
+    arg = _application_arg(expr)
+    inner = arg.x if isinstance(arg, Transpose) else arg
+    return not _is_trivial(inner) or uses[expr] > 1
+
+
+class _Namer:
+    def __init__(self, definitions: dict[str, Expr], shapes: dict[str, Shape],
+                 taken: set[str]) -> None:
+        self.source = definitions
+        self.shapes = dict(shapes)
+        self.taken = set(taken) | set(definitions) | set(shapes)
+        self.uses = self._count_uses(definitions)
+        applications = self._applications(definitions)
+        self.numbered = len(applications) > 1
+        self.stems = self._choose_stems(len(applications))
+        self.count = 0
+        self.out: dict[str, Expr] = {}
+        self.invented: list[str] = []
+        # Expressions already bound to a name (the user's definitions first) → that name.
+        self.bound: dict[Expr, Expr] = {expr: Sym(name) for name, expr in definitions.items()
+                                        if not _is_trivial(expr)}
+        self.memo: dict[Expr, Expr] = {}
+
+    # ---- planning ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _count_uses(definitions: dict[str, Expr]) -> Counter[Expr]:
+        uses: Counter[Expr] = Counter()
+        for expr in definitions.values():
+            uses.update(expr.walk())
+        return uses
+
+    def _applications(self, definitions: dict[str, Expr]) -> list[Expr]:
+        found: dict[Expr, None] = {}
+        for expr in definitions.values():
+            for node in expr.walk():
+                if _is_application(node) and _worth_naming(node, self.uses):
+                    found.setdefault(node)
+        return list(found)
+
+    def _choose_stems(self, count: int) -> tuple[str, str]:
+        for stems in ACTIVATION_STEMS:
+            names = [self._name(stem, index, count > 1) for stem in stems
+                     for index in range(1, count + 1)]
+            if not any(name in self.taken for name in names):
+                return stems
+        return ACTIVATION_STEMS[-1]  # _fresh adds underscores should even these clash
+
+    @staticmethod
+    def _name(stem: str, index: int, numbered: bool) -> str:
+        return f"{stem}{index}" if numbered else stem
+
+    def _fresh(self, name: str) -> str:
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def _bind(self, name: str, expr: Expr) -> Expr:
+        name = self._fresh(name)
+        self.out[name] = expr
+        self.shapes[name] = shape_of(expr, self.shapes)
+        self.invented.append(name)
+        reference = Sym(name)
+        self.bound[expr] = reference
+        return reference
+
+    # ---- rewriting --------------------------------------------------------------------------
+
+    def run(self) -> NamedProgram:
+        for name, expr in self.source.items():
+            self.out[name] = self._rewrite(expr, root=True)
+        return NamedProgram(self.out, self.shapes, tuple(self.invented))
+
+    def _rewrite(self, expr: Expr, root: bool = False) -> Expr:
+        if not root and expr in self.bound:
+            return self.bound[expr]
+        if expr in self.memo and not root:
+            return self.memo[expr]
+        if self._is_scaled_application(expr):
+            # αⱼfⱼ(Aⱼ) is the layer's value, as the guide's (31) writes Zⱼ = αⱼfⱼ(Aⱼ).
+            assert isinstance(expr, Scale)
+            inner = self._rewrite(expr.x, root=True)
+            scaled: Expr = Scale(self._rewrite(expr.s), inner)
+            if not root:
+                scaled = self.bound.get(scaled) or self._bind(
+                    self._name(self.stems[1], self.count, self.numbered), scaled)
+            self.memo[expr] = scaled
+            return scaled
+        kids = expr.children()
+        new = expr.with_children(tuple(self._rewrite(kid) for kid in kids)) if kids else expr
+        if _is_application(expr) and _worth_naming(expr, self.uses):
+            new = self._name_application(new, root)
+        self.memo[expr] = new
+        return new
+
+    def _is_scaled_application(self, expr: Expr) -> bool:
+        return (isinstance(expr, Scale) and _is_trivial(expr.s) and _is_application(expr.x)
+                and _worth_naming(expr.x, self.uses) and self.uses[expr.x] == 1)
+
+    def _name_application(self, expr: Expr, root: bool) -> Expr:
+        assert isinstance(expr, (Apply, RowGrad))
+        self.count += 1
+        argument_stem, value_stem = self.stems
+        arg = expr.arg
+        # A column read over its entries is softmax(aᵀ)ᵀ: the name is for a, not aᵀ.
+        inner, transposed = (arg.x, True) if isinstance(arg, Transpose) else (arg, False)
+        if not _is_trivial(inner):
+            if inner in self.bound:
+                reference = self.bound[inner]
+            else:
+                reference = self._bind(self._name(argument_stem, self.count, self.numbered),
+                                       inner)
+            arg = Transpose(reference) if transposed else reference
+            expr = type(expr)(expr.fn, arg, *(() if not isinstance(expr, Apply) else (0,)))
+        if root:
+            return expr
+        if expr in self.bound:
+            return self.bound[expr]
+        return self._bind(self._name(value_stem, self.count, self.numbered), expr)
+
+
+def _share_repeats(named: NamedProgram, taken: set[str]) -> NamedProgram:
+    """Name each compound subexpression written more than once, largest first."""
+    uses: Counter[Expr] = Counter()
+    for expr in named.definitions.values():
+        uses.update(node for node in expr.walk()
+                    if not isinstance(node, Sym) and size(node) >= MIN_SHARED_SIZE)
+    repeated = [expr for expr, count in uses.items() if count > 1 and not _is_trivial(expr)]
+    if not repeated:
+        return named
+    # Largest first, and never one whose every use is inside a chosen one.
+    repeated.sort(key=size, reverse=True)
+    chosen: list[Expr] = []
+    covered: dict[Expr, int] = {}  # node → uses accounted for by chosen expressions around it
+    for expr in repeated:
+        if covered.get(expr, 0) >= uses[expr]:
+            continue
+        chosen.append(expr)
+        for node in set(expr.walk()) - {expr}:
+            covered[node] = covered.get(node, 0) + uses[expr]
+    occupied = set(taken) | set(named.definitions) | set(named.shapes)
+    stem = next((s for s in SHARED_STEMS if not any(
+        name in occupied for name in ([s] if len(chosen) == 1 else
+                                      [f"{s}{i}" for i in range(1, len(chosen) + 1)]))),
+        SHARED_STEMS[-1])
+    names = {expr: (stem if len(chosen) == 1 else f"{stem}{index}")
+             for index, expr in enumerate(chosen, start=1)}
+    shapes = dict(named.shapes)
+    out: dict[str, Expr] = {}
+    invented = list(named.invented)
+    placed: dict[Expr, Expr] = {}
+
+    def replace(expr: Expr) -> Expr:
+        if expr in placed:
+            return placed[expr]
+        kids = expr.children()
+        new = expr.with_children(tuple(replace(kid) for kid in kids)) if kids else expr
+        if expr in names:
+            name = names[expr]
+            while name in occupied:
+                name += "_"
+            occupied.add(name)
+            out[name] = new
+            shapes[name] = shape_of(new, shapes)
+            invented.append(name)
+            new = Sym(name)
+            placed[expr] = new
+        return new
+
+    for name, expr in named.definitions.items():
+        kids = expr.children()
+        # A definition that is itself the repeated expression keeps its own name.
+        out[name] = expr.with_children(tuple(replace(kid) for kid in kids)) if kids else expr
+    return NamedProgram(out, shapes, tuple(invented))
+
+
+def name_intermediates(definitions: dict[str, Expr], shapes: dict[str, Shape],
+                       taken: set[str]) -> NamedProgram:
+    """The program with its intermediates named as the guide names them (see the module doc);
+    `taken` holds every other name of the program (sizes, functions) to keep clear of."""
+    named = _Namer(definitions, shapes, taken).run()
+    return _share_repeats(named, taken | set(definitions))
