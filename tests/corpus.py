@@ -5,7 +5,9 @@ Pedersen, 2012) and the losses of machine learning (regression, classification, 
 normalisation, likelihoods, factorisation, networks written inline and with names), in the
 notations people type: ASCII and Unicode, `||·||` and `‖·‖`, subscripted norms, `X^T`.
 
-Each reference is the objective written by hand in NumPy from its textbook definition, never
+Each reference is called with the generated function's argument names (α as alpha), so
+lambdas stand even where a helper would do (ruff's PLW0108 is off for this file).  Each
+reference is the objective written by hand in NumPy from its textbook definition, never
 from matgrad's output; test_corpus.py checks that matgrad's value equals it (so the input was
 read as meant) and that matgrad's gradients equal its central differences.  Entries with
 `refused` are inputs that must get a clear MatgradError instead of a guess.
@@ -301,7 +303,7 @@ CASES: list[Case] = [
     Case("juxtaposed quadratic", "x: n x 1; A: n x n\nJ = xᵀA x", lambda x, A: s(x.T @ A @ x),
          NOTATION),
     Case("Φθ with a space", "Φ: t x n, data; θ: n x 1; y: t x 1, data\nJ = ‖Φ θ − y‖²",
-         lambda Φ, θ, y: fro2(Φ @ θ - y), NOTATION),
+         lambda Phi, theta, y: fro2(Phi @ theta - y), NOTATION),
     Case("(1/2)‖·‖²", "Z: t x m; Y: t x m, data\nJ = (1/2)‖Z − Y‖²",
          lambda Z, Y: 0.5 * fro2(Z - Y), NOTATION),
     Case("(1/2)||·||^2", "Z: t x m; Y: t x m, data\nJ = (1/2)||Z - Y||^2",
@@ -330,8 +332,8 @@ CASES: list[Case] = [
     Case("byte order mark", "\ufeffx: n x 1\nJ = x'*x", lambda x: s(x.T @ x), NOTATION),
     Case("d and of as names", "d: n x 1; of: n x 1, data\nJ = d'*of",
          lambda d, of: s(d.T @ of), NOTATION),
-    Case("greek names", "α: scalar; β: n x 1\nJ = α * β'*β", lambda α, β: s(α * (β.T @ β)),
-         NOTATION),
+    Case("greek names", "α: scalar; β: n x 1\nJ = α * β'*β",
+         lambda alpha, beta: s(alpha * (beta.T @ beta)), NOTATION),
     Case("ln alias", "X: n x m, positive\nJ = sum(ln(X))", lambda X: s(np.log(X).sum()),
          NOTATION, positive=("X",)),
     Case("objective named by of", "W: n x m\nL = sum(W .* W)\nM = sum(W)\nof L",
@@ -358,7 +360,9 @@ CASES: list[Case] = [
          refused="ambiguous"),
     Case("X^T with a size T", "X: T x T\nJ = sum(X^T)", None, NOTATION,
          refused="could mean a power"),
-    Case("softmax of an inferred column", "y: m x 1\nJ = y'*softmax(v)", None, ML,
+    Case("softmax of an inferred column", "y: m x 1, data\nJ = y'*softmax(v)",
+         lambda y, v: s(y.T @ softmax_rows(v.T).T), ML),
+    Case("logsumexp of an inferred column", "y: m x 1\nJ = sum(logsumexp(v)) + y'*v", None, ML,
          refused="declare the shapes"),
     Case("underscore name", "_w: n x 1\nJ = sum(_w)", None, NOTATION,
          refused="unexpected character '_'"),

@@ -5,7 +5,6 @@ MatgradError.  None may be silently wrong."""
 
 from __future__ import annotations
 
-import keyword
 import zlib
 from collections import Counter
 
@@ -51,10 +50,9 @@ def evaluate(derivation: Derivation, case: Case, values: dict[str, np.ndarray],
 
 def reference(case: Case, derivation: Derivation, values: dict[str, np.ndarray]) -> float:
     assert case.reference is not None
-    # By the program's names; a Python keyword (lambda) as the generated code spells it.
+    # By the generated function's argument names (lambda → lambda_, α → alpha).
     names = derivation.python_names
-    return float(case.reference(**{names[k] if keyword.iskeyword(k) else k: v
-                                   for k, v in values.items()}))
+    return float(case.reference(**{names[k]: v for k, v in values.items()}))
 
 
 def central_differences(case: Case, derivation: Derivation, values: dict[str, np.ndarray],

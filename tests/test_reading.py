@@ -143,9 +143,16 @@ def test_a_row_keeps_the_row_wise_reading() -> None:
                  {"x": x4.T})
 
 
-def test_softmax_of_an_inferred_column_is_refused() -> None:
+def test_softmax_of_an_inferred_column_is_read_once_its_shape_is_known() -> None:
+    # v's shape is open where softmax is applied; y'*… makes it a column, read over entries.
+    y = rng.normal(size=(4, 1))
+    assert_means("y: m x 1, data; J = y' * softmax(v)",
+                 lambda y, v: scalar(y.T @ _softmax(v)), {"y": y, "v": x4})
+
+
+def test_logsumexp_of_an_inferred_column_is_refused() -> None:
     with pytest.raises(matgrad.UsageError, match="declare the shapes"):
-        matgrad.derive("y: m x 1; J = y' * softmax(v)")
+        matgrad.derive("y: m x 1; J = sum(logsumexp(v)) + y'*v")
 
 
 # ---- 4. functions ----------------------------------------------------------------------------

@@ -64,6 +64,7 @@ from matgrad.expr import (
     Zero,
     add,
     size,
+    substitute,
 )
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
 from matgrad.naming import name_intermediates
@@ -107,6 +108,9 @@ ATTRIBUTES = {"data", "const", "positive", "spd", "onehot"}
 GUIDE_FUNCTION_NAME = re.compile(r"[A-Za-z\u0370-\u03FFℓ][0-9]*")
 # `X^T` is the transpose in the notation of many textbooks when T names nothing else.
 TRANSPOSE_EXPONENT = "T"
+# An undeclared, unbound `I` is the identity matrix, as the guide and the printer write it; its
+# size comes from its context (`X + I`, `WᵀW − I`).
+IDENTITY_NAME = "I"
 
 
 @dataclass
@@ -170,6 +174,7 @@ class _Resolver:
         self.declared_functions: set[str] = set()  # `phi: function`
         # Checks that need the final shapes: (shape, what must hold, the error if it fails).
         self.deferred: list[tuple[Shape, Literal["vector", "not-column"], str]] = []
+        self.open_row_gradients: list[tuple[Expr, Shape]] = []
 
     # ---- errors -----------------------------------------------------------------------------
 
@@ -227,6 +232,9 @@ class _Resolver:
         if name in self.dims and name not in self.declared and name not in self.definitions:
             return DimSize(name), SCALAR
         if name not in self.declared and name not in self.definitions:
+            if name == IDENTITY_NAME:
+                size_ = self.unifier.fresh()
+                return Identity(size_), (size_, size_)
             self.refuse_run_together(node)
         return Sym(name), self.symbol_shape(name, node.pos)
 
@@ -514,9 +522,25 @@ class _Resolver:
         return Apply(name, arg, order), shape
 
     def row_gradient(self, node: SCall, fn: str, arg: Expr, shape: Shape) -> tuple[Expr, Shape]:
-        if self.mode == "program" and fn in ROWWISE and self.over_column(node, fn, shape):
-            return Transpose(RowGrad(fn, Transpose(arg))), shape
+        """softmax(X): a column's softmax is over its entries, softmax(xᵀ)ᵀ.  The shape is the
+        same either way, so a shape still open here is decided at the end (`column_reads`)."""
+        if self.mode == "program" and fn in ROWWISE:
+            rows, cols = (self.unifier.find(dim) for dim in shape)
+            if cols == 1 and rows != 1:
+                return Transpose(RowGrad(fn, Transpose(arg))), shape
+            if isinstance(cols, DimVar):
+                self.open_row_gradients.append((RowGrad(fn, arg), shape))
         return RowGrad(fn, arg), shape
+
+    def column_reads(self) -> dict[Expr, Expr]:
+        """Row gradients whose argument turned out a column: their reading over the entries."""
+        reads: dict[Expr, Expr] = {}
+        for expr, shape in self.open_row_gradients:
+            rows, cols = (self.unifier.find(dim) for dim in shape)
+            if cols == 1 and rows != 1:
+                assert isinstance(expr, RowGrad)
+                reads[expr] = Transpose(RowGrad(expr.fn, Transpose(expr.arg)))
+        return reads
 
     def over_column(self, node: SCall, fn: str, shape: Shape) -> bool:
         """Whether a built-in row-wise function applies over the entries of a column: a row-wise
@@ -772,7 +796,9 @@ def resolve_program(source: str, statements: list[Statement],
     names: dict[DimVar, str] = {}
     shapes = {name: (resolver.final_dim(s[0], names), resolver.final_dim(s[1], names))
               for name, s in resolver.shapes.items()}
-    definitions = {name: resolver.finish(expr, names)
+    column_reads = resolver.column_reads()
+    definitions = {name: resolver.finish(substitute(expr, column_reads) if column_reads else expr,
+                                         names)
                    for name, expr in resolver.definitions.items()}
     parameters = _free_symbols(objective, definitions)
     dims = tuple(dict.fromkeys([*resolver.dims, *(d for d in names.values())]))

@@ -15,7 +15,21 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from matgrad.dims import Shape
-from matgrad.expr import Add, Const, Div, Expr, Neg, Power, Scale, Zero, add
+from matgrad.expr import (
+    Add,
+    Const,
+    DimSize,
+    Div,
+    Expr,
+    MatMul,
+    Neg,
+    Ones,
+    Power,
+    Scale,
+    Transpose,
+    Zero,
+    add,
+)
 from matgrad.match import Bindings, Instantiator, Matcher
 from matgrad.rules import GUARDS, GuardContext, Rule
 
@@ -68,11 +82,20 @@ def collect_like_terms(expr: Add, shape_of: ShapeOf) -> Expr | None:
     return add(terms) if terms else Zero(*shape_of(expr))
 
 
+def _all_ones(expr: Expr) -> bool:
+    return isinstance(expr, Ones) or (isinstance(expr, Transpose) and isinstance(expr.x, Ones))
+
+
 def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
     """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    if isinstance(expr, MatMul) and _all_ones(expr.a) and _all_ones(expr.b):
+        # 𝟏𝟏 with k inner entries is k𝟏 (1ᵀ𝟏 = t𝟏ᵀ): a size the printed 𝟏 would not show.
+        (rows, shared), (_, cols) = shape_of(expr.a), shape_of(expr.b)
+        count = Const(Fraction(shared)) if isinstance(shared, int) else DimSize(str(shared))
+        return Ones(rows, cols) if shared == 1 else Scale(count, Ones(rows, cols))
     if isinstance(expr, Scale) and _value(expr.x) is not None and _value(expr.s) is None:
         return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
-    if isinstance(expr, Scale) and isinstance(expr.s, Zero):
+    if isinstance(expr, Scale) and (isinstance(expr.s, Zero) or isinstance(expr.x, Zero)):
         return Zero(*shape_of(expr))
     if isinstance(expr, Scale) and _value(expr.s) is None:
         # Numeric factors move to the front of a chain of scalar factors, where they fold:
@@ -129,6 +152,8 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
             return _const(base ** int(exponent))
     if isinstance(expr, Neg) and _value(expr.x) is not None and isinstance(expr.x, Neg):
         return expr.x.x
+    if isinstance(expr, Neg) and isinstance(expr.x, Zero):
+        return expr.x  # −0 = 0
     return None
 
 

@@ -386,9 +386,9 @@ class _ToSurface(Transformer[Token, object]):
 
     def div(self, meta: object, items: list[object]) -> SBinary | SNumber:
         a, b = items
-        if isinstance(b, SJuxt):
+        pos = _pos(meta)
+        if isinstance(b, SJuxt) and b.pos.end >= pos.end:  # not 1/(2 x): no parentheses
             # `1/2 ‖E‖²` reads as ½‖E‖² to a person and as 1/(2‖E‖²) by precedence: ask.
-            pos = _pos(meta)
             raise MatgradSyntaxError(
                 f"a division by a juxtaposed product at line {pos.line}, column {pos.column} "
                 "is ambiguous (is `1/2 x` half of x, or 1/(2x)?): write (1/2) x, or 1/(2 x).")

@@ -175,6 +175,10 @@ class TextPrinter:
 
     def _print_Ones(self, expr: Ones) -> Printed:
         if self.unicode and not self.exact:
+            # A row of ones is the guide's 𝟏ᵀ: a bare 𝟏 whose size is left to its context reads
+            # back as a column or a full matrix, never as a row.
+            if expr.rows == 1 and expr.cols != 1:
+                return Printed("𝟏ᵀ", POSTFIX)
             return Printed("𝟏", ATOM)
         return Printed(f"ones({self._dim(expr.rows)}, {self._dim(expr.cols)})", POSTFIX)
 
@@ -207,9 +211,10 @@ class TextPrinter:
 
     def _print_Add(self, expr: Add) -> Printed:
         terms = list(expr.terms)
-        # Elide 𝟏 only when some term carries the full shape, so resolution restores it.
-        elide = any(self._broadcast_operand(t.x if isinstance(t, Neg) else t) is None
-                    for t in terms)
+        # Elide 𝟏 only when some term carries the full shape, so resolution restores it (a
+        # printed 𝟏 carries none: 𝟏 + t𝟏 must not print as 𝟏 + t, which reads as a scalar).
+        elide = any(self._broadcast_operand(body) is None and not isinstance(body, Ones)
+                    for t in terms for body in [t.x if isinstance(t, Neg) else t])
         parts: list[str] = []
         for index, term in enumerate(terms):
             negative = isinstance(term, Neg)
@@ -242,10 +247,8 @@ class TextPrinter:
                 left_text, left_prec = printed_left.text, printed_left.prec
             else:
                 left_text, left_prec = f"({printed_left.text})", ATOM
-        printed_right = self.print(right)
-        right_text = printed_right.text
-        safe = printed_right.prec >= POWER and right_text[:1] not in ("(", "‖", "<", "−", "|")
-        if not safe:
+        right_text = self.print(right).text
+        if not self._safe_right(right):
             # The right operand is parenthesised: written as a postfix call on the left operand,
             # which must itself be a postfix expression to keep the grouping.
             if left_prec < POSTFIX:
@@ -274,12 +277,30 @@ class TextPrinter:
 
     def _print_Scale(self, expr: Scale) -> Printed:
         if self.unicode:
+            if isinstance(expr.s, (Sym, DimSize)) and not self._safe_right(expr.x):
+                # λ(‖w‖²) or t(E + 1) would read as a call of a function λ or t.
+                return Printed(f"{self(expr.s)} * {self.at_least(expr.x, UNARY)}", PRODUCT)
+            factor = self.print(expr.s)
+            if factor.prec == JUXT:
+                # A scalar that is itself a product, (1ᵀc)𝟏: 1ᵀc𝟏 would read as one product.
+                right = self.print(expr.x).text
+                if not self._safe_right(expr.x):
+                    return Printed(f"({factor.text})({right})", POSTFIX)
+                return Printed(f"({factor.text}){right}", JUXT)
             return self._juxtapose(expr.s, expr.x)
         return Printed(f"{self.at_least(expr.s, PRODUCT)} * {self.at_least(expr.x, UNARY)}",
                        PRODUCT)
 
+    def _safe_right(self, right: Expr) -> bool:
+        """Whether a juxtaposed right operand needs no parentheses (see _juxtapose)."""
+        printed = self.print(right)
+        return printed.prec >= POWER and printed.text[:1] not in ("(", "‖", "<", "−", "|")
+
     def _print_Div(self, expr: Div) -> Printed:
-        return self._binary(expr.x, "/", expr.s, PRODUCT)
+        # A juxtaposed divisor is parenthesised: `1 / xᵀx` would be ambiguous to a reader (and
+        # the parser refuses it), so the printer writes 1 / (xᵀx).
+        return Printed(f"{self.at_least(expr.x, PRODUCT)} / {self.at_least(expr.s, JUXT + 1)}",
+                       PRODUCT)
 
     def _print_Hadamard(self, expr: Hadamard) -> Printed:
         return self._binary(expr.a, "⊙" if self.unicode else ".*", expr.b, PRODUCT)
@@ -311,6 +332,10 @@ class TextPrinter:
         mark = "ᵀ" if self.unicode else "'"
         if _is_ones_row(expr) and not self.exact:
             return Printed(f"1{mark}", POSTFIX)
+        if isinstance(expr.x, Ones) and self.unicode and not self.exact:
+            # The transpose of a matrix of ones is the matrix of ones of the other shape: 𝟏ᵀ
+            # of an n×n 𝟏 would read back as a row.
+            return self._print_Ones(Ones(expr.x.cols, expr.x.rows))
         return Printed(f"{self.at_least(expr.x, POSTFIX)}{mark}", POSTFIX)
 
     def _print_Power(self, expr: Power) -> Printed:
