@@ -183,3 +183,32 @@ def test_steps_and_latex_show_the_naming() -> None:
     assert derivation.steps_text().splitlines()[0] == \
         "where A = X W + b, Z = f(A)  (naming the intermediates)"
     assert r"\text{where } \mathbf{A} = " in derivation.latex()
+
+
+LOOP_INLINE = """X: t x n[0], data
+Y: t x n[k], data
+Z[0] = X
+for j in 1..k:
+    W[j]: n[j-1] x n[j]; b[j]: 1 x n[j]
+    Z[j] = f[j](Z[j-1]*W[j] + b[j])
+end
+J = 1/(2*t) * ||Z[k] - Y||^2"""
+
+
+def test_an_inline_layer_loop_prints_like_the_example() -> None:
+    example = matgrad.derive((EXAMPLES / "regression_loop.mg").read_text(encoding="utf-8"))
+    inline = matgrad.derive(LOOP_INLINE)
+    assert str(inline) == str(example)
+    assert matgrad.check(inline, bind={"f": "tanh"}).passed
+    # Written out at a depth, the same layers come out as A1, Z1, … like the flat examples.
+    assert "A₂ = Z₁W₂ + b₂" in str(matgrad.derive(LOOP_INLINE, depth={"k": 3}))
+    assert "Aⱼ" not in str(matgrad.derive(LOOP_INLINE, names="inline"))
+
+
+def test_a_scaled_inline_layer_is_named() -> None:
+    source = LOOP_INLINE.replace("b[j]: 1 x n[j]", "b[j]: 1 x n[j]; alpha[j]: scalar").replace(
+        "Z[j] = f[j](", "Z[j] = alpha[j] * f[j](")
+    assert "Aⱼ = Zⱼ₋₁Wⱼ + bⱼ" in str(matgrad.derive(source))
+    # (Loop code for scalar layer parameters is not generated yet; the layers written out are.)
+    layers = {f"f{j}": "tanh" for j in (1, 2, 3)}
+    assert matgrad.check(matgrad.derive(source, depth={"k": 3}), bind=layers).passed

@@ -17,6 +17,7 @@ from matgrad.errors import UsageError
 from matgrad.expr import Diff, Expr, Frob, Sym
 from matgrad.loop_derive import LoopDerivation, derive_layers
 from matgrad.loops import expand, has_layers, statement_names
+from matgrad.naming import name_layer_arguments
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.numpy import (
     argument_names,
@@ -184,6 +185,8 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     try:
         statements = parse_program(source)
         if has_layers(statements):
+            if names == "guide":
+                statements = name_layer_arguments(statements)
             if depth is None and _is_symbolic(statements):
                 return derive_layers(source, statements, wrt, rules or load_rules())
             statements = expand(statements, depth or {})

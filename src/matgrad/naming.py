@@ -11,7 +11,9 @@ than nested expressions that grow with depth.  This pass gives an inline program
   writes −1ᵀ(Y ⊙ log Z)1 and ℓ(Zₖ): neither their argument nor their value is named (names
   inside their argument are), so that the stable forms of rules/stable.rules still see
   log(softmax(…)) and log(1 − σ(…)) through the names;
-- a compound subexpression written more than once is named once (S, S₁, …).
+- a compound subexpression written more than once is named once (S, S₁, …);
+- in a layer loop, `Z[j] = f[j](Z[j-1]*W[j] + b[j])` gains `A[j] = Z[j-1]*W[j] + b[j]`, on the
+  surface syntax before the loop is analysed (name_layer_arguments).
 
 Invariants: values are unchanged (each name is bound to exactly the expression it replaces, in
 evaluation order, before its first use); invented names never clash with a name, size or function
@@ -22,8 +24,9 @@ pass is idempotent on its own output.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from matgrad import indexing
 from matgrad.dims import Shape
 from matgrad.expr import (
     Apply,
@@ -41,7 +44,9 @@ from matgrad.expr import (
     Zero,
     size,
 )
+from matgrad.loops import statement_names
 from matgrad.shapes import shape_of
+from matgrad.syntax import Decl, Let, Loop, SBinary, SCall, SExpr, SName, Statement
 
 # Stems tried in order for (argument, value) names until none clashes with the user's names.
 ACTIVATION_STEMS = (("A", "Z"), ("U", "V"), ("P", "Q"), ("Pre", "Act"))
@@ -273,3 +278,53 @@ def name_intermediates(definitions: dict[str, Expr], shapes: dict[str, Shape],
     `taken` holds every other name of the program (sizes, functions) to keep clear of."""
     named = _Namer(definitions, shapes, taken).run()
     return _share_repeats(named, taken | set(definitions))
+
+
+# ---- layer loops ----------------------------------------------------------------------------
+
+def _named_call(value: SExpr) -> SCall | None:
+    """The activation of a layer written inline: f[j](…) or α[j] * f[j](…)."""
+    if isinstance(value, SBinary) and value.op == "*" and isinstance(value.b, SCall):
+        value = value.b
+    if isinstance(value, SCall) and isinstance(value.callee, SName) and len(value.args) == 1 \
+            and not isinstance(value.args[0], SName):
+        return value
+    return None
+
+
+def _replace_call_arg(value: SExpr, reference: SName) -> SExpr:
+    if isinstance(value, SBinary):
+        return replace(value, b=_replace_call_arg(value.b, reference))
+    assert isinstance(value, SCall)
+    return replace(value, args=(reference,))
+
+
+def name_layer_arguments(statements: list[Statement]) -> list[Statement]:
+    """In a layer loop, `Z[j] = f[j](Z[j-1]*W[j] + b[j])` becomes `A[j] = Z[j-1]*W[j] + b[j];
+    Z[j] = f[j](A[j])`, as the guide writes its layers, so that the recursion is over Δⱼ = ∂J/∂Aⱼ
+    (23).  The stem is A unless the program already uses it (then U, P, …)."""
+    used = {indexing.base_of(name) for statement in statements
+            for name in statement_names(statement)}
+    stem = next((argument for argument, _ in ACTIVATION_STEMS if argument not in used), None)
+    if stem is None:
+        return statements
+    result: list[Statement] = []
+    for statement in statements:
+        if not isinstance(statement, Loop):
+            result.append(statement)
+            continue
+        body: list[Decl | Let] = []
+        for item in statement.body:
+            call = _named_call(item.value) if isinstance(item, Let) else None
+            parts = indexing.split(item.name) if call is not None else None
+            if call is None or parts is None or parts[1].symbol != statement.var \
+                    or parts[1].offset != 0:
+                body.append(item)
+                continue
+            assert isinstance(item, Let)
+            name = indexing.make(stem, parts[1])
+            body.append(Let(name, call.args[0], call.args[0].pos))
+            body.append(replace(item, value=_replace_call_arg(item.value,
+                                                              SName(call.args[0].pos, name))))
+        result.append(replace(statement, body=tuple(body)))
+    return result
