@@ -108,10 +108,14 @@ def test_the_issue_one_liner_without_declarations() -> None:
     source = ("X: t x n, data; Y: t x m, data\nZ[0] = X\n"
               "for j in 1..k: Z[j] = f[j](Z[j-1]*W[j] + b[j]) end\n"
               "J = 1/(2*t) * ||Z[k] - Y||^2")
-    derivation = symbolic(source)
-    cases = {str(below) for base in derivation.layered.carried
-             for below in derivation.carried_cases(base)[1:]}
+    inline = matgrad.derive(source, names="inline")
+    assert isinstance(inline, LoopDerivation)
+    cases = {str(below) for base in inline.layered.carried
+             for below in inline.carried_cases(base)[1:]}
     assert cases == {"(ΔZⱼ₊₁ ⊙ fⱼ₊₁′(ZⱼWⱼ₊₁ + bⱼ₊₁)) Wⱼ₊₁ᵀ"}
+    # With the guide's names (the default) the layer's argument is A[j] and the recursion (23).
+    derivation = symbolic(source)
+    assert "Δⱼ = Δⱼ₊₁Wⱼ₊₁ᵀ ⊙ fⱼ′(Aⱼ)" in str(derivation)
     with pytest.raises(MatgradError, match=r"declare it in the loop body"):
         derivation.numpy_source(bind={"f": "tanh"})
     declared = source.replace("Y: t x m", "Y: t x n").replace(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from helpers import DEFAULT_BIND, bound_functions
 from hypothesis import HealthCheck, assume, given, settings
@@ -14,7 +16,7 @@ from matgrad.printing.text import to_text
 from matgrad.resolve import Program
 from matgrad.simplify import is_zero
 
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -108,7 +110,8 @@ def test_printed_inverse_transpose_reads_back() -> None:
     assert_printed_output_reads_back(derivation)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "200")) // 8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_printed_output_of_random_programs_reads_back(source: str) -> None:
     # A product with an explicit ones(1, n) inside a function, tanh(c ones(1, n)) ones(n, 1),

@@ -35,10 +35,13 @@ examples:
 input language (see docs/language.md): declarations `X: t x n`, `alpha: scalar`;
 let-bindings `A = X*W + b`; the last binding is the objective. Products: `*` (matrix, or scalar
 when an operand is 1x1), `.*` or ⊙ (Hadamard), `<A, B>` or · (Frobenius); `'` or ᵀ transpose;
-`||E||^2`; `1'*E` column sums; `sum(E)`; `E .^ p`; elementwise functions tanh, sigmoid, relu,
-exp, log, sqrt, square, abs, sin, cos, softplus, and abstract ones such as f, g; row-wise
-logsumexp, softmax, and losses declared `ell: rowwise`; tr, det, logdet, inv; layer loops
-`for j in 1..k: A[j] = Z[j-1]*W[j] + b[j]; Z[j] = f[j](A[j]) end`.
+`||E||^2`, `||x||_1`, `||X||_F`; `1'*E` column sums; `sum(E)`, `mean(x)`; `E .^ p`;
+elementwise functions tanh, sigmoid, relu, exp, log, sqrt, square, abs, sin, cos, softplus,
+log1p, expm1, sinh, cosh, arctan, and abstract ones named f, g, f1, f[j] or declared
+`phi: function`; row-wise logsumexp, softmax, and losses declared `ell: rowwise`; tr (trace),
+det, logdet, inv, diag; layer loops `for j in 1..k: Z[j] = f[j](Z[j-1]*W[j] + b[j]) end`.
+One-line objectives get the guide's names (A = X W + b, Z = f(A)); --inline keeps them inline.
+Shapes inferred rather than declared are listed on stderr.
 """
 
 

@@ -21,6 +21,7 @@ from matgrad.expr import (
     DimSize,
     Div,
     Expr,
+    Hadamard,
     MatMul,
     Neg,
     Ones,
@@ -95,7 +96,9 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         return Ones(rows, cols) if shared == 1 else Scale(count, Ones(rows, cols))
     if isinstance(expr, Scale) and _value(expr.x) is not None and _value(expr.s) is None:
         return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
-    if isinstance(expr, Scale) and (isinstance(expr.s, Zero) or isinstance(expr.x, Zero)):
+    if isinstance(expr, (Scale, MatMul, Hadamard)) and any(
+            isinstance(kid, Zero) for kid in expr.children()):
+        # Definitions are folded but not tidied by rules (stabilize phase): A(W − W) = 0.
         return Zero(*shape_of(expr))
     if isinstance(expr, Scale) and _value(expr.s) is None:
         # Numeric factors move to the front of a chain of scalar factors, where they fold:
