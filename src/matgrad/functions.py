@@ -35,6 +35,8 @@ class ElementwiseFunction:
     via_output: str | None = None
     latex: str | None = None
     domain: tuple[float, float] = (-2.0, 2.0)
+    # How the LaTeX writes an application when not as `name(x)`: \sqrt{x}, in `{x}`.
+    latex_call: str | None = None
 
     def sympy_expr(self, order: int = 0) -> sympy.Expr:
         expr = sympy.sympify(self.definition, locals={"x": X_SYMBOL})
@@ -72,7 +74,8 @@ ELEMENTWISE: dict[str, ElementwiseFunction] = {
         ElementwiseFunction("exp", "exp(x)", "np.exp({x})", "np.exp({x})", via_output="y"),
         ElementwiseFunction("log", "log(x)", "np.log({x})", "1 / {x}", domain=(0.5, 3.0)),
         ElementwiseFunction("sqrt", "sqrt(x)", "np.sqrt({x})", "0.5 / np.sqrt({x})",
-                            via_output="1/(2*y)", domain=(0.5, 3.0), latex=r"\sqrt"),
+                            via_output="1/(2*y)", domain=(0.5, 3.0),
+                            latex=r"\operatorname{sqrt}", latex_call=r"\sqrt{{{x}}}"),
         ElementwiseFunction("square", "x**2", "np.square({x})", "2 * {x}",
                             latex=r"\operatorname{sq}"),
         ElementwiseFunction("abs", "Abs(x)", "np.abs({x})", "np.sign({x})",

@@ -245,6 +245,9 @@ class LatexPrinter:
         return latex_name(name, False)
 
     def _print_Apply(self, expr: Apply) -> Latex:
+        known = ELEMENTWISE.get(expr.fn)
+        if known is not None and known.latex_call is not None and expr.order == 0:
+            return Latex(known.latex_call.format(x=self(expr.arg)), POSTFIX)
         primes = "'" * expr.order
         name = self._function_name(expr.fn)
         if primes:
