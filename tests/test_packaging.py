@@ -4,6 +4,7 @@ another directory."""
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -18,11 +19,18 @@ def test_wheel_installs_and_runs_elsewhere(tmp_path: Path) -> None:
                     "-w", str(dist), str(ROOT)], check=True, capture_output=True)
     (wheel,) = dist.glob("matgrad-*.whl")
     env_dir = tmp_path / "venv"
-    # The venv sees this interpreter's lark/sympy/numpy, so no download is needed.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
-    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", str(wheel)],
-                   check=True, capture_output=True)
+    # The new venv sees the site-packages of the interpreter running the tests (a venv of its
+    # own, often), so lark, sympy and numpy need no download.  A path in a .pth file does not
+    # run that directory's own .pth files, so an editable matgrad there stays invisible.
+    purelib = subprocess.run([str(bin_dir / "python"), "-c",
+                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    outer = [*site.getsitepackages(), site.getusersitepackages()]
+    (Path(purelib) / "outer_site_packages.pth").write_text("\n".join(outer) + "\n")
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--no-index",
+                    str(wheel)], check=True, capture_output=True)
     example = tmp_path / "single_layer.mg"
     example.write_text((ROOT / "examples" / "single_layer.mg").read_text())
     elsewhere = tmp_path / "elsewhere"
