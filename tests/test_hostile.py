@@ -143,3 +143,34 @@ def test_generated_docs_are_up_to_date() -> None:
         "docs/rules.md is stale: run python -m matgrad.docgen"
     assert (docs / "errors.md").read_text(encoding="utf-8") == errors_markdown() + "\n", \
         "docs/errors.md is stale: run python -m matgrad.docgen"
+
+
+INJECTION_KEY = 'x"""\nimport os; os.system("echo INJECTED > pwn.txt")\n"""'
+
+
+def test_bind_keys_cannot_inject_code_through_the_api(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    derivation = matgrad.derive("W: n x m\nJ = sum(tanh(W))")
+    with pytest.raises(matgrad.CodegenError, match="not an abstract function"):
+        derivation.compile(bind={INJECTION_KEY: "tanh"})
+    with pytest.raises(matgrad.CodegenError, match="not an abstract function"):
+        derivation.numpy_source(bind={"g": "tanh"})
+    assert not (tmp_path / "pwn.txt").exists()
+
+
+def test_bind_keys_cannot_inject_code_through_the_cli(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "matgrad.cli", "-e",
+                             "W: n x m\nJ = sum(tanh(W))", "--check", "--bind",
+                             INJECTION_KEY + "=tanh"], cwd=tmp_path, capture_output=True,
+                            text=True, check=False, encoding="utf-8")
+    assert result.returncode == 2 and "not an abstract function" in result.stderr
+    assert not (tmp_path / "pwn.txt").exists()
+
+
+def test_loop_bind_keys_are_checked() -> None:
+    source = (Path(__file__).parent.parent / "examples" / "regression_loop.mg").read_text()
+    derivation = matgrad.derive(source)
+    with pytest.raises(matgrad.CodegenError, match="not an abstract function"):
+        derivation.numpy_source(bind={"f": "tanh", INJECTION_KEY: "tanh"})
+    assert "np.tanh" in derivation.numpy_source(bind={"f": "tanh"})

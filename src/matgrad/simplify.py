@@ -89,6 +89,8 @@ def _all_ones(expr: Expr) -> bool:
 
 def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
     """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    if isinstance(expr, Scale) and isinstance(expr.s, Ones):
+        return expr.x  # a 1×1 𝟏 is the number 1
     if isinstance(expr, MatMul) and _all_ones(expr.a) and _all_ones(expr.b):
         # 𝟏𝟏 with k inner entries is k𝟏 (1ᵀ𝟏 = t𝟏ᵀ): a size the printed 𝟏 would not show.
         (rows, shared), (_, cols) = shape_of(expr.a), shape_of(expr.b)

@@ -30,6 +30,7 @@ from matgrad.printing.numpy import (
     ROW_HELPERS,
     NumpyGenerator,
     _Names,
+    check_bind_keys,
     python_name,
 )
 from matgrad.printing.text import to_text
@@ -70,6 +71,9 @@ class LoopCodegen:
         self.layered = derivation.layered
         self.function_name = function_name
         self.bind = bind
+        functions = frozenset().union(*(part.program.abstract_functions
+                                        for part in (derivation.body, derivation.epilogue)))
+        check_bind_keys(bind, functions)
         self.names = _Names({function_name, *GENERATED_NAMES, "_agree", "_float", "sizes",
                                 "what", "m"})
         self.var = self.names.claim(python_name(self.layered.var))

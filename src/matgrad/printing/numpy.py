@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from matgrad import indexing
 from matgrad.dims import SCALAR, Dim, Shape
 from matgrad.errors import CodegenError
 from matgrad.expr import (
@@ -146,6 +147,18 @@ def _fraction_literal(value: Fraction) -> str:
     return repr(number)
 
 
+def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
+    """Every key of `bind` names an abstract function of the program (f, or f for every
+    f[j]); no other user text may reach the generated module through a binding."""
+    bases = {indexing.base_of(fn) for fn in functions}
+    for key in bind:
+        if key not in functions and key not in bases:
+            known = ", ".join(sorted(functions)) or "none"
+            shown = key if key.isidentifier() and len(key) <= 40 else repr(key[:40])
+            raise CodegenError(f"cannot bind {shown}: it is not an abstract function of the "
+                               f"program (its abstract functions: {known}).")
+
+
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
                  bind: dict[str, str] | None = None) -> None:
@@ -156,6 +169,7 @@ class NumpyGenerator:
         self.program = derivation.program
         self.function_name = function_name
         self.bind = dict(bind or {})
+        check_bind_keys(self.bind, derivation.program.abstract_functions)
         for abstract, concrete in self.bind.items():
             row_wise = abstract in derivation.program.row_functions
             allowed = ROWWISE if row_wise else ELEMENTWISE
