@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from matgrad.cli import main
 
 
@@ -48,3 +50,30 @@ def test_stdin() -> None:
                             "J = sum(W .* W)", capture_output=True, text=True, check=False,
                             encoding="utf-8")
     assert result.stdout.strip() == "∂J/∂W = 2W"
+
+
+def test_numpy_and_check_both_take_effect() -> None:
+    result = run("examples/single_layer.mg", "--numpy", "--check", "--bind", "f=tanh")
+    assert result.returncode == 0, result.stderr
+    assert "def value_and_grad(" in result.stdout
+    assert result.stdout.rstrip().endswith("passed")
+
+
+def test_check_with_latex_prints_both() -> None:
+    result = run("-e", "X: n x m; J = sum(sqrt(X .* X + 1) .* X)", "--latex", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "\\begin{align*}" in result.stdout and result.stdout.rstrip().endswith("passed")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--latex", "--numpy"], "--numpy and --latex choose different outputs"),
+    (["--pdf", "out.pdf", "--numpy"], "choose different outputs"),
+    (["--standalone"], "--standalone belongs to --latex"),
+    (["--numpy", "--steps"], "--steps change the printed gradients"),
+    (["--latex", "--ascii"], "--ascii change the printed gradients"),
+    (["--pdf", "out.pdf", "-o", "x.tex"], "leave out -o"),
+])
+def test_flags_that_cannot_combine_are_refused(flags: list[str], message: str) -> None:
+    result = run("examples/single_layer.mg", *flags)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr

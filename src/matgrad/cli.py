@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from matgrad.api import derive
+from matgrad.api import Derivation, derive
 from matgrad.check import check
 from matgrad.errors import MatgradError, UsageError
 from matgrad.loop_derive import LoopDerivation
@@ -138,6 +138,7 @@ def _read_source(args: argparse.Namespace) -> str:
 
 def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
+    _check_flags(args)
     source = _read_source(args)
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
@@ -145,30 +146,57 @@ def run(argv: Sequence[str]) -> int:
     for note in derivation.notes:  # on stderr: stdout stays the result alone
         print(f"matgrad: {note}", file=sys.stderr)
     bind = _pairs(args.bind, "--bind")
+    status = 0
+    report = None
+    if args.check:
+        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)
+        status = 0 if report.passed else 1
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))
         print(f"wrote {args.pdf}")
-        return 0
-    if args.numpy:
-        return _emit(derivation.numpy_source(args.name, bind), args.output)
-    if args.latex:
-        return _emit(derivation.latex(standalone=args.standalone), args.output)
+    elif args.numpy:
+        _emit(derivation.numpy_source(args.name, bind), args.output)
+    elif args.latex:
+        _emit(derivation.latex(standalone=args.standalone), args.output)
+    else:
+        _emit(_text(derivation, args), args.output)
+    if report is not None and args.output is None and not args.pdf:
+        print()
+    if report is not None:
+        print(report)  # after the output, on stdout also when -o writes the output to a file
+    return status
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Flags that cannot take effect together are refused, never silently dropped."""
+    outputs = [flag for flag, given in (("--numpy", args.numpy), ("--latex", args.latex),
+                                        ("--pdf", args.pdf)) if given]
+    if len(outputs) > 1:
+        raise UsageError(f"{' and '.join(outputs)} choose different outputs: give one of them "
+                         "(run matgrad once for each).")
+    if args.standalone and not args.latex:
+        raise UsageError("--standalone belongs to --latex (a complete document): add --latex, "
+                         "or use --pdf FILE.pdf to typeset it.")
+    text_only = [flag for flag, given in (("--steps", args.steps), ("--ascii", args.ascii))
+                 if given]
+    if outputs and text_only:
+        raise UsageError(f"{' and '.join(text_only)} change the printed gradients, which "
+                         f"{outputs[0]} replaces: leave out one of them.")
+    if args.pdf and args.output:
+        raise UsageError("--pdf names its own output file; leave out -o.")
+
+
+def _text(derivation: Derivation | LoopDerivation, args: argparse.Namespace) -> str:
     style: Style = "ascii" if args.ascii else "unicode"
     if isinstance(derivation, LoopDerivation):
         text = derivation.text(style) + "\n"
         if args.steps:
             text = derivation.steps_text() + "\n\n" + text
-    else:
-        text = format_gradients(derivation, style) + "\n"
-        if args.steps:
-            text = format_steps(derivation, style) + "\n\n" + text
-    status = 0
-    if args.check:
-        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)
-        text += f"\n{report}\n"
-        status = 0 if report.passed else 1
-    _emit(text, args.output)
-    return status
+        return text
+    text = format_gradients(derivation, style) + "\n"
+    if args.steps:
+        text = format_steps(derivation, style) + "\n\n" + text
+    return text
 
 
 def _emit(text: str, output: str | None) -> int:
