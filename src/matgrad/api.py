@@ -91,8 +91,10 @@ class Derivation:
         lines = derivation_lines(self)
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
-    def _repr_markdown_(self) -> str:
-        return f"```\n{format_gradients(self)}\n```"
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain: the printed result, not the dataclass fields.  No markdown or
+        # HTML representation, so Jupyter (which ranks those above text/latex) shows the LaTeX.
+        printer.text(str(self))
 
     @property
     def size_arguments(self) -> dict[str, str]:

@@ -45,6 +45,12 @@ class CheckReport:
     def passed(self) -> bool:
         return all(p.max_rel_error <= self.tolerance for p in self.parameters)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_markdown_(self) -> str:
+        return f"```\n{self}\n```"
+
     def __str__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
         lines = [f"central-difference check ({sizes}; tolerance {self.tolerance:g}):"]

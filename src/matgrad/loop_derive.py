@@ -277,8 +277,13 @@ class LoopDerivation:
             raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
         return loop_latex(self, standalone)
 
-    def _repr_markdown_(self) -> str:
-        return f"```\n{self}\n```"
+    def _repr_latex_(self) -> str:
+        # Jupyter's MathJax renders display math; align* becomes aligned inside $$ … $$.
+        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
+        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
     def steps_text(self) -> str:
         from matgrad.printing.report import format_steps
