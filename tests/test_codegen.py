@@ -15,6 +15,7 @@ import pytest
 from autograd_reference import autograd_gradients
 from helpers import (
     DEFAULT_BIND,
+    bind_for,
     derived_gradients,
     generated_arguments,
     objective_value,
@@ -155,7 +156,8 @@ def test_generated_module_imports_only_numpy() -> None:
 ])
 def test_generated_code_passes_ruff(program: str, tmp_path: Path) -> None:
     path = tmp_path / "generated.py"
-    path.write_text(matgrad.derive(program).numpy_source(bind={"f": "tanh"}))
+    derivation = matgrad.derive(program)
+    path.write_text(derivation.numpy_source(bind=bind_for(derivation, {"f": "tanh"})))
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
                              "--select", "E,F,W,B,UP", "--line-length", "200", str(path)],
                             capture_output=True, text=True, check=False)
@@ -217,7 +219,7 @@ def test_generated_code_agrees_with_the_interpreter(source: str) -> None:
     """Generated code against two independent references: the IR interpreter of evaluate.py
     and HIPS autograd's reverse mode on the program itself."""
     derivation = matgrad.derive(source)
-    function = derivation.compile(bind=DEFAULT_BIND)
+    function = derivation.compile(bind=bind_for(derivation))
     rng = np.random.default_rng(0)
     sizes = random_sizes(derivation.program, rng)
     values = random_inputs(derivation.program, sizes, rng)
@@ -249,7 +251,8 @@ def test_gradients_never_alias_the_inputs() -> None:
 @given(source=programs())
 def test_generated_modules_of_random_programs_pass_ruff(source: str, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("ruff") / "generated.py"
-    path.write_text(matgrad.derive(source).numpy_source(bind=DEFAULT_BIND))
+    derivation = matgrad.derive(source)
+    path.write_text(derivation.numpy_source(bind=bind_for(derivation)))
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
                              "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
                             capture_output=True, text=True, check=False)

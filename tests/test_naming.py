@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_gradients_match
+from helpers import assert_gradients_match, bind_for
 
 import matgrad
 from matgrad.api import Derivation
@@ -59,7 +59,7 @@ BIND = {"f": "tanh", "f1": "tanh", "f2": "sigmoid", "f3": "tanh", "f4": "sigmoid
 def code_body(derivation: Derivation) -> tuple[str, set[str]]:
     """The generated function's code, and the entries of the gradient dictionary it returns
     (listed in the order the parameters first appear, which the notation may change)."""
-    code = derivation.numpy_source(bind=BIND).split('"""')[-1]
+    code = derivation.numpy_source(bind=bind_for(derivation, BIND)).split('"""')[-1]
     body, _, returned = code.rpartition("return ")
     return body, set(returned.strip().strip("}").split("{", 1)[1].split(", "))
 

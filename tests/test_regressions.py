@@ -8,6 +8,7 @@ from autograd_reference import autograd_gradients
 from helpers import (
     DEFAULT_BIND,
     assert_gradients_match,
+    bind_for,
     generated_arguments,
     random_inputs,
     random_sizes,
@@ -51,7 +52,7 @@ def test_regression(name: str) -> None:
     source = DECLARATIONS + FOUND_BY_HYPOTHESIS[name]
     derivation = matgrad.derive(source)
     assert_gradients_match(derivation, seed=1)
-    function = derivation.compile(bind=DEFAULT_BIND)
+    function = derivation.compile(bind=bind_for(derivation))
     rng = np.random.default_rng(2)
     sizes = random_sizes(derivation.program, rng)
     values = random_inputs(derivation.program, sizes, rng)

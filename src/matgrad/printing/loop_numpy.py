@@ -378,9 +378,15 @@ class LoopCodegen:
             backward += self._gradient(body_gen, target, gradient, body.program.shapes[name],
                                         name)
         for name, base in carried_inputs.items():
+            # ∂J/∂Z[j-1] reads ΔZ[j] (a residual layer reads it twice): computed into a name
+            # of its own, then rebound, so that no in-place step overwrites ΔZ[j] while the
+            # expression still needs it.
+            local = self.carried_locals[base]
+            below = self.names.claim(f"{local}_below")
             backward.append(f"if {var} > {loop.start}:")
-            backward += ["    " + line for line in self._emit(
-                body_gen, self.carried_locals[base], body.gradients[name])]
+            backward += ["    " + line for line in self._emit(body_gen, below,
+                                                             body.gradients[name])]
+            backward.append(f"    {local} = {below}")
         lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
         lines += ["    " + line for line in backward]
         objective = self.name_text(epilogue.objective)
