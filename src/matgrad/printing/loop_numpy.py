@@ -324,8 +324,13 @@ class LoopCodegen:
         for _, value in body_lets:
             body_gen.temp_exprs.pop(value, None)
         forward = []
+        known_before = set(body_gen.temps)
         for name, value in body_lets:
             forward += self._emit(body_gen, self.name_text(name), value)
+        # A temporary of the forward loop holds the last layer's value after it: the backward
+        # loop must compute its own, per layer (only the stored families are per layer).
+        for expr in set(body_gen.temps) - known_before:
+            del body_gen.temps[expr]
         stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
         lines.append(f"for {var} in range({loop.start}, "
                      f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
