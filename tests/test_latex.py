@@ -3,6 +3,7 @@ citations that exist in rules/, safe rendering of names, Jupyter representations
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -129,3 +130,46 @@ def test_latex_of_random_programs_compiles(source: str, tmp_path_factory) -> Non
     target = tmp_path_factory.mktemp("latex") / "random.pdf"
     matgrad.pdf.write_pdf(matgrad.derive(source).latex(standalone=True), target)
     assert target.read_bytes().startswith(b"%PDF")
+
+
+@functools.cache
+def _corpus_derivations() -> list[tuple[str, matgrad.Derivation]]:
+    from corpus import CASES
+
+    return [(case.label, matgrad.derive(case.source)) for case in CASES if case.refused is None]
+
+
+@needs_pdflatex
+def test_latex_of_every_corpus_objective_compiles(tmp_path: Path) -> None:
+    """Every fragment in one document (one pdflatex run); on failure, the objectives whose
+    fragments fail on their own are named."""
+    derivations = _corpus_derivations()
+    preamble = "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+
+    def compiles(body: str, name: str) -> bool:
+        (tmp_path / f"{name}.tex").write_text(preamble + body + "\\end{document}\n",
+                                              encoding="utf-8")
+        result = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                                 "-halt-on-error", f"{name}.tex"], cwd=tmp_path,
+                                capture_output=True, text=True, check=False)
+        return result.returncode == 0
+
+    if not compiles("".join(d.latex() for _, d in derivations), "all"):
+        failing = [label for index, (label, d) in enumerate(derivations)
+                   if not compiles(d.latex(), f"case{index}")]
+        pytest.fail(f"LaTeX fails for {len(failing)} corpus objectives: {failing}")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("label", ["logdet", "gaussian KL", "X⁻¹ᵀ", "attention",
+                                   "layer norm (standardised rows)", "softmax regression"])
+def test_standalone_documents_of_corpus_objectives_compile(label: str, tmp_path: Path) -> None:
+    derivation = dict(_corpus_derivations())[label]
+    target = tmp_path / "document.pdf"
+    matgrad.pdf.write_pdf(derivation.latex(standalone=True), target)
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_inverse_transpose_is_typeset_without_a_double_superscript() -> None:
+    latex = matgrad.derive("X: n x n, spd; J = logdet(X)").latex()
+    assert "\\mathbf{X}^{-\\top}" in latex and "^{-1}^" not in latex

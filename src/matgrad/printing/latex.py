@@ -222,9 +222,11 @@ class LatexPrinter:
     def _superscript_base(self, expr: Expr) -> str:
         text = self.at_least(expr, POSTFIX)
         # A base that already carries a superscript is grouped: {X^\top}^\top, not X^\top^\top.
-        return f"{{{text}}}" if isinstance(expr, (Transpose, Power, HadPower)) else text
+        return f"{{{text}}}" if isinstance(expr, (Transpose, Power, HadPower, Inv)) else text
 
     def _print_Transpose(self, expr: Transpose) -> Latex:
+        if isinstance(expr.x, Inv):  # the inverse transpose, as the Cookbook writes it: X^{-T}
+            return Latex(f"{self._superscript_base(expr.x.x)}^{{-\\top}}", POSTFIX)
         return Latex(f"{self._superscript_base(expr.x)}^\\top", POSTFIX)
 
     def _print_HadPower(self, expr: HadPower) -> Latex:
