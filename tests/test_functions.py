@@ -14,7 +14,7 @@ import pytest
 import sympy
 
 from matgrad.expr import Apply, Sym
-from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, X_SYMBOL, Y_SYMBOL
+from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol, y_symbol
 from matgrad.printing.latex import to_latex
 
 NAMES = sorted(ELEMENTWISE)
@@ -33,7 +33,7 @@ def template(text: str, x: np.ndarray) -> np.ndarray:
 
 
 def sympy_values(expr: sympy.Expr, x: np.ndarray) -> np.ndarray:
-    function = sympy.lambdify(X_SYMBOL, expr, modules="numpy")
+    function = sympy.lambdify(x_symbol(), expr, modules="numpy")
     return np.broadcast_to(np.asarray(function(x), dtype=float), x.shape)
 
 
@@ -65,7 +65,7 @@ def test_derivative_through_the_output_matches_sympy(name: str) -> None:
     via = fn.via_output_expr()
     assert via is not None
     y = sympy_values(fn.sympy_expr(), x)
-    through_output = sympy.lambdify(Y_SYMBOL, via, modules="numpy")(y)
+    through_output = sympy.lambdify(y_symbol(), via, modules="numpy")(y)
     np.testing.assert_allclose(np.broadcast_to(through_output, x.shape),
                                sympy_values(fn.sympy_expr(1), x), rtol=1e-12, atol=1e-14)
 

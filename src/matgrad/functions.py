@@ -11,15 +11,36 @@ function (`f`, `g`) whose derivative stays symbolic (`f′`) until the user bind
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
-X_SYMBOL = sympy.Symbol("x", real=True)
-Y_SYMBOL = sympy.Symbol("y", real=True)
+if TYPE_CHECKING:
+    import sympy
+
+
+@cache
+def sympy_module() -> ModuleType:
+    """SymPy, imported when a derivative is first computed: importing it costs more than the
+    rest of a derivation, and printing a derivation does not need it (the CLI starts faster)."""
+    return importlib.import_module("sympy")
+
+
+@cache
+def x_symbol() -> sympy.Symbol:
+    """The variable of every scalar definition, x (real)."""
+    return sympy_module().Symbol("x", real=True)
+
+
+@cache
+def y_symbol() -> sympy.Symbol:
+    """The output y = f(x) in which `via_output` forms are written."""
+    return sympy_module().Symbol("y", real=True)
 
 
 @dataclass(frozen=True)
@@ -39,13 +60,14 @@ class ElementwiseFunction:
     latex_call: str | None = None
 
     def sympy_expr(self, order: int = 0) -> sympy.Expr:
-        expr = sympy.sympify(self.definition, locals={"x": X_SYMBOL})
-        return sympy.diff(expr, X_SYMBOL, order) if order else expr
+        sympy = sympy_module()
+        expr = sympy.sympify(self.definition, locals={"x": x_symbol()})
+        return sympy.diff(expr, x_symbol(), order) if order else expr
 
     def via_output_expr(self) -> sympy.Expr | None:
         if self.via_output is None:
             return None
-        return sympy.sympify(self.via_output, locals={"y": Y_SYMBOL})
+        return sympy_module().sympify(self.via_output, locals={"y": y_symbol()})
 
 
 @dataclass(frozen=True)
@@ -150,7 +172,7 @@ def is_builtin(name: str) -> bool:
 def numeric(name: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
     """The order-th derivative of a built-in elementwise function, as a NumPy callable."""
     expr = ELEMENTWISE[name].sympy_expr(order)
-    func = sympy.lambdify(X_SYMBOL, expr, modules="numpy")
+    func = sympy_module().lambdify(x_symbol(), expr, modules="numpy")
 
     def apply(values: np.ndarray) -> np.ndarray:
         result: np.ndarray = np.broadcast_to(np.asarray(func(values), dtype=float),

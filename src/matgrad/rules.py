@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from matgrad import cache as user_cache
 from matgrad.dims import Dim, DimVar, Shape
 from matgrad.errors import MatgradError, RuleError
 from matgrad.expr import (
@@ -193,7 +194,14 @@ def load_rule_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
 
 @cache
 def load_rules() -> RuleSet:
-    """The rules shipped in rules/, loaded once per process."""
+    """The rules shipped in rules/, loaded once per process (and kept in the user's cache
+    between runs: parsing and checking them takes longer than a small derivation)."""
     files: list[Path] = rule_files()
-    return load_rule_texts((f"rules/{path.name}", path.read_text(encoding="utf-8"))
-                           for path in files)
+    texts = [(f"rules/{path.name}", path.read_text(encoding="utf-8")) for path in files]
+    name = "rules-" + user_cache.key(*(part for pair in texts for part in pair))
+    cached = user_cache.load(name)
+    if isinstance(cached, RuleSet):
+        return cached
+    rules = load_rule_texts(texts)
+    user_cache.store(name, rules)
+    return rules

@@ -20,6 +20,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
 
+from matgrad.cache import folder, key, prune
 from matgrad.errors import MatgradSyntaxError, caret_excerpt
 from matgrad.resources import grammar_text
 
@@ -207,11 +208,23 @@ class _NormBars(PostLex):
             yield token
 
 
+def _parser_cache() -> str | bool:
+    """Where Lark keeps the grammar's LALR tables between runs (building them takes longer than
+    a small derivation); no cache when the user's cache folder cannot be written."""
+    where = folder()
+    if where is None:
+        return False
+    name = f"grammar-{key(grammar_text())}.lark"
+    prune(where, "grammar", name)
+    return str(where / name)
+
+
 @cache
 def _parser() -> Lark:
     return Lark(
         grammar_text(), parser="lalr", lexer="contextual", start=["program", "rulefile"],
         propagate_positions=True, maybe_placeholders=False, postlex=_NormBars(),
+        cache=_parser_cache(),
     )
 
 

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-import sympy
-
 from matgrad import indexing
 from matgrad.dims import SCALAR, Dim, Shape
 from matgrad.errors import CodegenError
@@ -59,11 +57,13 @@ from matgrad.expr import (
     Transpose,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE, Y_SYMBOL
+from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
 from matgrad.printing.text import to_text
 from matgrad.shapes import shape_of
 
 if TYPE_CHECKING:
+    import sympy
+
     from matgrad.api import Derivation
 
 # Nodes whose NumPy code allocates a new array for its result.
@@ -295,7 +295,13 @@ class NumpyGenerator:
 
     def assign(self, name: str, expr: Expr) -> Code:
         """`name = expr` as statements, reusing one fresh buffer for elementwise chains."""
-        if not self._fresh_into(expr, name):
+        full = self.full_shape(expr)
+        if isinstance(expr, Zero) and full != SCALAR:
+            # A named value that cancels to zero (tanh(A) − tanh(A)) is still a matrix: code
+            # after it may sum it or take its product.
+            self.lines.append(f"{name} = np.zeros(({self._dim(full[0])}, {self._dim(full[1])}))")
+            shape = full
+        elif not self._fresh_into(expr, name):
             code = self.emit(expr) if isinstance(expr, Sym) else self._emit_node(expr)
             self.lines.append(f"{name} = {code.text}")
             shape = code.shape
@@ -959,7 +965,7 @@ def release_dead(lines: list[str], kept: set[str]) -> list[str]:
 def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | None:
     """A polynomial in y (tanh′ = 1 − y², sigmoid′ = y(1 − y)) as IR in the cached output;
     None for anything else (the derivative template is used then)."""
-    if expression == Y_SYMBOL:
+    if expression == y_symbol():
         return output
     if expression.is_Rational:
         value = Fraction(int(expression.p), int(expression.q))
