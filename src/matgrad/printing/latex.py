@@ -57,6 +57,7 @@ from matgrad.expr import (
 )
 from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
 from matgrad.printing.text import ADD, ATOM, FROB, JUXT, POSTFIX, POWER, PRODUCT, UNARY
+from matgrad.printing.textbook import textbook
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -348,8 +349,9 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         step = group[-1]
         if step.rule == "read-gradient":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
+            written = textbook(step.after[0], derivation.shapes, derivation.program.definitions)
             lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} &= "
-                         f"{printer(step.after[0])} && \\text{{by {_cites(group)}}}")
+                         f"{printer(written)} && \\text{{by {_cites(group)}}}")
             continue
         note = ""
         expands = group[0].expands
@@ -396,7 +398,8 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
         f"{latex_name(name, derivation.shapes[name] != SCALAR)} &= {printer(value)}"
         for name, value in program.definitions.items())
     adjoints = " \\\\\n".join(
-        f"{latex_name(name, True)} &= {printer(value)}"
+        f"{latex_name(name, True)} &= "
+        f"{printer(textbook(value, derivation.shapes, program.definitions))}"
         for name, value in derivation.adjoints.items())
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "

@@ -2,8 +2,10 @@
 
 Gradients read `∂J/∂W = Xᵀ((Z − Y) ⊙ f′(A))`, followed by the named adjoints Δ and the
 definitions of the let-bound names they use (`where A = X W + b`), as the guide writes (3)–(4)
-and (23).  Steps are one numbered line each: the whole of dJ after the step and the identities
-it used, `by (5)`; a step that substitutes a definition says so (`dZ with Z = f(A)`).
+and (23); derivatives of built-in functions are written out (tanh′(A) as 1 − Z ⊙ Z,
+textbook.py), f′ stays for an abstract f.  Steps are one numbered line each: the whole of dJ
+after the step and the identities it used, `by (5)`; a step that substitutes a definition
+says so (`dZ with Z = f(A)`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from matgrad.expr import Add, Expr, Sym
 from matgrad.printing.text import Style, pretty_name, to_text
+from matgrad.printing.textbook import textbook
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -21,11 +24,11 @@ def cite_text(cites: tuple[str, ...]) -> str:
     return "by " + ", ".join(f"({cite})" for cite in cites)
 
 
-def _used_names(derivation: Derivation) -> list[str]:
-    """Let-bound names the gradients and adjoints refer to, with their dependencies."""
+def _used_names(derivation: Derivation, shown: list[Expr]) -> list[str]:
+    """Let-bound names the shown results refer to, with their dependencies."""
     definitions = derivation.program.definitions
     wanted: set[str] = set()
-    stack: list[Expr] = [*derivation.gradients.values(), *derivation.adjoints.values()]
+    stack: list[Expr] = list(shown)
     while stack:
         expr = stack.pop()
         for node in expr.walk():
@@ -35,16 +38,26 @@ def _used_names(derivation: Derivation) -> list[str]:
     return [name for name in definitions if name in wanted]
 
 
+def results(derivation: Derivation) -> tuple[dict[str, Expr], dict[str, Expr]]:
+    """The gradients and named adjoints as printed: built-in derivatives in textbook form."""
+    def shown(expr: Expr) -> Expr:
+        return textbook(expr, derivation.shapes, derivation.program.definitions)
+
+    return ({name: shown(g) for name, g in derivation.gradients.items()},
+            {name: shown(a) for name, a in derivation.adjoints.items()})
+
+
 def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
     objective = pretty_name(derivation.objective, style)
     partial = "∂" if style == "unicode" else "d"
+    gradients, adjoints = results(derivation)
     lines = [f"{partial}{objective}/{partial}{pretty_name(name, style)} = {to_text(grad, style)}"
-             for name, grad in derivation.gradients.items()]
+             for name, grad in gradients.items()]
     where = [f"  {pretty_name(name, style)} = {to_text(value, style)}"
-             for name, value in derivation.adjoints.items()]
+             for name, value in adjoints.items()]
     where += [f"  {pretty_name(name, style)} = "
               f"{to_text(derivation.program.definitions[name], style)}"
-              for name in _used_names(derivation)]
+              for name in _used_names(derivation, [*gradients.values(), *adjoints.values()])]
     if where:
         lines.append("where")
         lines.extend(where)

@@ -1,0 +1,82 @@
+"""Textbook forms of the built-in derivatives, for printed results.
+
+The engine derives with f′ as a node of its own (identity 15), which is right for an abstract f
+and what code generation reads.  A reader of a result expects the derivative of a built-in
+written out, as the guide does: tanh′(A) is 1 − Z ⊙ Z when Z = tanh(A) is named (else
+1 − tanh(A) ⊙ tanh(A)), exp′(x) is exp(x), log′(p) is 1 ./ p, sin′ is cos, softplus′ is σ.
+`textbook` rewrites a printed expression so; one table row per function.
+
+Invariants: each form equals f′ exactly (a test evaluates both for every row); functions
+without a row (relu, whose derivative has no closed form in the language, and every abstract
+function) keep f′; higher derivatives f″ are left as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+
+from matgrad.dims import Shape
+from matgrad.expr import (
+    Add,
+    Apply,
+    Const,
+    Expr,
+    Hadamard,
+    HadDiv,
+    Neg,
+    Ones,
+    Scale,
+    Sym,
+    Zero,
+)
+from matgrad.shapes import shape_of
+
+# f′ in terms of the argument x, the output y = f(x) (a name when the program has one) and the
+# matrix of ones of their shape.
+Form = Callable[[Expr, Expr, Expr], Expr]
+TWO = Const(Fraction(2))
+
+TEXTBOOK: dict[str, Form] = {
+    "tanh": lambda x, y, one: Add((one, Neg(Hadamard(y, y)))),
+    "sigmoid": lambda x, y, one: Hadamard(y, Add((one, Neg(y)))),
+    "exp": lambda x, y, one: y,
+    "expm1": lambda x, y, one: Add((y, one)),
+    "log": lambda x, y, one: HadDiv(one, x),
+    "log1p": lambda x, y, one: HadDiv(one, Add((one, x))),
+    "sqrt": lambda x, y, one: HadDiv(one, Scale(TWO, y)),
+    "square": lambda x, y, one: Scale(TWO, x),
+    "abs": lambda x, y, one: Apply("sign", x),
+    "sin": lambda x, y, one: Apply("cos", x),
+    "cos": lambda x, y, one: Neg(Apply("sin", x)),
+    "sinh": lambda x, y, one: Apply("cosh", x),
+    "cosh": lambda x, y, one: Apply("sinh", x),
+    "softplus": lambda x, y, one: Apply("sigmoid", x),
+    "arctan": lambda x, y, one: HadDiv(one, Add((one, Hadamard(x, x)))),
+    "identity": lambda x, y, one: one,
+    "sign": lambda x, y, one: Zero(*_shape_of_ones(one)),
+}
+
+
+def _shape_of_ones(one: Expr) -> Shape:
+    assert isinstance(one, Ones)
+    return (one.rows, one.cols)
+
+
+def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, Expr]) -> Expr:
+    """`expr` with every f′(x) of a built-in f written out (through a named f(x) if any)."""
+    outputs = {definition: Sym(name) for name, definition in definitions.items()
+               if isinstance(definition, Apply) and definition.order == 0}
+    memo: dict[Expr, Shape] = {}
+
+    def rewrite(node: Expr) -> Expr:
+        kids = node.children()
+        if kids:
+            node = node.with_children(tuple(rewrite(kid) for kid in kids))
+        if not (isinstance(node, Apply) and node.order == 1 and node.fn in TEXTBOOK):
+            return node
+        value = Apply(node.fn, node.arg)
+        rows, cols = shape_of(node.arg, shapes, memo)
+        return TEXTBOOK[node.fn](node.arg, outputs.get(value, value), Ones(rows, cols))
+
+    return rewrite(expr)

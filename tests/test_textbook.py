@@ -1,0 +1,56 @@
+"""Printed results write the derivatives of built-in functions out (printing/textbook.py):
+every form equals f′ numerically, with and without a named output, and results read as a
+textbook writes them; abstract functions and relu keep f′."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import bound_functions
+
+import matgrad
+from matgrad.evaluate import Environment, evaluate
+from matgrad.expr import Apply, Sym
+from matgrad.functions import ELEMENTWISE
+from matgrad.printing.textbook import TEXTBOOK, textbook
+
+
+@pytest.mark.parametrize("fn", sorted(TEXTBOOK))
+@pytest.mark.parametrize("named", [True, False])
+def test_form_equals_the_derivative(fn: str, named: bool) -> None:
+    low, high = ELEMENTWISE[fn].domain
+    x = np.random.default_rng(len(fn)).uniform(low, high, size=(3, 4))
+    shapes = {"X": ("n", "m"), "Z": ("n", "m")}
+    definitions = {"Z": Apply(fn, Sym("X"))} if named else {}
+    written = textbook(Apply(fn, Sym("X"), 1), shapes, definitions)
+    assert written != Apply(fn, Sym("X"), 1)
+    values = {"X": x, "Z": np.asarray(evaluate(Apply(fn, Sym("X")),
+                                               Environment({"X": x}, {"n": 3, "m": 4})))}
+    env = Environment(values, {"n": 3, "m": 4}, bound_functions({}))  # type: ignore[arg-type]
+    expected = evaluate(Apply(fn, Sym("X"), 1), env)
+    np.testing.assert_allclose(np.broadcast_to(evaluate(written, env), x.shape), expected,
+                               rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("source", "printed"), [
+    ("X: t x n, data; Y: t x m, data; W: n x m\nJ = 1/2*||tanh(X*W) - Y||^2",
+     "∂J/∂W = Xᵀ((Z − Y) ⊙ (𝟏 − Z ⊙ Z))"),
+    ("X: t x n, data; y: t x 1, data; w: n x 1\nJ = 1/2*||sigmoid(X*w) - y||^2",
+     "∂J/∂w = Xᵀ((Z − y) ⊙ (Z ⊙ (𝟏 − Z)))"),
+    ("x: n x 1\nJ = sum(exp(x))", "∂J/∂x = exp(x)"),
+    ("p: n x 1\nJ = sum(log(p))", "∂J/∂p = 𝟏 ./ p"),
+    ("x: n x 1\nJ = sum(sin(x))", "∂J/∂x = cos(x)"),
+    ("x: n x 1\nJ = sum(softplus(x))", "∂J/∂x = sigmoid(x)"),
+    ("x: n x 1\nJ = sum(square(x))", "∂J/∂x = 2x"),
+    ("x: n x 1\nJ = sum(f(x))", "∂J/∂x = f′(x)"),
+    ("x: n x 1\nJ = sum(relu(x))", "∂J/∂x = relu′(x)"),
+])
+def test_results_read_as_a_textbook_writes_them(source: str, printed: str) -> None:
+    assert str(matgrad.derive(source)).splitlines()[0] == printed
+
+
+def test_latex_results_are_written_out_too() -> None:
+    derivation = matgrad.derive("X: t x n, data; Y: t x m, data; W: n x m\n"
+                                "J = 1/2*||tanh(X*W) - Y||^2")
+    final = derivation.latex().splitlines()[-2]
+    assert "\\tanh}'" not in final and "\\mathbf{1} - \\mathbf{Z} \\odot \\mathbf{Z}" in final
