@@ -174,3 +174,28 @@ def test_loop_bind_keys_are_checked() -> None:
     with pytest.raises(matgrad.CodegenError, match="not an abstract function"):
         derivation.numpy_source(bind={"f": "tanh", INJECTION_KEY: "tanh"})
     assert "np.tanh" in derivation.numpy_source(bind={"f": "tanh"})
+
+
+@pytest.mark.parametrize(("label", "source"), [
+    ("100 nested norms", "X: n x m\nJ = " + "norm2(" * 100 + "X" + ")" * 100),
+    ("12 nested softmax", "X: n x m\nJ = sum(" + "softmax(" * 12 + "X" + ")" * 12 + ")"),
+    ("150 nested tanh", "X: n x m\nJ = sum(" + "tanh(" * 150 + "X" + ")" * 150 + ")"),
+    ("200 nested sums", "X: n x m\nJ = " + "sum(" * 200 + "X" + ")" * 200),
+])
+def test_nesting_derives_in_bounded_time(label: str, source: str) -> None:
+    # Exponential paths (a norm's derivative repeating the inner norm, a printer printing an
+    # operand twice) took minutes; named intermediates and a memoised printer keep them linear.
+    start = time.perf_counter()
+    derivation = matgrad.derive(source)
+    assert len(str(derivation)) < 20_000
+    assert time.perf_counter() - start < 10, label
+
+
+@pytest.mark.parametrize("depth", [300, 390, 399])
+def test_deep_nesting_derives_or_is_refused_clearly(depth: int) -> None:
+    # Near the bracket limit the parser's own recursion may run out (how soon depends on the
+    # caller's stack): that is a clear MatgradSyntaxError, never Lark's VisitError.
+    try:
+        matgrad.derive("X: n x m\nJ = " + "sum(" * depth + "X" + ")" * depth)
+    except matgrad.MatgradSyntaxError as error:
+        assert "nested too deeply" in str(error)

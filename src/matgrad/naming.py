@@ -11,7 +11,9 @@ than nested expressions that grow with depth.  This pass gives an inline program
   writes −1ᵀ(Y ⊙ log Z)1 and ℓ(Zₖ): neither their argument nor their value is named (names
   inside their argument are), so that the stable forms of rules/stable.rules still see
   log(softmax(…)) and log(1 − σ(…)) through the names;
-- a compound subexpression written more than once is named once (S, S₁, …);
+- a compound subexpression written more than once is named once (S, S₁, …), and a norm
+  inside another norm's argument is named (N, N₁, …), whose derivative would otherwise repeat
+  it at every level;
 - in a layer loop, `Z[j] = f[j](Z[j-1]*W[j] + b[j])` gains `A[j] = Z[j-1]*W[j] + b[j]`, on the
   surface syntax before the loop is analysed (name_layer_arguments).
 
@@ -36,6 +38,7 @@ from matgrad.expr import (
     Identity,
     MatMul,
     Neg,
+    Norm,
     Ones,
     RowGrad,
     Scale,
@@ -51,6 +54,7 @@ from matgrad.syntax import Decl, Let, Loop, SBinary, SCall, SExpr, SName, Statem
 # Stems tried in order for (argument, value) names until none clashes with the user's names.
 ACTIVATION_STEMS = (("A", "Z"), ("U", "V"), ("P", "Q"), ("Pre", "Act"))
 SHARED_STEMS = ("S", "R", "Common")
+NORM_STEMS = ("N", "Nrm", "Norm")
 # Functions that belong to a loss rather than a layer: nothing around them is named.
 LOSS_FUNCTIONS = frozenset({"log"})
 # A repeated subexpression smaller than this (X W, Xᵀ) is cheaper to read than a name.
@@ -236,11 +240,34 @@ def _share_repeats(named: NamedProgram, taken: set[str]) -> NamedProgram:
         chosen.append(expr)
         for node in set(expr.walk()) - {expr}:
             covered[node] = covered.get(node, 0) + uses[expr]
+    return _bind_subexpressions(named, chosen, SHARED_STEMS, taken)
+
+
+def _nested_norms(named: NamedProgram) -> list[Expr]:
+    """Norms inside the argument of another norm, deepest first: ‖‖X‖Y‖ differentiates to an
+    expression that repeats the inner norm, so unnamed nesting grows exponentially."""
+    found: dict[Expr, None] = {}
+    for expr in named.definitions.values():
+        stack: list[tuple[Expr, bool]] = [(expr, False)]
+        while stack:
+            node, inside = stack.pop()
+            if isinstance(node, Norm) and inside and not _is_trivial(node.x):
+                found.setdefault(node)
+            stack.extend((kid, inside or isinstance(node, Norm)) for kid in node.children())
+    return sorted(found, key=size)
+
+
+def _bind_subexpressions(named: NamedProgram, chosen: list[Expr], stems: tuple[str, ...],
+                         taken: set[str]) -> NamedProgram:
+    """Each chosen subexpression bound to a name of one stem (S or S₁, S₂, …), innermost first,
+    before the definition that first uses it."""
+    if not chosen:
+        return named
     occupied = set(taken) | set(named.definitions) | set(named.shapes)
-    stem = next((s for s in SHARED_STEMS if not any(
+    stem = next((s for s in stems if not any(
         name in occupied for name in ([s] if len(chosen) == 1 else
                                       [f"{s}{i}" for i in range(1, len(chosen) + 1)]))),
-        SHARED_STEMS[-1])
+        stems[-1])
     names = {expr: (stem if len(chosen) == 1 else f"{stem}{index}")
              for index, expr in enumerate(chosen, start=1)}
     shapes = dict(named.shapes)
@@ -267,7 +294,7 @@ def _share_repeats(named: NamedProgram, taken: set[str]) -> NamedProgram:
 
     for name, expr in named.definitions.items():
         kids = expr.children()
-        # A definition that is itself the repeated expression keeps its own name.
+        # A definition that is itself a chosen expression keeps its own name.
         out[name] = expr.with_children(tuple(replace(kid) for kid in kids)) if kids else expr
     return NamedProgram(out, shapes, tuple(invented))
 
@@ -277,7 +304,8 @@ def name_intermediates(definitions: dict[str, Expr], shapes: dict[str, Shape],
     """The program with its intermediates named as the guide names them (see the module doc);
     `taken` holds every other name of the program (sizes, functions) to keep clear of."""
     named = _Namer(definitions, shapes, taken).run()
-    return _share_repeats(named, taken | set(definitions))
+    named = _share_repeats(named, taken | set(definitions))
+    return _bind_subexpressions(named, _nested_norms(named), NORM_STEMS, taken | set(definitions))
 
 
 # ---- layer loops ----------------------------------------------------------------------------

@@ -612,6 +612,9 @@ class _Resolver:
             result = SQUARE_CALLS[name](arg)
             return result, (shape if name == "inv" else SCALAR)
         if name == "sum":
+            # The sum of a 1×1 is itself: sum(sum(X)) is sum(X), not a nest to differentiate.
+            if self.unifier.is_scalar(shape) and self.mode == "program":
+                return arg, SCALAR
             return Sum(arg), SCALAR
         if name == "norm2":
             if node.callee.pos.text(self.source) == "norm":  # the alias: ambiguous for matrices

@@ -545,6 +545,9 @@ def _transform(tree: Tree[Token]) -> object:
         inner = getattr(exc, "orig_exc", None)
         if isinstance(inner, MatgradSyntaxError):
             raise inner from None
+        if isinstance(inner, RecursionError):
+            raise MatgradSyntaxError("the program is nested too deeply; split it into "
+                                     "let-bindings.") from None
         raise
 
 

@@ -136,15 +136,23 @@ class TextPrinter:
         self._dispatch: dict[type[Expr], Callable[[Expr], Printed]] = {
             cls: getattr(self, f"_print_{cls.__name__}") for cls in NODE_CLASSES
         }
+        # A node is printed once: cases look at an operand's printed form before printing it
+        # into their own, and nested chains would otherwise take time exponential in depth.
+        self._memo: dict[Expr, Printed] = {}
 
     def __call__(self, expr: Expr) -> str:
         return self.print(expr).text
 
     def print(self, expr: Expr) -> Printed:
+        known = self._memo.get(expr)
+        if known is not None:
+            return known
         method = self._dispatch.get(type(expr))
         if method is None:
             raise TypeError(f"the text printer has no case for {type(expr).__name__}")
-        return method(expr)
+        printed = method(expr)
+        self._memo[expr] = printed
+        return printed
 
     def at_least(self, expr: Expr, prec: int) -> str:
         printed = self.print(expr)
