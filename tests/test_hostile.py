@@ -199,3 +199,48 @@ def test_deep_nesting_derives_or_is_refused_clearly(depth: int) -> None:
         matgrad.derive("X: n x m\nJ = " + "sum(" * depth + "X" + ")" * depth)
     except matgrad.MatgradSyntaxError as error:
         assert "nested too deeply" in str(error)
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("W: n x m\nA = A + W\nJ = sum(A .* A)", "reads it"),
+    ("W: n x m\nJ = sum(W)\nJ = J + 1", "defined twice"),
+    ("softmax: n x m\nJ = sum(softmax)", "built-in function name"),
+    ("trace: n x m\nJ = sum(trace)", "built-in function name"),
+    ("end: n x 1\nJ = sum(end)", "keyword"),
+    ("X: t x n\nZ[0] = X\nfor j in 3..1: W[j]: n x n; Z[j] = tanh(Z[j-1]*W[j]) end\n"
+     "J = sum(Z[1])", "which is empty"),
+    ("X: t x n\nZ[0] = X\nfor j in 1..1000000: W[j]: n x n; Z[j] = tanh(Z[j-1]*W[j]) end\n"
+     "J = sum(Z[1])", "1,000,000 layers"),
+])
+def test_inputs_refused_before_work(source: str, message: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(matgrad.MatgradError, match=message):
+        matgrad.derive(source)
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize(("keywords", "message"), [
+    ({"seed": -1}, "seed must be"), ({"sizes": {"n": -3}}, "cannot be checked"),
+    ({"sizes": {"n": 2.5}}, "cannot be checked"), ({"sizes": {"n": "4"}}, "cannot be checked"),
+    ({"sizes": {"n": 10**12}}, "cannot be checked"),
+])
+def test_check_arguments_are_validated(keywords: dict[str, object], message: str) -> None:
+    derivation = matgrad.derive("W: n x m\nJ = sum(W .* W)")
+    with pytest.raises(matgrad.UsageError, match=message):
+        matgrad.check(derivation, **keywords)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("args", [["--check", "--seed", "-1"],
+                                  ["--check", "--sizes", "n=1000000000000"]])
+def test_cli_check_arguments_exit_2(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "matgrad.cli", "-e", "W: n x m\nJ = sum(W)",
+                             *args], capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_endless_input_is_read_no_further_than_the_limit() -> None:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "matgrad.cli", "/dev/zero"],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 2 and "longer than 200,000 characters" in result.stderr
+    assert time.perf_counter() - start < 30

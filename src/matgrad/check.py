@@ -125,13 +125,17 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
     at a concrete `depth`, 3 by default)."""
     from matgrad.loop_derive import LoopDerivation
 
+    sizes = _valid_sizes(sizes or {})
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UsageError(f"the seed must be a whole number 0 or more, got {seed!r}.")
+
     if isinstance(derivation, LoopDerivation):
         from matgrad.loop_check import DEFAULT_DEPTH, check_loop
 
         return check_loop(derivation, sizes, seed, bind, step, tolerance,
                           DEFAULT_DEPTH if depth is None else depth)
     chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(derivation.program.dims)}
-    chosen.update(sizes or {})
+    chosen.update(sizes)
     unknown = set(chosen) - set(derivation.program.dims)
     if unknown:
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))}; the program's "
@@ -159,6 +163,21 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
         scale = max(float(np.max(np.abs(numeric))) if numeric.size else 0.0, 1e-6)
         reports.append(ParameterReport(name, error, error / scale))
     return CheckReport(tuple(reports), tolerance, dict(chosen))
+
+
+MAX_CHECK_SIZE = 2_000  # central differences evaluate J twice per entry
+
+
+def _valid_sizes(sizes: Mapping[str, object]) -> dict[str, int]:
+    valid: dict[str, int] = {}
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not \
+                1 <= value <= MAX_CHECK_SIZE:
+            raise UsageError(f"the size {name} = {value!r} cannot be checked: sizes are whole "
+                             f"numbers from 1 to {MAX_CHECK_SIZE:,} (central differences "
+                             "evaluate the objective twice for every entry).")
+        valid[name] = value
+    return valid
 
 
 def _keywords(derivation: Derivation, values: Mapping[str, Any],

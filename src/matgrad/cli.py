@@ -20,6 +20,7 @@ from matgrad.loop_derive import LoopDerivation
 from matgrad.pdf import write_pdf
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.printing.text import Style
+from matgrad.syntax import MAX_SOURCE_CHARS
 
 EXAMPLES = """\
 examples:
@@ -118,10 +119,13 @@ def _read_source(args: argparse.Namespace) -> str:
         raise UsageError("no program given: pass a FILE (e.g. examples/single_layer.mg) or "
                          "-e SOURCE. See matgrad --help.")
     if args.file == "-":
-        return sys.stdin.read()
+        return _bounded(sys.stdin.read(MAX_SOURCE_CHARS + 1), "standard input")
     path = Path(args.file)
     try:
-        data = path.read_bytes()
+        # Never more than the parser accepts (UTF-8 takes up to 4 bytes a character):
+        # `matgrad /dev/zero` ends at once.
+        with path.open("rb") as handle:
+            data = handle.read(4 * MAX_SOURCE_CHARS + 1)
     except FileNotFoundError:
         raise UsageError(f"cannot read {args.file}: no such file.") from None
     except IsADirectoryError:
@@ -129,11 +133,20 @@ def _read_source(args: argparse.Namespace) -> str:
             from None
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}.") from None
+    if len(data) > 4 * MAX_SOURCE_CHARS:
+        return _bounded("x" * (MAX_SOURCE_CHARS + 1), args.file)
     try:
-        return data.decode("utf-8")
+        return _bounded(data.decode("utf-8"), args.file)
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read {args.file}: it is not UTF-8 text (byte {exc.start} is "
                          f"0x{data[exc.start]:02x}); save it as UTF-8.") from None
+
+
+def _bounded(text: str, what: str) -> str:
+    if len(text) > MAX_SOURCE_CHARS:
+        raise UsageError(f"{what} is longer than {MAX_SOURCE_CHARS:,} characters, the most a "
+                         "program may have: split it into smaller programs.")
+    return text
 
 
 def run(argv: Sequence[str]) -> int:

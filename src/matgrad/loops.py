@@ -163,7 +163,18 @@ def expand(statements: list[Statement], depth: Mapping[str, int]) -> list[Statem
         if isinstance(statement, Loop):
             if statement.var in depth:
                 raise UsageError(f"the loop variable {statement.var} is also given a depth.")
-            for layer in range(statement.start, stop_value(statement, depth) + 1):
+            stop = stop_value(statement, depth)
+            if stop < statement.start:
+                # 3..1 is not a loop that counts down: an empty loop is surely a slip.
+                raise UsageError(f"the loop at line {statement.pos.line} runs from "
+                                 f"{statement.start} to {stop}, which is empty: a loop counts "
+                                 "up (for j in 1..3).")
+            if stop - statement.start + 1 > MAX_UNROLLED_DEPTH:
+                raise UsageError(f"the loop at line {statement.pos.line} has "
+                                 f"{stop - statement.start + 1:,} layers; written out, a "
+                                 f"program takes at most {MAX_UNROLLED_DEPTH} (write it to a "
+                                 "depth k and derive it once for every depth).")
+            for layer in range(statement.start, stop + 1):
                 values = {**depth, statement.var: layer}
                 result += [_concrete_statement(inner, values, names) for inner in statement.body]
         elif isinstance(statement, Wrt):

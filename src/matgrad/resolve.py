@@ -65,6 +65,7 @@ from matgrad.expr import (
     add,
     size,
     substitute,
+    symbols,
 )
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
 from matgrad.naming import name_intermediates
@@ -102,6 +103,9 @@ GRADIENT_PREFIXES = ("∇", "grad_")
 # In rule files `d` is the differential; in programs it is an ordinary name (`d: n x 1`).
 RESERVED = {"d"}
 ATTRIBUTES = {"data", "const", "positive", "spd", "onehot"}
+# Words of the grammar refused as names, so that one spelling never means two things (`end`
+# would close a loop body); `of` and `x` stay usable (see docs/language.md).
+KEYWORDS = frozenset({"end", "for", "in", "wrt", "objective", "scalar", "rowwise", "function"})
 # The guide's abstract functions need no declaration: one letter, optionally numbered or indexed
 # (f, g, h, f₁, f[j], σ, ℓ).  Any other unknown name is refused ("did you mean …?") unless it is
 # declared `name: function`, so that a typo (`tanhh`) is never read as an abstract function.
@@ -766,7 +770,15 @@ def resolve_program(source: str, statements: list[Statement],
             if statement.name in resolver.matrices_used:
                 raise UsageError(f"'{statement.name}' is used before it is defined at line "
                                  f"{statement.pos.line}; define it first.")
+            if statement.name in KEYWORDS:
+                raise UsageError(f"'{statement.name}' at line {statement.pos.line} is a keyword "
+                                 "of the language; choose another name.")
             expr, shape = resolver.expr(statement.value)
+            if statement.name in symbols(expr):
+                raise UsageError(f"'{statement.name}' at line {statement.pos.line} is defined by "
+                                 "an expression that reads it: each name is bound once, so "
+                                 f"write the new value under a new name ({statement.name}2 = "
+                                 "…).")
             resolver.definitions[statement.name] = expr
             resolver.shapes[statement.name] = shape
             positions[statement.name] = statement.pos
@@ -826,8 +838,12 @@ def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[st
     if unknown:
         raise UsageError(f"unknown attribute {', '.join(sorted(unknown))} for '{decl.name}' at "
                          f"line {decl.pos.line}; known: {', '.join(sorted(ATTRIBUTES))}.")
-    if decl.name in ELEMENTWISE or decl.name in ROWWISE or decl.name in SPECIAL_CALLS:
+    if (decl.name in ELEMENTWISE or decl.name in ROWWISE or decl.name in SPECIAL_CALLS
+            or decl.name in NAMED_GRADIENTS or decl.name in FUNCTION_ALIASES):
         raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a built-in function name; "
+                         "choose another name.")
+    if decl.name in KEYWORDS:
+        raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a keyword of the language; "
                          "choose another name.")
     if decl.shape == FUNCTION_DECLARATION:
         if decl.attributes:
