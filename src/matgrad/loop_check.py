@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matgrad import indexing
-from matgrad.check import DEFAULT_SIZE, CheckReport, ParameterReport, random_arguments
+from matgrad.check import DEFAULT_SIZE, CheckReport, parameter_report, random_arguments
 from matgrad.errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
                 result.append(current[name])
         return result
 
-    _, gradients = function(*arguments(values))
+    objective, gradients = function(*arguments(values))
     reports = []
     for base_or_name, members in [*families.items(), *((n, [n]) for n in _plain_wrt(
             derivation))]:
@@ -68,9 +68,7 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
                     value, _ = function(*arguments(moved))
                     numeric[index] += sign * value / (2 * step)
             derived = np.broadcast_to(np.asarray(derived, dtype=float), numeric.shape)
-            error = float(np.max(np.abs(derived - numeric))) if numeric.size else 0.0
-            scale = max(float(np.max(np.abs(numeric))) if numeric.size else 0.0, 1e-6)
-            reports.append(ParameterReport(member, error, error / scale))
+            reports.append(parameter_report(member, derived, numeric, float(objective), step))
     return CheckReport(tuple(reports), tolerance, dict(chosen) | {layered.depth_symbol: depth})
 
 
