@@ -79,3 +79,31 @@ def test_layers_reading_their_input_twice(body: str, depth: int) -> None:
 @given(loop_programs(), st.integers(1, 5))
 def test_random_loop_bodies_equal_the_written_out_network(source: str, depth: int) -> None:
     compare(source, depth, seed=depth)
+
+
+NO_BIAS_LAST = """X: t x n[0], data
+Y: t x n[k], data
+Z[0] = X
+for j in 1..k-1:
+    W[j]: n[j-1] x n[j]; b[j]: 1 x n[j]
+    Z[j] = tanh(Z[j-1]*W[j] + b[j])
+end
+W[k]: n[k-1] x n[k]
+Z[k] = Z[k-1]*W[k]
+J = 1/2 * ||Z[k] - Y||^2"""
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_a_last_layer_without_a_bias(depth: int) -> None:
+    # b holds one matrix fewer than W; the module once asked for k of each and could not run.
+    derivation = matgrad.derive(NO_BIAS_LAST)
+    assert matgrad.check(derivation, depth=depth, seed=depth).passed
+    rng = np.random.default_rng(depth)
+    widths = [3] * (depth + 1)
+    W = [rng.normal(size=(widths[j], widths[j + 1])) for j in range(depth)]
+    b = [rng.normal(size=(1, widths[j + 1])) for j in range(depth - 1)]
+    _, gradients = derivation.compile()(X=rng.normal(size=(4, 3)),
+                                        Y=rng.normal(size=(4, 3)), W=W, b=b)
+    assert len(gradients["W"]) == depth and len(gradients["b"]) == depth - 1
+    with pytest.raises(ValueError, match="b must hold one matrix per layer"):
+        derivation.compile()(X=np.zeros((4, 3)), Y=np.zeros((4, 3)), W=W, b=[*b, b[0]])

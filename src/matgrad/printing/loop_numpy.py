@@ -230,7 +230,10 @@ class LoopCodegen:
         lines.append(f"{self.depth} = " + _plus(f"len({first_list})", lowest - 1 - top_offset))
         for base in families:
             ident = self.lists[base]
-            expected = _plus(self.depth, top_offset - self.families[base].lowest + 1)
+            # Each family to its own last layer: b[j] of a loop to k−1 whose last layer has no
+            # bias holds k − 1 matrices while W holds k.
+            top = max([layered.loop.stop[1], *self._epilogue_offsets(base)])
+            expected = _plus(self.depth, top - self.families[base].lowest + 1)
             lines += [
                 f"{ident} = [_float(m) for m in {ident}]",
                 f"if len({ident}) != {expected}:",

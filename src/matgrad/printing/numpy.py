@@ -219,7 +219,8 @@ class NumpyGenerator:
     def _fresh_temp(self, expr: Expr) -> str:
         for node, adjoint in self.derivation.node_adjoints.items():
             if adjoint == expr:
-                return self.names.claim(f"delta_{python_name(node)}")
+                # A layer's node (Z[k]) names its temporary by its family: delta_Z.
+                return self.names.claim(f"delta_{python_name(indexing.base_of(node))}")
         self.counter += 1
         return self.names.claim(f"tmp{self.counter}")
 
