@@ -107,3 +107,13 @@ def test_a_last_layer_without_a_bias(depth: int) -> None:
     assert len(gradients["W"]) == depth and len(gradients["b"]) == depth - 1
     with pytest.raises(ValueError, match="b must hold one matrix per layer"):
         derivation.compile()(X=np.zeros((4, 3)), Y=np.zeros((4, 3)), W=W, b=[*b, b[0]])
+
+
+def test_loop_derivations_name_their_arguments() -> None:
+    from pathlib import Path
+
+    source = (Path(__file__).parent.parent / "examples" / "classification_loop.mg").read_text()
+    derivation = matgrad.derive(source)
+    assert derivation.python_names == {"X": "X", "Y": "Y", "lambda": "lambda_", "W": "W",
+                                       "b": "b"}
+    assert "def value_and_grad(X, Y, lambda_, W, b" in derivation.numpy_source(bind={"f": "tanh"})

@@ -263,6 +263,13 @@ class LoopDerivation:
 
         return loop_numpy_source(self, name, dict(bind or {}))
 
+    @property
+    def python_names(self) -> dict[str, str]:
+        """The generated function's argument for each input (a layer family is one list)."""
+        from matgrad.printing.loop_numpy import loop_argument_names
+
+        return loop_argument_names(self)
+
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
         from matgrad.printing.numpy import load_function

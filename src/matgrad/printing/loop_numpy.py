@@ -459,6 +459,14 @@ class _DimTexts(dict):  # type: ignore[type-arg]
         return isinstance(dim, str)
 
 
+def loop_argument_names(derivation: LoopDerivation) -> dict[str, str]:
+    """The generated function's argument for each input, in order: a layer family (W) is one
+    list argument, a plain input (X) one array."""
+    codegen = LoopCodegen(derivation, "value_and_grad", {})
+    return {name: codegen.lists[name] if name in codegen.families else codegen.name_text(name)
+            for name in codegen.arguments()}
+
+
 def loop_numpy_source(derivation: LoopDerivation, name: str, bind: dict[str, str]) -> str:
     first = LoopCodegen(derivation, name, bind)
     source = first.generate()
