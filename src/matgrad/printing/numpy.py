@@ -15,8 +15,10 @@ printed from exact Fractions; function bindings must name built-in functions.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,16 +97,35 @@ ROW_HELPERS = {
 }
 
 
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _spelled_letter(char: str) -> str:
+    """An ASCII spelling of any letter a name may hold: Α → Alpha, ς → final_sigma, ℓ → ell
+    (the table above has the common ones; Unicode's own names give the rest)."""
+    if char.isascii():
+        return char
+    if char == "ℓ":
+        return "ell"
+    words = unicodedata.name(char, "").split()
+    if "LETTER" in words:
+        letter = "_".join(words[words.index("LETTER") + 1:]).lower()
+        return letter.capitalize() if "CAPITAL" in words else letter
+    return char
+
+
 def python_name(name: str) -> str:
-    """A safe Python identifier for a matgrad name (Greek spelled out; keywords get a `_`)."""
+    """A safe Python identifier for a matgrad name (Greek spelled out; keywords and Python's
+    built-in names get a `_`, so that a matrix called len or exec never shadows the built-in
+    the generated code calls)."""
     if name.startswith("__"):
         raise CodegenError(f"the name '{name}' cannot be used in generated code: names starting "
                            "with '__' are reserved by Python; rename it.")
-    spelled = "".join(GREEK.get(char, char) for char in name)
+    spelled = "".join(GREEK.get(char) or _spelled_letter(char) for char in name)
     if not spelled.isidentifier() or not spelled.isascii():
         raise CodegenError(f"the name '{name}' cannot be turned into a Python identifier; "
                            "rename it with letters, digits and '_'.")
-    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled):
+    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled) or spelled in BUILTIN_NAMES:
         spelled += "_"
     return spelled
 

@@ -1,0 +1,100 @@
+"""No user text reaches executed code except as a validated identifier: programs whose matrix,
+size, function and loop names are Python's and NumPy's own names (exec, os, np, len, …) or
+look-alikes generate modules whose every call is NumPy's, a method of an array or one of the
+module's own helpers, whose only import is numpy, and whose names of user symbols are the
+validated identifiers of `python_names`."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matgrad
+
+DANGEROUS = ["exec", "eval", "open", "os", "sys", "np", "print", "getattr", "compile",
+             "globals", "input", "breakpoint", "lambda", "import", "float", "len", "range",
+             "ValueError", "sizes", "what", "m", "J", "grads", "value_and_grad", "self", "None",
+             "True", "class", "def", "return", "del", "ο", "Α", "ℓ", "Exec", "OS"]
+# Calls a generated module may make besides NumPy's: Python built-ins for its argument checks
+# and its own helpers.
+ALLOWED_CALLS = {"ValueError", "float", "len", "range", "enumerate", "isinstance", "list",
+                 "zip", "max", "min", "abs", "_float", "_agree", "_logsumexp", "_softmax"}
+ARRAY_METHODS = {"sum", "item", "copy", "astype", "reshape", "max", "min", "mean", "dot",
+                 "ravel", "transpose", "append"}
+
+
+def assert_gated(module: str, derivation: matgrad.Derivation) -> None:
+    tree = ast.parse(module)
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert [ast.unparse(node) for node in imports] == ["import numpy as np"]
+    identifiers = set(derivation.python_names.values())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                assert func.id in ALLOWED_CALLS, ast.unparse(node)
+            else:
+                assert isinstance(func, ast.Attribute), ast.unparse(node)
+                root = func.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                assert (isinstance(root, ast.Name) and root.id == "np") or \
+                    func.attr in ARRAY_METHODS, ast.unparse(node)
+        if isinstance(node, ast.Name) and node.id in dir(builtins):
+            # A builtin is only ever called (argument checks), never a user's matrix.
+            assert node.id in ALLOWED_CALLS, ast.unparse(node)
+    for name, identifier in derivation.python_names.items():
+        assert identifier.isidentifier() and identifier in identifiers, name
+        assert identifier not in dir(builtins) and identifier != "np", name
+
+
+@pytest.mark.parametrize("name", DANGEROUS)
+def test_dangerous_matrix_names(name: str) -> None:
+    try:
+        derivation = matgrad.derive(f"{name}: n x m; W: n x m\nJ = sum({name} .* W .* W)")
+    except matgrad.MatgradError:
+        return  # refused (a keyword of the language): nothing is generated
+    assert_gated(derivation.numpy_source(), derivation)
+
+
+@pytest.mark.parametrize("name", [n for n in DANGEROUS if n.isidentifier() and len(n) > 1])
+def test_dangerous_function_and_size_names(name: str) -> None:
+    source = f"{name}: function; X: {name}x n\nJ = sum({name}(X))"
+    try:
+        derivation = matgrad.derive(source.replace(f"X: {name}x n", f"X: {name} x n"))
+    except matgrad.MatgradError:
+        return
+    module = derivation.numpy_source(bind={name: "tanh"})
+    assert_gated(module, derivation)
+
+
+NAMES = st.sampled_from([n for n in DANGEROUS if n.isidentifier()])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NAMES, NAMES, NAMES)
+def test_dangerous_names_in_every_position(matrix: str, size: str, loop_family: str) -> None:
+    sources = [
+        f"{matrix}: {size} x n; W: n x q\nJ = 1/2*||tanh({matrix}*W)||^2",
+        f"X: t x {size}, data; Y: t x n, data\nZ[0] = X\nfor j in 1..k:\n"
+        f"    {loop_family}[j]: n[j-1] x n[j]\n    Z[j] = tanh(Z[j-1]*{loop_family}[j])\nend\n"
+        f"J = 1/2*||Z[k] - Y||^2".replace("n[j-1] x n[j]", f"{size} x {size}").replace(
+            "Y: t x n", f"Y: t x {size}"),
+    ]
+    for source in sources:
+        try:
+            derivation = matgrad.derive(source)
+            module = derivation.numpy_source()
+        except matgrad.MatgradError:
+            continue
+        tree = ast.parse(module)
+        imports = [ast.unparse(node) for node in ast.walk(tree)
+                   if isinstance(node, (ast.Import, ast.ImportFrom))]
+        assert imports == ["import numpy as np"]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id in ALLOWED_CALLS, ast.unparse(node)
