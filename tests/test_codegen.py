@@ -212,7 +212,7 @@ def test_cli_numpy_and_check() -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "200")), deadline=None,
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_generated_code_agrees_with_the_interpreter(source: str) -> None:

@@ -60,7 +60,7 @@ def test_two_layers_name_the_adjoint_delta() -> None:
     assert str(derivation.gradients["W1"]) == "Xᵀ(Δ₂W₂ᵀ ⊙ tanh′(A₁))"
 
 
-FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "200"))
+FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,

@@ -74,7 +74,7 @@ def test_layers_reading_their_input_twice(body: str, depth: int) -> None:
     compare(source, depth, seed=depth)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "200")) // 8, deadline=None,
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(loop_programs(), st.integers(1, 5))
 def test_random_loop_bodies_equal_the_written_out_network(source: str, depth: int) -> None:

@@ -16,7 +16,7 @@ from matgrad.printing.text import to_text
 from matgrad.resolve import Program
 from matgrad.simplify import is_zero
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -110,7 +110,7 @@ def test_printed_inverse_transpose_reads_back() -> None:
     assert_printed_output_reads_back(derivation)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "200")) // 8, deadline=None,
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_printed_output_of_random_programs_reads_back(source: str) -> None:
