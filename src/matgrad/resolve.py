@@ -6,8 +6,13 @@ What it decides, once shapes are known (unknown dimensions are unified as they m
 - `+`, `-`, `.*`, `./` broadcast like MATLAB/NumPy, and the broadcast is made explicit as the guide
   does (`+ b` with a 1×m row b becomes `+ 𝟏b` with a t×1 column 𝟏; a scalar s becomes `s𝟏`);
 - `name(arg)` is an elementwise function unless `name` is a matrix (then it is a product); an
-  unknown function name is an *abstract* function (`f`, `g`);
-- a dimension name used as a value (`1/t`) is that dimension's size.
+  abstract function is one of the guide's one-letter names (`f`, `g₁`, `f[j]`) or declared
+  `name: function`, and any other unknown name is refused with "did you mean …?";
+- a dimension name used as a value (`1/t`) is that dimension's size;
+- the input is read as meant or refused: declared names written together (`Ax`) are refused
+  with the spelling, a row-wise built-in of a column applies over its entries, an operator
+  norm or an ambiguous `mean(X)`/`norm(X)` of a matrix is refused once shapes are final;
+- with `naming="guide"`, intermediates get the guide's names (naming.py).
 
 Defaults (documented in docs/language.md): an undeclared symbol gets unknown dimensions that are
 unified by its uses; `*` between operands not known to be 1×1 is a matrix product; dimensions
