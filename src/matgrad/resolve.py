@@ -850,18 +850,14 @@ def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[st
     if decl.name in KEYWORDS:
         raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a keyword of the language; "
                          "choose another name.")
-    if decl.shape == FUNCTION_DECLARATION:
+    if decl.shape in (FUNCTION_DECLARATION, ROWWISE_DECLARATION):
+        kind = "a row-wise function" if decl.shape == ROWWISE_DECLARATION else "a function"
         if decl.attributes:
-            raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a function; attributes "
+            raise UsageError(f"'{decl.name}' at line {decl.pos.line} is {kind}; attributes "
                              "belong to matrices.")
-        resolver.declared_functions.add(decl.name)
-        resolver.functions.add(decl.name)
-        return
-    if decl.shape == ROWWISE_DECLARATION:
-        if decl.attributes:
-            raise UsageError(f"'{decl.name}' at line {decl.pos.line} is a row-wise function; "
-                             "attributes belong to matrices.")
-        resolver.row_functions.add(decl.name)
+        kinds = (resolver.row_functions if decl.shape == ROWWISE_DECLARATION
+                 else resolver.declared_functions)
+        kinds.add(decl.name)
         resolver.functions.add(decl.name)
         return
     resolver.declared.add(decl.name)
