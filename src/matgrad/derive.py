@@ -35,29 +35,14 @@ from matgrad.expr import (
     contains_diff,
     substitute,
 )
-from matgrad.match import Bindings, Instantiator, Matcher
+from matgrad.history import Edit, History, Step
 from matgrad.printing.text import to_text
 from matgrad.resolve import Program
-from matgrad.rules import GUARDS, GuardContext, Rule, RuleSet
+from matgrad.rules import GuardContext, Rule, RuleSet, apply_rule
 from matgrad.shapes import shape_of
 from matgrad.simplify import Tidier
 
 MAX_STEPS = 200_000
-
-
-@dataclass(frozen=True)
-class Step:
-    """One rewrite: `rule` (citing `cites`) turned the term at `focus` of `before` into `after`."""
-
-    rule: str
-    cites: tuple[str, ...]
-    node: str
-    before: tuple[Expr, ...]
-    after: tuple[Expr, ...]
-    focus: int
-    path: tuple[int, ...]
-    tidied: tuple[str, ...] = ()
-    expands: str | None = None
 
 
 @dataclass
@@ -111,6 +96,7 @@ class Engine(GuardContext):
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
         self.steps: list[Step] = []
         self.state: list[Expr] = []
+        self.history = History()
         self.adjoints: dict[str, Expr] = {}
         self.adjoint_nodes: dict[str, str] = {}
         self.node_adjoints: dict[str, Expr] = {}
@@ -182,13 +168,7 @@ class Engine(GuardContext):
     # ---- rules ------------------------------------------------------------------------------
 
     def _apply(self, rule: Rule, expr: Expr) -> Expr | None:
-        bindings = Matcher(rule.var_shapes, self.shape_of).match(rule.lhs, expr, Bindings())
-        if bindings is None:
-            return None
-        for guard, arg in rule.guards:
-            if not GUARDS[guard](self, bindings.exprs[arg]):
-                return None
-        return Instantiator(self.shape_of).build(rule.rhs, bindings)
+        return apply_rule(rule, expr, self.shape_of, self)
 
     def finished(self, term: Expr) -> tuple[str, Expr] | None:
         """(M, G) when the term reads G · dM for a varying name M, by (17)."""
@@ -267,35 +247,73 @@ class Engine(GuardContext):
         terms = list(expr.terms) if isinstance(expr, Add) else [expr]
         return [term for term in terms if not isinstance(term, Zero)]
 
+    def _splice(self, index: int, terms: list[Expr]) -> None:
+        """The term at `index` replaced by `terms`, recorded in the history."""
+        self.state[index:index + 1] = terms
+        self.history.record(Edit(((index, tuple(terms)),)))
+
+    def _replace_state(self, terms: list[Expr], replaced: dict[int, tuple[Expr, ...]]) -> None:
+        """A new state that differs from the current one at the positions of `replaced`."""
+        self.state = terms
+        if replaced:
+            self.history.record(Edit(tuple(replaced.items())))
+
+    def _open(self, term: Expr) -> bool:
+        return term not in self.settled and self.finished(term) is None
+
     def _process(self, node: str, expands: str | None) -> None:
-        """Rewrite unfinished terms until every term of dJ is finished."""
-        seen: set[tuple[Expr, ...]] = set()
+        """Rewrite unfinished terms until every term of dJ is finished.
+
+        Every d(…) of the node is expanded before any term is isolated, as the guide writes
+        Δ · (Z dW + db + dZ W) before reading off its parts by (6): the term rewritten is the
+        first open one with a d(…) to expand, else the first open one.  Two cursors keep this
+        linear: no d(…) to expand lies before `scan` or at or after `fresh` (only a rewrite makes
+        new terms, and it makes them where it rewrites), and no open term lies before `first`.
+        """
+        state = self.state
+        signature = sum(map(hash, state))
+        seen: set[tuple[int, int]] = set()
+        scan, fresh, first = 0, len(state), 0
         while True:
-            # Every d(…) of the node is expanded before any term is isolated, as the guide
-            # writes Δ · (Z dW + db + dZ W) before reading off its parts by (6).
-            unfinished = [i for i, term in enumerate(self.state)
-                          if term not in self.settled and self.finished(term) is None]
-            if not unfinished:
-                return
-            index = next((i for i in unfinished
-                          if self._differential_target(self.state[i]) is not None),
-                         unfinished[0])
+            state = self.state
+            while scan < fresh and not (self._open(state[scan])
+                                        and self._differential_target(state[scan]) is not None):
+                scan += 1
+            if scan < fresh:
+                index = scan
+            else:
+                while first < len(state) and not self._open(state[first]):
+                    first += 1
+                if first == len(state):
+                    return
+                index = first
             if len(self.steps) >= MAX_STEPS:
                 raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
                                        "split the program into smaller let-bindings.")
-            before = tuple(self.state)
-            if before in seen:
+            # The same multiset of terms twice means the rules go round in a circle (each term's
+            # rewrite is determined by the term alone).
+            key = (len(state), signature & 0xFFFF_FFFF_FFFF_FFFF)
+            if key in seen:
                 raise UnsupportedError(
-                    f"the rules go round in a circle on {to_text(self.state[index])}; this is a "
+                    f"the rules go round in a circle on {to_text(state[index])}; this is a "
                     "gap in rules/ — please report the program.")
-            seen.add(before)
-            rule, rewritten, path = self._rewrite(self.state[index])
+            seen.add(key)
+            before_at = self.history.now
+            rule, rewritten, path = self._rewrite(state[index])
             used: list[str] = []
-            tidied = self.tidier.tidy(rewritten, used)
-            self.state[index:index + 1] = self._split(tidied)
-            self.steps.append(Step(rule.name, rule.cites, node, before, tuple(self.state), index,
-                                   path, tuple(dict.fromkeys(used)), expands))
+            tidied = self._split(self.tidier.tidy(rewritten, used))
+            signature += sum(map(hash, tidied)) - hash(state[index])
+            self._splice(index, tidied)
+            self.steps.append(Step(rule.name, rule.cites, node, index, path,
+                                   tuple(dict.fromkeys(used)), expands, len(self.steps),
+                                   before_at, self.history.now, history=self.history))
             expands = None
+            # New terms (which may hold a d(…)) fill index … index + len(tidied) − 1.
+            if index == scan:
+                fresh += len(tidied) - 1
+            else:
+                scan, fresh = index, index + len(tidied)
+            first = min(first, index)
 
     def _expand(self, node: str) -> None:
         indices = [i for i, term in enumerate(self.state)
@@ -307,25 +325,24 @@ class Engine(GuardContext):
         self.shapes[name] = self.shapes[node]
         reference = Sym(name)
         first = indices[0]
-        rest = [term for i, term in enumerate(self.state) if i not in indices[1:]]
-        rest[first] = Frob(reference, Diff(self.program.definitions[node]))
-        # The step shows G · dN becoming G · d(definition): state before uses the merged form.
-        self.state = rest
-        shown_before = list(rest)
-        shown_before[first] = Frob(reference, Diff(Sym(node)))
+        expanded = Frob(reference, Diff(self.program.definitions[node]))
+        dropped = set(indices[1:])
+        rest = [term for i, term in enumerate(self.state) if i not in dropped]
+        rest[first] = expanded
+        replaced: dict[int, tuple[Expr, ...]] = dict.fromkeys(dropped, ())
+        replaced[first] = (expanded,)
+        self._replace_state(rest, replaced)
         start = len(self.steps)
         # Terms finished before this node cannot mention its fresh adjoint name: skipping them
         # keeps the work per node independent of the depth (linear derivation time).
         earlier = frozenset(term for index, term in enumerate(rest) if index != first)
         self.settled = earlier
-        self._process_with_before(node, shown_before)
-        self._settle_adjoint(node, name, merged, start, earlier)
-
-    def _process_with_before(self, node: str, shown_before: list[Expr]) -> None:
-        start = len(self.steps)
         self._process(node, node)
         if len(self.steps) > start:
-            self.steps[start] = replace(self.steps[start], before=tuple(shown_before))
+            # The step shows G · dN becoming G · d(definition): its state before, the merged G.
+            self.steps[start] = replace(self.steps[start],
+                                        shown_term=(first, Frob(reference, Diff(Sym(node)))))
+        self._settle_adjoint(node, name, merged, start, earlier)
 
     def _settle_adjoint(self, node: str, name: str, value: Expr, start: int,
                         earlier: frozenset[Expr]) -> None:
@@ -343,15 +360,15 @@ class Engine(GuardContext):
             return
         mapping: dict[Expr, Expr] = {reference: value}
 
-        def inline(term: Expr) -> Expr:
-            return term if term in earlier else substitute(term, mapping)
-
-        self.state = [term if term in earlier else self.tidier.tidy(inline(term))
-                      for term in self.state]
-        for index in range(start, len(self.steps)):
-            step = self.steps[index]
-            self.steps[index] = replace(step, before=tuple(map(inline, step.before)),
-                                        after=tuple(map(inline, step.after)))
+        state: list[Expr] = []
+        replaced: dict[int, tuple[Expr, ...]] = {}
+        for index, term in enumerate(self.state):
+            new = term if term in earlier else self.tidier.tidy(substitute(term, mapping))
+            if new != term:
+                replaced[index] = (new,)
+            state.append(new)
+        self._replace_state(state, replaced)
+        self.history.inline(start, len(self.steps), mapping, earlier)
         del self.shapes[name]
 
     def run(self) -> EngineResult:
@@ -359,7 +376,8 @@ class Engine(GuardContext):
         if objective not in self.varying:
             self.state = []
         else:
-            self.state = [Diff(self.program.definitions[objective])]
+            self._replace_state([Diff(self.program.definitions[objective])],
+                                {0: (Diff(self.program.definitions[objective]),)})
             self._process(objective, objective)
         for node in reversed(self.program.order):
             if node == objective or node not in self.varying:
@@ -368,16 +386,21 @@ class Engine(GuardContext):
                    for term in self.state):
                 self._expand(node)
         gradients: dict[str, Expr] = {}
+        read_off: dict[str, list[Expr]] = {}
+        for term in self.state:
+            done = self.finished(term)
+            if done is not None:
+                read_off.setdefault(done[0], []).append(done[1])
         for parameter in self.wrt:
-            coefficients = [done[1] for term in self.state
-                            if (done := self.finished(term)) is not None and done[0] == parameter]
+            coefficients = read_off.get(parameter, [])
             if coefficients:
                 gradient = self.tidier.tidy(add(coefficients))
             else:
                 gradient = Zero(*self.shapes[parameter])
             gradients[parameter] = gradient
-            self.steps.append(Step("read-gradient", ("17",), parameter, tuple(self.state),
-                                   (gradient,), 0, ()))
+            self.steps.append(Step("read-gradient", ("17",), parameter, 0, (), (), None,
+                                   len(self.steps), self.history.now, None, (gradient,),
+                                   history=self.history))
         names: dict[Expr, Expr] = {
             definition: Sym(name) for name, definition in self.program.definitions.items()
             if definition.children() and name != self.program.objective}

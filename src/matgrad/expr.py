@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from operator import attrgetter
 from typing import ClassVar
 
 from matgrad.dims import Dim
@@ -44,6 +45,10 @@ class Expr:
     def __str__(self) -> str:
         # The text printer registers itself here (printing sits above the IR in the layering).
         return _TEXT_PRINTER[0](self) if _TEXT_PRINTER else repr(self)
+
+    def __reduce__(self) -> tuple[Callable[..., Expr], tuple[object, ...]]:
+        # Pickled (the user cache) without the cached hash: string hashes differ per process.
+        return type(self), tuple(getattr(self, f.name) for f in fields(self) if f.init)
 
     def walk(self) -> Iterator[Expr]:
         """Every node, pre-order, iteratively (deep trees must not hit the recursion limit)."""
@@ -319,11 +324,14 @@ class Diff(Expr):
 
 def _cache_hash(cls: type[Expr]) -> None:
     structural = cls.__hash__
+    # The class takes part: the fields alone hash d(sum(X)) and sum(d(X)) alike, and the
+    # engine's cycle check sums term hashes.
+    kind = cls.__name__
 
     def cached_hash(self: Expr) -> int:
         known = self._hash
         if known is None:
-            known = structural(self)
+            known = hash((kind, structural(self)))
             object.__setattr__(self, "_hash", known)
         return known
 
@@ -336,8 +344,29 @@ NODE_CLASSES: tuple[type[Expr], ...] = tuple(dict.fromkeys(
     globals()[cls.__name__] for cls in Expr.__subclasses__()))
 
 
+def _fast_children(cls: type[Expr]) -> None:
+    """`children()` without a generator per call: the engine asks for children constantly."""
+    if "children" in cls.__dict__:
+        return  # the class has its own (Add's terms)
+    kids = cls._kids
+    if not kids:
+        cls.children = lambda self: ()  # type: ignore[method-assign]
+    elif len(kids) == 1:
+        only = attrgetter(kids[0])
+        cls.children = lambda self: (only(self),)  # type: ignore[method-assign]
+    else:
+        several = attrgetter(*kids)
+
+        def children(self: Expr) -> tuple[Expr, ...]:
+            # A function, not the attrgetter itself: an attrgetter does not bind as a method.
+            return several(self)  # type: ignore[no-any-return]
+
+        cls.children = children  # type: ignore[method-assign]
+
+
 for _node_class in NODE_CLASSES:
     _cache_hash(_node_class)
+    _fast_children(_node_class)
 
 
 # ---- helpers --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from matgrad import cache as user_cache
 from matgrad.dims import Dim, DimVar, Shape
 from matgrad.errors import MatgradError, RuleError
 from matgrad.expr import (
+    Add,
     Apply,
     Diff,
     Expr,
@@ -33,8 +34,9 @@ from matgrad.expr import (
     Var,
     Zero,
     contains_diff,
+    substitute,
 )
-from matgrad.match import FUNCTION_VARS
+from matgrad.match import FUNCTION_VARS, Bindings, Instantiator, Matcher, ShapeOf
 from matgrad.resolve import resolve_rule
 from matgrad.resources import rule_files
 from matgrad.shapes import Unifier
@@ -76,6 +78,9 @@ class Rule:
     guards: tuple[tuple[str, str], ...]
     var_shapes: dict[str, Shape]
     source: str
+    # (X, Y, F(X)) when the rule is F(X + Y) => F(X) + F(Y): it then distributes over a whole
+    # n-term sum in one application (linear time), as a textbook writes d(a + b + c).
+    spreads: tuple[str, str, Expr] | None = None
 
     @property
     def head(self) -> type[Expr] | None:
@@ -154,7 +159,57 @@ def build_rule(source: RuleSource, text: str, where: str) -> Rule:
         raise RuleError(f"{location}: rule {source.name}: the size of a 𝟏 or 0 on the right is "
                         "not determined by the left side")
     cited = tuple(cite for cite in source.cites)
-    return Rule(source.name, cited, source.phase, lhs, rhs, tuple(guards), var_shapes, location)
+    return Rule(source.name, cited, source.phase, lhs, rhs, tuple(guards), var_shapes, location,
+                _distribution(lhs, rhs))
+
+
+def _distribution(lhs: Expr, rhs: Expr) -> tuple[str, str, Expr] | None:
+    """(X, Y, F(X)) when `lhs => rhs` reads F(X + Y) => F(X) + F(Y) for a context F that holds
+    one sum of two distinct variables, each used once on the left."""
+    sums = [node for node in lhs.walk() if isinstance(node, Add)]
+    if len(sums) != 1 or len(sums[0].terms) != 2 or not isinstance(rhs, Add) \
+            or len(rhs.terms) != 2:
+        return None
+    first, second = sums[0].terms
+    if not (isinstance(first, Var) and isinstance(second, Var)) or first == second:
+        return None
+    occurrences = [node for node in lhs.walk() if node in (first, second)]
+    if len(occurrences) != 2:
+        return None
+    hole = sums[0]
+    if rhs.terms != (substitute(lhs, {hole: first}), substitute(lhs, {hole: second})):
+        return None
+    return first.name, second.name, rhs.terms[0]
+
+
+def apply_rule(rule: Rule, expr: Expr, shape_of: ShapeOf,
+               guard_context: GuardContext) -> Expr | None:
+    """`rule` applied at the top of `expr` (None when it does not match or a guard fails).
+
+    A distributing rule F(X + Y) => F(X) + F(Y) matched on an n-term sum (X the first term, Y
+    the rest) gives all n terms F(t₁) + … + F(tₙ) at once when the guards hold for every term —
+    the same result as applying it n − 1 times, without rebuilding the rest of the sum each time.
+    """
+    bindings = Matcher(rule.var_shapes, shape_of).match(rule.lhs, expr, Bindings())
+    if bindings is None:
+        return None
+    if not all(GUARDS[guard](guard_context, bindings.exprs[arg]) for guard, arg in rule.guards):
+        return None
+    build = Instantiator(shape_of).build
+    if rule.spreads is not None:
+        first, rest, template = rule.spreads
+        head, tail = bindings.exprs[first], bindings.exprs[rest]
+        if isinstance(tail, Add) and not isinstance(head, Add):
+            terms = (head, *tail.terms)
+            holes = (first, rest)
+            if all(GUARDS[guard](guard_context, term if arg in holes else bindings.exprs[arg])
+                   for term in terms for guard, arg in rule.guards):
+                parts = []
+                for term in terms:
+                    bindings.exprs[first] = term
+                    parts.append(build(template, bindings))
+                return Add(tuple(parts))
+    return build(rule.rhs, bindings)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ from matgrad.expr import (
     Zero,
     add,
 )
-from matgrad.match import Bindings, Instantiator, Matcher
-from matgrad.rules import GUARDS, GuardContext, Rule
+from matgrad.rules import GuardContext, Rule, apply_rule
 
 MAX_TIDY_ROUNDS = 10_000
 
@@ -185,15 +184,8 @@ class Tidier:
             used.append("fold")
             return folded
         for rule in self._candidates(expr):
-            matcher = Matcher(rule.var_shapes, self.shape_of)
-            bindings = matcher.match(rule.lhs, expr, Bindings())
-            if bindings is None:
-                continue
-            if not all(GUARDS[name](self.guard_context, bindings.exprs[arg])
-                       for name, arg in rule.guards):
-                continue
-            result = Instantiator(self.shape_of).build(rule.rhs, bindings)
-            if result != expr:
+            result = apply_rule(rule, expr, self.shape_of, self.guard_context)
+            if result is not None and result != expr:
                 used.append(rule.name)
                 return result
         return None
