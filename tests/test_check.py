@@ -3,10 +3,19 @@ central differences (≈ ε|J|/h), so vanishing gradients do not fail and wrong 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+import pytest
 
 import matgrad
 from matgrad.check import CheckReport, parameter_report
+from matgrad.printing.loop_numpy import LoopCodegen
+from matgrad.printing.numpy import NumpyGenerator
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def verdict(derived: np.ndarray, numeric: np.ndarray, value: float) -> bool:
@@ -39,3 +48,42 @@ def test_a_deep_narrow_network_passes() -> None:
     derivation = matgrad.derive("\n".join(lines))
     for seed in range(4):
         assert matgrad.check(derivation, sizes={"t": 2, "n": 2}, seed=seed).passed
+
+
+def _count_generators(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> int:
+    made = [0]
+    flat_init, loop_init = NumpyGenerator.__init__, LoopCodegen.__init__
+
+    def flat(self: NumpyGenerator, *args: Any, **kwargs: Any) -> None:
+        made[0] += 1
+        flat_init(self, *args, **kwargs)
+
+    def loop(self: LoopCodegen, *args: Any, **kwargs: Any) -> None:
+        made[0] += 1
+        loop_init(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(NumpyGenerator, "__init__", flat)
+        patch.setattr(LoopCodegen, "__init__", loop)
+        run()
+    return made[0]
+
+
+def test_check_generates_the_module_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It generated code for every evaluation of J: a 40-layer network took 34 s to check.
+    layers = "\n".join(f"W{i}: n x n\nZ{i} = tanh(Z{i - 1}*W{i})" for i in range(1, 6))
+    derivation = matgrad.derive(f"X: t x n, data\nY: t x n, data\nZ0 = X\n{layers}\n"
+                                "J = 1/2*||Z5 - Y||^2")
+    small = _count_generators(monkeypatch, lambda: matgrad.check(derivation, {"t": 2, "n": 2}))
+    large = _count_generators(monkeypatch, lambda: matgrad.check(derivation, {"t": 3, "n": 3}))
+    assert small == large <= 3  # the module, its argument names, its size arguments
+
+
+def test_loop_check_generates_the_module_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    derivation = matgrad.derive((EXAMPLES / "regression_loop.mg").read_text())
+    def run(size: int) -> Callable[[], object]:
+        sizes = {"t": size, "n0": size, "n1": size, "n2": size, "n3": size}
+        return lambda: matgrad.check(derivation, sizes, bind={"f": "tanh"})
+
+    # However many evaluations the sizes ask for, the code is generated the same few times.
+    assert _count_generators(monkeypatch, run(2)) == _count_generators(monkeypatch, run(3))

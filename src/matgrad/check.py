@@ -162,7 +162,14 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
     function: Callable[..., Any] = derivation.compile(bind=dict(bind or {}))
     rng = np.random.default_rng(seed)
     values = random_arguments(derivation.program, chosen, rng)
-    value, gradients = function(**_keywords(derivation, values, chosen))
+    # The module's argument names, worked out once: every evaluation below reuses them.
+    python_names = derivation.python_names
+    size_keywords = {name: chosen[dim] for dim, name in derivation.size_arguments.items()}
+
+    def keywords(current: Mapping[str, Any]) -> dict[str, Any]:
+        return {python_names[name]: value for name, value in current.items()} | size_keywords
+
+    value, gradients = function(**keywords(values))
     reports = []
     for name in derivation.wrt:
         numeric = np.zeros_like(values[name])
@@ -171,11 +178,11 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
             plus = values[name].copy()
             plus[index] += step
             shifted[name] = plus
-            up, _ = function(**_keywords(derivation, shifted, chosen))
+            up, _ = function(**keywords(shifted))
             minus = values[name].copy()
             minus[index] -= step
             shifted[name] = minus
-            down, _ = function(**_keywords(derivation, shifted, chosen))
+            down, _ = function(**keywords(shifted))
             numeric[index] = (up - down) / (2 * step)
         derived = np.broadcast_to(np.asarray(gradients[name], dtype=float), numeric.shape)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
@@ -195,11 +202,3 @@ def _valid_sizes(sizes: Mapping[str, object]) -> dict[str, int]:
                              "evaluate the objective twice for every entry).")
         valid[name] = value
     return valid
-
-
-def _keywords(derivation: Derivation, values: Mapping[str, Any],
-              sizes: Mapping[str, int]) -> dict[str, Any]:
-    keywords = {derivation.python_names[name]: value for name, value in values.items()}
-    # Sizes that no argument's shape determines are keyword-only arguments of the function.
-    keywords.update({name: sizes[dim] for dim, name in derivation.size_arguments.items()})
-    return keywords

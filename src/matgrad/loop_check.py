@@ -26,6 +26,7 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
                seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
                tolerance: float = 1e-6, depth: int = DEFAULT_DEPTH) -> CheckReport:
     from matgrad.api import parse
+    from matgrad.printing.loop_numpy import LoopCodegen
 
     layered = derivation.layered
     unrolled = parse(layered.source, depth={layered.depth_symbol: depth})
@@ -38,11 +39,15 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
     rng = np.random.default_rng(seed)
     values = random_arguments(unrolled, chosen, rng)
     function: Callable[..., Any] = derivation.compile(bind=dict(bind or {}))
-    families = _families(derivation, depth)
+    # The module's signature, worked out once (it took a code generation per evaluation).
+    codegen = LoopCodegen(derivation, "value_and_grad", {})
+    order = codegen.arguments()
+    families = {name: codegen.members(name, depth) for name in order
+                if name in codegen.families}
 
     def arguments(current: Mapping[str, np.ndarray]) -> list[Any]:
         result: list[Any] = []
-        for name in _argument_order(derivation):
+        for name in order:
             if name in families:
                 result.append([current[member] for member in families[name]])
             else:
@@ -70,21 +75,6 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
             derived = np.broadcast_to(np.asarray(derived, dtype=float), numeric.shape)
             reports.append(parameter_report(member, derived, numeric, float(objective), step))
     return CheckReport(tuple(reports), tolerance, dict(chosen) | {layered.depth_symbol: depth})
-
-
-def _argument_order(derivation: LoopDerivation) -> list[str]:
-    from matgrad.printing.loop_numpy import LoopCodegen
-
-    return LoopCodegen(derivation, "value_and_grad", {}).arguments()
-
-
-def _families(derivation: LoopDerivation, depth: int) -> dict[str, list[str]]:
-    """Each list argument and the written-out names of its members, in layer order."""
-    from matgrad.printing.loop_numpy import LoopCodegen
-
-    codegen = LoopCodegen(derivation, "value_and_grad", {})
-    return {name: codegen.members(name, depth) for name in codegen.arguments()
-            if name in codegen.families}
 
 
 def _plain_wrt(derivation: LoopDerivation) -> list[str]:
