@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from programs import programs
 
 import matgrad
 from matgrad.pdf import pdflatex_available
-from matgrad.printing.latex import latex_name
+from matgrad.printing.latex_names import GREEK_COMMANDS, latex_name
 from matgrad.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,10 +80,63 @@ def test_hostile_names_compile(tmp_path: Path) -> None:
     ("Δ2", True, "\\boldsymbol{\\Delta}_{2}"),
     ("W_out", True, "\\mathbf{W}_{\\mathrm{out}}"),
     ("W_out_2", True, "\\mathbf{W}_{\\mathrm{out\\_2}}"),
-    ("tmp", False, "\\mathit{tmp}"),
+    ("tmp", False, "\\mathrm{tmp}"),
+    ("Wq", True, "\\mathbf{W}_{q}"),
+    ("W_q", True, "\\mathbf{W}_{q}"),
+    ("Wqk", True, "\\mathbf{W}_{qk}"),
+    ("W1_out", True, "\\mathbf{W}_{\\mathrm{out},1}"),
+    ("νll", False, "\\nu\\mathrm{ll}"),  # not \\null, which would swallow the name
+    ("μltiply", True, "\\boldsymbol{\\mu}\\mathbf{ltiply}"),  # not \\multiply
+    ("ΔZ", True, "\\boldsymbol{\\Delta}\\mathbf{Z}"),
+    ("Α", True, "\\mathbf{A}"),  # Greek capital alpha: no command, set as its letter
+    ("ς", False, "\\varsigma"),
+    ("∇f", False, "\\nabla f"),
+    ("W_α", True, "\\mathbf{W}_{\\alpha}"),
 ])
 def test_names(name: str, bold: bool, latex: str) -> None:
     assert latex_name(name.replace("₁", "1"), bold) == latex
+
+
+def _accepted_names() -> list[str]:
+    """Every letter of the Greek block the grammar accepts as a name, alone and as the prefix
+    of a longer name (νll must not become \\null), and ℓ, ∇f."""
+    names = ["ℓ", "∇f", "ℓ2", "Wα"]
+    for code in range(0x370, 0x400):
+        letter = chr(code)
+        try:
+            matgrad.parse(f"{letter}: n x m\nJ = sum({letter})")
+        except matgrad.MatgradError:
+            continue
+        names += [letter, letter + "ll", letter + "ltiply", f"W{letter}1"]
+    return names
+
+
+LATEX_COMMANDS = {"mathbf", "boldsymbol", "mathrm"} | set(GREEK_COMMANDS.values())
+
+
+def test_every_accepted_name_is_printable_everywhere() -> None:
+    names = _accepted_names()
+    assert len(names) > 4 * 50  # 24 capitals, 25 small letters, 5 variants
+    for name in names:
+        derivation = matgrad.derive(f"{name}: n x m\nJ = sum({name} .* {name})")
+        assert str(derivation)  # text
+        compile(derivation.numpy_source(), "<generated>", "exec")  # code
+        commands = set(re.findall(r"\\\\([A-Za-z]+)", latex_name(name, True)))
+        assert commands <= LATEX_COMMANDS, (name, commands)
+
+
+@needs_pdflatex
+def test_every_accepted_name_typesets(tmp_path: Path) -> None:
+    body = "".join(f"${latex_name(name, True)} + {latex_name(name, False)}$\n"
+                   for name in _accepted_names())
+    (tmp_path / "names.tex").write_text(
+        "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+        + body + "\\end{document}\n", encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                             "-halt-on-error", "names.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "Undefined control sequence" not in result.stdout
 
 
 @pytest.mark.parametrize("hostile", ["\\input{x}", "a^b", "{x}", "a$b", "x%y", "a&b", "W#1"])

@@ -15,12 +15,10 @@ their identities, as the guide writes "by (8), (12)".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from matgrad import indexing
 from matgrad.dims import SCALAR, Shape
 from matgrad.expr import (
     NODE_CLASSES,
@@ -56,65 +54,24 @@ from matgrad.expr import (
     Zero,
 )
 from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
-from matgrad.printing.text import ADD, ATOM, FROB, JUXT, POSTFIX, POWER, PRODUCT, UNARY
+from matgrad.printing.latex_names import latex_name
+from matgrad.printing.text import (
+    ADD,
+    ATOM,
+    FROB,
+    JUXT,
+    POSTFIX,
+    POWER,
+    PRODUCT,
+    UNARY,
+    format_fraction,
+)
 from matgrad.printing.textbook import textbook
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
     from matgrad.derive import Step
     from matgrad.rules import Rule
-
-GREEK_NAMES = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
-    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
-    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
-}
-GREEK_LETTERS = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
-    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
-    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
-    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
-    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
-}
-SAFE_NAME = re.compile(r"[A-Za-z0-9_]*")
-
-
-def latex_name(name: str, bold: bool) -> str:
-    """A matgrad name as LaTeX: Greek spelled as commands, digits and `_x` as subscripts, a
-    layer's `Z[j-1]` as Z_{j-1}."""
-    indexed = indexing.split(name)
-    if indexed is not None:
-        base, index = indexed
-        if not re.fullmatch(r"[A-Za-z0-9+\-]+", index.text()):
-            raise ValueError(f"unexpected character in name {name!r}")
-        return f"{latex_name(base, bold)}_{{{index.text()}}}"
-    spelled = "".join(f" {GREEK_LETTERS[c]} " if c in GREEK_LETTERS else c for c in name)
-    spelled = "".join(spelled.split())
-    if not SAFE_NAME.fullmatch(spelled):
-        raise ValueError(f"unexpected character in name {name!r}")
-    digits_match = re.search(r"(?<=[A-Za-z])\d+$", spelled)
-    digits = digits_match.group(0) if digits_match else ""
-    body = spelled[:len(spelled) - len(digits)]
-    stem, underscore, rest = body.partition("_")
-    greek_prefix = None if name[:1] not in GREEK_LETTERS else next(
-        (g for g in GREEK_NAMES if stem.startswith(g) and stem != g and stem[len(g):].isalpha()),
-        None)
-    if stem in GREEK_NAMES:
-        base = f"\\boldsymbol{{\\{stem}}}" if bold else f"\\{stem}"
-    elif greek_prefix is not None:  # ΔZ, an adjoint's name: \Delta followed by Z
-        rest_of_stem = stem[len(greek_prefix):]
-        greek = f"\\boldsymbol{{\\{greek_prefix}}}" if bold else f"\\{greek_prefix}"
-        base = greek + (f"\\mathbf{{{rest_of_stem}}}" if bold else rest_of_stem)
-    elif len(stem) == 1:
-        base = f"\\mathbf{{{stem}}}" if bold else stem
-    else:
-        base = f"\\mathbf{{{stem}}}" if bold else f"\\mathit{{{stem}}}"
-    escaped = rest.replace("_", "\\_")
-    parts = [part for part in (f"\\mathrm{{{escaped}}}" if rest else "", digits) if part]
-    if underscore and not rest:
-        base += "\\_"
-    return f"{base}_{{{','.join(parts)}}}" if parts else base
-
 
 @dataclass(frozen=True)
 class Latex:
@@ -158,6 +115,12 @@ class LatexPrinter:
         value = expr.value
         if value < 0:
             return Latex(f"-{self._print_Const(Const(-value)).text}", UNARY)
+        written = format_fraction(value)
+        if "e" in written:
+            # A long power of ten as the text writes it (2e300): 2 \cdot 10^{300}, not 301 digits.
+            mantissa, exponent = written.split("e")
+            power = f"10^{{{exponent}}}"
+            return Latex(power if mantissa == "1" else f"{mantissa} \\cdot {power}", ATOM)
         if value.denominator == 1:
             return Latex(str(value.numerator), ATOM)
         return Latex(f"\\frac{{{value.numerator}}}{{{value.denominator}}}", ATOM)

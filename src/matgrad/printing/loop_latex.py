@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from matgrad.dims import SCALAR, Shape
 from matgrad.expr import Expr
 from matgrad.indexing import Index
-from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment, latex_name
+from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment
+from matgrad.printing.latex_names import latex_name
 
 if TYPE_CHECKING:
     from matgrad.loop_derive import LoopDerivation
