@@ -92,6 +92,7 @@ from matgrad.syntax import (
     Statement,
     SUnary,
     Wrt,
+    written_size,
 )
 
 Mode = Literal["program", "rule"]
@@ -487,7 +488,7 @@ class _Resolver:
 
     def dim_arg(self, node: SCall, arg: SExpr) -> Dim:
         if isinstance(arg, SNumber) and arg.value.denominator == 1 and arg.value > 0:
-            return int(arg.value)
+            return written_size(int(arg.value), self.where(node.pos))
         if isinstance(arg, SName) and self.mode == "rule":
             # In a rule, a size name is an unknown fixed by the matched shapes: eye(k).
             return self.rule_dims.setdefault(arg.name, self.unifier.fresh())

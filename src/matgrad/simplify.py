@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from matgrad.dims import Shape
+from matgrad.dims import Dim, Shape
 from matgrad.expr import (
     Add,
     Const,
@@ -27,6 +27,7 @@ from matgrad.expr import (
     Ones,
     Power,
     Scale,
+    Sum,
     Transpose,
     Zero,
     add,
@@ -44,6 +45,15 @@ def _value(expr: Expr) -> Fraction | None:
     if isinstance(expr, Neg) and isinstance(expr.x, Const):
         return -expr.x.value
     return None
+
+
+# Folding stops where floating point does: a product of constants beyond ±1e±300 stays a
+# product (and overflows in the generated code as NumPy would), never a 6 000-digit number.
+_LARGEST = Fraction(10) ** 300
+
+
+def _fits(value: Fraction) -> bool:
+    return value == 0 or 1 / _LARGEST <= abs(value) <= _LARGEST
 
 
 def _const(value: Fraction) -> Expr:
@@ -76,7 +86,7 @@ def collect_like_terms(expr: Add, shape_of: ShapeOf) -> Expr | None:
     for term in expr.terms:
         value, base = _coefficient(term)
         totals[base] = totals.get(base, Fraction(0)) + value
-    if len(totals) == len(expr.terms):
+    if len(totals) == len(expr.terms) or not all(map(_fits, totals.values())):
         return None
     terms = [_scaled(value, base) for base, value in totals.items() if value != 0]
     return add(terms) if terms else Zero(*shape_of(expr))
@@ -86,8 +96,20 @@ def _all_ones(expr: Expr) -> bool:
     return isinstance(expr, Ones) or (isinstance(expr, Transpose) and isinstance(expr.x, Ones))
 
 
+def _count(dim: Dim) -> Expr:
+    return Const(Fraction(dim)) if isinstance(dim, int) else DimSize(str(dim))
+
+
 def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
     """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    if isinstance(expr, Sum) and _all_ones(expr.x):
+        # sum(𝟏) counts the entries: code never builds the ones (sum(ones(10¹², 1)) = 10¹²).
+        rows, cols = shape_of(expr.x)
+        if isinstance(rows, int) and isinstance(cols, int):
+            return Const(Fraction(rows * cols))
+        if rows == 1 or cols == 1:
+            return _count(cols if rows == 1 else rows)
+        return Scale(_count(rows), _count(cols))
     if isinstance(expr, Scale) and isinstance(expr.s, Ones):
         return expr.x  # a 1×1 𝟏 is the number 1
     if isinstance(expr, MatMul) and _all_ones(expr.a) and _all_ones(expr.b):
@@ -125,10 +147,13 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
                 return Zero(*shape_of(expr))
             if factor < 0:
                 return Neg(Scale(Const(-factor), inner))
-            if isinstance(inner, Scale) and _value(inner.s) is not None:
-                return Scale(_const(factor * _value(inner.s)), inner.x)  # type: ignore[operator]
-            if _value(inner) is not None:
-                return _const(factor * _value(inner))  # type: ignore[operator]
+            if isinstance(inner, Scale):
+                inner_factor = _value(inner.s)
+                if inner_factor is not None and _fits(factor * inner_factor):
+                    return Scale(_const(factor * inner_factor), inner.x)
+            inner_value = _value(inner)
+            if inner_value is not None and _fits(factor * inner_value):
+                return _const(factor * inner_value)
             if isinstance(inner, Neg):
                 return Neg(Scale(expr.s, inner.x))
     if isinstance(expr, Div):
@@ -144,6 +169,8 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         if len(known) >= 2:
             rest = [term for term, v in zip(expr.terms, values, strict=True) if v is None]
             total = sum(known, Fraction(0))
+            if not _fits(total):
+                return None
             return add([*rest, _const(total)] if total != 0 or not rest else rest)
     if isinstance(expr, Power):
         base, exponent = _value(expr.base), _value(expr.exponent)
@@ -152,7 +179,8 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         # Folding is exact, so it is bounded: 10^(10^10) stays a power instead of a hang.
         if base is not None and exponent is not None and exponent.denominator == 1 and (
                 base != 0 or exponent > 0) and abs(exponent) <= 64 and \
-                len(str(abs(base.numerator))) + len(str(base.denominator)) <= 64:
+                len(str(abs(base.numerator))) + len(str(base.denominator)) <= 64 and \
+                _fits(base ** int(exponent)):
             return _const(base ** int(exponent))
     if isinstance(expr, Neg) and _value(expr.x) is not None and isinstance(expr.x, Neg):
         return expr.x.x

@@ -26,6 +26,9 @@ from matgrad.resources import grammar_text
 
 MAX_DEPTH = 400
 MAX_SOURCE_CHARS = 200_000
+# A size written as a number (X: 3 x 4, ones(3, 1)): beyond this it is surely a slip, and code
+# that builds such a matrix would not finish.
+MAX_WRITTEN_SIZE = 1_000_000_000
 
 SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -250,6 +253,15 @@ def parse_number(text: str) -> Fraction:
     return Fraction(text)
 
 
+def written_size(value: int, where: str) -> int:
+    """A size written as a whole number, within `MAX_WRITTEN_SIZE`."""
+    if value > MAX_WRITTEN_SIZE:
+        raise MatgradSyntaxError(f"the size {value:,} at {where} is too large: sizes written as "
+                                 f"numbers go up to {MAX_WRITTEN_SIZE:,}; use a name (t) for "
+                                 "a size known only when the code runs.")
+    return value
+
+
 def _pos(meta_or_token: object) -> Pos:
     line = getattr(meta_or_token, "line", 1) or 1
     column = getattr(meta_or_token, "column", 1) or 1
@@ -281,7 +293,8 @@ class _ToSurface(Transformer[Token, object]):
                     tuple(str(a) for a in attrs), _pos(meta))
 
     def matrix_shape(self, meta: object, items: list[object]) -> tuple[str | int, str | int]:
-        rows, cols = (int(tok) if isinstance(tok, Token) and tok.type == "INT"
+        rows, cols = (written_size(int(tok), f"line {tok.line}, column {tok.column}")
+                      if isinstance(tok, Token) and tok.type == "INT"
                       else _ref_name(tok) for tok in items)
         return (rows, cols)
 
@@ -489,7 +502,8 @@ def _syntax_error(source: str, exc: UnexpectedInput, what: str) -> MatgradSyntax
         token = exc.token
         found = "end of input" if token.type == "$END" else f"{str(token)!r}"
         if token.type == "_SEP":
-            found = "the end of the line"
+            found = "';' (the end of a statement)" if str(token).lstrip(" \t").startswith(
+                ";") else "end of line"
         expected = _describe_expected(set(exc.accepts or exc.expected))
     else:  # pragma: no cover - Lark has no other kinds
         found, expected = "something unexpected", ""

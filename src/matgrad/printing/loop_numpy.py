@@ -27,10 +27,10 @@ from matgrad.indexing import Index
 from matgrad.loops import surface_names
 from matgrad.printing.numpy import (
     GENERATED_NAMES,
-    ROW_HELPERS,
     NumpyGenerator,
     _Names,
     check_bind_keys,
+    helper_lines,
     python_name,
 )
 from matgrad.printing.text import to_text
@@ -177,7 +177,7 @@ class LoopCodegen:
     def generator(self, part: Derivation) -> NumpyGenerator:
         bind = {fn: concrete for fn in part.program.abstract_functions
                 if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
-        generator = NumpyGenerator(part, self.function_name, bind)
+        generator = NumpyGenerator(part, self.function_name, bind, typed_sizes=False)
         generator.names = self.names
         generator._temp_shapes = {}
         generator.helpers = self.helpers
@@ -428,8 +428,7 @@ class LoopCodegen:
         if bound:
             lines += ["", f"with {bound}."]
         lines += ['"""', "", "import numpy as np", "", ""]
-        for helper in sorted(self.helpers):
-            lines += [*ROW_HELPERS[helper].splitlines(), "", ""]
+        lines += helper_lines(self.helpers)
         lines += [*FLOAT_HELPER.splitlines(), "", "", *AGREE_HELPER.splitlines(), "", ""]
         lines += [f"def {self.function_name}({args}):",
                   f'    """Return ({derivation.objective}, gradients); {layer_lists} are lists '

@@ -82,8 +82,7 @@ GREEK = {
     "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi",
     "Ω": "Omega",
 }
-GENERATED_NAMES = {"np", "grads", "_logsumexp", "_softmax"}
-ROW_HELPERS = {
+HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
     peak = x.max(axis=1, keepdims=True)
@@ -94,7 +93,50 @@ ROW_HELPERS = {
     shifted = np.exp(x - x.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 ''',
+    "_norm": '''def _norm(x):
+    """The Frobenius norm, scaled by the largest entry: entries of 1e±200 neither overflow
+    nor underflow (0, inf and nan come out as NumPy gives them)."""
+    scale = np.abs(x).max() if x.size else 0.0
+    if scale == 0 or not np.isfinite(scale):
+        return np.sqrt(np.vdot(x, x))
+    scaled = x / scale
+    return scale * np.sqrt(np.vdot(scaled, scaled))
+''',
+    "_logdet": '''def _logdet(x):
+    """log det x, for det x > 0; as NumPy's log, det x < 0 gives nan and det x = 0 gives -inf,
+    each with a RuntimeWarning (never log |det x|)."""
+    sign, log_magnitude = np.linalg.slogdet(x)
+    return np.log(sign) + log_magnitude
+''',
+    "_inv": '''def _inv(x):
+    """The inverse of x; a singular x is an error that says what went wrong."""
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(SINGULAR) from None
+''',
+    "_solve": '''def _solve(a, b):
+    """a⁻¹ b without forming a⁻¹; a singular a is an error that says what went wrong."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(SINGULAR) from None
+''',
 }
+# The message of _inv and _solve, a constant of the module that uses them.
+SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
+                    "inputs (its determinant is 0), so the inverse does not exist there")
+GENERATED_NAMES = {"np", "grads", "SINGULAR", "float_type", *HELPERS}
+
+
+def helper_lines(helpers: set[str]) -> list[str]:
+    """The module-level definitions of the helpers a generated function calls."""
+    lines: list[str] = []
+    if helpers & {"_inv", "_solve"}:
+        lines += [f"SINGULAR = {SINGULAR_MESSAGE!r}", "", ""]
+    for helper in sorted(helpers):
+        lines += [*HELPERS[helper].splitlines(), "", ""]
+    return lines
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -105,9 +147,11 @@ def _spelled_letter(char: str) -> str:
     (the table above has the common ones; Unicode's own names give the rest)."""
     if char.isascii():
         return char
-    if char == "ℓ":
-        return "ell"
+    if char in "ℓ∇":
+        return "ell" if char == "ℓ" else "nabla"
     words = unicodedata.name(char, "").split()
+    if words[:1] == ["GREEK"] and "SYMBOL" in words:  # ϑ → theta_symbol, ϵ → lunate_epsilon_symbol
+        return "_".join(words[1:]).lower()
     if "LETTER" in words:
         letter = "_".join(words[words.index("LETTER") + 1:]).lower()
         return letter.capitalize() if "CAPITAL" in words else letter
@@ -182,7 +226,7 @@ def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
 
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None) -> None:
+                 bind: dict[str, str] | None = None, typed_sizes: bool = True) -> None:
         if not function_name.isidentifier() or keyword.iskeyword(function_name) or \
                 function_name.startswith("__"):
             raise CodegenError(f"'{function_name}' is not a usable Python function name.")
@@ -208,6 +252,10 @@ class NumpyGenerator:
         self.temp_exprs: dict[Expr, str] = {}
         self.lines: list[str] = []
         self.helpers: set[str] = set()
+        self.sizes_as_numbers = False  # whether code reads a size as a number (1/t)
+        # Sizes read as numbers of the arrays' type (float_type); the loop module, which
+        # assembles its own entry checks, keeps them Python ints.
+        self.typed_sizes = typed_sizes
         self.counter = 0
         self.forward_of_apply: dict[Expr, str] = {}
         self.used_dims: set[str] = set()
@@ -439,7 +487,11 @@ class NumpyGenerator:
         return Code(_fraction_literal(expr.value), ATOM, SCALAR)
 
     def _emit_DimSize(self, expr: DimSize) -> Code:
-        return Code(self._dim(expr.dim), ATOM, SCALAR)
+        # A size as a number of the arrays' type: 1/t at t = 0 is inf, as NumPy has it.
+        if not self.typed_sizes:
+            return Code(self._dim(expr.dim), ATOM, SCALAR)
+        self.sizes_as_numbers = True
+        return Code(f"float_type.type({self._dim(expr.dim)})", ATOM, SCALAR)
 
     def _emit_Ones(self, expr: Ones) -> Code:
         return Code("1.0", ATOM, SCALAR)
@@ -610,7 +662,8 @@ class NumpyGenerator:
             # X⁻¹B as a solve: cheaper and more accurate than forming the inverse.
             system = self._materialized(a.x)
             rhs = self.full(self.emit(b), self.full_shape(b))
-            return Code(f"np.linalg.solve({system.text}, {rhs.text})", ATOM,
+            self.helpers.add("_solve")
+            return Code(f"_solve({system.text}, {rhs.text})", ATOM,
                         self.full_shape(expr))
         left, right = self.emit(a), self.emit(b)
         full_a, full_b = self.full_shape(a), self.full_shape(b)
@@ -651,16 +704,17 @@ class NumpyGenerator:
         return Code(f"np.linalg.det({self._materialized(expr.x).text})", ATOM, SCALAR)
 
     def _emit_LogDet(self, expr: LogDet) -> Code:
-        # slogdet: no overflow of det for large matrices (log|det X|; X has det X > 0)
-        return Code(f"np.linalg.slogdet({self._materialized(expr.x).text})[1]", ATOM, SCALAR)
+        # Through slogdet (no overflow of det for large matrices), and never log |det X|.
+        self.helpers.add("_logdet")
+        return Code(f"_logdet({self._materialized(expr.x).text})", ATOM, SCALAR)
 
     def _emit_Inv(self, expr: Inv) -> Code:
-        return Code(f"np.linalg.inv({self._materialized(expr.x).text})", ATOM,
-                    self.full_shape(expr))
+        self.helpers.add("_inv")
+        return Code(f"_inv({self._materialized(expr.x).text})", ATOM, self.full_shape(expr))
 
     def _emit_Norm(self, expr: Norm) -> Code:
-        inner = self._materialized(expr.x)
-        return Code(f"np.sqrt(np.vdot({inner.text}, {inner.text}))", ATOM, SCALAR)
+        self.helpers.add("_norm")
+        return Code(f"_norm({self._materialized(expr.x).text})", ATOM, SCALAR)
 
     def _function(self, name: str) -> str:
         concrete = self.bind.get(name, name)
@@ -751,6 +805,8 @@ class NumpyGenerator:
         """Entry checks; a dimension is bound to a local only if code or a later check uses it."""
         lines: list[str] = []
         bound: set[str] = set()
+        scalars: list[str] = []
+        arrays: list[str] = []
         for position, name in enumerate(parameters):
             later = {dim for other in parameters[position + 1:]
                      for dim in self.program.shapes[other] if isinstance(dim, str)}
@@ -765,7 +821,9 @@ class NumpyGenerator:
                     f'array), got shape {{{ident}.shape}}")',
                     f"{ident} = {ident}.item()",
                 ]
+                scalars.append(ident)
                 continue
+            arrays.append(ident)
             checks, described = [f"{ident}.ndim != 2"], []
             binds: list[tuple[int, str]] = []
             for axis, dim in enumerate((rows, cols)):
@@ -776,7 +834,8 @@ class NumpyGenerator:
                     described.append(f"{dim} = {{{self.dims[dim]}}}")
                 else:
                     assert isinstance(dim, str), "a resolved program has no unknown dimensions"
-                    if dim in used or dim in later or (axis == 0 and dim == cols):
+                    # n x n: both axes, so that the second is checked against the first.
+                    if dim in used or dim in later or rows == cols:
                         binds.append((axis, dim))
             described = list(dict.fromkeys(described))
             detail = f" with {', '.join(described)}" if described else ""
@@ -801,6 +860,12 @@ class NumpyGenerator:
                 else:
                     lines.append(f"{self.dims[dim]} = {ident}.shape[{axis}]")
                     bound.add(dim)
+        if scalars or self.sizes_as_numbers:
+            # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
+            # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
+            lines.append(f"float_type = np.result_type({', '.join(arrays)})" if arrays
+                         else "float_type = np.dtype(np.float64)")
+            lines += [f"{ident} = float_type.type({ident})" for ident in scalars]
         return lines
 
     def _gradient(self, name: str, gradient: Expr) -> str:
@@ -941,8 +1006,7 @@ class NumpyGenerator:
         if bound:
             lines += ["", f"with {bound}."]
         lines += ['"""', "", "import numpy as np", "", ""]
-        for helper in sorted(self.helpers):
-            lines += [*ROW_HELPERS[helper].splitlines(), "", ""]
+        lines += helper_lines(self.helpers)
         lines += [
             f"def {self.function_name}({args}):",
             f'    """Return ({program.objective}, gradients of {program.objective} with respect '

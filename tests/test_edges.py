@@ -1,0 +1,71 @@
+"""Numerics at the edges of the generated code: scaled norms, logdet's sign, singular inverses,
+scalars with NumPy's semantics, every declared dimension checked (issue 17 #14–#16)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import matgrad
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1.0])
+def test_norms_are_scaled(scale: float) -> None:
+    # ‖W‖ = sqrt(vdot(W, W)) overflowed at entries of 1e200 and underflowed at 1e-200.
+    value, gradients = matgrad.derive("W: n x m\nJ = norm2(W)").compile()(np.full((2, 3), scale))
+    assert value == pytest.approx(np.sqrt(6) * scale, rel=1e-14)
+    assert np.allclose(gradients["W"], 1 / np.sqrt(6), rtol=1e-14)
+
+
+def test_logdet_of_a_matrix_without_positive_determinant_is_not_log_abs_det() -> None:
+    function = matgrad.derive("X: n x n\nJ = logdet(X)").compile()
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        value, _ = function(np.diag([1.0, -2.0]))
+    assert np.isnan(value)  # was log 2
+    with warnings.catch_warnings(), pytest.raises(np.linalg.LinAlgError, match="singular"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # log 0, before the gradient X⁻ᵀ
+        function(np.zeros((2, 2)))
+    value, _ = function(np.diag([2.0, 3.0]))
+    assert value == pytest.approx(np.log(6))
+
+
+@pytest.mark.parametrize("source", ["X: n x n\nJ = det(X)",
+                                    "X: n x n\nb: n x 1\nJ = sum(inv(X)*b)"])
+def test_a_singular_matrix_is_a_clear_error(source: str) -> None:
+    derivation = matgrad.derive(source)
+    arguments = [np.zeros((2, 2))] + ([np.ones((2, 1))] if "b:" in source else [])
+    with pytest.raises(np.linalg.LinAlgError, match="singular at these inputs"):
+        derivation.compile()(*arguments)
+
+
+def test_scalars_follow_numpy() -> None:
+    # Scalars were Python floats: s ** 400 raised OverflowError, 1/s at 0 ZeroDivisionError.
+    function = matgrad.derive("x: n x 1\ns: scalar\nJ = s^400 * (x'*x) + 1/s").compile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = function(np.ones((2, 1)), 10.0)
+        assert value == np.inf
+        value, _ = function(np.ones((2, 1)), 0.0)
+        assert value == np.inf
+    sized = matgrad.derive("X: t x n\nJ = 1/t * sum(X .* X)").compile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = sized(np.ones((0, 2)))  # no rows: 0/0, not ZeroDivisionError
+    assert np.isnan(value)
+
+
+def test_scalars_keep_float32() -> None:
+    function = matgrad.derive("X: t x n\nlam: scalar\nJ = lam * sum(X .* X) / t").compile()
+    value, gradients = function(np.ones((3, 2), np.float32), 0.5)
+    assert gradients["X"].dtype == np.float32
+    assert isinstance(value, float) and isinstance(gradients["lam"], float)
+
+
+def test_every_declared_dimension_is_checked() -> None:
+    # `X: n x n` accepted a 2×3 matrix when the code did not need n.
+    function = matgrad.derive("X: n x n\nJ = sum(X .* X)").compile()
+    with pytest.raises(ValueError, match="X must be n x n"):
+        function(np.ones((2, 3)))
+    assert function(np.ones((2, 2)))[0] == 4.0
