@@ -3,10 +3,13 @@ from the CLI, bounded time for huge or deep input; numerically stable generated 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,6 +22,9 @@ import matgrad
 from matgrad.docgen import errors_markdown, rules_markdown
 from matgrad.expr import Add, Diff, Expr, Sum, Sym
 from matgrad.match import Bindings, Matcher
+
+ROOT = Path(__file__).resolve().parents[1]
+FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 
 TOKENS = ["X", "W", "b", "t", "n", "x", ":", "=", "*", ".*", "./", "/", "+", "-", "'", "ᵀ",
           "(", ")", "<", ">", ",", "||", "‖", "^", "2", "1/2", "1'", "𝟏", "sum", "tanh", "f",
@@ -274,6 +280,9 @@ def test_deep_nesting_derives_or_is_refused_clearly(depth: int) -> None:
      "J = sum(Z[1])", "which is empty"),
     ("X: t x n\nZ[0] = X\nfor j in 1..1000000: W[j]: n x n; Z[j] = tanh(Z[j-1]*W[j]) end\n"
      "J = sum(Z[1])", "1,000,000 layers"),
+    ("x: 10000000000 x 1\nJ = x'*x", "sizes written as numbers go up to"),
+    ("x: n x 1\nJ = x'*ones(1000000000000, 1)", "sizes written as numbers go up to"),
+    ("X: n x n\nJ = tr(eye(1000000000000) * X)", "sizes written as numbers go up to"),
 ])
 def test_inputs_refused_before_work(source: str, message: str) -> None:
     start = time.perf_counter()
@@ -307,3 +316,81 @@ def test_endless_input_is_read_no_further_than_the_limit() -> None:
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 2 and "longer than 200,000 characters" in result.stderr
     assert time.perf_counter() - start < 30
+
+
+def test_a_sum_of_ones_is_its_count() -> None:
+    # sum(ones(10⁹, 1)) compiled to np.broadcast_to(…).sum(), which does not finish at 10¹².
+    derivation = matgrad.derive("x: n x 1\nJ = sum(ones(1000000000, 1)) + x'*x")
+    assert "broadcast_to" not in derivation.numpy_source()
+    value, _ = derivation.compile()(np.ones((3, 1)))
+    assert value == 1_000_000_003
+    counted = matgrad.derive("x: n x 1\nJ = sum(ones(n, m)) * (x'*x)")
+    value, gradients = counted.compile()(np.ones((3, 1)), m=2)
+    assert value == 18 and np.allclose(gradients["x"], 12)
+
+
+def test_constants_beyond_floating_point_stay_products() -> None:
+    # Twenty factors of 1e299 folded into a 5 980-digit number: LaTeX and code raised Python's
+    # int-to-string limit.  Folding stops at 1e±300; the code overflows as NumPy does.
+    source = "x: n x 1\nJ = " + " * ".join(["1e299"] * 20) + " * (x'*x)"
+    derivation = matgrad.derive(source)
+    assert "10^{299}" in derivation.latex() and "0" * 400 not in derivation.latex()
+    with np.errstate(over="ignore"):
+        value, gradients = derivation.compile()(np.ones((2, 1)))
+    assert value == np.inf and np.all(gradients["x"] == np.inf)
+    small = matgrad.derive("x: n x 1\nJ = 1e-200 * 1e-200 * (x'*x)")
+    assert "400" not in str(small) and "10^{-200}" in small.latex()
+
+
+HOSTILE_TEXT = st.sampled_from(["", " ", "x\"\"\"\nimport os", "'", "\\", "__import__", "np",
+                                "len", "W", "f", "tanh", "k", "n", "Ω", "ℓ", "1e999", "-1",
+                                "value_and_grad", "grads", "_float", "lambda", "W;J", "\x00"])
+HOSTILE_VALUE = st.one_of(st.integers(-10**13, 10**13), st.floats(allow_nan=True),
+                          HOSTILE_TEXT, st.none(), st.booleans(),
+                          st.lists(st.integers(), max_size=2))
+HOSTILE_MAPPING = st.dictionaries(HOSTILE_TEXT, HOSTILE_VALUE, max_size=3)
+HOSTILE_PROGRAMS = ["X: t x n, data\nW: n x m\nJ = sum(f(X*W))",
+                    (ROOT / "examples" / "regression_loop.mg").read_text(encoding="utf-8")]
+
+
+@settings(max_examples=max(10, FUZZ_EXAMPLES // 4), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(program=st.sampled_from(HOSTILE_PROGRAMS), wrt=st.one_of(st.none(), st.lists(HOSTILE_TEXT,
+       max_size=2)), depth=st.one_of(st.none(), HOSTILE_MAPPING), names=HOSTILE_VALUE,
+       bind=HOSTILE_MAPPING, function_name=HOSTILE_VALUE, sizes=HOSTILE_MAPPING,
+       seed=HOSTILE_VALUE)
+def test_hostile_api_arguments_give_only_matgrad_errors(
+        program: str, wrt: list[str] | None, depth: dict[str, object] | None, names: object,
+        bind: dict[str, object], function_name: object, sizes: dict[str, object],
+        seed: object) -> None:
+    start = time.perf_counter()
+    steps: list[Callable[[], object]] = []
+    try:
+        derivation = matgrad.derive(program, wrt, depth=depth, names=names)  # type: ignore[arg-type]
+        steps = [lambda: derivation.compile(name=function_name, bind=bind),  # type: ignore[arg-type]
+                 lambda: matgrad.check(derivation, sizes, seed=seed, bind=bind)]  # type: ignore[arg-type]
+    except matgrad.MatgradError:
+        pass
+    for step in steps:
+        with contextlib.suppress(matgrad.MatgradError):
+            step()
+    assert time.perf_counter() - start < 20
+
+
+CLI_FLAGS = st.sampled_from([["--sizes"], ["--seed"], ["--bind"], ["--name"], ["--depth"],
+                             ["--wrt"], ["--check"], ["--numpy"], ["--latex"], ["--steps"]])
+
+
+@settings(max_examples=max(5, FUZZ_EXAMPLES // 15), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(flags=st.lists(st.tuples(CLI_FLAGS, HOSTILE_TEXT.filter(lambda text: "\x00" not in text)),
+                     min_size=1, max_size=3))
+def test_hostile_cli_arguments_exit_2_or_succeed(flags: list[tuple[list[str], str]]) -> None:
+    arguments = [part for flag, value in flags
+                 for part in ([*flag, value] if flag[0] not in ("--check", "--numpy", "--latex",
+                                                                 "--steps") else flag)]
+    result = subprocess.run([sys.executable, "-m", "matgrad", "-e",
+                             "X: t x n, data\nW: n x m\nJ = sum(tanh(X*W))", *arguments],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode in (0, 1, 2), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
