@@ -56,6 +56,9 @@ def random_inputs(program: Program, sizes: Mapping[str, int], rng: np.random.Gen
         elif "spd" in attributes:
             m = rng.normal(size=(rows, cols))
             values[name] = m @ m.T + rows * np.eye(rows)
+        elif "symmetric" in attributes:
+            m = rng.normal(size=(rows, cols))
+            values[name] = m + m.T
         elif "onehot" in attributes:
             values[name] = one_hot_rows(rows, cols, rng)
         else:

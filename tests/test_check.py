@@ -87,3 +87,25 @@ def test_loop_check_generates_the_module_once(monkeypatch: pytest.MonkeyPatch) -
 
     # However many evaluations the sizes ask for, the code is generated the same few times.
     assert _count_generators(monkeypatch, run(2)) == _count_generators(monkeypatch, run(3))
+
+
+def test_a_singular_gram_matrix_is_named_with_the_sizes_to_pass() -> None:
+    # logdet(XᵀX) at n = 4 < p = 5: "max relative error nan … FAILED" and no hint before.
+    derivation = matgrad.derive("X: n x p\nJ = logdet(X'*X)")
+    with np.errstate(all="ignore"):
+        report = matgrad.check(derivation)
+    assert not report.passed
+    assert "XᵀX is singular when n = 4 < p = 5; pass --sizes n=6." in str(report)
+    assert matgrad.check(derivation, {"n": 6}).passed
+
+
+def test_logdet_and_inverse_operands_are_sampled_invertible() -> None:
+    # A random normal X has det < 0 half the time: logdet(X) was nan there.
+    for seed in range(5):
+        assert matgrad.check(matgrad.derive("X: n x n\nJ = logdet(X)"), seed=seed).passed
+
+
+def test_a_non_finite_objective_is_said_so() -> None:
+    with np.errstate(all="ignore"):
+        report = matgrad.check(matgrad.derive("x: n x 1\nJ = sum(log(x - 10))"))
+    assert "J = nan at the random inputs" in str(report) and not report.passed

@@ -269,3 +269,11 @@ def test_matrix_chain_order_is_chosen_from_shapes() -> None:
     # A chain already in its best order is left as written: x'Ax never forms x xᵀ.
     quadratic = matgrad.derive("A: n x n; x: n x 1\nJ = x'*A*x", ["x"]).numpy_source()
     assert "x @ x.T" not in quadratic
+
+
+def test_the_docstring_shows_the_bound_functions() -> None:
+    # It printed f'(A) after f was bound to tanh.
+    derivation = matgrad.derive("X: t x n, data\nW: n x m\nJ = sum(f(X*W))")
+    docstring = derivation.numpy_source(bind={"f": "tanh"}).split('"""')[1]
+    assert "f'" not in docstring and "tanh(A) .* tanh(A)" in docstring
+    assert "with f = tanh." in docstring

@@ -394,3 +394,17 @@ def test_hostile_cli_arguments_exit_2_or_succeed(flags: list[tuple[list[str], st
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode in (0, 1, 2), result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["np", "_logsumexp", "_norm", "float_type", "SINGULAR", "len"])
+def test_function_names_that_the_module_uses_are_refused(name: str) -> None:
+    # compile(name="np") defined a function np that shadowed NumPy: AttributeError on the call.
+    with pytest.raises(matgrad.CodegenError, match="the generated module uses that name"):
+        matgrad.derive("W: n x m\nJ = sum(W .* W)").compile(name=name)
+    loop = matgrad.derive((ROOT / "examples" / "regression_loop.mg").read_text(encoding="utf-8"))
+    with pytest.raises(matgrad.CodegenError, match="the generated module uses that name"):
+        loop.compile(name=name, bind={"f": "tanh"})
+    result = subprocess.run([sys.executable, "-m", "matgrad", "-e", "W: n x m\nJ = sum(W)",
+                             "--numpy", "--name", name], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

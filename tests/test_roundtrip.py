@@ -105,9 +105,12 @@ def test_printed_output_of_the_corpus_reads_back() -> None:
 
 
 def test_printed_inverse_transpose_reads_back() -> None:
-    derivation = matgrad.derive("X: n x n, spd; a: n x 1, data\nJ = a'*inv(X)*a")
+    derivation = matgrad.derive("X: n x n; a: n x 1, data\nJ = a'*inv(X)*a")
     assert str(derivation) == "∂J/∂X = −X⁻¹ᵀ(a aᵀX⁻¹ᵀ)"
     assert_printed_output_reads_back(derivation)
+    # Declared spd, X⁻ᵀ = X⁻¹ is used.
+    assert str(matgrad.derive("X: n x n, spd; a: n x 1, data\nJ = a'*inv(X)*a")) == \
+        "∂J/∂X = −X⁻¹(a aᵀX⁻¹)"
 
 
 @settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 8, deadline=None,

@@ -54,3 +54,26 @@ def test_latex_results_are_written_out_too() -> None:
                                 "J = 1/2*||tanh(X*W) - Y||^2")
     final = derivation.latex().splitlines()[-2]
     assert "\\tanh}'" not in final and "\\mathbf{1} - \\mathbf{Z} \\odot \\mathbf{Z}" in final
+
+
+@pytest.mark.parametrize(("source", "printed"), [
+    ("X: n x n, spd\nJ = logdet(X)", {"X": "X⁻¹"}),
+    ("X: n x n\nJ = logdet(X)", {"X": "X⁻¹ᵀ"}),  # no declaration: no simplification
+    ("x: n x 1\nA: n x n, symmetric, data\nJ = x'*A*x", {"x": "2A x"}),
+    ("X: n x n, symmetric\na: n x 1, data\nb: n x 1, data\nJ = a'*inv(X)*b",
+     {"X": "−X⁻¹(a bᵀX⁻¹)"}),
+])
+def test_symmetric_declarations_simplify_printed_results(source: str,
+                                                         printed: dict[str, str]) -> None:
+    # Sᵀ = S and S⁻ᵀ = S⁻¹ for S declared spd or symmetric: exact for a result (a value at
+    # such an S), checked against central differences at a symmetric point.
+    derivation = matgrad.derive(source)
+    for name, text in printed.items():
+        assert str(derivation).count(f"∂J/∂{name} = {text}\n") + str(derivation).endswith(
+            f"∂J/∂{name} = {text}") >= 1, str(derivation)
+    assert matgrad.check(derivation).passed
+
+
+def test_a_symmetric_declaration_must_be_square() -> None:
+    with pytest.raises(matgrad.UsageError, match="a symmetric matrix is square"):
+        matgrad.derive("X: n x m, spd\nJ = sum(X)")

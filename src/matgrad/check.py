@@ -2,23 +2,37 @@
 
 This is the guide's `eval_grad_numeric`: every entry of every parameter is moved by ±h and the
 objective re-evaluated (by the same compiled function, in float64).  Inputs are random normal,
-except `positive` (uniform in [0.5, 2]), `spd` (AᵀA + nI) and `onehot` (one 1 per row)
-declarations, and symbols that a function's domain needs positive (the argument of log or sqrt,
-the base of a power with a varying or fractional exponent), which are sampled as `positive`.
+except `positive` (uniform in [0.5, 2]), `spd` (AᵀA + nI), `symmetric` (A + Aᵀ) and `onehot`
+(one 1 per row) declarations, and symbols that a function's domain needs positive (the argument
+of log or sqrt, the base of a power with a varying or fractional exponent), which are sampled as
+`positive`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from matgrad.dims import Dim
 from matgrad.errors import UsageError
-from matgrad.expr import Apply, Const, Expr, HadPower, Power, Sym
+from matgrad.expr import (
+    Apply,
+    Const,
+    Det,
+    Expr,
+    HadPower,
+    Inv,
+    LogDet,
+    MatMul,
+    Power,
+    Sym,
+    Transpose,
+)
 from matgrad.functions import ELEMENTWISE
+from matgrad.printing.text import to_text
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -59,6 +73,8 @@ class CheckReport:
     parameters: tuple[ParameterReport, ...]
     tolerance: float
     sizes: dict[str, int]
+    # Why the check could not judge the gradient (J or a gradient not finite), and hints.
+    notes: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -77,6 +93,7 @@ class CheckReport:
             verdict = "ok" if p.passed(self.tolerance) else "FAILED"
             lines.append(f"  d/d{p.name}: max relative error {p.max_rel_error:.2e} "
                          f"(absolute {p.max_abs_error:.2e})  {verdict}")
+        lines += [f"  note: {note}" for note in self.notes]
         lines.append("passed" if self.passed else "FAILED")
         return "\n".join(lines)
 
@@ -104,10 +121,20 @@ def needs_positive(program: Program) -> frozenset[str]:
     return frozenset(names)
 
 
+def needs_positive_determinant(program: Program) -> frozenset[str]:
+    """Square symbols that logdet, det or an inverse takes directly: sampled as N + nI (well
+    conditioned, determinant > 0), so that the check does not land on a point where logdet is
+    undefined (det < 0) or the inverse nearly singular."""
+    return frozenset(node.x.name for definition in program.definitions.values()
+                     for node in definition.walk()
+                     if isinstance(node, (LogDet, Det, Inv)) and isinstance(node.x, Sym))
+
+
 def random_arguments(program: Program, sizes: Mapping[str, int],
                      rng: np.random.Generator) -> dict[str, Any]:
     values: dict[str, Any] = {}
     positive = needs_positive(program)
+    invertible = needs_positive_determinant(program)
     for name in program.parameters:
         rows, cols = (_size(dim, sizes) for dim in program.shapes[name])
         attributes = program.attributes.get(name, frozenset())
@@ -116,8 +143,13 @@ def random_arguments(program: Program, sizes: Mapping[str, int],
         elif "spd" in attributes:
             base = rng.normal(size=(rows, cols))
             values[name] = base.T @ base + rows * np.eye(rows)
+        elif "symmetric" in attributes:
+            base = rng.normal(size=(rows, cols))
+            values[name] = base + base.T
         elif "onehot" in attributes:
             values[name] = one_hot_rows(rows, cols, rng)
+        elif name in invertible:
+            values[name] = rng.normal(size=(rows, cols)) + rows * np.eye(rows)
         else:
             values[name] = rng.normal(size=(rows, cols))
     return values
@@ -169,7 +201,14 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
     def keywords(current: Mapping[str, Any]) -> dict[str, Any]:
         return {python_names[name]: value for name, value in current.items()} | size_keywords
 
-    value, gradients = function(**keywords(values))
+    try:
+        value, gradients = function(**keywords(values))
+    except np.linalg.LinAlgError:
+        raise UsageError("the check cannot evaluate the gradient at its random inputs: "
+                         + " ".join(domain_hints(derivation.program, chosen) or [
+                             "a matrix it inverts is singular there."])
+                         + " Try other --sizes or --seed.") from None
+    notes = _non_finite_notes(derivation, value, gradients)
     reports = []
     for name in derivation.wrt:
         numeric = np.zeros_like(values[name])
@@ -186,7 +225,58 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
             numeric[index] = (up - down) / (2 * step)
         derived = np.broadcast_to(np.asarray(gradients[name], dtype=float), numeric.shape)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
-    return CheckReport(tuple(reports), tolerance, dict(chosen))
+    report = CheckReport(tuple(reports), tolerance, dict(chosen), notes)
+    if report.passed:
+        return report
+    # A failure where logdet, det or an inverse meets a singular matrix is no verdict on the
+    # gradient: say why (sizes that make a Gram matrix singular), as well as that it failed.
+    hints = tuple(hint for hint in domain_hints(derivation.program, chosen) if hint not in notes)
+    return replace(report, notes=notes + hints)
+
+
+def _gram_factor(expr: Expr) -> tuple[Sym, bool] | None:
+    """(A, transposed_first) when expr is AᵀA (True) or AAᵀ (False) of a symbol A."""
+    if isinstance(expr, MatMul):
+        a, b = expr.a, expr.b
+        if isinstance(a, Transpose) and isinstance(a.x, Sym) and a.x == b:
+            return a.x, True
+        if isinstance(b, Transpose) and isinstance(b.x, Sym) and b.x == a:
+            return a, False
+    return None
+
+
+def domain_hints(program: Program, sizes: Mapping[str, int]) -> list[str]:
+    """Why logdet, det or an inverse may be undefined at random inputs of these sizes: a Gram
+    matrix AᵀA (AAᵀ) is singular when A has fewer rows (columns) than columns (rows)."""
+    hints: list[str] = []
+    for definition in program.definitions.values():
+        for node in definition.walk():
+            if not isinstance(node, (LogDet, Det, Inv)):
+                continue
+            gram = _gram_factor(node.x)
+            if gram is None:
+                continue
+            factor, transposed_first = gram
+            rows, cols = program.shapes[factor.name]
+            small, large = (rows, cols) if transposed_first else (cols, rows)
+            small_size, large_size = _size(small, sizes), _size(large, sizes)
+            if small_size < large_size and isinstance(small, str):
+                hint = (f"{to_text(node.x)} is singular when {small} = {small_size} < "
+                        f"{large} = {large_size}; pass --sizes {small}={large_size + 1}.")
+                if hint not in hints:
+                    hints.append(hint)
+    return hints
+
+
+def _non_finite_notes(derivation: Derivation, value: float,
+                      gradients: Mapping[str, Any]) -> tuple[str, ...]:
+    broken = [name for name in derivation.wrt
+              if not np.all(np.isfinite(np.asarray(gradients[name], dtype=float)))]
+    if np.isfinite(value) and not broken:
+        return ()
+    what = (f"{derivation.program.objective} = {value}" if not np.isfinite(value)
+            else f"the gradient of {', '.join(broken)} is not finite")
+    return (f"{what} at the random inputs, so the differences cannot be compared.",)
 
 
 MAX_CHECK_SIZE = 2_000  # central differences evaluate J twice per entry

@@ -108,7 +108,8 @@ ROW_FUNCTION_VARS = {"g"}
 GRADIENT_PREFIXES = ("∇", "grad_")
 # In rule files `d` is the differential; in programs it is an ordinary name (`d: n x 1`).
 RESERVED = {"d"}
-ATTRIBUTES = {"data", "const", "positive", "spd", "onehot"}
+ATTRIBUTES = {"data", "const", "positive", "spd", "symmetric", "onehot"}
+SYMMETRIC_ATTRIBUTES = frozenset({"spd", "symmetric"})  # Xᵀ = X: the matrix must be square
 # Words of the grammar refused as names, so that one spelling never means two things (`end`
 # would close a loop body); `of` and `x` stay usable (see docs/language.md).
 KEYWORDS = frozenset({"end", "for", "in", "wrt", "objective", "scalar", "rowwise", "function"})
@@ -145,6 +146,12 @@ class Program:
     unused: tuple[str, ...] = ()
     # Names the front end gave intermediates of an inline objective (A, Z₁, …; naming.py).
     invented: tuple[str, ...] = ()
+
+    @property
+    def symmetric(self) -> frozenset[str]:
+        """Names declared spd or symmetric (Sᵀ = S)."""
+        return frozenset(name for name, marks in self.attributes.items()
+                         if marks & SYMMETRIC_ATTRIBUTES)
 
     def notes(self) -> list[str]:
         """What the user should know about how the program was read: inferred shapes and
@@ -863,6 +870,12 @@ def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[st
         return
     resolver.declared.add(decl.name)
     resolver.shapes[decl.name] = _declared_shape(decl)
+    symmetric = SYMMETRIC_ATTRIBUTES & set(decl.attributes)
+    rows, cols = resolver.shapes[decl.name]
+    if symmetric and rows != cols:
+        raise UsageError(f"'{decl.name}' at line {decl.pos.line} is declared "
+                         f"{', '.join(sorted(symmetric))} but is {rows} x {cols}: a symmetric "
+                         f"matrix is square ({decl.name}: {rows} x {rows}).")
     attributes[decl.name] = frozenset(decl.attributes)
 
 

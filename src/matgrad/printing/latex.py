@@ -312,7 +312,8 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         step = group[-1]
         if step.rule == "read-gradient":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
-            written = textbook(step.after[0], derivation.shapes, derivation.program.definitions)
+            written = textbook(step.after[0], derivation.shapes, derivation.program.definitions,
+                               derivation.program.symmetric)
             lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} &= "
                          f"{printer(written)} && \\text{{by {_cites(group)}}}")
             continue
@@ -362,7 +363,7 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
         for name, value in program.definitions.items())
     adjoints = " \\\\\n".join(
         f"{latex_name(name, True)} &= "
-        f"{printer(textbook(value, derivation.shapes, program.definitions))}"
+        f"{printer(textbook(value, derivation.shapes, program.definitions, program.symmetric))}"
         for name, value in derivation.adjoints.items())
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "

@@ -30,6 +30,7 @@ from matgrad.printing.numpy import (
     NumpyGenerator,
     _Names,
     check_bind_keys,
+    check_function_name,
     helper_lines,
     python_name,
 )
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from matgrad.api import Derivation
     from matgrad.loop_derive import LoopDerivation
 
+LOOP_MODULE_NAMES = {"_agree", "_float", "sizes"}  # the loop module's own helpers
 FLOAT_HELPER = '''def _float(m):
     """An array of floats: float32 stays float32, integers become float64."""
     m = np.asarray(m)
@@ -74,8 +76,8 @@ class LoopCodegen:
         functions = frozenset().union(*(part.program.abstract_functions
                                         for part in (derivation.body, derivation.epilogue)))
         check_bind_keys(bind, functions)
-        self.names = _Names({function_name, *GENERATED_NAMES, "_agree", "_float", "sizes",
-                                "what", "m"})
+        check_function_name(function_name, {*GENERATED_NAMES, *LOOP_MODULE_NAMES})
+        self.names = _Names({function_name, *GENERATED_NAMES, *LOOP_MODULE_NAMES, "what", "m"})
         self.var = self.names.claim(python_name(self.layered.var))
         self.depth = self.names.claim(python_name(self.layered.depth_symbol))
         self.helpers: set[str] = set()

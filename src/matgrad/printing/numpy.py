@@ -20,8 +20,8 @@ import keyword
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ from matgrad.expr import (
 )
 from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
 from matgrad.printing.text import to_text
+from matgrad.printing.textbook import textbook
 from matgrad.shapes import shape_of
 
 if TYPE_CHECKING:
@@ -127,6 +128,29 @@ HELPERS = {
 SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
                     "inputs (its determinant is 0), so the inverse does not exist there")
 GENERATED_NAMES = {"np", "grads", "SINGULAR", "float_type", *HELPERS}
+
+
+def check_function_name(name: str, module_names: set[str] | frozenset[str]) -> None:
+    """The generated function's name: an identifier that shadows nothing the module uses."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or \
+            name.startswith("__"):
+        raise CodegenError(f"{name!r} is not a usable Python function name.")
+    if name in module_names or name in BUILTIN_NAMES:
+        raise CodegenError(f"the function cannot be called '{name}': the generated module "
+                           "uses that name itself (NumPy, its helpers or a Python built-in); "
+                           "choose another, e.g. value_and_grad.")
+
+
+def bind_functions(expr: Expr, bind: Mapping[str, str]) -> Expr:
+    """`expr` with each abstract function named as `bind` binds it (f → tanh)."""
+    if not bind:
+        return expr
+    kids = expr.children()
+    if kids:
+        expr = expr.with_children(tuple(bind_functions(kid, bind) for kid in kids))
+    if isinstance(expr, (Apply, RowApply, RowGrad)) and expr.fn in bind:
+        return replace(expr, fn=bind[expr.fn])
+    return expr
 
 
 def helper_lines(helpers: set[str]) -> list[str]:
@@ -227,9 +251,7 @@ def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
                  bind: dict[str, str] | None = None, typed_sizes: bool = True) -> None:
-        if not function_name.isidentifier() or keyword.iskeyword(function_name) or \
-                function_name.startswith("__"):
-            raise CodegenError(f"'{function_name}' is not a usable Python function name.")
+        check_function_name(function_name, GENERATED_NAMES)
         self.derivation = derivation
         self.program = derivation.program
         self.function_name = function_name
@@ -991,9 +1013,16 @@ class NumpyGenerator:
             args += ", *, " + ", ".join(self.dims[dim] for dim in free_dims)
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
-        formulas = [f"    d{program.objective}/d{name} = {to_text(grad, 'ascii')}"
+        def shown(expr: Expr) -> str:
+            # As the module computes it: bound functions by their names (tanh, not f), their
+            # derivatives written out (1 - Z .* Z, not f'(A)).
+            named = textbook(bind_functions(expr, self.bind), derivation.shapes,
+                             program.definitions, program.symmetric)
+            return to_text(named, "ascii")
+
+        formulas = [f"    d{program.objective}/d{name} = {shown(grad)}"
                     for name, grad in derivation.gradients.items()]
-        formulas += [f"    {self.identifiers[name]} = {to_text(value, 'ascii')}"
+        formulas += [f"    {self.identifiers[name]} = {shown(value)}"
                      for name, value in derivation.adjoints.items()]
         bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
         wrt = ", ".join(derivation.gradients)

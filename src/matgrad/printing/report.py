@@ -41,7 +41,8 @@ def _used_names(derivation: Derivation, shown: list[Expr]) -> list[str]:
 def results(derivation: Derivation) -> tuple[dict[str, Expr], dict[str, Expr]]:
     """The gradients and named adjoints as printed: built-in derivatives in textbook form."""
     def shown(expr: Expr) -> Expr:
-        return textbook(expr, derivation.shapes, derivation.program.definitions)
+        return textbook(expr, derivation.shapes, derivation.program.definitions,
+                        derivation.program.symmetric)
 
     return ({name: shown(g) for name, g in derivation.gradients.items()},
             {name: shown(a) for name, a in derivation.adjoints.items()})

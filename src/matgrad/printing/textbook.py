@@ -24,13 +24,16 @@ from matgrad.expr import (
     Expr,
     Hadamard,
     HadDiv,
+    Inv,
     Neg,
     Ones,
     Scale,
     Sym,
+    Transpose,
     Zero,
 )
 from matgrad.shapes import shape_of
+from matgrad.simplify import collect_like_terms
 
 # f′ in terms of the argument x, the output y = f(x) (a name when the program has one) and the
 # matrix of ones of their shape.
@@ -58,13 +61,22 @@ TEXTBOOK: dict[str, Form] = {
 }
 
 
+def _is_symmetric(expr: Expr, symmetric: frozenset[str]) -> bool:
+    if isinstance(expr, Inv):
+        return _is_symmetric(expr.x, symmetric)
+    return isinstance(expr, Sym) and expr.name in symmetric
+
+
 def _shape_of_ones(one: Expr) -> Shape:
     assert isinstance(one, Ones)
     return (one.rows, one.cols)
 
 
-def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, Expr]) -> Expr:
-    """`expr` with every f′(x) of a built-in f written out (through a named f(x) if any)."""
+def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, Expr],
+             symmetric: frozenset[str] = frozenset()) -> Expr:
+    """`expr` with every f′(x) of a built-in f written out (through a named f(x) if any), and
+    Sᵀ = S, S⁻ᵀ = S⁻¹ for the `symmetric` names (declared spd or symmetric: a printed result
+    is a value at such an S, never a differential, so the identity holds exactly)."""
     outputs = {definition: Sym(name) for name, definition in definitions.items()
                if isinstance(definition, Apply) and definition.order == 0}
     memo: dict[Expr, Shape] = {}
@@ -73,6 +85,11 @@ def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, 
         kids = node.children()
         if kids:
             node = node.with_children(tuple(rewrite(kid) for kid in kids))
+        if isinstance(node, Transpose) and _is_symmetric(node.x, symmetric):
+            return node.x
+        if isinstance(node, Add) and symmetric:
+            # (A + Aᵀ)x with A symmetric reads 2Ax, not (A + A)x.
+            return collect_like_terms(node, lambda e: shape_of(e, shapes, memo)) or node
         if not (isinstance(node, Apply) and node.order == 1 and node.fn in TEXTBOOK):
             return node
         value = Apply(node.fn, node.arg)
