@@ -107,13 +107,19 @@ class Derivation:
         return argument_names(self)
 
 
+TOO_DEEP = "the program is nested too deeply to derive; split it into let-bindings such as `A = …`."
+
+
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
     """Parse and resolve a program (shapes inferred, broadcasting made explicit); a layered
     program is unrolled at `depth` first (W[j] of layer 2 becomes W2)."""
-    statements = parse_program(source)
-    if has_layers(statements):
-        statements = expand(statements, depth or {})
-    return resolve_program(source, statements)
+    try:
+        statements = parse_program(source)
+        if has_layers(statements):
+            statements = expand(statements, depth or {})
+        return resolve_program(source, statements)
+    except RecursionError:
+        raise UsageError(TOO_DEEP) from None
 
 
 def _is_symbolic(statements: list[Statement]) -> bool:
@@ -196,5 +202,4 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
         chosen = _choose_wrt(program, wrt)
         return derivation_of(program, chosen, rules or load_rules())
     except RecursionError:
-        raise UsageError("the program is nested too deeply to derive; split it into "
-                         "let-bindings such as `A = …`.") from None
+        raise UsageError(TOO_DEEP) from None

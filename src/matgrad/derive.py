@@ -33,6 +33,7 @@ from matgrad.expr import (
     Zero,
     add,
     contains_diff,
+    height,
     substitute,
 )
 from matgrad.history import Edit, History, Step
@@ -43,6 +44,7 @@ from matgrad.shapes import shape_of
 from matgrad.simplify import Tidier
 
 MAX_STEPS = 200_000
+MAX_INLINED_HEIGHT = 16
 
 
 @dataclass
@@ -353,8 +355,11 @@ class Engine(GuardContext):
         feeds_node = any(target in self.program.definitions or target in self.outer_nodes
                          for target, _ in users)
         self.node_adjoints[node] = value
-        # An adjoint that is a single name already (a loop body's ΔZ[j]) needs no name of its own.
-        if len(users) >= 2 and feeds_node and not isinstance(value, Sym):
+        # An adjoint that is a single name already (a loop body's ΔZ[j]) needs no name of its own;
+        # a tall one is named even with one user, so that inlining never builds nesting that
+        # grows with the program's depth (X(X(…(X)…)) of depth 200).
+        shared = len(users) >= 2 or height(value) >= MAX_INLINED_HEIGHT
+        if shared and feeds_node and not isinstance(value, Sym):
             self.adjoints[name] = value
             self.adjoint_nodes[name] = node
             return

@@ -381,6 +381,21 @@ def add(terms: list[Expr] | tuple[Expr, ...]) -> Expr:
     return terms[0] if len(terms) == 1 else Add(tuple(terms))
 
 
+def height(expr: Expr) -> int:
+    """Levels above the leaves (a leaf is 0), computed without recursion."""
+    heights: dict[int, int] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        kids = node.children()
+        if not ready and kids:
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in kids)
+            continue
+        heights[id(node)] = 1 + max((heights[id(kid)] for kid in kids), default=-1)
+    return heights[id(expr)]
+
+
 def contains_diff(expr: Expr) -> bool:
     return any(isinstance(node, Diff) for node in expr.walk())
 

@@ -12,8 +12,10 @@ than nested expressions that grow with depth.  This pass gives an inline program
   inside their argument are), so that the stable forms of rules/stable.rules still see
   log(softmax(…)) and log(1 − σ(…)) through the names;
 - a compound subexpression written more than once is named once (S, S₁, …), and a norm
-  inside another norm's argument is named (N, N₁, …), whose derivative would otherwise repeat
-  it at every level;
+  inside another norm's argument is named (N, N₁, …), an inverse inside another inverse too
+  (Inverse, Inverse₁, …): their derivatives would otherwise repeat them at every level;
+- a subexpression DEEP_STEP (16) levels tall, and each multiple, is named (T, T₁, …): deep
+  nesting of any other construct, X(X(X(…))), then derives in linear time and size;
 - in a layer loop, `Z[j] = f[j](Z[j-1]*W[j] + b[j])` gains `A[j] = Z[j-1]*W[j] + b[j]`, on the
   surface syntax before the loop is analysed (name_layer_arguments).
 
@@ -36,6 +38,7 @@ from matgrad.expr import (
     DimSize,
     Expr,
     Identity,
+    Inv,
     MatMul,
     Neg,
     Norm,
@@ -55,6 +58,13 @@ from matgrad.syntax import Decl, Let, Loop, SBinary, SCall, SExpr, SName, Statem
 ACTIVATION_STEMS = (("A", "Z"), ("U", "V"), ("P", "Q"), ("Pre", "Act"))
 SHARED_STEMS = ("S", "R", "Common")
 NORM_STEMS = ("N", "Nrm", "Norm")
+DEEP_STEMS = ("T", "Part", "Chain")
+# Nodes named when nested in their own kind, whose derivative repeats them (see _nested).
+NESTED_STEMS: dict[type[Expr], tuple[str, ...]] = {Norm: NORM_STEMS,
+                                                   Inv: ("Inverse", "InverseOf")}
+# A subexpression this many levels tall (and each multiple) is named: X(X(X(…))) of depth k
+# would otherwise differentiate to k terms of k factors, all inline (quadratic size and time).
+DEEP_STEP = 16
 # Functions that belong to a loss rather than a layer: nothing around them is named.
 LOSS_FUNCTIONS = frozenset({"log"})
 # A repeated subexpression smaller than this (X W, Xᵀ) is cheaper to read than a name.
@@ -243,18 +253,43 @@ def _share_repeats(named: NamedProgram, taken: set[str]) -> NamedProgram:
     return _bind_subexpressions(named, chosen, SHARED_STEMS, taken)
 
 
-def _nested_norms(named: NamedProgram) -> list[Expr]:
-    """Norms inside the argument of another norm, deepest first: ‖‖X‖Y‖ differentiates to an
-    expression that repeats the inner norm, so unnamed nesting grows exponentially."""
+def _nested(named: NamedProgram, kind: type[Expr]) -> list[Expr]:
+    """Nodes of `kind` inside the argument of another, deepest first.  A norm's or an
+    inverse's derivative repeats the node itself (d‖x‖ = xᵀdx / ‖x‖, dX⁻¹ = −X⁻¹ dX X⁻¹), so
+    unnamed nesting grows exponentially with depth."""
     found: dict[Expr, None] = {}
     for expr in named.definitions.values():
         stack: list[tuple[Expr, bool]] = [(expr, False)]
         while stack:
             node, inside = stack.pop()
-            if isinstance(node, Norm) and inside and not _is_trivial(node.x):
+            if isinstance(node, kind) and inside and not _is_trivial(node.x):  # type: ignore[attr-defined]
                 found.setdefault(node)
-            stack.extend((kid, inside or isinstance(node, Norm)) for kid in node.children())
+            stack.extend((kid, inside or isinstance(node, kind)) for kid in node.children())
     return sorted(found, key=size)
+
+
+def _deep_subexpressions(named: NamedProgram) -> list[Expr]:
+    """Subexpressions whose height (levels above the leaves) is a multiple of DEEP_STEP,
+    innermost first: naming them keeps deep nesting of any construct linear."""
+    heights: dict[Expr, int] = {}
+    chosen: dict[Expr, None] = {}
+    for expr in named.definitions.values():
+        # Post-order without recursion: a node's height after its children's.
+        stack: list[tuple[Expr, bool]] = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in heights:
+                continue
+            kids = node.children()
+            if not ready and kids:
+                stack.append((node, True))
+                stack.extend((kid, False) for kid in kids)
+                continue
+            height = 1 + max((heights[kid] for kid in kids), default=-1)
+            heights[node] = height
+            if height and height % DEEP_STEP == 0 and node is not expr and not _is_trivial(node):
+                chosen.setdefault(node)
+    return sorted(chosen, key=lambda node: heights[node])
 
 
 def _bind_subexpressions(named: NamedProgram, chosen: list[Expr], stems: tuple[str, ...],
@@ -305,7 +340,10 @@ def name_intermediates(definitions: dict[str, Expr], shapes: dict[str, Shape],
     `taken` holds every other name of the program (sizes, functions) to keep clear of."""
     named = _Namer(definitions, shapes, taken).run()
     named = _share_repeats(named, taken | set(definitions))
-    return _bind_subexpressions(named, _nested_norms(named), NORM_STEMS, taken | set(definitions))
+    for kind, stems in NESTED_STEMS.items():
+        named = _bind_subexpressions(named, _nested(named, kind), stems, taken | set(definitions))
+    return _bind_subexpressions(named, _deep_subexpressions(named), DEEP_STEMS,
+                                taken | set(definitions))
 
 
 # ---- layer loops ----------------------------------------------------------------------------

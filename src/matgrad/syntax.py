@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
+from lark.visitors import Transformer_NonRecursive
 
 from matgrad.cache import folder, key, prune
 from matgrad.errors import MatgradSyntaxError, caret_excerpt
 from matgrad.resources import grammar_text
 
-MAX_DEPTH = 400
+MAX_DEPTH = 200
 MAX_SOURCE_CHARS = 200_000
 # A size written as a number (X: 3 x 4, ones(3, 1)): beyond this it is surely a slip, and code
 # that builds such a matrix would not finish.
@@ -276,8 +277,9 @@ def _ref_name(item: object) -> str:
 
 
 @v_args(meta=True)
-class _ToSurface(Transformer[Token, object]):
-    """One method per grammar alias: Lark tree → surface syntax."""
+class _ToSurface(Transformer_NonRecursive[Token, object]):
+    """One method per grammar alias: Lark tree → surface syntax (iteratively, so that nesting
+    up to `MAX_DEPTH` brackets never meets Python's recursion limit here)."""
 
     def __init__(self) -> None:
         super().__init__()
