@@ -1,7 +1,8 @@
 """Benchmark: time and peak memory of matgrad against the size of its input, per family.
 
-Families (each grown to its documented limit or a size that shows the trend):
-  nested-norm / nested-sum / nested-softmax / nested-tanh   f(f(…f(X)…)) of depth d;
+Families (each grown to its documented limit — 200 brackets — or a size that shows the trend):
+  nested-norm / -sum / -softmax / -tanh / -inv   f(f(…f(X)…)) of depth d;
+  nested-product X(X(…(X)…)) of depth d;
   sum-terms      J = sum(W₀ ⊙ X) + … + sum(W_{d−1} ⊙ X), d distinct parameters;
   let-chain      A₁ = tanh(A₀ W₁), …, A_d = tanh(A_{d−1} W_d): d let-bound layers;
   layers         the guide's loop, written out (`depth={"k": d}`);
@@ -31,8 +32,16 @@ LOOP = ("X: t x n, data\nY: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x
 def nested(function: str) -> Callable[[int], str]:
     def source(depth: int) -> str:
         inner = f"{function}(" * depth + "X" + ")" * depth
-        return f"X: n x m\nJ = {inner}" if function == "norm2" else f"X: n x m\nJ = sum({inner})"
+        if function == "norm2":
+            return f"X: n x m\nJ = {inner}"
+        if function == "inv":
+            return f"X: n x n\nJ = tr({inner})"
+        return f"X: n x m\nJ = sum({inner})"
     return source
+
+
+def nested_products(depth: int) -> str:
+    return "X: n x n\nJ = sum(" + "(X * " * depth + "X" + ")" * depth + ")"
 
 
 def sum_terms(count: int) -> str:
@@ -62,10 +71,12 @@ def check_depth(depth: int) -> None:
 
 
 FAMILIES: dict[str, tuple[Callable[[int], None], list[int]]] = {
-    "nested-norm": (lambda d: derive_and_print(nested("norm2")(d)), [25, 50, 100, 200]),
-    "nested-sum": (lambda d: derive_and_print(nested("sum")(d)), [40, 80, 160, 320]),
-    "nested-softmax": (lambda d: derive_and_print(nested("softmax")(d)), [10, 20, 40, 80]),
-    "nested-tanh": (lambda d: derive_and_print(nested("tanh")(d)), [40, 80, 160, 320]),
+    "nested-norm": (lambda d: derive_and_print(nested("norm2")(d)), [25, 50, 100, 199]),
+    "nested-sum": (lambda d: derive_and_print(nested("sum")(d)), [25, 50, 100, 199]),
+    "nested-softmax": (lambda d: derive_and_print(nested("softmax")(d)), [25, 50, 100, 198]),
+    "nested-tanh": (lambda d: derive_and_print(nested("tanh")(d)), [25, 50, 100, 198]),
+    "nested-inv": (lambda d: derive_and_print(nested("inv")(d)), [25, 50, 100, 198]),
+    "nested-product": (lambda d: derive_and_print(nested_products(d)), [25, 50, 100, 198]),
     "sum-terms": (lambda d: derive_and_print(sum_terms(d)), [400, 800, 1600, 3333]),
     "let-chain": (lambda d: derive_and_print(let_chain(d)), [50, 100, 200, 400]),
     "layers": (layers, [25, 50, 100, 200]),

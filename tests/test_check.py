@@ -109,3 +109,10 @@ def test_a_non_finite_objective_is_said_so() -> None:
     with np.errstate(all="ignore"):
         report = matgrad.check(matgrad.derive("x: n x 1\nJ = sum(log(x - 10))"))
     assert "J = nan at the random inputs" in str(report) and not report.passed
+
+
+def test_a_singular_inverse_during_the_check_is_a_clear_error() -> None:
+    # x 𝟏ᵀ has rank one: the generated code's LinAlgError reached the user as a traceback.
+    derivation = matgrad.derive("x: n x 1\nJ = tr(inv(x*ones(1, n)))")
+    with pytest.raises(matgrad.UsageError, match="a matrix that it inverts is singular"):
+        matgrad.check(derivation)

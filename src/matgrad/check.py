@@ -198,16 +198,19 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
     python_names = derivation.python_names
     size_keywords = {name: chosen[dim] for dim, name in derivation.size_arguments.items()}
 
-    def keywords(current: Mapping[str, Any]) -> dict[str, Any]:
-        return {python_names[name]: value for name, value in current.items()} | size_keywords
+    def evaluate(current: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
+        try:
+            result: tuple[float, dict[str, Any]] = function(
+                **({python_names[name]: value for name, value in current.items()}
+                   | size_keywords))
+        except np.linalg.LinAlgError:
+            raise UsageError("the check cannot evaluate the objective at its random inputs: "
+                             + " ".join(domain_hints(derivation.program, chosen) or [
+                                 "a matrix that it inverts is singular there."])
+                             + " Try other --sizes or --seed.") from None
+        return result
 
-    try:
-        value, gradients = function(**keywords(values))
-    except np.linalg.LinAlgError:
-        raise UsageError("the check cannot evaluate the gradient at its random inputs: "
-                         + " ".join(domain_hints(derivation.program, chosen) or [
-                             "a matrix it inverts is singular there."])
-                         + " Try other --sizes or --seed.") from None
+    value, gradients = evaluate(values)
     notes = _non_finite_notes(derivation, value, gradients)
     reports = []
     for name in derivation.wrt:
@@ -217,11 +220,11 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
             plus = values[name].copy()
             plus[index] += step
             shifted[name] = plus
-            up, _ = function(**keywords(shifted))
+            up, _ = evaluate(shifted)
             minus = values[name].copy()
             minus[index] -= step
             shifted[name] = minus
-            down, _ = function(**keywords(shifted))
+            down, _ = evaluate(shifted)
             numeric[index] = (up - down) / (2 * step)
         derived = np.broadcast_to(np.asarray(gradients[name], dtype=float), numeric.shape)
         reports.append(parameter_report(name, derived, numeric, float(value), step))

@@ -18,6 +18,8 @@ no rule can rewrite raises `UnsupportedError` naming it — never a wrong gradie
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Container
 from dataclasses import dataclass, replace
 
 from matgrad import indexing
@@ -58,7 +60,7 @@ class EngineResult:
     node_adjoints: dict[str, Expr]
 
 
-def adjoint_name(node: str, taken: set[str]) -> str:
+def adjoint_name(node: str, taken: Container[str]) -> str:
     """Δⱼ for the guide's Aⱼ (and A[j]), Δ for A, ΔN for any other node N; never a name already
     taken."""
     parts = indexing.split(node)
@@ -97,7 +99,10 @@ class Engine(GuardContext):
         self.readoff_rules = rules.phase("readoff")
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
         self.steps: list[Step] = []
+        self.dims: dict[str, object] = dict.fromkeys(program.dims)
         self.state: list[Expr] = []
+        # The name each term of the state reads off (G · dN → N), None while unfinished.
+        self.targets: list[str | None] = []
         self.history = History()
         self.adjoints: dict[str, Expr] = {}
         self.adjoint_nodes: dict[str, str] = {}
@@ -105,8 +110,6 @@ class Engine(GuardContext):
         self.const_memo: dict[Expr, bool] = {}
         self.finished_memo: dict[Expr, tuple[str, Expr] | None] = {}
         self.target_memo: dict[Expr, tuple[int, ...] | None] = {}
-        # Terms of dJ finished before the node being expanded (skipped when looking for work).
-        self.settled: frozenset[Expr] = frozenset()
         self._stabilize(Tidier(rules.phase("stabilize"), self.shape_of, self))
 
     def _stabilize(self, stabilizer: Tidier) -> None:
@@ -251,31 +254,51 @@ class Engine(GuardContext):
 
     def _splice(self, index: int, terms: list[Expr]) -> None:
         """The term at `index` replaced by `terms`, recorded in the history."""
-        self.state[index:index + 1] = terms
-        self.history.record(Edit(((index, tuple(terms)),)))
+        self._change({index: tuple(terms)})
 
-    def _replace_state(self, terms: list[Expr], replaced: dict[int, tuple[Expr, ...]]) -> None:
-        """A new state that differs from the current one at the positions of `replaced`."""
-        self.state = terms
-        if replaced:
-            self.history.record(Edit(tuple(replaced.items())))
+    def _change(self, replaced: dict[int, tuple[Expr, ...]]) -> None:
+        """The terms at the positions of `replaced` replaced by the given terms (none: deleted),
+        in place, with the finished target of each term kept alongside; recorded as one edit."""
+        if not replaced:
+            return
+        for index in sorted(replaced, reverse=True):
+            new = replaced[index]
+            self.state[index:index + 1] = new
+            self.targets[index:index + 1] = [self._target(term) for term in new]
+        self.history.record(Edit(tuple(replaced.items())))
+
+    def _target(self, term: Expr) -> str | None:
+        done = self.finished(term)
+        return None if done is None else done[0]
 
     def _open(self, term: Expr) -> bool:
-        return term not in self.settled and self.finished(term) is None
+        return self.finished(term) is None
 
-    def _process(self, node: str, expands: str | None) -> None:
+    def _read_off_for(self, node: str) -> list[int]:
+        """Positions of the finished terms G · dN of `node` (a scan at C speed)."""
+        positions: list[int] = []
+        try:
+            while True:
+                positions.append(self.targets.index(node, positions[-1] + 1 if positions else 0))
+        except ValueError:
+            return positions
+
+    def _process(self, node: str, expands: str | None, start: int = 0) -> int:
         """Rewrite unfinished terms until every term of dJ is finished.
 
         Every d(…) of the node is expanded before any term is isolated, as the guide writes
         Δ · (Z dW + db + dZ W) before reading off its parts by (6): the term rewritten is the
-        first open one with a d(…) to expand, else the first open one.  Two cursors keep this
-        linear: no d(…) to expand lies before `scan` or at or after `fresh` (only a rewrite makes
-        new terms, and it makes them where it rewrites), and no open term lies before `first`.
+        first open one with a d(…) to expand, else the first open one.  The open terms are
+        those grown from the one term at `start` (the others are finished), and cursors keep the
+        search linear: no d(…) to expand lies before `scan` or at or after `fresh` (only a rewrite
+        makes new terms, and it makes them where it rewrites), no open term before `first` or
+        at or after `end`.  Returns `end`: the terms grown fill start … end − 1.
         """
-        state = self.state
-        signature = sum(map(hash, state))
+        # Relative to the state at the start: a repeat of the multiset of terms is what counts.
+        signature = 0
         seen: set[tuple[int, int]] = set()
-        scan, fresh, first = 0, len(state), 0
+        scan, first = start, start
+        fresh = end = start + 1
         while True:
             state = self.state
             while scan < fresh and not (self._open(state[scan])
@@ -284,10 +307,10 @@ class Engine(GuardContext):
             if scan < fresh:
                 index = scan
             else:
-                while first < len(state) and not self._open(state[first]):
+                while first < end and not self._open(state[first]):
                     first += 1
-                if first == len(state):
-                    return
+                if first == end:
+                    return end
                 index = first
             if len(self.steps) >= MAX_STEPS:
                 raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
@@ -311,46 +334,42 @@ class Engine(GuardContext):
                                    before_at, self.history.now, history=self.history))
             expands = None
             # New terms (which may hold a d(…)) fill index … index + len(tidied) − 1.
+            end += len(tidied) - 1
             if index == scan:
                 fresh += len(tidied) - 1
             else:
                 scan, fresh = index, index + len(tidied)
             first = min(first, index)
 
-    def _expand(self, node: str) -> None:
-        indices = [i for i, term in enumerate(self.state)
-                   if (done := self.finished(term)) is not None and done[0] == node]
+    def _expand(self, node: str, indices: list[int]) -> None:
         coefficients = [self.finished(self.state[i])[1] for i in indices]  # type: ignore[index]
         merged = self.tidier.tidy(add(coefficients))
-        taken = set(self.shapes) | set(self.program.dims)
+        # Both looked up in place: copying them per node made long programs quadratic.
+        taken: ChainMap[str, object] = ChainMap(self.shapes, self.dims)  # type: ignore[arg-type]
         name = adjoint_name(node, taken)
         self.shapes[name] = self.shapes[node]
         reference = Sym(name)
         first = indices[0]
         expanded = Frob(reference, Diff(self.program.definitions[node]))
-        dropped = set(indices[1:])
-        rest = [term for i, term in enumerate(self.state) if i not in dropped]
-        rest[first] = expanded
-        replaced: dict[int, tuple[Expr, ...]] = dict.fromkeys(dropped, ())
+        replaced: dict[int, tuple[Expr, ...]] = dict.fromkeys(indices[1:], ())
         replaced[first] = (expanded,)
-        self._replace_state(rest, replaced)
+        self._change(replaced)
         start = len(self.steps)
-        # Terms finished before this node cannot mention its fresh adjoint name: skipping them
-        # keeps the work per node independent of the depth (linear derivation time).
-        earlier = frozenset(term for index, term in enumerate(rest) if index != first)
-        self.settled = earlier
-        self._process(node, node)
+        # Only the expanded term is open; what it grows into stays within first … end − 1, and
+        # the finished terms around it cannot mention the fresh adjoint name: the work per node
+        # does not depend on the depth.
+        end = self._process(node, node, first)
         if len(self.steps) > start:
             # The step shows G · dN becoming G · d(definition): its state before, the merged G.
             self.steps[start] = replace(self.steps[start],
                                         shown_term=(first, Frob(reference, Diff(Sym(node)))))
-        self._settle_adjoint(node, name, merged, start, earlier)
+        self._settle_adjoint(node, name, merged, start, range(first, end))
 
     def _settle_adjoint(self, node: str, name: str, value: Expr, start: int,
-                        earlier: frozenset[Expr]) -> None:
+                        grown: range) -> None:
         reference = Sym(name)
-        users = [done for term in self.state if term not in earlier
-                 and (done := self.finished(term)) is not None
+        users = [done for index in grown
+                 if (done := self.finished(self.state[index])) is not None
                  and any(n == reference for n in done[1].walk())]
         feeds_node = any(target in self.program.definitions or target in self.outer_nodes
                          for target, _ in users)
@@ -364,16 +383,14 @@ class Engine(GuardContext):
             self.adjoint_nodes[name] = node
             return
         mapping: dict[Expr, Expr] = {reference: value}
-
-        state: list[Expr] = []
         replaced: dict[int, tuple[Expr, ...]] = {}
-        for index, term in enumerate(self.state):
-            new = term if term in earlier else self.tidier.tidy(substitute(term, mapping))
+        for index in grown:
+            term = self.state[index]
+            new = self.tidier.tidy(substitute(term, mapping))
             if new != term:
                 replaced[index] = (new,)
-            state.append(new)
-        self._replace_state(state, replaced)
-        self.history.inline(start, len(self.steps), mapping, earlier)
+        self._change(replaced)
+        self.history.inline(start, len(self.steps), mapping)
         del self.shapes[name]
 
     def run(self) -> EngineResult:
@@ -381,15 +398,14 @@ class Engine(GuardContext):
         if objective not in self.varying:
             self.state = []
         else:
-            self._replace_state([Diff(self.program.definitions[objective])],
-                                {0: (Diff(self.program.definitions[objective]),)})
+            self._change({0: (Diff(self.program.definitions[objective]),)})
             self._process(objective, objective)
         for node in reversed(self.program.order):
             if node == objective or node not in self.varying:
                 continue
-            if any((done := self.finished(term)) is not None and done[0] == node
-                   for term in self.state):
-                self._expand(node)
+            indices = self._read_off_for(node)
+            if indices:
+                self._expand(node, indices)
         gradients: dict[str, Expr] = {}
         read_off: dict[str, list[Expr]] = {}
         for term in self.state:

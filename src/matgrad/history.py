@@ -29,12 +29,19 @@ class Edit:
 
 @dataclass(frozen=True)
 class _Inline:
-    """Steps first..last-1 show their states with `mapping` substituted (except `kept` terms)."""
+    """Steps first..last-1 show their states with `mapping` substituted (each distinct term
+    substituted once: `done` remembers)."""
 
     first: int
     last: int
     mapping: dict[Expr, Expr]
-    kept: frozenset[Expr]
+    done: dict[Expr, Expr] = field(default_factory=dict)
+
+    def __call__(self, term: Expr) -> Expr:
+        known = self.done.get(term)
+        if known is None:
+            known = self.done[term] = substitute(term, self.mapping)
+        return known
 
 
 class History:
@@ -53,9 +60,8 @@ class History:
     def record(self, edit: Edit) -> None:
         self._edits.append(edit)
 
-    def inline(self, first: int, last: int, mapping: dict[Expr, Expr],
-               kept: frozenset[Expr]) -> None:
-        self._inlines.append(_Inline(first, last, dict(mapping), kept))
+    def inline(self, first: int, last: int, mapping: dict[Expr, Expr]) -> None:
+        self._inlines.append(_Inline(first, last, dict(mapping)))
 
     def state(self, index: int) -> list[Expr]:
         """A copy of the state after `index` changes."""
@@ -72,8 +78,7 @@ class History:
         shown = tuple(terms)
         for inline in self._inlines:
             if inline.first <= step_index < inline.last:
-                shown = tuple(term if term in inline.kept else substitute(term, inline.mapping)
-                              for term in shown)
+                shown = tuple(map(inline, shown))
         return shown
 
 

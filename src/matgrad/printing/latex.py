@@ -66,7 +66,7 @@ from matgrad.printing.text import (
     UNARY,
     format_fraction,
 )
-from matgrad.printing.textbook import textbook
+from matgrad.printing.textbook import textbook_writer
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -308,12 +308,13 @@ def derivation_lines(derivation: Derivation) -> list[str]:
     if first is not None:
         lines.append(f"d{objective} &= {_state(first.before, printer)}")
     settled: set[Expr] = set()
+    textbook = textbook_writer(derivation.shapes, derivation.program.definitions,
+                               derivation.program.symmetric)
     for group in _groups(derivation.steps):
         step = group[-1]
         if step.rule == "read-gradient":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
-            written = textbook(step.after[0], derivation.shapes, derivation.program.definitions,
-                               derivation.program.symmetric)
+            written = textbook(step.after[0])
             lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} &= "
                          f"{printer(written)} && \\text{{by {_cites(group)}}}")
             continue
@@ -361,9 +362,9 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     definitions = " \\\\\n".join(
         f"{latex_name(name, derivation.shapes[name] != SCALAR)} &= {printer(value)}"
         for name, value in program.definitions.items())
+    textbook = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
     adjoints = " \\\\\n".join(
-        f"{latex_name(name, True)} &= "
-        f"{printer(textbook(value, derivation.shapes, program.definitions, program.symmetric))}"
+        f"{latex_name(name, True)} &= {printer(textbook(value))}"
         for name, value in derivation.adjoints.items())
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "

@@ -61,7 +61,7 @@ from matgrad.expr import (
 )
 from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
 from matgrad.printing.text import to_text
-from matgrad.printing.textbook import textbook
+from matgrad.printing.textbook import textbook_writer
 from matgrad.shapes import shape_of
 
 if TYPE_CHECKING:
@@ -1013,12 +1013,12 @@ class NumpyGenerator:
             args += ", *, " + ", ".join(self.dims[dim] for dim in free_dims)
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
+        written = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
+
         def shown(expr: Expr) -> str:
             # As the module computes it: bound functions by their names (tanh, not f), their
             # derivatives written out (1 - Z .* Z, not f'(A)).
-            named = textbook(bind_functions(expr, self.bind), derivation.shapes,
-                             program.definitions, program.symmetric)
-            return to_text(named, "ascii")
+            return to_text(written(bind_functions(expr, self.bind)), "ascii")
 
         formulas = [f"    d{program.objective}/d{name} = {shown(grad)}"
                     for name, grad in derivation.gradients.items()]

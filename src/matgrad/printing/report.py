@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from matgrad.expr import Add, Expr, Sym
 from matgrad.printing.text import Style, pretty_name, to_text
-from matgrad.printing.textbook import textbook
+from matgrad.printing.textbook import textbook_writer
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -40,9 +40,8 @@ def _used_names(derivation: Derivation, shown: list[Expr]) -> list[str]:
 
 def results(derivation: Derivation) -> tuple[dict[str, Expr], dict[str, Expr]]:
     """The gradients and named adjoints as printed: built-in derivatives in textbook form."""
-    def shown(expr: Expr) -> Expr:
-        return textbook(expr, derivation.shapes, derivation.program.definitions,
-                        derivation.program.symmetric)
+    shown = textbook_writer(derivation.shapes, derivation.program.definitions,
+                            derivation.program.symmetric)
 
     return ({name: shown(g) for name, g in derivation.gradients.items()},
             {name: shown(a) for name, a in derivation.adjoints.items()})

@@ -74,9 +74,16 @@ def _shape_of_ones(one: Expr) -> Shape:
 
 def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, Expr],
              symmetric: frozenset[str] = frozenset()) -> Expr:
-    """`expr` with every f′(x) of a built-in f written out (through a named f(x) if any), and
-    Sᵀ = S, S⁻ᵀ = S⁻¹ for the `symmetric` names (declared spd or symmetric: a printed result
-    is a value at such an S, never a differential, so the identity holds exactly)."""
+    """`expr` in textbook form (see `textbook_writer`, which to prefer for many expressions)."""
+    return textbook_writer(shapes, definitions, symmetric)(expr)
+
+
+def textbook_writer(shapes: Mapping[str, Shape], definitions: Mapping[str, Expr],
+                    symmetric: frozenset[str] = frozenset()) -> Callable[[Expr], Expr]:
+    """A function writing expressions of one program with every f′(x) of a built-in f written
+    out (through a named f(x) if any), and Sᵀ = S, S⁻ᵀ = S⁻¹ for the `symmetric` names (declared
+    spd or symmetric: a printed result is a value at such an S, never a differential, so the
+    identity holds exactly).  The program's named outputs are gathered once, not per call."""
     outputs = {definition: Sym(name) for name, definition in definitions.items()
                if isinstance(definition, Apply) and definition.order == 0}
     memo: dict[Expr, Shape] = {}
@@ -96,4 +103,4 @@ def textbook(expr: Expr, shapes: Mapping[str, Shape], definitions: Mapping[str, 
         rows, cols = shape_of(node.arg, shapes, memo)
         return TEXTBOOK[node.fn](node.arg, outputs.get(value, value), Ones(rows, cols))
 
-    return rewrite(expr)
+    return rewrite
