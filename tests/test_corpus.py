@@ -95,6 +95,9 @@ def test_objective_is_read_as_meant(case: Case) -> None:
                                    rtol=1e-5, atol=1e-6 * scale + 1e-8 * abs(expected),
                                    err_msg=f"∂J/∂{name}")
     inline = matgrad.derive(case.source, names="inline")
+    for printed in (str(derivation), str(inline), derivation.steps_text()):
+        # A difference reads a − b: `+ −(…) / s` in the attention gradient was the last case.
+        assert "+ −" not in printed and "+ -" not in printed, printed
     inline_value, inline_gradients = evaluate(inline, case, values)
     assert inline_value == pytest.approx(value, rel=1e-12, abs=1e-12)
     for name, gradient in gradients.items():

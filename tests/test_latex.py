@@ -227,3 +227,27 @@ def test_standalone_documents_of_corpus_objectives_compile(label: str, tmp_path:
 def test_inverse_transpose_is_typeset_without_a_double_superscript() -> None:
     latex = matgrad.derive("X: n x n, spd; J = logdet(X)").latex()
     assert "\\mathbf{X}^{-\\top}" in latex and "^{-1}^" not in latex
+
+
+def test_the_document_shows_the_program_as_written() -> None:
+    # "The program:" showed the internally rewritten one: named intermediates (A = X w, Z = σ(A))
+    # and stable forms (softplus) the user never wrote.
+    derivation = matgrad.derive(
+        "X: t x n, data; y: t x 1, data; w: n x 1\n"
+        "J = -sum(y .* log(sigmoid(X*w)) + (1 - y) .* log(1 - sigmoid(X*w)))")
+    document = derivation.latex(standalone=True)
+    program = document[document.index("The program:"):document.index("Identities used")]
+    assert "\\log(\\sigma(\\mathbf{X} \\mathbf{w}))" in program
+    assert "softplus" not in program and "\\mathbf{A} &=" not in program
+    assert "1 \\mathbf{1}" not in program  # numbers folded
+
+
+def test_deriving_does_not_change_the_program_it_is_given() -> None:
+    from matgrad.api import derivation_of
+    from matgrad.rules import load_rules
+
+    program = matgrad.parse("x: n x 1\nJ = sum(log(sigmoid(x)))")
+    before = dict(program.definitions)
+    derivation = derivation_of(program, ("x",), load_rules())
+    assert program.definitions == before  # the engine rewrote log(σ(x)) in the caller's program
+    assert derivation.program.definitions != before  # …and derives the stable form

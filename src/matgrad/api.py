@@ -161,7 +161,7 @@ def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
                   outer_nodes: frozenset[str] = frozenset()) -> Derivation:
     """Run the engine on a resolved program (`outer_nodes`: see derive.Engine)."""
     result = run_engine(program, wrt, rules, outer_nodes)
-    return Derivation(program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
+    return Derivation(result.program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
                       result.steps, result.shapes, result.node_adjoints)
 
 

@@ -58,6 +58,8 @@ class EngineResult:
     shapes: dict[str, Shape]
     # Every expanded node's coefficient (named or inlined), for naming code temporaries.
     node_adjoints: dict[str, Expr]
+    # The program as derived: its definitions in their stable forms (rules/stable.rules).
+    program: Program
 
 
 def adjoint_name(node: str, taken: Container[str]) -> str:
@@ -86,7 +88,8 @@ def adjoint_name(node: str, taken: Container[str]) -> str:
 class Engine(GuardContext):
     def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet,
                  outer_nodes: frozenset[str] = frozenset()) -> None:
-        self.program = program
+        # The engine's own copy: stabilising rewrites its definitions, never the caller's.
+        self.program = replace(program, definitions=dict(program.definitions))
         # Parameters that stand for nodes of an enclosing program (a loop body's Z[j-1]): an
         # adjoint feeding one is named, as one feeding a let-bound node is.
         self.outer_nodes = outer_nodes
@@ -428,7 +431,7 @@ class Engine(GuardContext):
         gradients = {name: self._fold_definitions(g, names) for name, g in gradients.items()}
         adjoints = {name: self._fold_definitions(a, names) for name, a in self.adjoints.items()}
         return EngineResult(gradients, adjoints, self.adjoint_nodes, self.steps, self.shapes,
-                            self.node_adjoints)
+                            self.node_adjoints, self.program)
 
 
 def _describe(expr: Expr) -> str:

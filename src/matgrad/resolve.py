@@ -146,6 +146,8 @@ class Program:
     unused: tuple[str, ...] = ()
     # Names the front end gave intermediates of an inline objective (A, Z₁, …; naming.py).
     invented: tuple[str, ...] = ()
+    # The definitions as the user wrote them: before naming and stable forms (for display).
+    written: dict[str, Expr] = field(default_factory=dict)
 
     @property
     def symmetric(self) -> frozenset[str]:
@@ -833,12 +835,13 @@ def resolve_program(source: str, statements: list[Statement],
     inferred = tuple(name for name in parameters if name not in resolver.declared)
     unused = tuple(name for name in resolver.declared if name not in parameters)
     invented: tuple[str, ...] = ()
+    written = dict(definitions)
     if naming == "guide":
         named = name_intermediates(definitions, shapes, {*dims, *resolver.functions})
         definitions, shapes, invented = named.definitions, named.shapes, named.invented
     return Program(source, shapes, definitions, objective, wrt, attributes, parameters,
                    frozenset(resolver.functions), dims, positions,
-                   frozenset(resolver.row_functions), inferred, unused, invented)
+                   frozenset(resolver.row_functions), inferred, unused, invented, written)
 
 
 def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:

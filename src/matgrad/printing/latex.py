@@ -67,6 +67,9 @@ from matgrad.printing.text import (
     format_fraction,
 )
 from matgrad.printing.textbook import textbook_writer
+from matgrad.rules import GuardContext
+from matgrad.shapes import shape_of
+from matgrad.simplify import Tidier
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -359,9 +362,14 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     shapes = ", ".join(
         f"${latex_name(name, shape != SCALAR)} \\in \\mathbb{{R}}^{{{_shape(shape)}}}$"
         for name, shape in program.shapes.items() if name not in program.definitions)
+    # The program as the user wrote it (not its named intermediates or stable forms), with
+    # numbers folded as everywhere else (1 − y, not 1·𝟏 − y).
+    written = program.written or program.definitions
+    memo: dict[Expr, Shape] = {}
+    folder = Tidier((), lambda expr: shape_of(expr, program.shapes, memo), GuardContext())
     definitions = " \\\\\n".join(
-        f"{latex_name(name, derivation.shapes[name] != SCALAR)} &= {printer(value)}"
-        for name, value in program.definitions.items())
+        f"{latex_name(name, program.shapes[name] != SCALAR)} &= {printer(folder.tidy(value))}"
+        for name, value in written.items())
     textbook = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
     adjoints = " \\\\\n".join(
         f"{latex_name(name, True)} &= {printer(textbook(value))}"

@@ -120,6 +120,19 @@ def format_fraction(value: Fraction) -> str:
     return f"{numerator}/{denominator}"
 
 
+def _negated(term: Expr) -> Expr | None:
+    """The positive form of a term that prints with a leading minus (−x, −x / s, (−A) B, …), so
+    that a sum prints a − b, never a + −b; None for other terms.  Values are unchanged."""
+    if isinstance(term, Neg):
+        return term.x
+    if isinstance(term, (Div, MatMul, Hadamard, HadDiv)):
+        first = term.x if isinstance(term, Div) else term.a
+        inner = _negated(first)
+        if inner is not None:
+            return term.with_children((inner, *term.children()[1:]))
+    return None
+
+
 def _is_ones_row(expr: Expr) -> bool:
     """The guide's 1ᵀ: a transposed column of ones (its size is read from what it multiplies)."""
     return isinstance(expr, Transpose) and isinstance(expr.x, Ones) and expr.x.cols == 1
@@ -225,8 +238,12 @@ class TextPrinter:
                     for t in terms for body in [t.x if isinstance(t, Neg) else t])
         parts: list[str] = []
         for index, term in enumerate(terms):
-            negative = isinstance(term, Neg)
-            body = term.x if isinstance(term, Neg) else term
+            # The exact printer keeps the IR's structure (−x / s and −(x / s) are different
+            # trees); the reader's printer moves every leading minus into the sum.
+            positive = (term.x if isinstance(term, Neg) else None) if self.exact \
+                else _negated(term)
+            negative = positive is not None
+            body = positive if positive is not None else term
             operand = self._broadcast_operand(body) if elide else None
             if operand is not None:
                 body = operand
