@@ -15,6 +15,7 @@ from matgrad.expr import (
     Add,
     Apply,
     Const,
+    Det,
     DimSize,
     Div,
     Expr,
@@ -23,6 +24,8 @@ from matgrad.expr import (
     HadDiv,
     HadPower,
     Identity,
+    Inv,
+    LogDet,
     MatMul,
     Neg,
     Norm,
@@ -34,6 +37,7 @@ from matgrad.expr import (
     Scale,
     Sum,
     Sym,
+    Trace,
     Transpose,
     Zero,
 )
@@ -116,6 +120,15 @@ def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
         if isinstance(node, Norm):
             inner = go(node.x)
             return anp.reshape(anp.sqrt(anp.sum(inner * inner)), (1, 1))
+        if isinstance(node, Inv):
+            return anp.linalg.inv(go(node.x))
+        if isinstance(node, Det):
+            return anp.reshape(anp.linalg.det(go(node.x)), (1, 1))
+        if isinstance(node, LogDet):
+            sign, magnitude = anp.linalg.slogdet(go(node.x))
+            return anp.reshape(anp.log(sign) + magnitude, (1, 1))
+        if isinstance(node, Trace):
+            return anp.reshape(anp.trace(go(node.x)), (1, 1))
         raise TypeError(type(node).__name__)
 
     return go(expr)

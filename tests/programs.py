@@ -3,7 +3,8 @@
 Every generated expression type-checks against `DECLARATIONS`; the generator covers products
 with the variable in any position, transposes, Hadamard products and divisions, nested
 elementwise functions, broadcasting rows/columns/scalars, scalar factors and divisions, sums,
-Frobenius products, norms, powers (scalar and Hadamard, any constant exponent) and softmax.
+Frobenius products, norms, powers (scalar and Hadamard, any constant exponent), softmax,
+square roots, inverses, det and logdet (of matrices kept well conditioned: X Xᵀ + 3I, I + X/10).
 """
 
 from __future__ import annotations
@@ -34,8 +35,15 @@ def expressions(draw: st.DrawFn, shape: Shape, depth: int = 3) -> str:
             return f"ones({rows}, {cols})"
     kind = draw(st.sampled_from(["add", "sub", "hadamard", "matmul", "transpose", "function",
                                  "scale", "divide", "broadcast", "neg", "hdiv", "hpow",
-                                 "softmax"]))
+                                 "softmax", "sqrt", "inverse"]))
     sub = depth - 1
+    if kind == "sqrt":
+        return f"sqrt(2 + square({draw(expressions(shape, sub))}))"
+    if kind == "inverse" and shape == ("n", "n"):
+        inner = draw(expressions(shape, sub))
+        return f"inv({inner} * ({inner})' + 3 * eye(n))"
+    if kind == "inverse":
+        kind = "neg"
     if kind in ("add", "sub", "hadamard"):
         op = {"add": "+", "sub": "-", "hadamard": ".*"}[kind]
         return f"({draw(expressions(shape, sub))} {op} {draw(expressions(shape, sub))})"
@@ -74,7 +82,7 @@ def expressions(draw: st.DrawFn, shape: Shape, depth: int = 3) -> str:
 @st.composite
 def scalar_objectives(draw: st.DrawFn, depth: int = 3) -> str:
     kind = draw(st.sampled_from(["sum", "frob", "norm", "power", "quad", "logsumexp",
-                                 "rowdot", "norm2", "colsum"]))
+                                 "rowdot", "norm2", "colsum", "logdet", "det"]))
     shape = draw(st.sampled_from(list(SYMBOLS)))
     if kind == "sum":
         return f"sum({draw(expressions(shape, depth))})"
@@ -91,6 +99,11 @@ def scalar_objectives(draw: st.DrawFn, depth: int = 3) -> str:
         return f"sum(rowdot({left}, {right}))"
     if kind == "norm2":
         return f"norm2(1 + {draw(expressions(shape, depth))})"
+    if kind == "logdet":
+        inner = draw(expressions(("n", "n"), depth))
+        return f"logdet({inner} * ({inner})' + eye(n))"
+    if kind == "det":
+        return f"det(eye(n) + 1/10 * tanh({draw(expressions(('n', 'n'), depth))}))"
     if kind == "colsum":
         return f"1' * tanh({draw(expressions(('t', 'n'), depth))}) * ones(n, 1)"
     return f"c' * {draw(expressions(('t', 't'), depth))} * c"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -29,14 +30,21 @@ FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 TOKENS = ["X", "W", "b", "t", "n", "x", ":", "=", "*", ".*", "./", "/", "+", "-", "'", "ᵀ",
           "(", ")", "<", ">", ",", "||", "‖", "^", "2", "1/2", "1'", "𝟏", "sum", "tanh", "f",
           "f′", ";", "\n", "scalar", "wrt", "objective", "⊙", "·", "d", "J", "A", "ones",
-          "rowdot", "logsumexp", "norm2", "1e999", "0", "__import__", "lambda", "#"]
+          "rowdot", "logsumexp", "norm2", "1e999", "0", "__import__", "lambda", "#",
+          # TeX's dangerous commands and characters, as names or text where names go.
+          "\\input{x}", "\\def", "input", "def", "csname", "catcode", "write", "{", "}", "$",
+          "%", "&", "\\", "phi: function", "phi", "νll", "μltiply"]
+# What user text must never become in LaTeX (pdflatex runs with -no-shell-escape as well).
+TEX_COMMANDS = re.compile(r"\\(input|include|write|openout|read|catcode|csname|def|null|"
+                          r"multiply)(?![A-Za-z])")
 
 
 def derive_safely(source: str) -> None:
     try:
         derivation = matgrad.derive(source)
         str(derivation)
-        derivation.latex()
+        for latex in (derivation.latex(), derivation.latex(standalone=True)):
+            assert not TEX_COMMANDS.search(latex), latex
         derivation.numpy_source(bind={name: "tanh" for name in derivation.program
                                       .abstract_functions})
     except matgrad.MatgradError:

@@ -22,6 +22,7 @@ from matgrad.expr import (
     Div,
     Expr,
     Hadamard,
+    HadDiv,
     MatMul,
     Neg,
     Ones,
@@ -119,8 +120,9 @@ def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
         return Ones(rows, cols) if shared == 1 else Scale(count, Ones(rows, cols))
     if isinstance(expr, Scale) and _value(expr.x) is not None and _value(expr.s) is None:
         return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
-    if isinstance(expr, (Scale, MatMul, Hadamard)) and any(
-            isinstance(kid, Zero) for kid in expr.children()):
+    if (isinstance(expr, (Scale, MatMul, Hadamard)) and any(
+            isinstance(kid, Zero) for kid in expr.children())) or (
+            isinstance(expr, (Div, HadDiv)) and isinstance(expr.children()[0], Zero)):
         # Definitions are folded but not tidied by rules (stabilize phase): A(W − W) = 0.
         return Zero(*shape_of(expr))
     if isinstance(expr, Scale) and _value(expr.s) is None:
