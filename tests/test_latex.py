@@ -251,3 +251,21 @@ def test_deriving_does_not_change_the_program_it_is_given() -> None:
     derivation = derivation_of(program, ("x",), load_rules())
     assert program.definitions == before  # the engine rewrote log(σ(x)) in the caller's program
     assert derivation.program.definitions != before  # …and derives the stable form
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("count", [0, 6, 24])
+def test_long_sums_break_over_lines(count: int, tmp_path: Path) -> None:
+    # A long objective ran off the right margin on every line of the derivation; the §1
+    # document itself (count 0) was 28 pt too wide.
+    terms = " + ".join(f"sum(W{k} .* X)" for k in range(count))
+    declarations = "; ".join(f"W{k}: n x m" for k in range(count))
+    derivation = matgrad.derive(f"X: n x m, data; {declarations}\nJ = {terms}" if count else
+                                (ROOT / "examples" / "single_layer.mg").read_text())
+    (tmp_path / "long.tex").write_text(derivation.latex(standalone=True), encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                             "-halt-on-error", "long.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "Overfull \\hbox" not in result.stdout
+    assert "&\\quad +" in derivation.latex()

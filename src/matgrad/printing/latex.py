@@ -15,6 +15,7 @@ their identities, as the guide writes "by (8), (12)".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -288,11 +289,72 @@ def _cites(steps: list[Step]) -> str:
     return ", ".join(f"({cite})" for cite in cites)
 
 
-def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> str:
+# A line of the derivation is broken when it would show more than about FIT symbols (by
+# `_visible_width`'s rough count: the §1 document's lines of 41 were 13–28 pt too wide); the
+# parts then hold about PART symbols each, which fit an article's text width beside the name
+# and the cited identities.
+FIT = 38
+PART = 28
+# Commands that set the font or size of what follows and show nothing themselves.
+_INVISIBLE = re.compile(r"\\(mathbf|boldsymbol|mathrm|mathit|operatorname|left|right|bigl|"
+                        r"bigr|frac|quad|text)(?![A-Za-z])")
+
+
+def _visible_width(latex: str) -> int:
+    """A rough count of the symbols a formula shows: a command that draws one (\\odot, \\alpha)
+    counts once, font commands and braces not at all, a binary operator twice (its spaces)."""
+    shown = re.sub(r"\\[A-Za-z]+", "#", _INVISIBLE.sub("", latex))
+    shown = re.sub(r"[{}^_&\\ ]", "", shown)
+    return len(shown) + sum(shown.count(op) for op in "+-#=")
+
+
+def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> list[str]:
+    """dJ as one or more lines: a long sum is broken between its terms (as the guide breaks
+    its long equations), each later line starting `+ …` or `− …`."""
     if not terms:
-        return "\\cdots" if hidden else "0"
-    text = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
-    return f"\\cdots + {text}" if hidden else text
+        return ["\\cdots" if hidden else "0"]
+    whole = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
+    if _visible_width(whole) <= FIT:
+        return [f"\\cdots + {whole}" if hidden else whole]
+    chunks: list[list[Expr]] = [[]]
+    width = 0
+    for term in terms:
+        term_width = _visible_width(printer(term)) + 2
+        if chunks[-1] and width + term_width > PART:
+            chunks.append([])
+            width = 0
+        chunks[-1].append(term)
+        width += term_width
+    lines = []
+    for index, chunk in enumerate(chunks):
+        text = printer(chunk[0]) if len(chunk) == 1 else printer(Add(tuple(chunk)))
+        if index == 0:
+            lines.append(f"\\cdots + {text}" if hidden else text)
+        else:
+            lines.append(text if text.startswith("-") else f"+ {text}")
+    return lines
+
+
+def _opening(terms: tuple[Expr, ...], printer: LatexPrinter) -> list[str]:
+    """The first state, d(definition of J): a long sum inside d(…) is broken too, with
+    \\bigl( … \\bigr), which (unlike \\left … \\right) may span lines."""
+    if len(terms) == 1 and isinstance(terms[0], Diff) and isinstance(terms[0].x, Add):
+        parts = _state(terms[0].x.terms, printer)
+        if len(parts) > 1:
+            return [f"d\\bigl({parts[0]}", *parts[1:-1], f"{parts[-1]}\\bigr)"]
+    return _state(terms, printer)
+
+
+def _broken(left: str, value: Expr, printer: LatexPrinter) -> str:
+    """`left &= value`, a long sum broken over lines."""
+    first, *rest = _state(value.terms if isinstance(value, Add) else (value,), printer)
+    return " \\\\\n".join([f"{left}&= {first}", *(f"&\\quad {part}" for part in rest)])
+
+
+def _line(left: str, parts: list[str], why: str) -> str:
+    """One aligned line `left &= first && why`, then `&\\quad + …` for the rest."""
+    first, *rest = parts
+    return " \\\\\n".join([f"{left}&= {first} && {why}", *(f"&\\quad {part}" for part in rest)])
 
 
 def derivation_lines(derivation: Derivation) -> list[str]:
@@ -309,7 +371,9 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         lines.append(f"&\\text{{where }} {named} && \\text{{(naming the intermediates)}}")
     first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
     if first is not None:
-        lines.append(f"d{objective} &= {_state(first.before, printer)}")
+        start, *more = _opening(first.before, printer)
+        lines.append(" \\\\\n".join([f"d{objective} &= {start}",
+                                      *(f"&\\quad {part}" for part in more)]))
     settled: set[Expr] = set()
     textbook = textbook_writer(derivation.shapes, derivation.program.definitions,
                                derivation.program.symmetric)
@@ -318,8 +382,9 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         if step.rule == "read-gradient":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
             written = textbook(step.after[0])
-            lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} &= "
-                         f"{printer(written)} && \\text{{by {_cites(group)}}}")
+            parts = _state(written.terms if isinstance(written, Add) else (written,), printer)
+            lines.append(_line(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} ", parts,
+                               f"\\text{{by {_cites(group)}}}"))
             continue
         note = ""
         expands = group[0].expands
@@ -331,7 +396,7 @@ def derivation_lines(derivation: Derivation) -> list[str]:
         # shown on an earlier line are summarised by ⋯.
         shown = tuple(term for term in step.after if term not in settled)
         state = _state(shown, printer, hidden=len(shown) < len(step.after))
-        lines.append(f"&= {state} && \\text{{by {_cites(group)}}}{note}")
+        lines.append(_line("", state, f"\\text{{by {_cites(group)}}}{note}"))
         settled |= {term for term in step.after if derivation.reads_parameter(term)}
     return lines
 
@@ -368,12 +433,11 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     memo: dict[Expr, Shape] = {}
     folder = Tidier((), lambda expr: shape_of(expr, program.shapes, memo), GuardContext())
     definitions = " \\\\\n".join(
-        f"{latex_name(name, program.shapes[name] != SCALAR)} &= {printer(folder.tidy(value))}"
-        for name, value in written.items())
+        _broken(f"{latex_name(name, program.shapes[name] != SCALAR)} ", folder.tidy(value),
+                printer) for name, value in written.items())
     textbook = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
-    adjoints = " \\\\\n".join(
-        f"{latex_name(name, True)} &= {printer(textbook(value))}"
-        for name, value in derivation.adjoints.items())
+    adjoints = " \\\\\n".join(_broken(f"{latex_name(name, True)} ", textbook(value), printer)
+                             for name, value in derivation.adjoints.items())
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
         f"${_rule_statement(rule)}$" for rule in rules)
