@@ -263,3 +263,35 @@ def test_loop_module_is_clean_and_imports_only_numpy(example: str, tmp_path: Pat
                              "--select", "E,F,W,B,UP", "--line-length", "200", str(path)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+WEIGHT_DECAY = """X: t x n, data
+Y: t x n, data
+lam: scalar, data
+Z[0] = X
+r[0] = 0
+for j in 1..k:
+    W[j]: n x n
+    Z[j] = tanh(Z[j-1]*W[j])
+    r[j] = r[j-1] + ||W[j]||^2
+end
+J = 1/2 * ||Z[k] - Y||^2 + lam * r[k]
+"""
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_a_penalty_over_all_layers_starts_at_a_number(depth: int) -> None:
+    # Weight decay over every layer needed a dummy `r0: scalar, data`: the code generator took
+    # only a name as a loop's start value.
+    loop = symbolic(WEIGHT_DECAY)
+    written = matgrad.derive(WEIGHT_DECAY, depth={"k": depth})
+    rng = np.random.default_rng(depth)
+    sizes = {"t": 4, "n": 3}
+    values = random_inputs(written.program, sizes, rng)
+    value, grads = loop.compile()(values["X"], values["Y"], values["lam"],
+                                  [values[f"W{j}"] for j in range(1, depth + 1)])
+    flat_value, flat_grads = written.compile()(**generated_arguments(written, values, sizes))
+    assert value == pytest.approx(flat_value, rel=1e-12)
+    for j in range(1, depth + 1):
+        np.testing.assert_allclose(grads["W"][j - 1], flat_grads[f"W{j}"], rtol=1e-11)
+    assert matgrad.check(loop, {"t": 3, "n": 2}).passed

@@ -28,6 +28,7 @@ from matgrad.loops import surface_names
 from matgrad.printing.numpy import (
     GENERATED_NAMES,
     NumpyGenerator,
+    _fraction_literal,
     _Names,
     check_bind_keys,
     check_function_name,
@@ -35,7 +36,7 @@ from matgrad.printing.numpy import (
     python_name,
 )
 from matgrad.printing.text import to_text
-from matgrad.syntax import Decl, Let, SExpr, SName
+from matgrad.syntax import Decl, Let, SExpr, SName, SNumber
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
@@ -321,7 +322,7 @@ class LoopCodegen:
                 lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
         for base, start in layered.start_values.items():
             lines.append(f"{self.name_text(layered.initial(base))} = "
-                         f"{self._start_text(start.value)}")
+                         f"{self._start_text(base, start.value)}")
         # forward
         body_lets = [(s.name, body.program.definitions[s.name]) for s in loop.body
                      if isinstance(s, Let)]
@@ -407,12 +408,25 @@ class LoopCodegen:
             f"{self.lists[base]}[" in line for line in lines[after_forward:])}
         return self._module(arguments, checks + lines)
 
-    def _start_text(self, value: SExpr) -> str:
+    def _start_text(self, base: str, value: SExpr) -> str:
+        """A start value: a name (Z[0] = X) or, for a scalar family, a number (r[0] = 0, the
+        start of a penalty summed over the layers)."""
+        if isinstance(value, SNumber) and self._family_shape(base) == SCALAR:
+            return _fraction_literal(value.value)
         names = [node.name for node in surface_names(value)]
         if len(names) != 1 or not isinstance(value, SName):
             raise CodegenError("the generated code takes a loop's start value as a name "
-                               "(Z[0] = X); bind any other expression to a name first.")
+                               "(Z[0] = X) or, for a scalar, a number (r[0] = 0); bind any "
+                               "other expression to a name first.")
         return self.name_text(names[0])
+
+    def _family_shape(self, base: str) -> Shape | None:
+        for part in (self.derivation.body, self.derivation.epilogue):
+            for name, shape in part.program.shapes.items():
+                split = indexing.split(name)
+                if split is not None and split[0] == base:
+                    return shape
+        return None
 
     def _module(self, arguments: list[str], body: list[str]) -> str:
         derivation = self.derivation
