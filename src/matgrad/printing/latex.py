@@ -293,8 +293,8 @@ def _cites(steps: list[Step]) -> str:
 # `_visible_width`'s rough count: the §1 document's lines of 41 were 13–28 pt too wide); the
 # parts then hold about PART symbols each, which fit an article's text width beside the name
 # and the cited identities.
-FIT = 38
-PART = 28
+FIT = 32
+PART = 24
 # Commands that set the font or size of what follows and show nothing themselves.
 _INVISIBLE = re.compile(r"\\(mathbf|boldsymbol|mathrm|mathit|operatorname|left|right|bigl|"
                         r"bigr|frac|quad|text)(?![A-Za-z])")
