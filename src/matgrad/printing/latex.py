@@ -417,8 +417,11 @@ def _rule_statement(rule: Rule) -> str:
 
 
 # The start of every standalone document (flat and loop derivations alike).
+# Margins of 2.5 cm (geometry is in texlive-latex-base): a derivation is wide equations beside
+# their cited identities, which the article class's default margins squeeze.
 DOCUMENT_PREAMBLE = ("\\documentclass{article}", "\\usepackage{amsmath,amssymb}",
-                     "\\allowdisplaybreaks", "\\pagestyle{empty}", "\\begin{document}")
+                     "\\usepackage[margin=2.5cm]{geometry}", "\\allowdisplaybreaks",
+                     "\\pagestyle{empty}", "\\begin{document}")
 
 
 def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
