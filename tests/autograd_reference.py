@@ -10,8 +10,9 @@ from typing import Any
 import autograd
 import autograd.numpy as anp
 
-from matgrad.dims import Dim
-from matgrad.expr import (
+from matgrad.front.resolve import Program
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import (
     Add,
     Apply,
     Const,
@@ -41,7 +42,6 @@ from matgrad.expr import (
     Transpose,
     Zero,
 )
-from matgrad.resolve import Program
 
 FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "tanh": anp.tanh, "sigmoid": lambda x: 0.5 * (1 + anp.tanh(0.5 * x)),

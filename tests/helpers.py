@@ -9,9 +9,9 @@ import numpy as np
 
 from matgrad.api import Derivation
 from matgrad.check import one_hot_rows
-from matgrad.evaluate import Environment, evaluate
+from matgrad.front.resolve import Program
 from matgrad.functions import ROWWISE, numeric
-from matgrad.resolve import Program
+from matgrad.ir.evaluate import Environment, evaluate
 
 DEFAULT_BIND = {"f": "tanh", "g": "sin", "h": "cos"}
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import matgrad
+from matgrad.backends.numpy import NumpyGenerator
+from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.check import CheckReport, parameter_report
-from matgrad.printing.loop_numpy import LoopCodegen
-from matgrad.printing.numpy import NumpyGenerator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

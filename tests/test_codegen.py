@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from programs import programs
 
 import matgrad
-from matgrad.expr import Const, Scale
+from matgrad.ir.expr import Const, Scale
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = (ROOT / "examples" / "single_layer.mg").read_text()

@@ -164,7 +164,7 @@ def test_textbook_forms(source: str, expected: str) -> None:
 
 
 def test_an_operation_without_a_rule_says_so() -> None:
-    rules = matgrad.rules.load_rules()
-    reduced = matgrad.rules.RuleSet(tuple(r for r in rules.rules if r.name != "d-det"))
+    rules = matgrad.rewrite.rules.load_rules()
+    reduced = matgrad.rewrite.rules.RuleSet(tuple(r for r in rules.rules if r.name != "d-det"))
     with pytest.raises(matgrad.UnsupportedError, match=r"no rule for d\(det\(X\)\) yet"):
         matgrad.derive("X: n x n\nJ = det(X)", rules=reduced)

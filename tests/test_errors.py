@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import matgrad
-from matgrad.rules import RuleSet, load_rules
+from matgrad.rewrite.rules import RuleSet, load_rules
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import sympy
 
-from matgrad.expr import Apply, Sym
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol, y_symbol
+from matgrad.ir.expr import Apply, Sym
 from matgrad.printing.latex import to_latex
 
 NAMES = sorted(ELEMENTWISE)
@@ -84,7 +84,7 @@ def test_row_functions_gradients_match_central_differences(name: str) -> None:
 
 
 def test_aliases_name_built_ins() -> None:
-    from matgrad.resolve import SPECIAL_CALLS
+    from matgrad.front.resolve import SPECIAL_CALLS
 
     for alias, target in FUNCTION_ALIASES.items():
         assert target in ELEMENTWISE or target in SPECIAL_CALLS, alias

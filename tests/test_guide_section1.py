@@ -59,7 +59,7 @@ def test_every_step_cites_a_guide_identity() -> None:
 
 def test_steps_chain_and_record_rules() -> None:
     derivation = matgrad.derive(EXAMPLE.read_text())
-    rules = matgrad.rules.load_rules()
+    rules = matgrad.rewrite.rules.load_rules()
     for previous, step in zip(derivation.steps, derivation.steps[1:], strict=False):
         rules.by_name(step.rule)  # every step names a rule from rules/
         if step.expands is None and step.rule != "read-gradient":

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import matgrad
 from matgrad.docgen import errors_markdown, rules_markdown
-from matgrad.expr import Add, Diff, Expr, Sum, Sym
-from matgrad.match import Bindings, Matcher
+from matgrad.ir.expr import Add, Diff, Expr, Sum, Sym
+from matgrad.rewrite.match import Bindings, Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))

@@ -17,7 +17,7 @@ from programs import programs
 import matgrad
 from matgrad.pdf import pdflatex_available
 from matgrad.printing.latex_names import GREEK_COMMANDS, latex_name
-from matgrad.rules import load_rules
+from matgrad.rewrite.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -244,7 +244,7 @@ def test_the_document_shows_the_program_as_written() -> None:
 
 def test_deriving_does_not_change_the_program_it_is_given() -> None:
     from matgrad.api import derivation_of
-    from matgrad.rules import load_rules
+    from matgrad.rewrite.rules import load_rules
 
     program = matgrad.parse("x: n x 1\nJ = sum(log(sigmoid(x)))")
     before = dict(program.definitions)

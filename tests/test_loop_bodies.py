@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matgrad
-from matgrad.loop_derive import LoopDerivation
+from matgrad.engine.layers import LoopDerivation
 
 PIECES = ["Z[j-1]", "tanh(Z[j-1]*W[j])", "sigmoid(Z[j-1]*V[j] + b[j])", "Z[j-1]*W[j]",
           "0.5*tanh(Z[j-1]*V[j])", "Z[j-1] .* sigmoid(Z[j-1]*W[j])", "tanh(Z[j-1]*W[j] + b[j])"]

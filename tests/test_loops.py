@@ -19,8 +19,8 @@ from helpers import generated_arguments, random_inputs
 
 import matgrad
 from matgrad.cli import main
+from matgrad.engine.layers import LoopDerivation
 from matgrad.errors import MatgradError, UnsupportedError, UsageError
-from matgrad.loop_derive import LoopDerivation
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

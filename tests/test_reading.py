@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import matgrad
-from matgrad.syntax import parse_program
+from matgrad.front.syntax import parse_program
 
 
 def value_and_gradients(source: str, values: dict[str, np.ndarray],

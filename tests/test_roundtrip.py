@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from programs import DECLARATIONS, expressions, programs, scalar_objectives
 
 import matgrad
-from matgrad.evaluate import Environment, evaluate
-from matgrad.expr import Expr
-from matgrad.printing.text import to_text
-from matgrad.resolve import Program
-from matgrad.simplify import is_zero
+from matgrad.front.resolve import Program
+from matgrad.ir.evaluate import Environment, evaluate
+from matgrad.ir.expr import Expr
+from matgrad.ir.text import to_text
+from matgrad.rewrite.simplify import is_zero
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

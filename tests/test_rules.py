@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from matgrad.check import one_hot_rows
-from matgrad.dims import DimVar
 from matgrad.errors import RuleError
-from matgrad.evaluate import Environment, evaluate
-from matgrad.expr import Apply, Diff, Expr, RowApply, RowGrad, Var
-from matgrad.rules import Rule, load_rule_texts, load_rules
+from matgrad.ir.dims import DimVar
+from matgrad.ir.evaluate import Environment, evaluate
+from matgrad.ir.expr import Apply, Diff, Expr, RowApply, RowGrad, Var
+from matgrad.rewrite.rules import Rule, load_rule_texts, load_rules
 
 CONCRETE_FUNCTIONS = {"f": "tanh", "h": "sin", "g": "logsumexp"}
 RULES = load_rules().rules

@@ -9,9 +9,9 @@ import pytest
 from helpers import bound_functions
 
 import matgrad
-from matgrad.evaluate import Environment, evaluate
-from matgrad.expr import Apply, Sym
 from matgrad.functions import ELEMENTWISE
+from matgrad.ir.evaluate import Environment, evaluate
+from matgrad.ir.expr import Apply, Sym
 from matgrad.printing.textbook import TEXTBOOK, textbook
 
 

@@ -10,25 +10,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
-from matgrad import indexing
-from matgrad.derive import Step, run_engine
-from matgrad.dims import Shape
-from matgrad.errors import UsageError
-from matgrad.expr import Diff, Expr, Frob, Sym
-from matgrad.loop_derive import LoopDerivation, derive_layers
-from matgrad.loops import expand, has_layers, statement_names
-from matgrad.naming import name_layer_arguments
-from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
-from matgrad.printing.numpy import (
+from matgrad.backends.numpy import (
     argument_names,
     load_function,
     numpy_source,
     size_arguments,
 )
+from matgrad.engine.derive import Step, run_engine
+from matgrad.engine.layers import LoopDerivation, derive_layers
+from matgrad.errors import UsageError
+from matgrad.front.loops import expand, has_layers, statement_names
+from matgrad.front.naming import name_layer_arguments
+from matgrad.front.resolve import Program, resolve_program
+from matgrad.front.syntax import Loop, Statement, parse_program
+from matgrad.ir import indexing
+from matgrad.ir.dims import Shape
+from matgrad.ir.expr import Diff, Expr, Frob, Sym
+from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.report import format_gradients, format_steps
-from matgrad.resolve import Program, resolve_program
-from matgrad.rules import RuleSet, load_rules
-from matgrad.syntax import Loop, Statement, parse_program
+from matgrad.rewrite.rules import RuleSet, load_rules
 
 Names = Literal["guide", "inline"]
 

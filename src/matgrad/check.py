@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from matgrad.dims import Dim
 from matgrad.errors import UsageError
-from matgrad.expr import (
+from matgrad.functions import ELEMENTWISE
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import (
     Apply,
     Const,
     Det,
@@ -31,13 +32,12 @@ from matgrad.expr import (
     Sym,
     Transpose,
 )
-from matgrad.functions import ELEMENTWISE
-from matgrad.printing.text import to_text
+from matgrad.ir.text import to_text
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
-    from matgrad.loop_derive import LoopDerivation
-    from matgrad.resolve import Program
+    from matgrad.engine.layers import LoopDerivation
+    from matgrad.front.resolve import Program
 
 DEFAULT_SIZE = 4
 
@@ -174,7 +174,7 @@ def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | No
           tolerance: float = 1e-6, depth: int | None = None) -> CheckReport:
     """Compare the compiled gradient with central differences at random inputs (a loop's code
     at a concrete `depth`, 3 by default)."""
-    from matgrad.loop_derive import LoopDerivation
+    from matgrad.engine.layers import LoopDerivation
 
     sizes = _valid_sizes(sizes or {})
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from matgrad.api import Derivation, derive
 from matgrad.check import check
+from matgrad.engine.layers import LoopDerivation
 from matgrad.errors import MatgradError, UsageError
-from matgrad.loop_derive import LoopDerivation
+from matgrad.front.syntax import MAX_SOURCE_CHARS
+from matgrad.ir.text import Style
 from matgrad.pdf import write_pdf
 from matgrad.printing.report import format_gradients, format_steps
-from matgrad.printing.text import Style
-from matgrad.syntax import MAX_SOURCE_CHARS
 
 EXAMPLES = """\
 examples:

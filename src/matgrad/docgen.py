@@ -11,9 +11,9 @@ from pathlib import Path
 
 from matgrad.api import derive
 from matgrad.errors import MatgradError
-from matgrad.printing.text import to_text
+from matgrad.ir.text import to_text
 from matgrad.resources import rule_files
-from matgrad.rules import load_rules
+from matgrad.rewrite.rules import load_rules
 
 PHASE_TEXT = {
     "differentiate": "rewrites d(…) of an operation",

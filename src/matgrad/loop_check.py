@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from matgrad import indexing
 from matgrad.check import DEFAULT_SIZE, CheckReport, parameter_report, random_arguments
 from matgrad.errors import UsageError
+from matgrad.ir import indexing
 
 if TYPE_CHECKING:
-    from matgrad.loop_derive import LoopDerivation
+    from matgrad.engine.layers import LoopDerivation
 
 DEFAULT_DEPTH = 3
 
@@ -26,7 +26,7 @@ def check_loop(derivation: LoopDerivation, sizes: Mapping[str, int] | None = Non
                seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
                tolerance: float = 1e-6, depth: int = DEFAULT_DEPTH) -> CheckReport:
     from matgrad.api import parse
-    from matgrad.printing.loop_numpy import LoopCodegen
+    from matgrad.backends.numpy_loop import LoopCodegen
 
     layered = derivation.layered
     unrolled = parse(layered.source, depth={layered.depth_symbol: depth})

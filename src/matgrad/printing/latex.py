@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from matgrad.dims import SCALAR, Shape
-from matgrad.expr import (
+from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
+from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import (
     NODE_CLASSES,
     Add,
     Apply,
@@ -54,9 +55,8 @@ from matgrad.expr import (
     Var,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
-from matgrad.printing.latex_names import latex_name
-from matgrad.printing.text import (
+from matgrad.ir.shapes import shape_of
+from matgrad.ir.text import (
     ADD,
     ATOM,
     FROB,
@@ -67,15 +67,15 @@ from matgrad.printing.text import (
     UNARY,
     format_fraction,
 )
+from matgrad.printing.latex_names import latex_name
 from matgrad.printing.textbook import textbook_writer
-from matgrad.rules import GuardContext
-from matgrad.shapes import shape_of
-from matgrad.simplify import Tidier
+from matgrad.rewrite.rules import GuardContext
+from matgrad.rewrite.simplify import Tidier
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
-    from matgrad.derive import Step
-    from matgrad.rules import Rule
+    from matgrad.engine.derive import Step
+    from matgrad.rewrite.rules import Rule
 
 @dataclass(frozen=True)
 class Latex:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from matgrad import indexing
+from matgrad.ir import indexing
 
 # Greek letters with a TeX command of their own (and ∇).
 GREEK_COMMANDS = {

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from matgrad.dims import SCALAR, Shape
-from matgrad.expr import Expr
-from matgrad.indexing import Index
+from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import Expr
+from matgrad.ir.indexing import Index
 from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment
 from matgrad.printing.latex_names import latex_name
 
 if TYPE_CHECKING:
-    from matgrad.loop_derive import LoopDerivation
+    from matgrad.engine.layers import LoopDerivation
 
 
 def _shapes(derivation: LoopDerivation) -> dict[str, Shape]:
@@ -50,7 +50,7 @@ def loop_result_lines(derivation: LoopDerivation) -> list[str]:
         lines.append(cases(symbol, at_last, below) if below is not None
                      else f"{name(symbol)} &= {printer(at_last)}")
     if derivation.reads_carried_adjoint_directly():
-        from matgrad.loop_derive import carried_adjoint
+        from matgrad.engine.layers import carried_adjoint
 
         for base in layered.carried:
             at_last, below = derivation.carried_cases(base)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from matgrad.expr import Add, Expr, Sym
-from matgrad.printing.text import Style, pretty_name, to_text
+from matgrad.ir.expr import Add, Expr, Sym
+from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.textbook import textbook_writer
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
-from matgrad.dims import Shape
-from matgrad.expr import (
+from matgrad.ir.dims import Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Const,
@@ -32,8 +32,8 @@ from matgrad.expr import (
     Transpose,
     Zero,
 )
-from matgrad.shapes import shape_of
-from matgrad.simplify import collect_like_terms
+from matgrad.ir.shapes import shape_of
+from matgrad.rewrite.simplify import collect_like_terms
 
 # f′ in terms of the argument x, the output y = f(x) (a name when the program has one) and the
 # matrix of ones of their shape.

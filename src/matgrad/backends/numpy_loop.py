@@ -19,13 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from matgrad import indexing
-from matgrad.dims import SCALAR, Dim, Shape
-from matgrad.errors import CodegenError
-from matgrad.expr import Apply, Expr
-from matgrad.indexing import Index
-from matgrad.loops import surface_names
-from matgrad.printing.numpy import (
+from matgrad.backends.numpy import (
     GENERATED_NAMES,
     NumpyGenerator,
     _fraction_literal,
@@ -35,12 +29,18 @@ from matgrad.printing.numpy import (
     helper_lines,
     python_name,
 )
-from matgrad.printing.text import to_text
-from matgrad.syntax import Decl, Let, SExpr, SName, SNumber
+from matgrad.errors import CodegenError
+from matgrad.front.loops import surface_names
+from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber
+from matgrad.ir import indexing
+from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.ir.expr import Apply, Expr
+from matgrad.ir.indexing import Index
+from matgrad.ir.text import to_text
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
-    from matgrad.loop_derive import LoopDerivation
+    from matgrad.engine.layers import LoopDerivation
 
 LOOP_MODULE_NAMES = {"_agree", "_float", "sizes"}  # the loop module's own helpers
 FLOAT_HELPER = '''def _float(m):

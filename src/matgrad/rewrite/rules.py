@@ -20,9 +20,11 @@ from functools import cache
 from pathlib import Path
 
 from matgrad import cache as user_cache
-from matgrad.dims import Dim, DimVar, Shape
 from matgrad.errors import MatgradError, RuleError
-from matgrad.expr import (
+from matgrad.front.resolve import resolve_rule
+from matgrad.front.syntax import RuleSource, parse_rules
+from matgrad.ir.dims import Dim, DimVar, Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Diff,
@@ -36,11 +38,9 @@ from matgrad.expr import (
     contains_diff,
     substitute,
 )
-from matgrad.match import FUNCTION_VARS, Bindings, Instantiator, Matcher, ShapeOf
-from matgrad.resolve import resolve_rule
+from matgrad.ir.shapes import Unifier
 from matgrad.resources import rule_files
-from matgrad.shapes import Unifier
-from matgrad.syntax import RuleSource, parse_rules
+from matgrad.rewrite.match import FUNCTION_VARS, Bindings, Instantiator, Matcher, ShapeOf
 
 PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize")
 

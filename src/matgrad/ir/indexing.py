@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from matgrad.dims import Dim
-from matgrad.expr import Apply, DimSize, Expr, Identity, Ones, RowApply, RowGrad, Sym, Zero
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import Apply, DimSize, Expr, Identity, Ones, RowApply, RowGrad, Sym, Zero
 
 INDEXED = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<index>[^\[\]]+)\]$")
 _INDEX = re.compile(r"^(?:(?P<symbol>[^\d+\-][^+\-]*)(?P<offset>[+\-]\d+)?|(?P<whole>\d+))$")

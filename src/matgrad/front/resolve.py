@@ -34,10 +34,31 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from matgrad import indexing
-from matgrad.dims import SCALAR, Dim, DimVar, Shape, format_shape
 from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
-from matgrad.expr import (
+from matgrad.front.naming import name_intermediates
+from matgrad.front.syntax import (
+    FUNCTION_DECLARATION,
+    ROWWISE_DECLARATION,
+    Decl,
+    Let,
+    Objective,
+    Pos,
+    SBinary,
+    SCall,
+    SExpr,
+    SName,
+    SNumber,
+    SOnes,
+    SSum,
+    Statement,
+    SUnary,
+    Wrt,
+    written_size,
+)
+from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
+from matgrad.ir import indexing
+from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape, format_shape
+from matgrad.ir.expr import (
     Apply,
     Const,
     Det,
@@ -72,28 +93,7 @@ from matgrad.expr import (
     substitute,
     symbols,
 )
-from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
-from matgrad.naming import name_intermediates
-from matgrad.shapes import Unifier
-from matgrad.syntax import (
-    FUNCTION_DECLARATION,
-    ROWWISE_DECLARATION,
-    Decl,
-    Let,
-    Objective,
-    Pos,
-    SBinary,
-    SCall,
-    SExpr,
-    SName,
-    SNumber,
-    SOnes,
-    SSum,
-    Statement,
-    SUnary,
-    Wrt,
-    written_size,
-)
+from matgrad.ir.shapes import Unifier
 
 Mode = Literal["program", "rule"]
 MAX_NODES = 20_000

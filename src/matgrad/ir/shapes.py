@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from itertools import count
 
-from matgrad.dims import SCALAR, Dim, DimVar, Shape
-from matgrad.expr import (
+from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Const,

@@ -20,7 +20,7 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import ClassVar
 
-from matgrad.dims import Dim
+from matgrad.ir.dims import Dim
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ _TEXT_PRINTER: list[Callable[[Expr], str]] = []
 
 
 def register_text_printer(printer: Callable[[Expr], str]) -> None:
-    """Make `str(expr)` the guide's notation; called once by matgrad.printing.text."""
+    """Make `str(expr)` the guide's notation; called once by matgrad.ir.text."""
     _TEXT_PRINTER[:] = [printer]
 
 

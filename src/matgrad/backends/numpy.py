@@ -25,10 +25,11 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from matgrad import indexing
-from matgrad.dims import SCALAR, Dim, Shape
 from matgrad.errors import CodegenError
-from matgrad.expr import (
+from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
+from matgrad.ir import indexing
+from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Const,
@@ -59,10 +60,9 @@ from matgrad.expr import (
     Transpose,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
-from matgrad.printing.text import to_text
+from matgrad.ir.shapes import shape_of
+from matgrad.ir.text import to_text
 from matgrad.printing.textbook import textbook_writer
-from matgrad.shapes import shape_of
 
 if TYPE_CHECKING:
     import sympy

@@ -22,20 +22,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from matgrad import indexing
-from matgrad.dims import Dim
 from matgrad.errors import ShapeError, UnsupportedError, UsageError
-from matgrad.expr import Expr, Sym, substitute
-from matgrad.indexing import Index
-from matgrad.loops import LayeredProgram, analyse, expand, statement_names, stop_value
-from matgrad.printing.text import Style, pretty_name, to_text
-from matgrad.resolve import Program, resolve_program
-from matgrad.rules import RuleSet
-from matgrad.syntax import Decl, Let, Loop, Objective, SBinary, SName, SSum, Statement, Wrt
+from matgrad.front.loops import LayeredProgram, analyse, expand, statement_names, stop_value
+from matgrad.front.resolve import Program, resolve_program
+from matgrad.front.syntax import Decl, Let, Loop, Objective, SBinary, SName, SSum, Statement, Wrt
+from matgrad.ir import indexing
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import Expr, Sym, substitute
+from matgrad.ir.indexing import Index
+from matgrad.ir.text import Style, pretty_name, to_text
+from matgrad.rewrite.rules import RuleSet
 
 if TYPE_CHECKING:
     from matgrad.api import Derivation
-    from matgrad.derive import Step
+    from matgrad.engine.derive import Step
 
 PROBE_LAYERS = 3
 ADJOINT_PREFIX = "Δ"
@@ -259,20 +259,20 @@ class LoopDerivation:
 
     def numpy_source(self, name: str = "value_and_grad",
                      bind: Mapping[str, str] | None = None) -> str:
-        from matgrad.printing.loop_numpy import loop_numpy_source
+        from matgrad.backends.numpy_loop import loop_numpy_source
 
         return loop_numpy_source(self, name, dict(bind or {}))
 
     @property
     def python_names(self) -> dict[str, str]:
         """The generated function's argument for each input (a layer family is one list)."""
-        from matgrad.printing.loop_numpy import loop_argument_names
+        from matgrad.backends.numpy_loop import loop_argument_names
 
         return loop_argument_names(self)
 
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
-        from matgrad.printing.numpy import load_function
+        from matgrad.backends.numpy import load_function
 
         return load_function(self.numpy_source(name, bind), name)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from matgrad.dims import Dim, Shape
-from matgrad.expr import (
+from matgrad.ir.dims import Dim, Shape
+from matgrad.ir.expr import (
     Add,
     Const,
     DimSize,
@@ -33,7 +33,7 @@ from matgrad.expr import (
     Zero,
     add,
 )
-from matgrad.rules import GuardContext, Rule, apply_rule
+from matgrad.rewrite.rules import GuardContext, Rule, apply_rule
 
 MAX_TIDY_ROUNDS = 10_000
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matgrad.dims import Dim
-from matgrad.expr import (
+from matgrad.functions import ELEMENTWISE, ROWWISE, numeric
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import (
     Add,
     Apply,
     Const,
@@ -46,7 +47,6 @@ from matgrad.expr import (
     Var,
     Zero,
 )
-from matgrad.functions import ELEMENTWISE, ROWWISE, numeric
 
 AbstractFunction = Callable[[np.ndarray, int], np.ndarray]
 Array = np.ndarray

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from matgrad import indexing
-from matgrad.dims import Dim
-from matgrad.expr import (
+from matgrad.functions import gradient_display_name
+from matgrad.ir import indexing
+from matgrad.ir.dims import Dim
+from matgrad.ir.expr import (
     NODE_CLASSES,
     Add,
     Apply,
@@ -53,7 +54,6 @@ from matgrad.expr import (
     Zero,
     register_text_printer,
 )
-from matgrad.functions import gradient_display_name
 
 Style = Literal["unicode", "ascii"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from matgrad.dims import SCALAR, Dim, DimVar, Shape
-from matgrad.expr import (
+from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Expr,

@@ -30,9 +30,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from matgrad import indexing
-from matgrad.dims import Shape
-from matgrad.expr import (
+from matgrad.front.loops import statement_names
+from matgrad.front.syntax import Decl, Let, Loop, SBinary, SCall, SExpr, SName, Statement
+from matgrad.ir import indexing
+from matgrad.ir.dims import Shape
+from matgrad.ir.expr import (
     Apply,
     Const,
     DimSize,
@@ -50,9 +52,7 @@ from matgrad.expr import (
     Zero,
     size,
 )
-from matgrad.loops import statement_names
-from matgrad.shapes import shape_of
-from matgrad.syntax import Decl, Let, Loop, SBinary, SCall, SExpr, SName, Statement
+from matgrad.ir.shapes import shape_of
 
 # Stems tried in order for (argument, value) names until none clashes with the user's names.
 ACTIVATION_STEMS = (("A", "Z"), ("U", "V"), ("P", "Q"), ("Pre", "Act"))

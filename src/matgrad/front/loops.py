@@ -17,10 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from matgrad import indexing
 from matgrad.errors import UnsupportedError, UsageError
-from matgrad.indexing import Index
-from matgrad.syntax import (
+from matgrad.front.syntax import (
     Decl,
     Let,
     Loop,
@@ -34,6 +32,8 @@ from matgrad.syntax import (
     SUnary,
     Wrt,
 )
+from matgrad.ir import indexing
+from matgrad.ir.indexing import Index
 
 # Unrolling is for checks and small depths; a larger depth is what the loop itself is for.
 MAX_UNROLLED_DEPTH = 1000

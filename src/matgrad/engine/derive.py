@@ -22,10 +22,12 @@ from collections import ChainMap
 from collections.abc import Container
 from dataclasses import dataclass, replace
 
-from matgrad import indexing
-from matgrad.dims import SCALAR, Shape
+from matgrad.engine.history import Edit, History, Step
 from matgrad.errors import UnsupportedError, UsageError
-from matgrad.expr import (
+from matgrad.front.resolve import Program
+from matgrad.ir import indexing
+from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import (
     Add,
     Apply,
     Diff,
@@ -38,12 +40,10 @@ from matgrad.expr import (
     height,
     substitute,
 )
-from matgrad.history import Edit, History, Step
-from matgrad.printing.text import to_text
-from matgrad.resolve import Program
-from matgrad.rules import GuardContext, Rule, RuleSet, apply_rule
-from matgrad.shapes import shape_of
-from matgrad.simplify import Tidier
+from matgrad.ir.shapes import shape_of
+from matgrad.ir.text import to_text
+from matgrad.rewrite.rules import GuardContext, Rule, RuleSet, apply_rule
+from matgrad.rewrite.simplify import Tidier
 
 MAX_STEPS = 200_000
 MAX_INLINED_HEIGHT = 16

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from matgrad.expr import Expr, substitute
+from matgrad.ir.expr import Expr, substitute
 
 
 @dataclass(frozen=True)
