@@ -19,9 +19,10 @@ DEFAULT_BIND = {"f": "tanh", "g": "sin", "h": "cos"}
 def bind_for(derivation: object, bind: Mapping[str, str] = DEFAULT_BIND) -> dict[str, str]:
     """The bindings of `bind` that name abstract functions of the derivation (code generation
     refuses any other key), for tests that bind one set of functions for many programs."""
-    parts = [getattr(derivation, "program", None), getattr(getattr(derivation, "body", None),
-                                                             "program", None),
-             getattr(getattr(derivation, "epilogue", None), "program", None)]
+    layers = getattr(derivation, "layers", None)
+    parts = [getattr(derivation, "program", None)]
+    if layers is not None:
+        parts += [layers.body.program, layers.epilogue.program]
     functions = {fn for part in parts if part is not None for fn in part.abstract_functions}
     bases = {fn.split("[")[0] for fn in functions}
     return {key: value for key, value in bind.items() if key in functions | bases}

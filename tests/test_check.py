@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 
 import matgrad
+from matgrad.backends import numpy as numpy_backend
+from matgrad.backends import numpy_loop
 from matgrad.backends.numpy import NumpyGenerator
 from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.check import CheckReport, parameter_report
+from matgrad.codegen import signature as signatures
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -116,3 +119,23 @@ def test_a_singular_inverse_during_the_check_is_a_clear_error() -> None:
     derivation = matgrad.derive("x: n x 1\nJ = tr(inv(x*ones(1, n)))")
     with pytest.raises(matgrad.UsageError, match="a matrix that it inverts is singular"):
         matgrad.check(derivation)
+
+
+@pytest.mark.parametrize("example", ["single_layer.mg", "regression_loop.mg"])
+def test_check_works_out_the_signature_once(monkeypatch: pytest.MonkeyPatch,
+                                            example: str) -> None:
+    """One calling convention, shared by the generated module and the check (the §1 check built
+    366 generators to learn the argument names once per evaluation)."""
+    made = [0]
+    for module, name in ((signatures, "flat_signature"), (signatures, "loop_signature"),
+                         (numpy_backend, "flat_signature"), (numpy_loop, "loop_signature")):
+        original = getattr(module, name)
+
+        def counted(*args: Any, original: Any = original, **kwargs: Any) -> Any:
+            made[0] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    derivation = matgrad.derive((EXAMPLES / example).read_text())
+    assert matgrad.check(derivation, bind={"f": "tanh"}).passed
+    assert made[0] == 1

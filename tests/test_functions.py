@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy
 
+from matgrad.front.resolve import SPECIAL_CALLS
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol, y_symbol
 from matgrad.ir.expr import Apply, Sym
 from matgrad.printing.latex import to_latex
@@ -84,7 +85,6 @@ def test_row_functions_gradients_match_central_differences(name: str) -> None:
 
 
 def test_aliases_name_built_ins() -> None:
-    from matgrad.front.resolve import SPECIAL_CALLS
 
     for alias, target in FUNCTION_ALIASES.items():
         assert target in ELEMENTWISE or target in SPECIAL_CALLS, alias

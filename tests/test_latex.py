@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus import CASES
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
 import matgrad
+from matgrad.engine.derive import derivation_of
 from matgrad.pdf import pdflatex_available
 from matgrad.printing.latex_names import GREEK_COMMANDS, latex_name
 from matgrad.rewrite.rules import load_rules
@@ -188,7 +190,6 @@ def test_latex_of_random_programs_compiles(source: str, tmp_path_factory) -> Non
 
 @functools.cache
 def _corpus_derivations() -> list[tuple[str, matgrad.Derivation]]:
-    from corpus import CASES
 
     return [(case.label, matgrad.derive(case.source)) for case in CASES if case.refused is None]
 
@@ -243,8 +244,6 @@ def test_the_document_shows_the_program_as_written() -> None:
 
 
 def test_deriving_does_not_change_the_program_it_is_given() -> None:
-    from matgrad.api import derivation_of
-    from matgrad.rewrite.rules import load_rules
 
     program = matgrad.parse("x: n x 1\nJ = sum(log(sigmoid(x)))")
     before = dict(program.definitions)

@@ -16,6 +16,7 @@ from helpers import (
 from programs import DECLARATIONS
 
 import matgrad
+from matgrad.ir.text import to_text
 
 FOUND_BY_HYPOTHESIS = {
     # like terms cancelling to a zero of the right shape, not a 1×1 zero
@@ -90,7 +91,6 @@ def test_a_constant_exponent_written_as_a_fraction() -> None:
 def test_a_negated_broadcast_round_trips() -> None:
     # Found by the round-trip property: −(𝟏1ᵀ) + P printed `−ones(1, t) + P`, which resolved to
     # 𝟏(−1ᵀ): equal values, another tree.  Broadcasts now keep the minus sign outside.
-    from matgrad.ir.text import to_text
 
     declarations = "P: n x t"
     program = matgrad.parse(f"{declarations}\nJ = sum(-(ones(n, 1) * ones(1, t)) + P)")
@@ -101,7 +101,6 @@ def test_a_negated_broadcast_round_trips() -> None:
 
 def test_a_product_of_ones_and_a_negation_round_trips() -> None:
     # The companion case: a product 𝟏(−1ᵀ) the user wrote is not a broadcast and keeps its 𝟏.
-    from matgrad.ir.text import to_text
 
     declarations = "A: t x n"
     program = matgrad.parse(f"{declarations}\nJ = sum(A - ones(t, 1) * (-ones(1, n)))")

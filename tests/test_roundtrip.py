@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from corpus import CASES
 from helpers import DEFAULT_BIND, bound_functions
 from hypothesis import HealthCheck, assume, given, settings
 from programs import DECLARATIONS, expressions, programs, scalar_objectives
@@ -97,7 +98,6 @@ def assert_printed_output_reads_back(derivation: matgrad.Derivation) -> None:
 
 
 def test_printed_output_of_the_corpus_reads_back() -> None:
-    from corpus import CASES
 
     for case in CASES:
         if case.refused is None:

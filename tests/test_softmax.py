@@ -13,6 +13,9 @@ from helpers import assert_gradients_match, generated_arguments, random_inputs
 
 import matgrad
 from matgrad.check import one_hot_rows
+from matgrad.engine.derive import Engine
+from matgrad.rewrite.rules import load_rules
+from matgrad.rewrite.simplify import Tidier
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,9 +41,6 @@ def test_log_softmax_is_rewritten_before_differentiation() -> None:
 
 def _stabilize_rules_fired(source: str) -> list[str]:
     """The names of the stabilize rules that rewrite the objective's definition."""
-    from matgrad.engine.derive import Engine
-    from matgrad.rewrite.rules import load_rules
-    from matgrad.rewrite.simplify import Tidier
 
     engine = Engine(matgrad.parse(source), ("W", "b"), load_rules())
     tidier = Tidier(load_rules().phase("stabilize"), engine.shape_of, engine)

@@ -1,93 +1,92 @@
-"""The Python API: `derive(source, wrt)` → `Derivation`.
+"""The Python API: `derive(source, wrt)` → `Derivation`; `parse(source)` → `Program`.
 
-A `Derivation` holds the resolved program, the gradients read off by (17), the named adjoints Δ,
-every step of the derivation and the shapes; `str(derivation)` is exactly what the CLI prints.
+A façade over the engine's result: `Derivation` is the engine's plain data (engine/derivation)
+with the ways to show and run it — `str()` is exactly what the CLI prints, `latex()`,
+`numpy_source()`, `compile()`.  A program with a layer loop derived at symbolic depth gives a
+`Derivation` too (its `layers` holds the recursion's parts); every method works for both, so
+callers never branch on the kind of derivation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, overload
+from dataclasses import fields
+from typing import Any, Literal
 
-from matgrad.backends.numpy import (
-    argument_names,
-    load_function,
-    numpy_source,
-    size_arguments,
-)
-from matgrad.engine.derive import Step, run_engine
-from matgrad.engine.layers import LoopDerivation, derive_layers
+from matgrad.backends.registry import compiled, module_source
+from matgrad.codegen.signature import signature_of
+from matgrad.engine import derivation as engine_result
+from matgrad.engine.derive import derivation_of
+from matgrad.engine.layers import derive_layers
 from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
 from matgrad.front.naming import name_layer_arguments
+from matgrad.front.read import TOO_DEEP, read_program
 from matgrad.front.resolve import Program, resolve_program
 from matgrad.front.syntax import Loop, Statement, parse_program
 from matgrad.ir import indexing
-from matgrad.ir.dims import Shape
-from matgrad.ir.expr import Diff, Expr, Frob, Sym
+from matgrad.ir.text import Style
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
+from matgrad.printing.loop_latex import loop_latex
+from matgrad.printing.loop_text import format_loop, format_loop_steps
 from matgrad.printing.report import format_gradients, format_steps
 from matgrad.rewrite.rules import RuleSet, load_rules
 
 Names = Literal["guide", "inline"]
 
 
-@dataclass
-class Derivation:
-    program: Program
-    wrt: tuple[str, ...]
-    gradients: dict[str, Expr]
-    adjoints: dict[str, Expr]
-    adjoint_nodes: dict[str, str]
-    steps: list[Step]
-    shapes: dict[str, Shape]
-    node_adjoints: dict[str, Expr]
+class Derivation(engine_result.Derivation):
+    """The result of `derive`: gradients, adjoints, steps and shapes (see the engine's
+    Derivation), with the ways to print, typeset and generate it."""
 
-    @property
-    def objective(self) -> str:
-        return self.program.objective
+    @classmethod
+    def of(cls, result: engine_result.Derivation) -> Derivation:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
 
-    @property
-    def notes(self) -> list[str]:
-        """How the program was read, for the user to confirm: shapes inferred rather than
-        declared (`inferred: w: n×1`), declarations the objective never uses."""
-        return self.program.notes()
+    def text(self, style: Style = "unicode") -> str:
+        """The gradients as the CLI prints them (`style="ascii"`: MATLAB-like)."""
+        if self.layers is not None:
+            return format_loop(self.layers, style)
+        return format_gradients(self, style)
 
     def __str__(self) -> str:
-        return format_gradients(self)
+        return self.text()
 
-    def steps_text(self) -> str:
-        return format_steps(self)
+    def steps_text(self, style: Style = "unicode") -> str:
+        if self.layers is not None:
+            return format_loop_steps(self.layers, style)
+        return format_steps(self, style)
 
     def numpy_source(self, name: str = "value_and_grad",
                      bind: Mapping[str, str] | None = None) -> str:
         """A self-contained module (importing only numpy) defining `name(...)` that returns
         (J, {parameter: gradient}); abstract functions are bound to built-ins by `bind`."""
-        return numpy_source(self, name, dict(bind or {}))
+        return module_source(self, name, bind)
 
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        return load_function(self.numpy_source(name, bind), name)
+        return compiled(self, name, bind)
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that
-        compiles with pdflatex (shapes, the identities used, the derivation)."""
+        compiles with pdflatex (shapes, the identities used, the derivation); for a loop, the
+        recursion (23) and both derivations."""
         if style != "align":
             raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
+        if self.layers is not None:
+            return loop_latex(self.layers, standalone)
         if not standalone:
             return latex_fragment(self)
         rules = load_rules()
         used = list(dict.fromkeys(step.rule for step in self.steps))
         return latex_document(self, [rules.by_name(name) for name in used])
 
-    def reads_parameter(self, term: Expr) -> bool:
-        """Whether a term of dJ is a finished G · dW for a parameter W."""
-        return isinstance(term, Frob) and isinstance(term.b, Diff) and isinstance(
-            term.b.x, Sym) and term.b.x.name in self.wrt
-
     def _repr_latex_(self) -> str:
+        # Jupyter's MathJax renders display math; align* becomes aligned inside $$ … $$.
+        if self.layers is not None:
+            body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
+            return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
         lines = derivation_lines(self)
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
@@ -99,27 +98,19 @@ class Derivation:
     @property
     def size_arguments(self) -> dict[str, str]:
         """Sizes that no argument's shape determines: dimension → keyword-only argument."""
-        return size_arguments(self)
+        return dict(signature_of(self).size_keywords)
 
     @property
     def python_names(self) -> dict[str, str]:
-        """The generated function's argument name for each free symbol, in order."""
-        return argument_names(self)
-
-
-TOO_DEEP = "the program is nested too deeply to derive; split it into let-bindings such as `A = …`."
+        """The generated function's argument for each input, in order (a layer family is one
+        list argument, `lambda` → `lambda_`)."""
+        return dict(signature_of(self).arguments)
 
 
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
     """Parse and resolve a program (shapes inferred, broadcasting made explicit); a layered
     program is unrolled at `depth` first (W[j] of layer 2 becomes W2)."""
-    try:
-        statements = parse_program(source)
-        if has_layers(statements):
-            statements = expand(statements, depth or {})
-        return resolve_program(source, statements)
-    except RecursionError:
-        raise UsageError(TOO_DEEP) from None
+    return read_program(source, depth)
 
 
 def _is_symbolic(statements: list[Statement]) -> bool:
@@ -157,33 +148,15 @@ def _choose_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:
     return chosen
 
 
-def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
-                  outer_nodes: frozenset[str] = frozenset()) -> Derivation:
-    """Run the engine on a resolved program (`outer_nodes`: see derive.Engine)."""
-    result = run_engine(program, wrt, rules, outer_nodes)
-    return Derivation(result.program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
-                      result.steps, result.shapes, result.node_adjoints)
-
-
-@overload
-def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
-           depth: Mapping[str, int], names: Names = "guide") -> Derivation: ...
-
-
-@overload
-def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
-           depth: None = None, names: Names = "guide") -> Derivation | LoopDerivation: ...
-
-
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
            depth: Mapping[str, int] | None = None,
-           names: Names = "guide") -> Derivation | LoopDerivation:
+           names: Names = "guide") -> Derivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
     symbol of the objective not marked `data`/`const`).
 
-    A program with a layer loop `for j in 1..k: … end` is derived at symbolic depth (a
-    `LoopDerivation`: the recursion (23) once, code that loops over lists of weights) unless
-    `depth` (e.g. {"k": 4}) asks for the layers written out.
+    A program with a layer loop `for j in 1..k: … end` is derived at symbolic depth (the
+    recursion (23) once, in `layers`; code that loops over lists of weights) unless `depth`
+    (e.g. {"k": 4}) asks for the layers written out.
 
     `names="guide"` (the default) names the intermediates of an inline objective as the guide
     does (A = XW + b, Z = f(A)), so that it derives like its let-bound form; `names="inline"`
@@ -196,10 +169,11 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
             if names == "guide":
                 statements = name_layer_arguments(statements)
             if depth is None and _is_symbolic(statements):
-                return derive_layers(source, statements, wrt, rules or load_rules())
+                return Derivation.of(derive_layers(source, statements, wrt,
+                                                   rules or load_rules()))
             statements = expand(statements, depth or {})
         program = resolve_program(source, statements, names)
         chosen = _choose_wrt(program, wrt)
-        return derivation_of(program, chosen, rules or load_rules())
+        return Derivation.of(derivation_of(program, chosen, rules or load_rules()))
     except RecursionError:
         raise UsageError(TOO_DEEP) from None

@@ -10,13 +10,18 @@ of log or sqrt, the base of a power with a varying or fractional exponent), whic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from matgrad.backends.registry import compiled
+from matgrad.codegen.signature import gradient_of, signature_of
+from matgrad.engine.derivation import Derivation
 from matgrad.errors import UsageError
+from matgrad.front.read import read_program
+from matgrad.front.resolve import Program
 from matgrad.functions import ELEMENTWISE
 from matgrad.ir.dims import Dim
 from matgrad.ir.expr import (
@@ -34,12 +39,8 @@ from matgrad.ir.expr import (
 )
 from matgrad.ir.text import to_text
 
-if TYPE_CHECKING:
-    from matgrad.api import Derivation
-    from matgrad.engine.layers import LoopDerivation
-    from matgrad.front.resolve import Program
-
 DEFAULT_SIZE = 4
+DEFAULT_DEPTH = 3  # a loop's code is checked with its layers written out at this depth
 
 
 @dataclass(frozen=True)
@@ -169,71 +170,71 @@ def _size(dim: Dim, sizes: Mapping[str, int]) -> int:
     return sizes[dim]
 
 
-def check(derivation: Derivation | LoopDerivation, sizes: Mapping[str, int] | None = None,
+def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
           seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
           tolerance: float = 1e-6, depth: int | None = None) -> CheckReport:
-    """Compare the compiled gradient with central differences at random inputs (a loop's code
-    at a concrete `depth`, 3 by default)."""
-    from matgrad.engine.layers import LoopDerivation
-
+    """Compare the compiled gradient with central differences at random inputs, entry by entry
+    of every parameter (a loop's code at a concrete `depth`, 3 by default: every layer's
+    parameters).  The function is called through its signature, worked out once."""
     sizes = _valid_sizes(sizes or {})
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise UsageError(f"the seed must be a whole number 0 or more, got {seed!r}.")
-
-    if isinstance(derivation, LoopDerivation):
-        from matgrad.loop_check import DEFAULT_DEPTH, check_loop
-
-        return check_loop(derivation, sizes, seed, bind, step, tolerance,
-                          DEFAULT_DEPTH if depth is None else depth)
-    chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(derivation.program.dims)}
+    layers = derivation.layers
+    if layers is not None:
+        depth = DEFAULT_DEPTH if depth is None else depth
+        program = read_program(layers.layered.source, {layers.layered.depth_symbol: depth})
+        where = f" at depth {depth} the dimensions are"
+    else:
+        depth, program = None, derivation.program
+        where = " the program's dimensions are"
+    chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(program.dims)}
     chosen.update(sizes)
-    unknown = set(chosen) - set(derivation.program.dims)
+    unknown = set(chosen) - set(program.dims)
     if unknown:
-        raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))}; the program's "
-                         f"dimensions are {', '.join(derivation.program.dims) or '(none)'}.")
-    function: Callable[..., Any] = derivation.compile(bind=dict(bind or {}))
-    rng = np.random.default_rng(seed)
-    values = random_arguments(derivation.program, chosen, rng)
-    # The module's argument names, worked out once: every evaluation below reuses them.
-    python_names = derivation.python_names
-    size_keywords = {name: chosen[dim] for dim, name in derivation.size_arguments.items()}
+        raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
+                         f"{', '.join(program.dims) or '(none)'}.")
+    signature = signature_of(derivation)
+    function = compiled(derivation, bind=bind, signature=signature)
+    values = random_arguments(program, chosen, np.random.default_rng(seed))
 
     def evaluate(current: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
         try:
             result: tuple[float, dict[str, Any]] = function(
-                **({python_names[name]: value for name, value in current.items()}
-                   | size_keywords))
+                **signature.keywords(current, chosen, depth))
         except np.linalg.LinAlgError:
             raise UsageError("the check cannot evaluate the objective at its random inputs: "
-                             + " ".join(domain_hints(derivation.program, chosen) or [
+                             + " ".join(domain_hints(program, chosen) or [
                                  "a matrix that it inverts is singular there."])
                              + " Try other --sizes or --seed.") from None
         return result
 
     value, gradients = evaluate(values)
-    notes = _non_finite_notes(derivation, value, gradients)
+    # Every parameter with a gradient: each member of a layer list (W1, W2, …) on its own.
+    candidates = derivation.wrt if layers is None else program.parameters
+    found = [(name, gradient_of(gradients, signature, name, depth)) for name in candidates]
+    checked = [(name, gradient) for name, gradient in found if gradient is not None]
+    notes = _non_finite_notes(program.objective, value, checked)
     reports = []
-    for name in derivation.wrt:
+    for name, gradient in checked:
         numeric = np.zeros_like(values[name])
         for index in np.ndindex(numeric.shape):
-            shifted = dict(values)
-            plus = values[name].copy()
-            plus[index] += step
-            shifted[name] = plus
-            up, _ = evaluate(shifted)
-            minus = values[name].copy()
-            minus[index] -= step
-            shifted[name] = minus
-            down, _ = evaluate(shifted)
-            numeric[index] = (up - down) / (2 * step)
-        derived = np.broadcast_to(np.asarray(gradients[name], dtype=float), numeric.shape)
+            moved = dict(values)
+            for sign in (1.0, -1.0):
+                shifted = values[name].copy()
+                shifted[index] += sign * step
+                moved[name] = shifted
+                numeric[index] += sign * evaluate(moved)[0] / (2 * step)
+        derived = np.broadcast_to(np.asarray(gradient, dtype=float), numeric.shape)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
-    report = CheckReport(tuple(reports), tolerance, dict(chosen), notes)
+    shown_sizes = dict(chosen)
+    if layers is not None and depth is not None:
+        shown_sizes[layers.layered.depth_symbol] = depth
+    report = CheckReport(tuple(reports), tolerance, shown_sizes, notes)
     if report.passed:
         return report
     # A failure where logdet, det or an inverse meets a singular matrix is no verdict on the
     # gradient: say why (sizes that make a Gram matrix singular), as well as that it failed.
-    hints = tuple(hint for hint in domain_hints(derivation.program, chosen) if hint not in notes)
+    hints = tuple(hint for hint in domain_hints(program, chosen) if hint not in notes)
     return replace(report, notes=notes + hints)
 
 
@@ -271,13 +272,13 @@ def domain_hints(program: Program, sizes: Mapping[str, int]) -> list[str]:
     return hints
 
 
-def _non_finite_notes(derivation: Derivation, value: float,
-                      gradients: Mapping[str, Any]) -> tuple[str, ...]:
-    broken = [name for name in derivation.wrt
-              if not np.all(np.isfinite(np.asarray(gradients[name], dtype=float)))]
+def _non_finite_notes(objective: str, value: float,
+                      gradients: list[tuple[str, Any]]) -> tuple[str, ...]:
+    broken = [name for name, gradient in gradients
+              if not np.all(np.isfinite(np.asarray(gradient, dtype=float)))]
     if np.isfinite(value) and not broken:
         return ()
-    what = (f"{derivation.program.objective} = {value}" if not np.isfinite(value)
+    what = (f"{objective} = {value}" if not np.isfinite(value)
             else f"the gradient of {', '.join(broken)} is not finite")
     return (f"{what} at the random inputs, so the differences cannot be compared.",)
 

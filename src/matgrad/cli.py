@@ -15,12 +15,10 @@ from pathlib import Path
 
 from matgrad.api import Derivation, derive
 from matgrad.check import check
-from matgrad.engine.layers import LoopDerivation
 from matgrad.errors import MatgradError, UsageError
 from matgrad.front.syntax import MAX_SOURCE_CHARS
 from matgrad.ir.text import Style
 from matgrad.pdf import write_pdf
-from matgrad.printing.report import format_gradients, format_steps
 
 EXAMPLES = """\
 examples:
@@ -199,16 +197,11 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UsageError("--pdf names its own output file; leave out -o.")
 
 
-def _text(derivation: Derivation | LoopDerivation, args: argparse.Namespace) -> str:
+def _text(derivation: Derivation, args: argparse.Namespace) -> str:
     style: Style = "ascii" if args.ascii else "unicode"
-    if isinstance(derivation, LoopDerivation):
-        text = derivation.text(style) + "\n"
-        if args.steps:
-            text = derivation.steps_text() + "\n\n" + text
-        return text
-    text = format_gradients(derivation, style) + "\n"
+    text = derivation.text(style) + "\n"
     if args.steps:
-        text = format_steps(derivation, style) + "\n\n" + text
+        text = derivation.steps_text(style) + "\n\n" + text
     return text
 
 

@@ -15,16 +15,21 @@ printed from exact Fractions; function bindings must name built-in functions.
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from matgrad.codegen.names import (
+    MODULE_NAMES,
+    IdentifierPool,
+    check_bind_keys,
+    python_name,
+)
+from matgrad.codegen.signature import Signature, flat_signature
+from matgrad.engine.derivation import Derivation
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
 from matgrad.ir import indexing
@@ -67,22 +72,12 @@ from matgrad.printing.textbook import textbook_writer
 if TYPE_CHECKING:
     import sympy
 
-    from matgrad.api import Derivation
-
 # Nodes whose NumPy code allocates a new array for its result.
 ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, RowGrad, Inv)
 
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
 
-GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
-    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lam", "μ": "mu", "ν": "nu",
-    "ξ": "xi", "ο": "omicron", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
-    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Γ": "Gamma",
-    "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi",
-    "Ω": "Omega",
-}
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
@@ -127,18 +122,7 @@ HELPERS = {
 # The message of _inv and _solve, a constant of the module that uses them.
 SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
                     "inputs (its determinant is 0), so the inverse does not exist there")
-GENERATED_NAMES = {"np", "grads", "SINGULAR", "float_type", *HELPERS}
-
-
-def check_function_name(name: str, module_names: set[str] | frozenset[str]) -> None:
-    """The generated function's name: an identifier that shadows nothing the module uses."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or \
-            name.startswith("__"):
-        raise CodegenError(f"{name!r} is not a usable Python function name.")
-    if name in module_names or name in BUILTIN_NAMES:
-        raise CodegenError(f"the function cannot be called '{name}': the generated module "
-                           "uses that name itself (NumPy, its helpers or a Python built-in); "
-                           "choose another, e.g. value_and_grad.")
+GENERATED_NAMES = MODULE_NAMES
 
 
 def bind_functions(expr: Expr, bind: Mapping[str, str]) -> Expr:
@@ -163,41 +147,6 @@ def helper_lines(helpers: set[str]) -> list[str]:
     return lines
 
 
-BUILTIN_NAMES = frozenset(dir(builtins))
-
-
-def _spelled_letter(char: str) -> str:
-    """An ASCII spelling of any letter a name may hold: Α → Alpha, ς → final_sigma, ℓ → ell
-    (the table above has the common ones; Unicode's own names give the rest)."""
-    if char.isascii():
-        return char
-    if char in "ℓ∇":
-        return "ell" if char == "ℓ" else "nabla"
-    words = unicodedata.name(char, "").split()
-    if words[:1] == ["GREEK"] and "SYMBOL" in words:  # ϑ → theta_symbol, ϵ → lunate_epsilon_symbol
-        return "_".join(words[1:]).lower()
-    if "LETTER" in words:
-        letter = "_".join(words[words.index("LETTER") + 1:]).lower()
-        return letter.capitalize() if "CAPITAL" in words else letter
-    return char
-
-
-def python_name(name: str) -> str:
-    """A safe Python identifier for a matgrad name (Greek spelled out; keywords and Python's
-    built-in names get a `_`, so that a matrix called len or exec never shadows the built-in
-    the generated code calls)."""
-    if name.startswith("__"):
-        raise CodegenError(f"the name '{name}' cannot be used in generated code: names starting "
-                           "with '__' are reserved by Python; rename it.")
-    spelled = "".join(GREEK.get(char) or _spelled_letter(char) for char in name)
-    if not spelled.isidentifier() or not spelled.isascii():
-        raise CodegenError(f"the name '{name}' cannot be turned into a Python identifier; "
-                           "rename it with letters, digits and '_'.")
-    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled) or spelled in BUILTIN_NAMES:
-        spelled += "_"
-    return spelled
-
-
 @dataclass(frozen=True)
 class Code:
     """Python source of a value; `shape` is the emitted shape, which may be 1 on an axis where
@@ -206,20 +155,6 @@ class Code:
     text: str
     prec: int
     shape: Shape
-
-
-@dataclass
-class _Names:
-    """Identifiers in the generated function: user names, dimensions, temporaries."""
-
-    taken: set[str] = field(default_factory=set)
-
-    def claim(self, preferred: str) -> str:
-        name = preferred
-        while name in self.taken or keyword.iskeyword(name):
-            name += "_"
-        self.taken.add(name)
-        return name
 
 
 def _fraction_literal(value: Fraction) -> str:
@@ -236,22 +171,11 @@ def _fraction_literal(value: Fraction) -> str:
     return repr(number)
 
 
-def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
-    """Every key of `bind` names an abstract function of the program (f, or f for every
-    f[j]); no other user text may reach the generated module through a binding."""
-    bases = {indexing.base_of(fn) for fn in functions}
-    for key in bind:
-        if key not in functions and key not in bases:
-            known = ", ".join(sorted(functions)) or "none"
-            shown = key if key.isidentifier() and len(key) <= 40 else repr(key[:40])
-            raise CodegenError(f"cannot bind {shown}: it is not an abstract function of the "
-                               f"program (its abstract functions: {known}).")
-
-
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None, typed_sizes: bool = True) -> None:
-        check_function_name(function_name, GENERATED_NAMES)
+                 bind: dict[str, str] | None = None, typed_sizes: bool = True,
+                 signature: Signature | None = None) -> None:
+        self.signature = signature or flat_signature(derivation, function_name)
         self.derivation = derivation
         self.program = derivation.program
         self.function_name = function_name
@@ -267,9 +191,11 @@ class NumpyGenerator:
                     f"{kind} {', '.join(sorted(allowed))}.")
         self.shapes: dict[str, Shape] = dict(derivation.shapes)
         self.shape_memo: dict[Expr, Shape] = {}
-        self.names = _Names({function_name, *GENERATED_NAMES})
-        self.identifiers: dict[str, str] = {}
-        self.dims: dict[str, str] = {}
+        # Arguments, the program's names and its sizes are named by the signature; the code
+        # claims its temporaries from the identifiers left.
+        self.names = IdentifierPool(set(self.signature.taken))
+        self.identifiers: dict[str, str] = {**self.signature.arguments, **self.signature.locals}
+        self.dims: dict[str, str] = dict(self.signature.dims)
         self.temps: dict[Expr, str] = {}
         self.temp_exprs: dict[Expr, str] = {}
         self.lines: list[str] = []
@@ -287,18 +213,8 @@ class NumpyGenerator:
     # ---- names ------------------------------------------------------------------------------
 
     def parameters(self) -> list[str]:
-        """The function's arguments: declared symbols in declaration order, then the rest."""
-        positions = self.program.positions
-        declared = [name for name in self.program.parameters if name in positions]
-        declared.sort(key=lambda name: (positions[name].line, positions[name].column))
-        return declared + [name for name in self.program.parameters if name not in positions]
-
-    def _assign_names(self) -> None:
-        user = [*self.parameters(), *self.program.definitions, *self.derivation.adjoints]
-        for name in user:
-            self.identifiers[name] = self.names.claim(python_name(name))
-        for dim in self.program.dims:
-            self.dims[dim] = self.names.claim(python_name(dim))
+        """The function's arguments, in the signature's order."""
+        return list(self.signature.arguments)
 
     def _dim(self, dim: Dim) -> str:
         if isinstance(dim, int):
@@ -946,7 +862,6 @@ class NumpyGenerator:
 
     def generate(self) -> str:
         derivation, program = self.derivation, self.program
-        self._assign_names()
         self._temp_shapes = {}
         parameters = self.parameters()
         forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
@@ -1000,17 +915,12 @@ class NumpyGenerator:
         body.append(f"return np.asarray({objective}).item(), {{{returned}}}")
         return self._module(parameters, body)
 
-    def _free_dims(self, parameters: list[str]) -> list[str]:
-        """Sizes the code needs that no argument's shape determines: keyword-only arguments."""
-        given = {dim for name in parameters for dim in self.program.shapes[name]}
-        return [dim for dim in self.program.dims if dim in self.used_dims and dim not in given]
-
     def _module(self, parameters: list[str], body: list[str]) -> str:
         derivation, program = self.derivation, self.program
         args = ", ".join(self.identifiers[name] for name in parameters)
-        free_dims = self._free_dims(parameters)
-        if free_dims:
-            args += ", *, " + ", ".join(self.dims[dim] for dim in free_dims)
+        if self.signature.size_keywords:
+            # Sizes no argument's shape gives are keyword-only arguments.
+            args += ", *, " + ", ".join(self.signature.size_keywords.values())
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
         written = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
@@ -1122,22 +1032,5 @@ def load_function(source: str, name: str) -> Callable[..., Any]:
 
 
 def numpy_source(derivation: Derivation, name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None) -> str:
-    return NumpyGenerator(derivation, name, bind).generate()
-
-
-def argument_names(derivation: Derivation, name: str = "value_and_grad") -> dict[str, str]:
-    """The generated function's keyword for each free symbol (`lambda` → `lambda_`)."""
-    generator = NumpyGenerator(derivation, name)
-    generator._assign_names()
-    return {symbol: generator.identifiers[symbol] for symbol in generator.parameters()}
-
-
-def size_arguments(derivation: Derivation, name: str = "value_and_grad") -> dict[str, str]:
-    """Dimensions the generated function takes as keyword-only arguments, and their names."""
-    program = derivation.program
-    generator = NumpyGenerator(derivation, name, {
-        fn: "sumsq" if fn in program.row_functions else "identity"
-        for fn in program.abstract_functions})
-    generator.generate()
-    return {dim: generator.dims[dim] for dim in generator._free_dims(generator.parameters())}
+                 bind: dict[str, str] | None = None, signature: Signature | None = None) -> str:
+    return NumpyGenerator(derivation, name, bind, signature=signature).generate()

@@ -16,19 +16,18 @@ inputs; names reaching the code pass `python_name`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from matgrad.backends.numpy import (
-    GENERATED_NAMES,
     NumpyGenerator,
     _fraction_literal,
-    _Names,
-    check_bind_keys,
-    check_function_name,
     helper_lines,
+)
+from matgrad.codegen.names import (
+    IdentifierPool,
+    check_bind_keys,
     python_name,
 )
+from matgrad.codegen.signature import Signature, loop_signature
+from matgrad.engine.derivation import Derivation, Layers
 from matgrad.errors import CodegenError
 from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber
@@ -38,11 +37,6 @@ from matgrad.ir.expr import Apply, Expr
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import to_text
 
-if TYPE_CHECKING:
-    from matgrad.api import Derivation
-    from matgrad.engine.layers import LoopDerivation
-
-LOOP_MODULE_NAMES = {"_agree", "_float", "sizes"}  # the loop module's own helpers
 FLOAT_HELPER = '''def _float(m):
     """An array of floats: float32 stays float32, integers become float64."""
     m = np.asarray(m)
@@ -56,16 +50,10 @@ AGREE_HELPER = '''def _agree(sizes, key, value, what):
 '''
 
 
-@dataclass(frozen=True)
-class _Family:
-    base: str
-    lowest: int        # the first layer's index (W[1] is W[0] in the Python list)
-    is_parameter: bool  # passed in as a list (W, b) or computed by the function (A, Z)
-
-
 class LoopCodegen:
-    def __init__(self, derivation: LoopDerivation, function_name: str,
-                 bind: dict[str, str], local_families: frozenset[str] = frozenset()) -> None:
+    def __init__(self, derivation: Layers, function_name: str,
+                 bind: dict[str, str], local_families: frozenset[str] = frozenset(),
+                 signature: Signature | None = None) -> None:
         # Families only the forward step itself reads (A when f′ goes through Z) live in a
         # local rebound every layer, not in a list that keeps every layer's A to the end.
         self.local_families = local_families
@@ -77,53 +65,20 @@ class LoopCodegen:
         functions = frozenset().union(*(part.program.abstract_functions
                                         for part in (derivation.body, derivation.epilogue)))
         check_bind_keys(bind, functions)
-        check_function_name(function_name, {*GENERATED_NAMES, *LOOP_MODULE_NAMES})
-        self.names = _Names({function_name, *GENERATED_NAMES, *LOOP_MODULE_NAMES, "what", "m"})
-        self.var = self.names.claim(python_name(self.layered.var))
-        self.depth = self.names.claim(python_name(self.layered.depth_symbol))
+        self.signature = signature or loop_signature(derivation, function_name)
+        self.names = IdentifierPool(set(self.signature.taken))
+        self.var, self.depth = self.signature.loop_identifiers  # type: ignore[misc]
         self.helpers: set[str] = set()
         self.plain_dims: dict[str, str] = {}
         self.used_plain_dims: set[str] = set()
-        self.families = self._families()
-        self.identifiers: dict[str, str] = {}
-        self.lists: dict[str, str] = {base: self.names.claim(python_name(base))
-                                      for base in self.families}
-        self.carried_locals = {base: self.names.claim(f"delta_{python_name(base)}")
-                               for base in self.layered.carried}
+        self.families = self.signature.families
+        self.identifiers: dict[str, str] = {
+            name: identifier for name, identifier in self.signature.arguments.items()
+            if name not in self.families}
+        self.lists: dict[str, str] = dict(self.signature.locals)
+        self.carried_locals = dict(self.signature.carried_locals)
 
     # ---- names ------------------------------------------------------------------------------
-
-    def _families(self) -> dict[str, _Family]:
-        layered = self.layered
-        families: dict[str, _Family] = {}
-        for inner in layered.loop.body:
-            base = indexing.base_of(inner.name)
-            families[base] = _Family(base, layered.loop.start, isinstance(inner, Decl))
-        for base in layered.carried:
-            families[base] = _Family(base, layered.loop.start - 1, False)
-        for name in self.derivation.body.program.parameters:
-            base = indexing.base_of(name)
-            if indexing.split(name) is not None and base not in families and not base.startswith(
-                    "Δ"):
-                raise CodegenError(
-                    f"the generated code needs the shape of every layer's {base}: declare it "
-                    f"in the loop body, e.g. {base}[{layered.var}]: n[{layered.var}-1] x "
-                    f"n[{layered.var}].")
-        for statement in layered.epilogue:
-            if isinstance(statement, (Decl, Let)) and indexing.split(statement.name) is not None:
-                base = indexing.base_of(statement.name)
-                if base not in families:
-                    raise CodegenError(
-                        f"'{statement.name}' is indexed but no layer of the loop has a "
-                        f"{base}; give it a plain name for the generated code.")
-        return families
-
-    def members(self, base: str, depth: int) -> list[str]:
-        """The written-out names of a list argument's members at a concrete depth (W1, …)."""
-        top = max([self.layered.loop.stop[1], *self._epilogue_offsets(base)])
-        lowest = self.families[base].lowest
-        return [indexing.concrete(indexing.make(base, Index(None, value)), {}) or base
-                for value in range(lowest, depth + top + 1)]
 
     def index_text(self, index: Index, lowest: int = 0) -> str:
         """Python for a layer index: j - 1, k, 0 (less `lowest` for a list that starts there)."""
@@ -180,7 +135,9 @@ class LoopCodegen:
     def generator(self, part: Derivation) -> NumpyGenerator:
         bind = {fn: concrete for fn in part.program.abstract_functions
                 if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
-        generator = NumpyGenerator(part, self.function_name, bind, typed_sizes=False)
+        # A part's names are the loop module's (below), not a flat signature's.
+        generator = NumpyGenerator(part, self.function_name, bind, typed_sizes=False,
+                                   signature=Signature(self.function_name, {}, {}))
         generator.names = self.names
         generator._temp_shapes = {}
         generator.helpers = self.helpers
@@ -208,19 +165,6 @@ class LoopCodegen:
 
     # ---- the function -------------------------------------------------------------------------
 
-    def arguments(self) -> list[str]:
-        """Plain declared matrices in declaration order, then the layer families."""
-        layered = self.layered
-        used = {name for part in (self.derivation.body, self.derivation.epilogue)
-                for name in part.program.parameters}
-        used |= {node.name for start in layered.start_values.values()
-                 for node in surface_names(start.value)}
-        plain = [s.name for s in (*layered.prologue, *layered.epilogue)
-                 if isinstance(s, Decl) and indexing.split(s.name) is None and s.name in used]
-        plain += sorted(name for name in used - set(plain) if indexing.split(name) is None)
-        families = [base for base, family in self.families.items() if family.is_parameter]
-        return plain + families
-
     def _checks(self, arguments: list[str]) -> list[str]:
         layered, lines = self.layered, []
         families = [name for name in arguments if name in self.families]
@@ -228,14 +172,14 @@ class LoopCodegen:
         if first is None:
             raise CodegenError("a loop with no layer parameters: nothing gives its depth.")
         first_list = self.lists[first]
-        top_offset = max([layered.loop.stop[1], *self._epilogue_offsets(first)])
+        top_offset = self.families[first].top
         lowest = self.families[first].lowest
         lines.append(f"{self.depth} = " + _plus(f"len({first_list})", lowest - 1 - top_offset))
         for base in families:
             ident = self.lists[base]
             # Each family to its own last layer: b[j] of a loop to k−1 whose last layer has no
             # bias holds k − 1 matrices while W holds k.
-            top = max([layered.loop.stop[1], *self._epilogue_offsets(base)])
+            top = self.families[base].top
             expected = _plus(self.depth, top - self.families[base].lowest + 1)
             lines += [
                 f"{ident} = [_float(m) for m in {ident}]",
@@ -282,15 +226,6 @@ class LoopCodegen:
                 return (rows, cols)  # type: ignore[return-value]
         raise CodegenError(f"no shape known for the argument {name}")
 
-    def _epilogue_offsets(self, base: str) -> list[int]:
-        offsets = []
-        for statement in self.layered.epilogue:
-            if isinstance(statement, (Decl, Let)):
-                parts = indexing.split(statement.name)
-                if parts is not None and parts[0] == base and parts[1].symbol is not None:
-                    offsets.append(parts[1].offset)
-        return offsets
-
     def _shape_checks(self, ident: str, decl: Decl) -> list[str]:
         """Checks of one argument, named by the local `what` in the messages."""
         assert isinstance(decl.shape, tuple)
@@ -315,7 +250,7 @@ class LoopCodegen:
         body_gen, epi_gen = self.generator(body), self.generator(epilogue)
         lines: list[str] = []
         internal = [base for base, family in self.families.items() if not family.is_parameter]
-        top = max([loop.stop[1], *(o for base in internal for o in self._epilogue_offsets(base))])
+        top = max([loop.stop[1], *(self.families[base].top for base in internal)])
         size = self.index_text(Index(layered.depth_symbol, top))
         for base in internal:
             if base not in self.local_families:
@@ -402,7 +337,7 @@ class LoopCodegen:
         lines += ["    " + line for line in backward]
         objective = self.name_text(epilogue.objective)
         lines.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
-        arguments = self.arguments()
+        arguments = list(self.signature.arguments)
         checks = self._checks(arguments)
         self.lists_read_later = {base for base in internal if any(
             f"{self.lists[base]}[" in line for line in lines[after_forward:])}
@@ -474,20 +409,16 @@ class _DimTexts(dict):  # type: ignore[type-arg]
         return isinstance(dim, str)
 
 
-def loop_argument_names(derivation: LoopDerivation) -> dict[str, str]:
-    """The generated function's argument for each input, in order: a layer family (W) is one
-    list argument, a plain input (X) one array."""
-    codegen = LoopCodegen(derivation, "value_and_grad", {})
-    return {name: codegen.lists[name] if name in codegen.families else codegen.name_text(name)
-            for name in codegen.arguments()}
-
-
-def loop_numpy_source(derivation: LoopDerivation, name: str, bind: dict[str, str]) -> str:
-    first = LoopCodegen(derivation, name, bind)
+def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],
+                      signature: Signature | None = None) -> str:
+    signature = signature or loop_signature(derivation, name)
+    first = LoopCodegen(derivation, name, bind, signature=signature)
     source = first.generate()
     carried = set(derivation.layered.carried)
+    # A second pass keeps in a per-layer local each family the backward loop never reads.
     local = frozenset(base for base, family in first.families.items()
                       if not family.is_parameter and base not in carried
                       and base not in first.lists_read_later)
-    return LoopCodegen(derivation, name, bind, local).generate() if local else source
-
+    if not local:
+        return source
+    return LoopCodegen(derivation, name, bind, local, signature).generate()

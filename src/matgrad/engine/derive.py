@@ -22,6 +22,7 @@ from collections import ChainMap
 from collections.abc import Container
 from dataclasses import dataclass, replace
 
+from matgrad.engine.derivation import Derivation
 from matgrad.engine.history import Edit, History, Step
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.front.resolve import Program
@@ -447,4 +448,13 @@ def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet,
     return Engine(program, wrt, rules, outer_nodes).run()
 
 
-__all__ = ["EngineResult", "Step", "adjoint_name", "contains_diff", "run_engine"]
+def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
+                  outer_nodes: frozenset[str] = frozenset()) -> Derivation:
+    """Run the engine on a resolved program (`outer_nodes`: see Engine) and return its result
+    as data; `program` is left as it was (the derivation holds the program as derived)."""
+    result = run_engine(program, wrt, rules, outer_nodes)
+    return Derivation(result.program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
+                      result.steps, result.shapes, result.node_adjoints)
+
+
+__all__ = ["EngineResult", "Step", "adjoint_name", "contains_diff", "derivation_of", "run_engine"]

@@ -18,32 +18,28 @@ against the unrolled programs for k = 1…8.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from matgrad.engine.derivation import (
+    ADJOINT_PREFIX,
+    Derivation,
+    Layers,
+    carried_adjoint,
+    layered_derivation,
+)
+from matgrad.engine.derive import derivation_of
 from matgrad.errors import ShapeError, UnsupportedError, UsageError
 from matgrad.front.loops import LayeredProgram, analyse, expand, statement_names, stop_value
 from matgrad.front.resolve import Program, resolve_program
 from matgrad.front.syntax import Decl, Let, Loop, Objective, SBinary, SName, SSum, Statement, Wrt
 from matgrad.ir import indexing
 from matgrad.ir.dims import Dim
-from matgrad.ir.expr import Expr, Sym, substitute
+from matgrad.ir.expr import Sym
 from matgrad.ir.indexing import Index
-from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.rewrite.rules import RuleSet
 
-if TYPE_CHECKING:
-    from matgrad.api import Derivation
-    from matgrad.engine.derive import Step
-
 PROBE_LAYERS = 3
-ADJOINT_PREFIX = "Δ"
-
-
-def carried_adjoint(base: str, layered: LayeredProgram) -> str:
-    """ΔZ[j], the input of the body derivation: ∂J/∂Z[j]."""
-    return indexing.make(ADJOINT_PREFIX + base, Index(layered.var, 0))
 
 
 # ---- shapes by probing -------------------------------------------------------------------
@@ -129,8 +125,6 @@ def _wanted(wrt: Sequence[str] | None, attributes: frozenset[str]) -> Callable[[
 
 def _derive_part(source: str, statements: list[Statement], wrt_of: Callable[[Program], list[str]],
                  rules: RuleSet, outer_nodes: list[str]) -> Derivation:
-    from matgrad.api import derivation_of  # the API module builds derivations for both paths
-
     program = resolve_program(source, statements)
     return derivation_of(program, tuple(wrt_of(program)), rules, frozenset(outer_nodes))
 
@@ -178,178 +172,8 @@ def _objective_name(layered: LayeredProgram) -> str:
     return lets[-1]
 
 
-@dataclass
-class LoopDerivation:
-    """The result for a layered program at symbolic depth."""
-
-    layered: LayeredProgram
-    body: Derivation
-    epilogue: Derivation
-    parameters: tuple[str, ...]  # layer parameters (W[j], b[j]), then the epilogue's
-
-    @property
-    def objective(self) -> str:
-        return self.epilogue.objective
-
-    @property
-    def notes(self) -> list[str]:
-        """Inferred shapes are not reported for loops: a layer's program infers Z[j-1] by
-        design (declare each layer's parameters to have them checked)."""
-        return []
-
-    @property
-    def steps(self) -> list[Step]:
-        """Every step of both derivations: a generic layer's, then the epilogue's."""
-        return [*self.body.steps, *self.epilogue.steps]
-
-    @property
-    def gradients(self) -> dict[str, Expr]:
-        """∂J/∂P for each layer parameter P[j] (symbolic in j) and each epilogue parameter."""
-        carried = {self.layered.at(base, -1) for base in self.layered.carried}
-        finals = {self.layered.final(base) for base in self.layered.carried}
-        result = {name: g for name, g in self.body.gradients.items() if name not in carried}
-        result.update((name, g) for name, g in self.epilogue.gradients.items()
-                      if name not in finals)
-        return result
-
-    def carried_cases(self, base: str) -> tuple[Expr, Expr]:
-        """ΔZ[j] for j = hi (from the epilogue) and for j < hi (the body's ∂J/∂Z[j-1] one layer
-        up): the two cases of the guide's (23)."""
-        layered = self.layered
-        last = self.epilogue.gradients[layered.final(base)]
-        up = Index(layered.var, 1)
-        below = self.body.gradients[layered.at(base, -1)]
-        return last, indexing.rename(below, lambda n: indexing.substitute_symbol(
-            n, layered.var, up))
-
-    def adjoint_cases(self) -> list[tuple[str, Expr, Expr | None]]:
-        """Each named adjoint of the body with ΔZ[j] replaced by its two cases: (name, value at
-        j = hi written in the depth symbol, value for j < hi); for adjoints that do not read
-        ΔZ[j], (name, value, None)."""
-        layered = self.layered
-        at_last = Index(layered.depth_symbol, layered.loop.stop[1])
-        cases: list[tuple[str, Expr, Expr | None]] = []
-        mappings_last: dict[Expr, Expr] = {}
-        mappings_below: dict[Expr, Expr] = {}
-        for base in layered.carried:
-            last, below = self.carried_cases(base)
-            mappings_last[Sym(carried_adjoint(base, layered))] = last
-            mappings_below[Sym(carried_adjoint(base, layered))] = below
-        for name, value in self.body.adjoints.items():
-            if not (set(mappings_last) & {node for node in value.walk() if isinstance(node, Sym)}):
-                cases.append((name, value, None))
-                continue
-            # ΔZ[j] is replaced first, then j → k (the epilogue's value has no j in it).
-            last_value = indexing.rename(substitute(value, mappings_last),
-                                         lambda n: indexing.substitute_symbol(n, layered.var,
-                                                                              at_last))
-            cases.append((name, last_value, substitute(value, mappings_below)))
-        return cases
-
-    def reads_carried_adjoint_directly(self) -> bool:
-        names = {carried_adjoint(base, self.layered) for base in self.layered.carried}
-        return any(isinstance(node, Sym) and node.name in names
-                   for gradient in self.gradients.values() for node in gradient.walk())
-
-    def text(self, style: Style = "unicode") -> str:
-        return format_loop(self, style)
-
-    def __str__(self) -> str:
-        return format_loop(self, "unicode")
-
-    def numpy_source(self, name: str = "value_and_grad",
-                     bind: Mapping[str, str] | None = None) -> str:
-        from matgrad.backends.numpy_loop import loop_numpy_source
-
-        return loop_numpy_source(self, name, dict(bind or {}))
-
-    @property
-    def python_names(self) -> dict[str, str]:
-        """The generated function's argument for each input (a layer family is one list)."""
-        from matgrad.backends.numpy_loop import loop_argument_names
-
-        return loop_argument_names(self)
-
-    def compile(self, name: str = "value_and_grad",
-                bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
-        from matgrad.backends.numpy import load_function
-
-        return load_function(self.numpy_source(name, bind), name)
-
-    def latex(self, style: str = "align", standalone: bool = False) -> str:
-        """The result as (23) in LaTeX; standalone: a document with both derivations."""
-        from matgrad.printing.loop_latex import loop_latex
-
-        if style != "align":
-            raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
-        return loop_latex(self, standalone)
-
-    def _repr_latex_(self) -> str:
-        # Jupyter's MathJax renders display math; align* becomes aligned inside $$ … $$.
-        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
-        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-    def steps_text(self) -> str:
-        from matgrad.printing.report import format_steps
-
-        layer = pretty_name(self.layered.var, "unicode")
-        return (f"Layer {layer}, given ΔZ = ∂J/∂Z of the layer's output:\n"
-                f"{format_steps(self.body)}\n\nAfter the loop:\n{format_steps(self.epilogue)}")
-
-
-def format_loop(derivation: LoopDerivation, style: Style = "unicode") -> str:
-    layered = derivation.layered
-    partial = "∂" if style == "unicode" else "d"
-    objective = pretty_name(derivation.objective, style)
-    var, depth = layered.var, layered.depth_symbol
-    last = Index(depth, layered.loop.stop[1]).text()
-    if style == "unicode":
-        last = last.replace("-", " − ").replace("+", " + ")
-    first = layered.loop.start
-    dots = "…" if style == "unicode" else "..."
-    lines = [f"for {var} = {first}, {dots}, {last}:"]
-    in_loop = set(derivation.body.wrt)
-    for name, gradient in derivation.gradients.items():
-        indent = "  " if name in in_loop else ""
-        lines.append(f"{indent}{partial}{objective}/{partial}{pretty_name(name, style)} = "
-                     f"{to_text(gradient, style)}")
-    lines.append("where")
-    width_cases = []
-    for name, at_last, below in derivation.adjoint_cases():
-        shown = pretty_name(name, style)
-        if below is None:
-            width_cases.append((f"  {shown} = {to_text(at_last, style)}", ""))
-            continue
-        width_cases.append((f"  {shown} = {to_text(at_last, style)}", f"if {var} = {last}"))
-        width_cases.append((f"  {shown} = {to_text(below, style)}", f"if {var} < {last}"))
-    if derivation.reads_carried_adjoint_directly():
-        for base in layered.carried:
-            at_last, below = derivation.carried_cases(base)
-            shown = pretty_name(carried_adjoint(base, layered), style)
-            width_cases.append((f"  {shown} = {to_text(at_last, style)}", f"if {var} = {last}"))
-            width_cases.append((f"  {shown} = {to_text(below, style)}", f"if {var} < {last}"))
-    width = max((len(text) for text, case in width_cases if case), default=0)
-    lines += [f"{text.ljust(width)}   {case}".rstrip() for text, case in width_cases]
-    for name, adjoint in derivation.epilogue.adjoints.items():
-        lines.append(f"  {pretty_name(name, style)} = {to_text(adjoint, style)}")
-    for statement in layered.loop.body:
-        if isinstance(statement, Let):
-            value = derivation.body.program.definitions[statement.name]
-            lines.append(f"  {pretty_name(statement.name, style)} = {to_text(value, style)}")
-    for name, value in derivation.epilogue.program.definitions.items():
-        if name != derivation.objective:
-            lines.append(f"  {pretty_name(name, style)} = {to_text(value, style)}")
-    for base, start in layered.start_values.items():
-        shown = start.value.pos.text(layered.source)
-        lines.append(f"  {pretty_name(layered.initial(base), style)} = {shown}")
-    return "\n".join(lines)
-
-
 def derive_layers(source: str, statements: list[Statement], wrt: Sequence[str] | None,
-                  rules: RuleSet) -> LoopDerivation:
+                  rules: RuleSet) -> Derivation:
     layered = analyse(source, statements)
     chosen_wrt = wrt
     if chosen_wrt is None:
@@ -409,4 +233,4 @@ def derive_layers(source: str, statements: list[Statement], wrt: Sequence[str] |
     if not parameters:
         raise UsageError("there is nothing to differentiate: no layer or epilogue parameter is "
                          "free (all are marked data/const, or wrt names none).")
-    return LoopDerivation(layered, body, epilogue, parameters)
+    return layered_derivation(Layers(layered, body, epilogue, parameters))

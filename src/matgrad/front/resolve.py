@@ -124,7 +124,7 @@ TRANSPOSE_EXPONENT = "T"
 IDENTITY_NAME = "I"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Program:
     """A resolved program: every shape known, every definition typed."""
 
@@ -757,8 +757,8 @@ def _declared_shape(decl: Decl) -> Shape:
     return SCALAR if decl.shape is None else decl.shape
 
 
-def resolve_program(source: str, statements: list[Statement],
-                    naming: Literal["guide", "inline"] = "inline") -> Program:
+def resolve_program(source: str, statements: list[Statement],  # noqa: C901 - one case per
+                    naming: Literal["guide", "inline"] = "inline") -> Program:  # statement kind
     """Resolve a parsed program; raises MatgradError subclasses for every kind of bad input.
     With `naming="guide"` the intermediates of inline expressions are named as the guide names
     them (naming.py), so that a one-line objective derives like its let-bound form."""

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from matgrad.engine.derivation import Derivation
+from matgrad.engine.history import Step
 from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (
@@ -69,13 +70,9 @@ from matgrad.ir.text import (
 )
 from matgrad.printing.latex_names import latex_name
 from matgrad.printing.textbook import textbook_writer
-from matgrad.rewrite.rules import GuardContext
+from matgrad.rewrite.rules import GuardContext, Rule
 from matgrad.rewrite.simplify import Tidier
 
-if TYPE_CHECKING:
-    from matgrad.api import Derivation
-    from matgrad.engine.derive import Step
-    from matgrad.rewrite.rules import Rule
 
 @dataclass(frozen=True)
 class Latex:

@@ -7,23 +7,19 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from matgrad.engine.derivation import Layers, carried_adjoint
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Expr
 from matgrad.ir.indexing import Index
 from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment
 from matgrad.printing.latex_names import latex_name
 
-if TYPE_CHECKING:
-    from matgrad.engine.layers import LoopDerivation
 
-
-def _shapes(derivation: LoopDerivation) -> dict[str, Shape]:
+def _shapes(derivation: Layers) -> dict[str, Shape]:
     return {**derivation.epilogue.shapes, **derivation.body.shapes}
 
 
-def loop_result_lines(derivation: LoopDerivation) -> list[str]:
+def loop_result_lines(derivation: Layers) -> list[str]:
     layered = derivation.layered
     shapes = _shapes(derivation)
     printer = LatexPrinter(shapes)
@@ -50,8 +46,6 @@ def loop_result_lines(derivation: LoopDerivation) -> list[str]:
         lines.append(cases(symbol, at_last, below) if below is not None
                      else f"{name(symbol)} &= {printer(at_last)}")
     if derivation.reads_carried_adjoint_directly():
-        from matgrad.engine.layers import carried_adjoint
-
         for base in layered.carried:
             at_last, below = derivation.carried_cases(base)
             lines.append(cases(carried_adjoint(base, layered), at_last, below))
@@ -60,7 +54,7 @@ def loop_result_lines(derivation: LoopDerivation) -> list[str]:
     return lines
 
 
-def loop_latex(derivation: LoopDerivation, standalone: bool) -> str:
+def loop_latex(derivation: Layers, standalone: bool) -> str:
     result = "\\begin{align*}\n" + " \\\\\n".join(loop_result_lines(derivation)) + \
         "\n\\end{align*}\n"
     if not standalone:

@@ -10,14 +10,10 @@ says so (`dZ with Z = f(A)`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from matgrad.engine.derivation import Derivation
 from matgrad.ir.expr import Add, Expr, Sym
 from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.textbook import textbook_writer
-
-if TYPE_CHECKING:
-    from matgrad.api import Derivation
 
 
 def cite_text(cites: tuple[str, ...]) -> str:

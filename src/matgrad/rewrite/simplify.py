@@ -101,7 +101,7 @@ def _count(dim: Dim) -> Expr:
     return Const(Fraction(dim)) if isinstance(dim, int) else DimSize(str(dim))
 
 
-def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
+def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:  # noqa: C901 - one case per node kind
     """One constant-folding step at the top of `expr`, or None when nothing folds."""
     if isinstance(expr, Sum) and _all_ones(expr.x):
         # sum(𝟏) counts the entries: code never builds the ones (sum(ones(10¹², 1)) = 10¹²).

@@ -1,0 +1,104 @@
+"""Identifiers of generated code, for every backend: matgrad names spelled as safe Python.
+
+Safety invariant: user text reaches generated code only as an identifier returned by
+`python_name` (valid, ASCII, not a keyword, not a dunder, not a Python built-in, not a name the
+generated module uses itself) or as a binding key checked by `check_bind_keys`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import unicodedata
+from dataclasses import dataclass, field
+
+from matgrad.errors import CodegenError
+from matgrad.ir import indexing
+
+# Names every generated module may use itself: the array library, its helpers, the loop
+# module's own locals.  No user identifier is ever given one of them.
+MODULE_NAMES = frozenset({
+    "np", "grads", "SINGULAR", "float_type", "_logsumexp", "_softmax", "_norm", "_logdet", "_inv",
+    "_solve",
+})
+LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lam", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "ο": "omicron", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Γ": "Gamma",
+    "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi",
+    "Ω": "Omega",
+}
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def spelled_letter(char: str) -> str:
+    """An ASCII spelling of any letter a name may hold: Α → Alpha, ς → final_sigma, ℓ → ell
+    (the table above has the common ones; Unicode's own names give the rest)."""
+    if char.isascii():
+        return char
+    if char in "ℓ∇":
+        return "ell" if char == "ℓ" else "nabla"
+    words = unicodedata.name(char, "").split()
+    if words[:1] == ["GREEK"] and "SYMBOL" in words:  # ϑ → theta_symbol, ϵ → lunate_epsilon_symbol
+        return "_".join(words[1:]).lower()
+    if "LETTER" in words:
+        letter = "_".join(words[words.index("LETTER") + 1:]).lower()
+        return letter.capitalize() if "CAPITAL" in words else letter
+    return char
+
+
+def python_name(name: str) -> str:
+    """A safe Python identifier for a matgrad name (Greek spelled out; keywords and Python's
+    built-in names get a `_`, so that a matrix called len or exec never shadows the built-in
+    the generated code calls)."""
+    if name.startswith("__"):
+        raise CodegenError(f"the name '{name}' cannot be used in generated code: names starting "
+                           "with '__' are reserved by Python; rename it.")
+    spelled = "".join(GREEK.get(char) or spelled_letter(char) for char in name)
+    if not spelled.isidentifier() or not spelled.isascii():
+        raise CodegenError(f"the name '{name}' cannot be turned into a Python identifier; "
+                           "rename it with letters, digits and '_'.")
+    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled) or spelled in BUILTIN_NAMES:
+        spelled += "_"
+    return spelled
+
+
+@dataclass
+class IdentifierPool:
+    """Identifiers in the generated function: user names, dimensions, temporaries."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def claim(self, preferred: str) -> str:
+        name = preferred
+        while name in self.taken or keyword.iskeyword(name):
+            name += "_"
+        self.taken.add(name)
+        return name
+
+
+
+def check_function_name(name: str, module_names: set[str] | frozenset[str]) -> None:
+    """The generated function's name: an identifier that shadows nothing the module uses."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or \
+            name.startswith("__"):
+        raise CodegenError(f"{name!r} is not a usable Python function name.")
+    if name in module_names or name in BUILTIN_NAMES:
+        raise CodegenError(f"the function cannot be called '{name}': the generated module "
+                           "uses that name itself (NumPy, its helpers or a Python built-in); "
+                           "choose another, e.g. value_and_grad.")
+
+
+def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
+    """Every key of `bind` names an abstract function of the program (f, or f for every
+    f[j]); no other user text may reach the generated module through a binding."""
+    bases = {indexing.base_of(fn) for fn in functions}
+    for key in bind:
+        if key not in functions and key not in bases:
+            known = ", ".join(sorted(functions)) or "none"
+            shown = key if key.isidentifier() and len(key) <= 40 else repr(key[:40])
+            raise CodegenError(f"cannot bind {shown}: it is not an abstract function of the "
+                               f"program (its abstract functions: {known}).")

@@ -1,0 +1,141 @@
+"""The engine's results as plain data: `Derivation` (and its layered part, `Layers`).
+
+Printers, code generation, the check and the façades read these; nothing below the engine knows
+them and nothing here prints or generates code.  A derivation of a program with a layer loop at
+symbolic depth is a `Derivation` whose `layers` holds the two derivations the recursion (23) is
+made of (a generic layer's and the epilogue's); its flat fields then describe the whole result
+(every parameter's gradient, every step), so a caller that only reads gradients or steps need
+not tell the two apart.
+
+Invariants: frozen (a result is never edited after the engine returns it); a loop
+derivation's `body` and `epilogue` are flat derivations (their `layers` is None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matgrad.engine.history import Step
+from matgrad.front.loops import LayeredProgram
+from matgrad.front.resolve import Program
+from matgrad.ir import indexing
+from matgrad.ir.dims import Shape
+from matgrad.ir.expr import Diff, Expr, Frob, Sym, substitute
+from matgrad.ir.indexing import Index
+
+ADJOINT_PREFIX = "Δ"
+
+
+def carried_adjoint(base: str, layered: LayeredProgram) -> str:
+    """ΔZ[j], the input of the body derivation: ∂J/∂Z[j]."""
+    return indexing.make(ADJOINT_PREFIX + base, Index(layered.var, 0))
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layered part of a derivation at symbolic depth: the body derived once for a generic
+    layer j (given ΔZ[j] = ∂J/∂Z[j]) and the code after the loop (given the loop's result)."""
+
+    layered: LayeredProgram
+    body: Derivation
+    epilogue: Derivation
+    parameters: tuple[str, ...]  # layer parameters (W[j], b[j]), then the epilogue's
+
+    @property
+    def objective(self) -> str:
+        return self.epilogue.objective
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step of both derivations: a generic layer's, then the epilogue's."""
+        return [*self.body.steps, *self.epilogue.steps]
+
+    @property
+    def gradients(self) -> dict[str, Expr]:
+        """∂J/∂P for each layer parameter P[j] (symbolic in j) and each epilogue parameter."""
+        carried = {self.layered.at(base, -1) for base in self.layered.carried}
+        finals = {self.layered.final(base) for base in self.layered.carried}
+        result = {name: g for name, g in self.body.gradients.items() if name not in carried}
+        result.update((name, g) for name, g in self.epilogue.gradients.items()
+                      if name not in finals)
+        return result
+
+    def carried_cases(self, base: str) -> tuple[Expr, Expr]:
+        """ΔZ[j] for j = hi (from the epilogue) and for j < hi (the body's ∂J/∂Z[j-1] one layer
+        up): the two cases of the guide's (23)."""
+        layered = self.layered
+        last = self.epilogue.gradients[layered.final(base)]
+        up = Index(layered.var, 1)
+        below = self.body.gradients[layered.at(base, -1)]
+        return last, indexing.rename(below, lambda n: indexing.substitute_symbol(
+            n, layered.var, up))
+
+    def adjoint_cases(self) -> list[tuple[str, Expr, Expr | None]]:
+        """Each named adjoint of the body with ΔZ[j] replaced by its two cases: (name, value at
+        j = hi written in the depth symbol, value for j < hi); for adjoints that do not read
+        ΔZ[j], (name, value, None)."""
+        layered = self.layered
+        at_last = Index(layered.depth_symbol, layered.loop.stop[1])
+        cases: list[tuple[str, Expr, Expr | None]] = []
+        mappings_last: dict[Expr, Expr] = {}
+        mappings_below: dict[Expr, Expr] = {}
+        for base in layered.carried:
+            last, below = self.carried_cases(base)
+            mappings_last[Sym(carried_adjoint(base, layered))] = last
+            mappings_below[Sym(carried_adjoint(base, layered))] = below
+        for name, value in self.body.adjoints.items():
+            if not (set(mappings_last) & {node for node in value.walk() if isinstance(node, Sym)}):
+                cases.append((name, value, None))
+                continue
+            # ΔZ[j] is replaced first, then j → k (the epilogue's value has no j in it).
+            last_value = indexing.rename(substitute(value, mappings_last),
+                                         lambda n: indexing.substitute_symbol(n, layered.var,
+                                                                              at_last))
+            cases.append((name, last_value, substitute(value, mappings_below)))
+        return cases
+
+    def reads_carried_adjoint_directly(self) -> bool:
+        names = {carried_adjoint(base, self.layered) for base in self.layered.carried}
+        return any(isinstance(node, Sym) and node.name in names
+                   for gradient in self.gradients.values() for node in gradient.walk())
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The gradients read off by (17), the named adjoints Δ, every step and the shapes."""
+
+    program: Program
+    wrt: tuple[str, ...]
+    gradients: dict[str, Expr]
+    adjoints: dict[str, Expr]
+    adjoint_nodes: dict[str, str]
+    steps: list[Step]
+    shapes: dict[str, Shape]
+    node_adjoints: dict[str, Expr]
+    layers: Layers | None = None
+
+    @property
+    def objective(self) -> str:
+        return self.program.objective
+
+    @property
+    def notes(self) -> list[str]:
+        """How the program was read, for the user to confirm: shapes inferred rather than
+        declared (`inferred: w: n×1`), declarations the objective never uses.  None for a
+        loop: a layer's program infers Z[j-1] by design."""
+        return [] if self.layers is not None else self.program.notes()
+
+    def reads_parameter(self, term: Expr) -> bool:
+        """Whether a term of dJ is a finished G · dW for a parameter W."""
+        return isinstance(term, Frob) and isinstance(term.b, Diff) and isinstance(
+            term.b.x, Sym) and term.b.x.name in self.wrt
+
+
+def layered_derivation(layers: Layers) -> Derivation:
+    """The one result of a loop derivation: flat fields over both parts, and the parts."""
+    body, epilogue = layers.body, layers.epilogue
+    return Derivation(
+        program=epilogue.program, wrt=layers.parameters, gradients=layers.gradients,
+        adjoints={**body.adjoints, **epilogue.adjoints}, adjoint_nodes={},
+        steps=layers.steps, shapes={**epilogue.shapes, **body.shapes}, node_adjoints={},
+        layers=layers)
