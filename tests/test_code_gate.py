@@ -18,11 +18,12 @@ import matgrad
 DANGEROUS = ["exec", "eval", "open", "os", "sys", "np", "print", "getattr", "compile",
              "globals", "input", "breakpoint", "lambda", "import", "float", "len", "range",
              "ValueError", "sizes", "what", "m", "J", "grads", "value_and_grad", "self", "None",
-             "True", "class", "def", "return", "del", "ο", "Α", "ℓ", "Exec", "OS"]
+             "True", "class", "def", "return", "del", "ο", "Α", "ℓ", "Exec", "OS", "type"]
 # Calls a generated module may make besides NumPy's: Python built-ins for its argument checks
 # and its own helpers.
 ALLOWED_CALLS = {"ValueError", "float", "len", "range", "enumerate", "isinstance", "list",
-                 "zip", "max", "min", "abs", "_float", "_agree", "_logsumexp", "_softmax"}
+                 "zip", "max", "min", "abs", "type", "_float", "_agree", "_logsumexp",
+                 "_softmax"}
 ARRAY_METHODS = {"sum", "item", "copy", "astype", "reshape", "max", "min", "mean", "dot",
                  "ravel", "transpose", "append"}
 

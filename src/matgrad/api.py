@@ -58,15 +58,18 @@ class Derivation(engine_result.Derivation):
         return format_steps(self, style)
 
     def numpy_source(self, name: str = "value_and_grad",
-                     bind: Mapping[str, str] | None = None) -> str:
+                     bind: Mapping[str, str] | None = None, *, checks: bool = True) -> str:
         """A self-contained module (importing only numpy) defining `name(...)` that returns
-        (J, {parameter: gradient}); abstract functions are bound to built-ins by `bind`."""
-        return module_source(self, name, bind)
+        (J, {parameter: gradient}); abstract functions are bound to built-ins by `bind`.
+        `checks=False`: no conversion or shape test of the array arguments at entry, for an
+        inner loop that passes float ndarrays of the declared shapes (flat programs)."""
+        return module_source(self, name, bind, checks=checks)
 
     def compile(self, name: str = "value_and_grad",
-                bind: Mapping[str, str] | None = None) -> Callable[..., Any]:
+                bind: Mapping[str, str] | None = None, *,
+                checks: bool = True) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        return compiled(self, name, bind)
+        return compiled(self, name, bind, checks=checks)
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that

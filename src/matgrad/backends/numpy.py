@@ -174,8 +174,12 @@ def _fraction_literal(value: Fraction) -> str:
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
                  bind: dict[str, str] | None = None, typed_sizes: bool = True,
-                 signature: Signature | None = None) -> None:
+                 signature: Signature | None = None, checks: bool = True) -> None:
         self.signature = signature or flat_signature(derivation, function_name)
+        # checks=False: no conversion or shape test of array arguments at entry (the caller
+        # passes float ndarrays of the declared shapes), for calls where they would cost more
+        # than the arithmetic (about 0.5 µs an argument).
+        self.checks = checks
         self.derivation = derivation
         self.program = derivation.program
         self.function_name = function_name
@@ -321,7 +325,8 @@ class NumpyGenerator:
 
     # In-place chains: a buffer that the statement itself just allocated (the result of @, of
     # an elementwise operation, of a ufunc) is not held by anyone else, so the rest of the
-    # elementwise expression can update it with out=/augmented assignment instead of
+    # elementwise expression can update it (a ufunc's positional out argument, which NumPy
+    # parses faster than out=, or an augmented assignment) instead of
     # allocating a temporary per operation.
     def _fresh_into(self, expr: Expr, target: str) -> bool:
         full = self.full_shape(expr)
@@ -344,11 +349,11 @@ class NumpyGenerator:
                         # other − buffer, in place: the buffer holds the negated term.
                         code = code if not minus else Code(f"-{self.wrap(code, UNARY)}",
                                                            UNARY, code.shape)
-                        self.lines.append(f"np.subtract({code.text}, {target}, out={target})")
+                        self.lines.append(f"np.subtract({code.text}, {target}, {target})")
                     else:
                         self.lines.append(f"{target} {'-=' if minus else '+='} {code.text}")
                 if negative and not others:
-                    self.lines.append(f"np.negative({target}, out={target})")
+                    self.lines.append(f"np.negative({target}, {target})")
                 return True
             return False
         if isinstance(expr, (Hadamard, Scale)):
@@ -371,7 +376,7 @@ class NumpyGenerator:
             return False
         if isinstance(expr, Neg):
             if self._fresh_into(expr.x, target) or self._fresh_plain(expr.x, target, full):
-                self.lines.append(f"np.negative({target}, out={target})")
+                self.lines.append(f"np.negative({target}, {target})")
                 return True
             return False
         if isinstance(expr, Apply):
@@ -380,7 +385,7 @@ class NumpyGenerator:
                 return self._fresh_into(via, target)
             ufunc = self._ufunc(expr)
             if ufunc is not None and self._fresh_into(expr.arg, target):
-                self.lines.append(f"{ufunc}({target}, out={target})")
+                self.lines.append(f"{ufunc}({target}, {target})")
                 return True
         return False
 
@@ -751,6 +756,10 @@ class NumpyGenerator:
             ident = self.identifiers[name]
             rows, cols = self.program.shapes[name]
             expected = f"{rows} x {cols}"
+            if (rows, cols) == SCALAR and not self.checks:
+                lines.append(f"{ident} = np.asarray({ident}).item()")
+                scalars.append(ident)
+                continue
             if (rows, cols) == SCALAR:
                 lines += [
                     f"{ident} = np.asarray({ident})",
@@ -764,12 +773,15 @@ class NumpyGenerator:
             arrays.append(ident)
             checks, described = [f"{ident}.ndim != 2"], []
             binds: list[tuple[int, str]] = []
+            known: list[str] = []  # each axis's expected size, while all are known
             for axis, dim in enumerate((rows, cols)):
                 if isinstance(dim, int):
                     checks.append(f"{ident}.shape[{axis}] != {dim}")
+                    known.append(str(dim))
                 elif dim in bound:
                     checks.append(f"{ident}.shape[{axis}] != {self.dims[dim]}")
                     described.append(f"{dim} = {{{self.dims[dim]}}}")
+                    known.append(self.dims[dim])
                 else:
                     assert isinstance(dim, str), "a resolved program has no unknown dimensions"
                     # n x n: both axes, so that the second is checked against the first.
@@ -777,20 +789,29 @@ class NumpyGenerator:
                         binds.append((axis, dim))
             described = list(dict.fromkeys(described))
             detail = f" with {', '.join(described)}" if described else ""
-            lines += [
-                f"{ident} = np.asarray({ident})",
-                f"if {ident}.dtype.kind not in 'fc':",
-                f"    {ident} = {ident}.astype(np.float64)",
-                f"if {' or '.join(checks)}:",
-                f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
-                f'{{{ident}.shape}}")',
-            ]
+            if len(known) == 2:
+                # Every size known: one comparison of the shape tuple (a 1-d or 3-d array fails
+                # it too) instead of three tests, as the entry checks run on every call.
+                checks = [f"{ident}.shape != ({known[0]}, {known[1]})"]
+            # One test on the common call (a float ndarray); anything else is converted.
+            if self.checks:
+                lines += [
+                    f"if type({ident}) is not np.ndarray or {ident}.dtype.kind not in 'fc':",
+                    f"    {ident} = np.asarray({ident})",
+                    f"    if {ident}.dtype.kind not in 'fc':",
+                    f"        {ident} = {ident}.astype(np.float64)",
+                    f"if {' or '.join(checks)}:",
+                    f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
+                    f'{{{ident}.shape}}")',
+                ]
             pair = [dim for _, dim in binds]
             if len(pair) == 2 and pair[0] != pair[1]:
                 lines.append(f"{self.dims[pair[0]]}, {self.dims[pair[1]]} = {ident}.shape")
                 bound.update(pair)
                 continue
             for axis, dim in binds:
+                if dim in bound and not self.checks:
+                    continue
                 if dim in bound:  # n x n: the second axis must equal the first
                     lines += [f"if {ident}.shape[{axis}] != {self.dims[dim]}:",
                               f'    raise ValueError(f"{name} must be {expected}, got shape '
@@ -912,7 +933,8 @@ class NumpyGenerator:
         body = self._check_arguments(parameters, self.used_dims) + release_dead(self.lines,
                                                                                 kept)
         returned = ", ".join(f'"{name}": {result}' for name, result in results.items())
-        body.append(f"return np.asarray({objective}).item(), {{{returned}}}")
+        # J is a NumPy scalar or a 1×1 array (never a Python number): .item() is a float.
+        body.append(f"return {objective}.item(), {{{returned}}}")
         return self._module(parameters, body)
 
     def _module(self, parameters: list[str], body: list[str]) -> str:
@@ -952,7 +974,9 @@ class NumpyGenerator:
             f'to {wrt}).',
             "",
             f"    Arguments: {shapes}.",
-            "    A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.",
+            "    A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float."
+            if self.checks else
+            "    Unchecked (generated with checks=False): pass float ndarrays of these shapes.",
             '    """',
         ]
         lines += [f"    {line}" for line in body]
@@ -1032,5 +1056,7 @@ def load_function(source: str, name: str) -> Callable[..., Any]:
 
 
 def numpy_source(derivation: Derivation, name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None, signature: Signature | None = None) -> str:
-    return NumpyGenerator(derivation, name, bind, signature=signature).generate()
+                 bind: dict[str, str] | None = None, signature: Signature | None = None,
+                 checks: bool = True) -> str:
+    return NumpyGenerator(derivation, name, bind, signature=signature,
+                          checks=checks).generate()

@@ -42,11 +42,15 @@ FLOAT_HELPER = '''def _float(m):
     m = np.asarray(m)
     return m if m.dtype.kind in "fc" else m.astype(np.float64)
 '''
-AGREE_HELPER = '''def _agree(sizes, key, value, what):
-    """Record size `key`; an argument giving it another value is an error naming both."""
+AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
+    """Record size `key` (n[j] as ("n", j)); an argument giving it another value is an error
+    naming both.  The message is formatted only then: checks cost little on every call."""
     known = sizes.setdefault(key, value)
     if known != value:
-        raise ValueError(f"{what} is {value}, but {key} = {known} from an earlier argument")
+        what = name if layer is None else f"{name}[{layer}]"
+        size = key if isinstance(key, str) else f"{key[0]}[{key[1]}]"
+        raise ValueError(f"the {side} of {what} is {value}, but {size} = {known} from an "
+                         "earlier argument")
 '''
 
 
@@ -121,14 +125,13 @@ class LoopCodegen:
         return f"sizes[{self.size_key(dim)}]"
 
     def size_key(self, dim: str) -> str:
-        """The key of a size in the `sizes` dict, as Python: "t", or f"n[{j - 1}]"."""
+        """The key of a size in the `sizes` dict, as Python: 't', or ('n', j - 1) for n[j-1]
+        (a tuple costs less than formatting a string on every call)."""
         parts = indexing.split(dim)
         if parts is None:
             return repr(dim)
         base, index = parts
-        if index.symbol is None:
-            return repr(dim)
-        return f'f"{base}[{{{self.index_text(index)}}}]"'
+        return f"({base!r}, {self.index_text(index)})"
 
     # ---- per-part generators ------------------------------------------------------------------
 
@@ -196,8 +199,8 @@ class LoopCodegen:
                             and indexing.base_of(s.name) == name)
                 lines.append(f"for {self.var}, m in enumerate({self.lists[name]}, "
                              f"{self.families[name].lowest}):")
-                lines.append(f'    what = f"{name}[{{{self.var}}}]"')
-                lines += ["    " + line for line in self._shape_checks("m", decl)]
+                lines += ["    " + line for line in self._shape_checks(
+                    "m", decl, f"{name}[{{{self.var}}}]", f"{name!r}, {self.var}")]
                 continue
             ident = self.name_text(name)
             decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
@@ -209,8 +212,8 @@ class LoopCodegen:
                           f'{{{ident}.shape}}")',
                           f"{ident} = {ident}.item()"]
                 continue
-            lines += [f"{ident} = _float({ident})", f"what = {name!r}"]
-            lines += self._shape_checks(ident, decl)
+            lines.append(f"{ident} = _float({ident})")
+            lines += self._shape_checks(ident, decl, name, repr(name))
         for dim, ident in self.plain_dims.items():
             if dim in self.used_plain_dims:
                 lines.append(f"{ident} = sizes[{dim!r}]")
@@ -226,21 +229,22 @@ class LoopCodegen:
                 return (rows, cols)  # type: ignore[return-value]
         raise CodegenError(f"no shape known for the argument {name}")
 
-    def _shape_checks(self, ident: str, decl: Decl) -> list[str]:
-        """Checks of one argument, named by the local `what` in the messages."""
+    def _shape_checks(self, ident: str, decl: Decl, shown: str, agree_name: str) -> list[str]:
+        """Checks of one argument: `shown` names it in messages (inside an f-string: W[{j}]),
+        `agree_name` as _agree's arguments ('W', j)."""
         assert isinstance(decl.shape, tuple)
         lines = [f"if {ident}.ndim != 2:",
-                 f'    raise ValueError(f"{{what}} must be a matrix, got shape '
+                 f'    raise ValueError(f"{shown} must be a matrix, got shape '
                  f'{{{ident}.shape}}")']
         for axis, dim in enumerate(decl.shape):
             side = "rows" if axis == 0 else "columns"
             if isinstance(dim, int):
                 lines += [f"if {ident}.shape[{axis}] != {dim}:",
-                          f'    raise ValueError(f"{{what}} must have {dim} {side}, got '
+                          f'    raise ValueError(f"{shown} must have {dim} {side}, got '
                           f'{{{ident}.shape}}")']
             else:
-                lines.append(f'_agree(sizes, {self.size_key(dim)}, {ident}.shape[{axis}], '
-                             f'f"the {side} of {{what}}")')
+                lines.append(f"_agree(sizes, {self.size_key(dim)}, {ident}.shape[{axis}], "
+                             f"{side!r}, {agree_name})")
         return lines
 
     def generate(self) -> str:

@@ -21,22 +21,25 @@ def value_and_grad(X, Wq, Wk):
     Arguments: X (t x d), Wq (d x e), Wk (d x e).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x d, got shape {X.shape}")
     d = X.shape[1]
-    Wq = np.asarray(Wq)
-    if Wq.dtype.kind not in 'fc':
-        Wq = Wq.astype(np.float64)
+    if type(Wq) is not np.ndarray or Wq.dtype.kind not in 'fc':
+        Wq = np.asarray(Wq)
+        if Wq.dtype.kind not in 'fc':
+            Wq = Wq.astype(np.float64)
     if Wq.ndim != 2 or Wq.shape[0] != d:
         raise ValueError(f"Wq must be d x e with d = {d}, got shape {Wq.shape}")
     e = Wq.shape[1]
-    Wk = np.asarray(Wk)
-    if Wk.dtype.kind not in 'fc':
-        Wk = Wk.astype(np.float64)
-    if Wk.ndim != 2 or Wk.shape[0] != d or Wk.shape[1] != e:
+    if type(Wk) is not np.ndarray or Wk.dtype.kind not in 'fc':
+        Wk = np.asarray(Wk)
+        if Wk.dtype.kind not in 'fc':
+            Wk = Wk.astype(np.float64)
+    if Wk.shape != (d, e):
         raise ValueError(f"Wk must be d x e with d = {d}, e = {e}, got shape {Wk.shape}")
     tmp1 = X @ Wq
     tmp2 = X @ Wk
@@ -51,4 +54,4 @@ def value_and_grad(X, Wq, Wk):
     tmp4 = DeltaZ * Z.T
     del DeltaZ
     grad_Wk = X.T @ ((tmp4 - tmp4.sum(axis=0, keepdims=True) * Z.T) @ tmp1)
-    return np.asarray(J).item(), {"Wq": grad_Wq, "Wk": grad_Wk}
+    return J.item(), {"Wq": grad_Wq, "Wk": grad_Wk}

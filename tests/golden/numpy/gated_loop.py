@@ -13,11 +13,15 @@ def _float(m):
     return m if m.dtype.kind in "fc" else m.astype(np.float64)
 
 
-def _agree(sizes, key, value, what):
-    """Record size `key`; an argument giving it another value is an error naming both."""
+def _agree(sizes, key, value, side, name, layer=None):
+    """Record size `key` (n[j] as ("n", j)); an argument giving it another value is an error
+    naming both.  The message is formatted only then: checks cost little on every call."""
     known = sizes.setdefault(key, value)
     if known != value:
-        raise ValueError(f"{what} is {value}, but {key} = {known} from an earlier argument")
+        what = name if layer is None else f"{name}[{layer}]"
+        size = key if isinstance(key, str) else f"{key[0]}[{key[1]}]"
+        raise ValueError(f"the {side} of {what} is {value}, but {size} = {known} from an "
+                         "earlier argument")
 
 
 def value_and_grad(X, Y, W):
@@ -30,23 +34,20 @@ def value_and_grad(X, Y, W):
         raise ValueError(f"W must hold one matrix per layer: {k}, got {len(W)}")
     sizes = {}
     X = _float(X)
-    what = 'X'
     if X.ndim != 2:
-        raise ValueError(f"{what} must be a matrix, got shape {X.shape}")
-    _agree(sizes, 't', X.shape[0], f"the rows of {what}")
-    _agree(sizes, 'n', X.shape[1], f"the columns of {what}")
+        raise ValueError(f"X must be a matrix, got shape {X.shape}")
+    _agree(sizes, 't', X.shape[0], 'rows', 'X')
+    _agree(sizes, 'n', X.shape[1], 'columns', 'X')
     Y = _float(Y)
-    what = 'Y'
     if Y.ndim != 2:
-        raise ValueError(f"{what} must be a matrix, got shape {Y.shape}")
-    _agree(sizes, 't', Y.shape[0], f"the rows of {what}")
-    _agree(sizes, 'n', Y.shape[1], f"the columns of {what}")
+        raise ValueError(f"Y must be a matrix, got shape {Y.shape}")
+    _agree(sizes, 't', Y.shape[0], 'rows', 'Y')
+    _agree(sizes, 'n', Y.shape[1], 'columns', 'Y')
     for j, m in enumerate(W, 1):
-        what = f"W[{j}]"
         if m.ndim != 2:
-            raise ValueError(f"{what} must be a matrix, got shape {m.shape}")
-        _agree(sizes, 'n', m.shape[0], f"the rows of {what}")
-        _agree(sizes, 'n', m.shape[1], f"the columns of {what}")
+            raise ValueError(f"W[{j}] must be a matrix, got shape {m.shape}")
+        _agree(sizes, 'n', m.shape[0], 'rows', 'W', j)
+        _agree(sizes, 'n', m.shape[1], 'columns', 'W', j)
     Z = [None] * (k + 1)
     Z[0] = X
     for j in range(1, k + 1):

@@ -32,23 +32,26 @@ def value_and_grad(S, x, mu):
     Arguments: S (n x n), x (n x 1), mu (n x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    S = np.asarray(S)
-    if S.dtype.kind not in 'fc':
-        S = S.astype(np.float64)
+    if type(S) is not np.ndarray or S.dtype.kind not in 'fc':
+        S = np.asarray(S)
+        if S.dtype.kind not in 'fc':
+            S = S.astype(np.float64)
     if S.ndim != 2:
         raise ValueError(f"S must be n x n, got shape {S.shape}")
     n = S.shape[0]
     if S.shape[1] != n:
         raise ValueError(f"S must be n x n, got shape {S.shape}")
-    x = np.asarray(x)
-    if x.dtype.kind not in 'fc':
-        x = x.astype(np.float64)
-    if x.ndim != 2 or x.shape[0] != n or x.shape[1] != 1:
+    if type(x) is not np.ndarray or x.dtype.kind not in 'fc':
+        x = np.asarray(x)
+        if x.dtype.kind not in 'fc':
+            x = x.astype(np.float64)
+    if x.shape != (n, 1):
         raise ValueError(f"x must be n x 1 with n = {n}, got shape {x.shape}")
-    mu = np.asarray(mu)
-    if mu.dtype.kind not in 'fc':
-        mu = mu.astype(np.float64)
-    if mu.ndim != 2 or mu.shape[0] != n or mu.shape[1] != 1:
+    if type(mu) is not np.ndarray or mu.dtype.kind not in 'fc':
+        mu = np.asarray(mu)
+        if mu.dtype.kind not in 'fc':
+            mu = mu.astype(np.float64)
+    if mu.shape != (n, 1):
         raise ValueError(f"mu must be n x 1 with n = {n}, got shape {mu.shape}")
     R = x - mu
     tmp1 = _inv(S)
@@ -57,7 +60,7 @@ def value_and_grad(S, x, mu):
     grad_mu = (tmp1 + tmp2) @ R
     del tmp1
     grad_mu *= 0.5
-    np.negative(grad_mu, out=grad_mu)
+    np.negative(grad_mu, grad_mu)
     grad_S = 0.5 * tmp2
     grad_S -= 0.5 * (tmp2 @ R @ (R.T @ tmp2))
-    return np.asarray(J).item(), {"mu": grad_mu, "S": grad_S}
+    return J.item(), {"mu": grad_mu, "S": grad_S}

@@ -13,21 +13,24 @@ def value_and_grad(A, b, x):
     Arguments: A (m x n), b (m x 1), x (n x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    A = np.asarray(A)
-    if A.dtype.kind not in 'fc':
-        A = A.astype(np.float64)
+    if type(A) is not np.ndarray or A.dtype.kind not in 'fc':
+        A = np.asarray(A)
+        if A.dtype.kind not in 'fc':
+            A = A.astype(np.float64)
     if A.ndim != 2:
         raise ValueError(f"A must be m x n, got shape {A.shape}")
     m, n = A.shape
-    b = np.asarray(b)
-    if b.dtype.kind not in 'fc':
-        b = b.astype(np.float64)
-    if b.ndim != 2 or b.shape[0] != m or b.shape[1] != 1:
+    if type(b) is not np.ndarray or b.dtype.kind not in 'fc':
+        b = np.asarray(b)
+        if b.dtype.kind not in 'fc':
+            b = b.astype(np.float64)
+    if b.shape != (m, 1):
         raise ValueError(f"b must be m x 1 with m = {m}, got shape {b.shape}")
-    x = np.asarray(x)
-    if x.dtype.kind not in 'fc':
-        x = x.astype(np.float64)
-    if x.ndim != 2 or x.shape[0] != n or x.shape[1] != 1:
+    if type(x) is not np.ndarray or x.dtype.kind not in 'fc':
+        x = np.asarray(x)
+        if x.dtype.kind not in 'fc':
+            x = x.astype(np.float64)
+    if x.shape != (n, 1):
         raise ValueError(f"x must be n x 1 with n = {n}, got shape {x.shape}")
     tmp1 = A @ x
     tmp1 -= b
@@ -35,4 +38,4 @@ def value_and_grad(A, b, x):
     grad_x = A.T @ tmp1
     del tmp1
     grad_x *= 2.0
-    return np.asarray(J).item(), {"x": grad_x}
+    return J.item(), {"x": grad_x}

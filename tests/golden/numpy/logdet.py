@@ -31,9 +31,10 @@ def value_and_grad(X):
     Arguments: X (n x n).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be n x n, got shape {X.shape}")
     n = X.shape[0]
@@ -41,4 +42,4 @@ def value_and_grad(X):
         raise ValueError(f"X must be n x n, got shape {X.shape}")
     J = _logdet(X)
     grad_X = _inv(X).T.copy()
-    return np.asarray(J).item(), {"X": grad_X}
+    return J.item(), {"X": grad_X}

@@ -13,25 +13,28 @@ def value_and_grad(X, y, w):
     Arguments: X (t x n), y (t x 1), w (n x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x n, got shape {X.shape}")
     t, n = X.shape
-    y = np.asarray(y)
-    if y.dtype.kind not in 'fc':
-        y = y.astype(np.float64)
-    if y.ndim != 2 or y.shape[0] != t or y.shape[1] != 1:
+    if type(y) is not np.ndarray or y.dtype.kind not in 'fc':
+        y = np.asarray(y)
+        if y.dtype.kind not in 'fc':
+            y = y.astype(np.float64)
+    if y.shape != (t, 1):
         raise ValueError(f"y must be t x 1 with t = {t}, got shape {y.shape}")
-    w = np.asarray(w)
-    if w.dtype.kind not in 'fc':
-        w = w.astype(np.float64)
-    if w.ndim != 2 or w.shape[0] != n or w.shape[1] != 1:
+    if type(w) is not np.ndarray or w.dtype.kind not in 'fc':
+        w = np.asarray(w)
+        if w.dtype.kind not in 'fc':
+            w = w.astype(np.float64)
+    if w.shape != (n, 1):
         raise ValueError(f"w must be n x 1 with n = {n}, got shape {w.shape}")
     A = X @ w
     Z = np.logaddexp(0, A)
     J = Z.sum() - y.T @ A
     del Z
     grad_w = X.T @ (0.5 * (1 + np.tanh(0.5 * A)) - y)
-    return np.asarray(J).item(), {"w": grad_w}
+    return J.item(), {"w": grad_w}

@@ -13,19 +13,21 @@ def value_and_grad(A, x):
     Arguments: A (n x n), x (n x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    A = np.asarray(A)
-    if A.dtype.kind not in 'fc':
-        A = A.astype(np.float64)
+    if type(A) is not np.ndarray or A.dtype.kind not in 'fc':
+        A = np.asarray(A)
+        if A.dtype.kind not in 'fc':
+            A = A.astype(np.float64)
     if A.ndim != 2:
         raise ValueError(f"A must be n x n, got shape {A.shape}")
     n = A.shape[0]
     if A.shape[1] != n:
         raise ValueError(f"A must be n x n, got shape {A.shape}")
-    x = np.asarray(x)
-    if x.dtype.kind not in 'fc':
-        x = x.astype(np.float64)
-    if x.ndim != 2 or x.shape[0] != n or x.shape[1] != 1:
+    if type(x) is not np.ndarray or x.dtype.kind not in 'fc':
+        x = np.asarray(x)
+        if x.dtype.kind not in 'fc':
+            x = x.astype(np.float64)
+    if x.shape != (n, 1):
         raise ValueError(f"x must be n x 1 with n = {n}, got shape {x.shape}")
     J = x.T @ A @ x
     grad_x = (A + A.T) @ x
-    return np.asarray(J).item(), {"x": grad_x}
+    return J.item(), {"x": grad_x}

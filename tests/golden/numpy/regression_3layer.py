@@ -22,49 +22,57 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     Arguments: X (t x n0), Y (t x n3), W1 (n0 x n1), b1 (1 x n1), W2 (n1 x n2), b2 (1 x n2), W3 (n2 x n3), b3 (1 x n3).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x n0, got shape {X.shape}")
     t, n0 = X.shape
-    Y = np.asarray(Y)
-    if Y.dtype.kind not in 'fc':
-        Y = Y.astype(np.float64)
+    if type(Y) is not np.ndarray or Y.dtype.kind not in 'fc':
+        Y = np.asarray(Y)
+        if Y.dtype.kind not in 'fc':
+            Y = Y.astype(np.float64)
     if Y.ndim != 2 or Y.shape[0] != t:
         raise ValueError(f"Y must be t x n3 with t = {t}, got shape {Y.shape}")
     n3 = Y.shape[1]
-    W1 = np.asarray(W1)
-    if W1.dtype.kind not in 'fc':
-        W1 = W1.astype(np.float64)
+    if type(W1) is not np.ndarray or W1.dtype.kind not in 'fc':
+        W1 = np.asarray(W1)
+        if W1.dtype.kind not in 'fc':
+            W1 = W1.astype(np.float64)
     if W1.ndim != 2 or W1.shape[0] != n0:
         raise ValueError(f"W1 must be n0 x n1 with n0 = {n0}, got shape {W1.shape}")
     n1 = W1.shape[1]
-    b1 = np.asarray(b1)
-    if b1.dtype.kind not in 'fc':
-        b1 = b1.astype(np.float64)
-    if b1.ndim != 2 or b1.shape[0] != 1 or b1.shape[1] != n1:
+    if type(b1) is not np.ndarray or b1.dtype.kind not in 'fc':
+        b1 = np.asarray(b1)
+        if b1.dtype.kind not in 'fc':
+            b1 = b1.astype(np.float64)
+    if b1.shape != (1, n1):
         raise ValueError(f"b1 must be 1 x n1 with n1 = {n1}, got shape {b1.shape}")
-    W2 = np.asarray(W2)
-    if W2.dtype.kind not in 'fc':
-        W2 = W2.astype(np.float64)
+    if type(W2) is not np.ndarray or W2.dtype.kind not in 'fc':
+        W2 = np.asarray(W2)
+        if W2.dtype.kind not in 'fc':
+            W2 = W2.astype(np.float64)
     if W2.ndim != 2 or W2.shape[0] != n1:
         raise ValueError(f"W2 must be n1 x n2 with n1 = {n1}, got shape {W2.shape}")
     n2 = W2.shape[1]
-    b2 = np.asarray(b2)
-    if b2.dtype.kind not in 'fc':
-        b2 = b2.astype(np.float64)
-    if b2.ndim != 2 or b2.shape[0] != 1 or b2.shape[1] != n2:
+    if type(b2) is not np.ndarray or b2.dtype.kind not in 'fc':
+        b2 = np.asarray(b2)
+        if b2.dtype.kind not in 'fc':
+            b2 = b2.astype(np.float64)
+    if b2.shape != (1, n2):
         raise ValueError(f"b2 must be 1 x n2 with n2 = {n2}, got shape {b2.shape}")
-    W3 = np.asarray(W3)
-    if W3.dtype.kind not in 'fc':
-        W3 = W3.astype(np.float64)
-    if W3.ndim != 2 or W3.shape[0] != n2 or W3.shape[1] != n3:
+    if type(W3) is not np.ndarray or W3.dtype.kind not in 'fc':
+        W3 = np.asarray(W3)
+        if W3.dtype.kind not in 'fc':
+            W3 = W3.astype(np.float64)
+    if W3.shape != (n2, n3):
         raise ValueError(f"W3 must be n2 x n3 with n2 = {n2}, n3 = {n3}, got shape {W3.shape}")
-    b3 = np.asarray(b3)
-    if b3.dtype.kind not in 'fc':
-        b3 = b3.astype(np.float64)
-    if b3.ndim != 2 or b3.shape[0] != 1 or b3.shape[1] != n3:
+    if type(b3) is not np.ndarray or b3.dtype.kind not in 'fc':
+        b3 = np.asarray(b3)
+        if b3.dtype.kind not in 'fc':
+            b3 = b3.astype(np.float64)
+    if b3.shape != (1, n3):
         raise ValueError(f"b3 must be 1 x n3 with n3 = {n3}, got shape {b3.shape}")
     float_type = np.result_type(X, Y, W1, b1, W2, b2, W3, b3)
     A1 = X @ W1
@@ -86,7 +94,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     del tmp1, tmp2
     tmp3 = Z3 * Z3
     del Z3
-    np.subtract(1.0, tmp3, out=tmp3)
+    np.subtract(1.0, tmp3, tmp3)
     Delta3 *= tmp3
     del tmp3
     grad_W3 = Z2.T @ Delta3
@@ -104,9 +112,9 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     del Delta2
     tmp5 = Z1 * Z1
     del Z1
-    np.subtract(1.0, tmp5, out=tmp5)
+    np.subtract(1.0, tmp5, tmp5)
     delta_A1 *= tmp5
     del tmp5
     grad_W1 = X.T @ delta_A1
     grad_b1 = delta_A1.sum(axis=0, keepdims=True)
-    return np.asarray(J).item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}
+    return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}

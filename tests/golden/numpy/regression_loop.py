@@ -17,11 +17,15 @@ def _float(m):
     return m if m.dtype.kind in "fc" else m.astype(np.float64)
 
 
-def _agree(sizes, key, value, what):
-    """Record size `key`; an argument giving it another value is an error naming both."""
+def _agree(sizes, key, value, side, name, layer=None):
+    """Record size `key` (n[j] as ("n", j)); an argument giving it another value is an error
+    naming both.  The message is formatted only then: checks cost little on every call."""
     known = sizes.setdefault(key, value)
     if known != value:
-        raise ValueError(f"{what} is {value}, but {key} = {known} from an earlier argument")
+        what = name if layer is None else f"{name}[{layer}]"
+        size = key if isinstance(key, str) else f"{key[0]}[{key[1]}]"
+        raise ValueError(f"the {side} of {what} is {value}, but {size} = {known} from an "
+                         "earlier argument")
 
 
 def value_and_grad(X, Y, W, b):
@@ -37,30 +41,26 @@ def value_and_grad(X, Y, W, b):
         raise ValueError(f"b must hold one matrix per layer: {k}, got {len(b)}")
     sizes = {}
     X = _float(X)
-    what = 'X'
     if X.ndim != 2:
-        raise ValueError(f"{what} must be a matrix, got shape {X.shape}")
-    _agree(sizes, 't', X.shape[0], f"the rows of {what}")
-    _agree(sizes, 'n[0]', X.shape[1], f"the columns of {what}")
+        raise ValueError(f"X must be a matrix, got shape {X.shape}")
+    _agree(sizes, 't', X.shape[0], 'rows', 'X')
+    _agree(sizes, ('n', 0), X.shape[1], 'columns', 'X')
     Y = _float(Y)
-    what = 'Y'
     if Y.ndim != 2:
-        raise ValueError(f"{what} must be a matrix, got shape {Y.shape}")
-    _agree(sizes, 't', Y.shape[0], f"the rows of {what}")
-    _agree(sizes, f"n[{k}]", Y.shape[1], f"the columns of {what}")
+        raise ValueError(f"Y must be a matrix, got shape {Y.shape}")
+    _agree(sizes, 't', Y.shape[0], 'rows', 'Y')
+    _agree(sizes, ('n', k), Y.shape[1], 'columns', 'Y')
     for j, m in enumerate(W, 1):
-        what = f"W[{j}]"
         if m.ndim != 2:
-            raise ValueError(f"{what} must be a matrix, got shape {m.shape}")
-        _agree(sizes, f"n[{j - 1}]", m.shape[0], f"the rows of {what}")
-        _agree(sizes, f"n[{j}]", m.shape[1], f"the columns of {what}")
+            raise ValueError(f"W[{j}] must be a matrix, got shape {m.shape}")
+        _agree(sizes, ('n', j - 1), m.shape[0], 'rows', 'W', j)
+        _agree(sizes, ('n', j), m.shape[1], 'columns', 'W', j)
     for j, m in enumerate(b, 1):
-        what = f"b[{j}]"
         if m.ndim != 2:
-            raise ValueError(f"{what} must be a matrix, got shape {m.shape}")
+            raise ValueError(f"b[{j}] must be a matrix, got shape {m.shape}")
         if m.shape[0] != 1:
-            raise ValueError(f"{what} must have 1 rows, got {m.shape}")
-        _agree(sizes, f"n[{j}]", m.shape[1], f"the columns of {what}")
+            raise ValueError(f"b[{j}] must have 1 rows, got {m.shape}")
+        _agree(sizes, ('n', j), m.shape[1], 'columns', 'b', j)
     t = sizes['t']
     Z = [None] * (k + 1)
     Z[0] = X
@@ -76,7 +76,7 @@ def value_and_grad(X, Y, W, b):
     delta_Z = tmp1 * tmp2
     for j in range(k, 0, -1):
         Delta = Z[j] * Z[j]
-        np.subtract(1.0, Delta, out=Delta)
+        np.subtract(1.0, Delta, Delta)
         Delta *= delta_Z
         grad_W[j - 1] = Z[j - 1].T @ Delta
         grad_b[j - 1] = Delta.sum(axis=0, keepdims=True)

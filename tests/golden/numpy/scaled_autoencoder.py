@@ -29,43 +29,50 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     Arguments: X (t x n0), W1 (n0 x n1), W2 (n1 x n2), b1 (1 x n1), b2 (1 x n2), b3 (1 x n1), b4 (1 x n0), alpha2 (1 x 1), alpha3 (1 x 1), alpha4 (1 x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x n0, got shape {X.shape}")
     t, n0 = X.shape
-    W1 = np.asarray(W1)
-    if W1.dtype.kind not in 'fc':
-        W1 = W1.astype(np.float64)
+    if type(W1) is not np.ndarray or W1.dtype.kind not in 'fc':
+        W1 = np.asarray(W1)
+        if W1.dtype.kind not in 'fc':
+            W1 = W1.astype(np.float64)
     if W1.ndim != 2 or W1.shape[0] != n0:
         raise ValueError(f"W1 must be n0 x n1 with n0 = {n0}, got shape {W1.shape}")
     n1 = W1.shape[1]
-    W2 = np.asarray(W2)
-    if W2.dtype.kind not in 'fc':
-        W2 = W2.astype(np.float64)
+    if type(W2) is not np.ndarray or W2.dtype.kind not in 'fc':
+        W2 = np.asarray(W2)
+        if W2.dtype.kind not in 'fc':
+            W2 = W2.astype(np.float64)
     if W2.ndim != 2 or W2.shape[0] != n1:
         raise ValueError(f"W2 must be n1 x n2 with n1 = {n1}, got shape {W2.shape}")
     n2 = W2.shape[1]
-    b1 = np.asarray(b1)
-    if b1.dtype.kind not in 'fc':
-        b1 = b1.astype(np.float64)
-    if b1.ndim != 2 or b1.shape[0] != 1 or b1.shape[1] != n1:
+    if type(b1) is not np.ndarray or b1.dtype.kind not in 'fc':
+        b1 = np.asarray(b1)
+        if b1.dtype.kind not in 'fc':
+            b1 = b1.astype(np.float64)
+    if b1.shape != (1, n1):
         raise ValueError(f"b1 must be 1 x n1 with n1 = {n1}, got shape {b1.shape}")
-    b2 = np.asarray(b2)
-    if b2.dtype.kind not in 'fc':
-        b2 = b2.astype(np.float64)
-    if b2.ndim != 2 or b2.shape[0] != 1 or b2.shape[1] != n2:
+    if type(b2) is not np.ndarray or b2.dtype.kind not in 'fc':
+        b2 = np.asarray(b2)
+        if b2.dtype.kind not in 'fc':
+            b2 = b2.astype(np.float64)
+    if b2.shape != (1, n2):
         raise ValueError(f"b2 must be 1 x n2 with n2 = {n2}, got shape {b2.shape}")
-    b3 = np.asarray(b3)
-    if b3.dtype.kind not in 'fc':
-        b3 = b3.astype(np.float64)
-    if b3.ndim != 2 or b3.shape[0] != 1 or b3.shape[1] != n1:
+    if type(b3) is not np.ndarray or b3.dtype.kind not in 'fc':
+        b3 = np.asarray(b3)
+        if b3.dtype.kind not in 'fc':
+            b3 = b3.astype(np.float64)
+    if b3.shape != (1, n1):
         raise ValueError(f"b3 must be 1 x n1 with n1 = {n1}, got shape {b3.shape}")
-    b4 = np.asarray(b4)
-    if b4.dtype.kind not in 'fc':
-        b4 = b4.astype(np.float64)
-    if b4.ndim != 2 or b4.shape[0] != 1 or b4.shape[1] != n0:
+    if type(b4) is not np.ndarray or b4.dtype.kind not in 'fc':
+        b4 = np.asarray(b4)
+        if b4.dtype.kind not in 'fc':
+            b4 = b4.astype(np.float64)
+    if b4.shape != (1, n0):
         raise ValueError(f"b4 must be 1 x n0 with n0 = {n0}, got shape {b4.shape}")
     alpha2 = np.asarray(alpha2)
     if alpha2.size != 1:
@@ -138,11 +145,11 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     del Delta2
     tmp6 = Z1 * Z1
     del Z1
-    np.subtract(1.0, tmp6, out=tmp6)
+    np.subtract(1.0, tmp6, tmp6)
     delta_A1 *= tmp6
     del tmp6
     grad_b1 = delta_A1.sum(axis=0, keepdims=True)
     grad_W1 = X.T @ delta_A1
     del delta_A1
     grad_W1 += Delta4.T @ Z3
-    return np.asarray(J).item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "alpha2": grad_alpha2, "b3": grad_b3, "alpha3": grad_alpha3, "b4": grad_b4, "alpha4": grad_alpha4}
+    return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "alpha2": grad_alpha2, "b3": grad_b3, "alpha3": grad_alpha3, "b4": grad_b4, "alpha4": grad_alpha4}

@@ -14,27 +14,31 @@ def value_and_grad(X, Y, W, b):
     Arguments: X (t x n), Y (t x m), W (n x m), b (1 x m).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x n, got shape {X.shape}")
     t, n = X.shape
-    Y = np.asarray(Y)
-    if Y.dtype.kind not in 'fc':
-        Y = Y.astype(np.float64)
+    if type(Y) is not np.ndarray or Y.dtype.kind not in 'fc':
+        Y = np.asarray(Y)
+        if Y.dtype.kind not in 'fc':
+            Y = Y.astype(np.float64)
     if Y.ndim != 2 or Y.shape[0] != t:
         raise ValueError(f"Y must be t x m with t = {t}, got shape {Y.shape}")
     m = Y.shape[1]
-    W = np.asarray(W)
-    if W.dtype.kind not in 'fc':
-        W = W.astype(np.float64)
-    if W.ndim != 2 or W.shape[0] != n or W.shape[1] != m:
+    if type(W) is not np.ndarray or W.dtype.kind not in 'fc':
+        W = np.asarray(W)
+        if W.dtype.kind not in 'fc':
+            W = W.astype(np.float64)
+    if W.shape != (n, m):
         raise ValueError(f"W must be n x m with n = {n}, m = {m}, got shape {W.shape}")
-    b = np.asarray(b)
-    if b.dtype.kind not in 'fc':
-        b = b.astype(np.float64)
-    if b.ndim != 2 or b.shape[0] != 1 or b.shape[1] != m:
+    if type(b) is not np.ndarray or b.dtype.kind not in 'fc':
+        b = np.asarray(b)
+        if b.dtype.kind not in 'fc':
+            b = b.astype(np.float64)
+    if b.shape != (1, m):
         raise ValueError(f"b must be 1 x m with m = {m}, got shape {b.shape}")
     A = X @ W
     A += b
@@ -49,4 +53,4 @@ def value_and_grad(X, Y, W, b):
     del delta_Z
     grad_W = X.T @ delta_A
     grad_b = delta_A.sum(axis=0, keepdims=True)
-    return np.asarray(J).item(), {"W": grad_W, "b": grad_b}
+    return J.item(), {"W": grad_W, "b": grad_b}

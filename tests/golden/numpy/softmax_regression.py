@@ -19,22 +19,25 @@ def value_and_grad(X, Y, W):
     Arguments: X (t x n), Y (t x c), W (n x c).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be t x n, got shape {X.shape}")
     t, n = X.shape
-    Y = np.asarray(Y)
-    if Y.dtype.kind not in 'fc':
-        Y = Y.astype(np.float64)
+    if type(Y) is not np.ndarray or Y.dtype.kind not in 'fc':
+        Y = np.asarray(Y)
+        if Y.dtype.kind not in 'fc':
+            Y = Y.astype(np.float64)
     if Y.ndim != 2 or Y.shape[0] != t:
         raise ValueError(f"Y must be t x c with t = {t}, got shape {Y.shape}")
     c = Y.shape[1]
-    W = np.asarray(W)
-    if W.dtype.kind not in 'fc':
-        W = W.astype(np.float64)
-    if W.ndim != 2 or W.shape[0] != n or W.shape[1] != c:
+    if type(W) is not np.ndarray or W.dtype.kind not in 'fc':
+        W = np.asarray(W)
+        if W.dtype.kind not in 'fc':
+            W = W.astype(np.float64)
+    if W.shape != (n, c):
         raise ValueError(f"W must be n x c with n = {n}, c = {c}, got shape {W.shape}")
     float_type = np.result_type(X, Y, W)
     A = X @ W
@@ -45,4 +48,4 @@ def value_and_grad(X, Y, W):
     grad_W = X.T @ (Z - Y)
     del Z
     grad_W *= 1.0 / float_type.type(t)
-    return np.asarray(J).item(), {"W": grad_W}
+    return J.item(), {"W": grad_W}

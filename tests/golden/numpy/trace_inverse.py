@@ -24,18 +24,20 @@ def value_and_grad(X, A):
     Arguments: X (n x n), A (n x n).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in 'fc':
-        X = X.astype(np.float64)
+    if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
+        X = np.asarray(X)
+        if X.dtype.kind not in 'fc':
+            X = X.astype(np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be n x n, got shape {X.shape}")
     n = X.shape[0]
     if X.shape[1] != n:
         raise ValueError(f"X must be n x n, got shape {X.shape}")
-    A = np.asarray(A)
-    if A.dtype.kind not in 'fc':
-        A = A.astype(np.float64)
-    if A.ndim != 2 or A.shape[0] != n or A.shape[1] != n:
+    if type(A) is not np.ndarray or A.dtype.kind not in 'fc':
+        A = np.asarray(A)
+        if A.dtype.kind not in 'fc':
+            A = A.astype(np.float64)
+    if A.shape != (n, n):
         raise ValueError(f"A must be n x n with n = {n}, got shape {A.shape}")
     tmp1 = _inv(X)
     tmp2 = tmp1 @ A
@@ -45,5 +47,5 @@ def value_and_grad(X, A):
     del tmp1
     grad_X = tmp3 @ (A.T @ tmp3)
     del tmp3
-    np.negative(grad_X, out=grad_X)
-    return np.asarray(J).item(), {"X": grad_X}
+    np.negative(grad_X, grad_X)
+    return J.item(), {"X": grad_X}
