@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matgrad
+from matgrad.backends.numpy_helpers import HELPERS
+from matgrad.codegen.names import MODULE_NAMES
 
 DANGEROUS = ["exec", "eval", "open", "os", "sys", "np", "print", "getattr", "compile",
              "globals", "input", "breakpoint", "lambda", "import", "float", "len", "range",
@@ -99,3 +101,8 @@ def test_dangerous_names_in_every_position(matrix: str, size: str, loop_family: 
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id in ALLOWED_CALLS, ast.unparse(node)
+
+
+def test_helper_names_are_reserved() -> None:
+    """No user identifier can shadow a helper: each is a name the modules reserve."""
+    assert set(HELPERS) <= MODULE_NAMES

@@ -1,9 +1,10 @@
 """The library of elementwise and row-wise functions.
 
 Each elementwise function is one row of `ELEMENTWISE`: its scalar definition in SymPy syntax (the
-derivative comes from SymPy, so a new function is one line), its NumPy spelling, optionally its
-derivative written through its own output y = f(x) (checked equal to SymPy's derivative by the
-tests), its LaTeX name and the interval to sample inputs from in numerical checks.
+derivative comes from SymPy, so a new function is one line), optionally its derivative written
+through its own output y = f(x) (checked equal to SymPy's derivative by the tests), its LaTeX
+name and the interval to sample inputs from in numerical checks.  No backend strings: each
+backend spells the functions in a table of its own (backends/numpy_spellings.py).
 
 Invariants: names are unique; a name not in the table applied elementwise is an *abstract*
 function (`f`, `g`) whose derivative stays symbolic (`f′`) until the user binds it.
@@ -45,14 +46,12 @@ def y_symbol() -> sympy.Symbol:
 
 @dataclass(frozen=True)
 class ElementwiseFunction:
-    """`numpy` and `derivative` are NumPy templates in `{x}` (stable forms: sigmoid through
-    tanh, softplus through logaddexp); `via_output` is f′ written in y = f(x), for code that
-    reuses a cached forward value.  Tests check all three against SymPy."""
+    """`definition` is f(x) in SymPy syntax; `via_output` is f′ written in y = f(x), for code
+    that reuses a cached forward value (checked against SymPy's f′ by the tests).  How a
+    backend spells f and f′ lives with the backend (backends/numpy_spellings.py)."""
 
     name: str
     definition: str
-    numpy: str
-    derivative: str
     via_output: str | None = None
     latex: str | None = None
     domain: tuple[float, float] = (-2.0, 2.0)
@@ -85,40 +84,29 @@ class RowFunction:
 ELEMENTWISE: dict[str, ElementwiseFunction] = {
     fn.name: fn
     for fn in [
-        ElementwiseFunction("tanh", "tanh(x)", "np.tanh({x})", "1 - np.tanh({x}) ** 2",
-                            via_output="1 - y**2"),
-        ElementwiseFunction("sigmoid", "1/(1 + exp(-x))", "0.5 * (1 + np.tanh(0.5 * {x}))",
-                            "0.25 * (1 - np.tanh(0.5 * {x}) ** 2)", via_output="y*(1 - y)",
-                            latex=r"\sigma"),
-        ElementwiseFunction("relu", "Piecewise((x, x > 0), (0, True))", "np.maximum({x}, 0)",
-                            "np.heaviside({x}, 0.0)", latex=r"\operatorname{relu}",
-                            domain=(0.1, 2.0)),
-        ElementwiseFunction("exp", "exp(x)", "np.exp({x})", "np.exp({x})", via_output="y"),
-        ElementwiseFunction("log", "log(x)", "np.log({x})", "1 / {x}", domain=(0.5, 3.0)),
-        ElementwiseFunction("sqrt", "sqrt(x)", "np.sqrt({x})", "0.5 / np.sqrt({x})",
-                            via_output="1/(2*y)", domain=(0.5, 3.0),
+        ElementwiseFunction("tanh", "tanh(x)", via_output="1 - y**2"),
+        ElementwiseFunction("sigmoid", "1/(1 + exp(-x))", via_output="y*(1 - y)", latex=r"\sigma"),
+        ElementwiseFunction("relu", "Piecewise((x, x > 0), (0, True))",
+                            latex=r"\operatorname{relu}", domain=(0.1, 2.0)),
+        ElementwiseFunction("exp", "exp(x)", via_output="y"),
+        ElementwiseFunction("log", "log(x)", domain=(0.5, 3.0)),
+        ElementwiseFunction("sqrt", "sqrt(x)", via_output="1/(2*y)", domain=(0.5, 3.0),
                             latex=r"\operatorname{sqrt}", latex_call=r"\sqrt{{{x}}}"),
-        ElementwiseFunction("square", "x**2", "np.square({x})", "2 * {x}",
-                            latex=r"\operatorname{sq}"),
-        ElementwiseFunction("abs", "Abs(x)", "np.abs({x})", "np.sign({x})",
-                            latex=r"\operatorname{abs}", domain=(0.1, 2.0)),
+        ElementwiseFunction("square", "x**2", latex=r"\operatorname{sq}"),
+        ElementwiseFunction("abs", "Abs(x)", latex=r"\operatorname{abs}", domain=(0.1, 2.0)),
         ElementwiseFunction("sign", "Piecewise((1, x > 0), (-1, x < 0), (0, True))",
-                            "np.sign({x})", "np.zeros_like({x})", latex=r"\operatorname{sign}",
-                            domain=(0.1, 2.0)),
-        ElementwiseFunction("sin", "sin(x)", "np.sin({x})", "np.cos({x})"),
-        ElementwiseFunction("cos", "cos(x)", "np.cos({x})", "-np.sin({x})"),
-        ElementwiseFunction("softplus", "log(1 + exp(x))", "np.logaddexp(0, {x})",
-                            "0.5 * (1 + np.tanh(0.5 * {x}))", latex=r"\operatorname{softplus}"),
-        ElementwiseFunction("identity", "x", "{x}", "np.ones_like({x})",
-                            latex=r"\operatorname{id}"),
-        ElementwiseFunction("log1p", "log(1 + x)", "np.log1p({x})", "1 / (1 + {x})",
+                            latex=r"\operatorname{sign}", domain=(0.1, 2.0)),
+        ElementwiseFunction("sin", "sin(x)"),
+        ElementwiseFunction("cos", "cos(x)"),
+        ElementwiseFunction("softplus", "log(1 + exp(x))", latex=r"\operatorname{softplus}"),
+        ElementwiseFunction("identity", "x", latex=r"\operatorname{id}"),
+        ElementwiseFunction("log1p", "log(1 + x)",
                             latex=r"\operatorname{log1p}", domain=(-0.5, 2.0)),
-        ElementwiseFunction("expm1", "exp(x) - 1", "np.expm1({x})", "np.exp({x})",
+        ElementwiseFunction("expm1", "exp(x) - 1",
                             via_output="y + 1", latex=r"\operatorname{expm1}"),
-        ElementwiseFunction("sinh", "sinh(x)", "np.sinh({x})", "np.cosh({x})"),
-        ElementwiseFunction("cosh", "cosh(x)", "np.cosh({x})", "np.sinh({x})"),
-        ElementwiseFunction("arctan", "atan(x)", "np.arctan({x})", "1 / (1 + {x} ** 2)",
-                            latex=r"\arctan"),
+        ElementwiseFunction("sinh", "sinh(x)"),
+        ElementwiseFunction("cosh", "cosh(x)"),
+        ElementwiseFunction("arctan", "atan(x)", latex=r"\arctan"),
     ]
 }
 

@@ -22,6 +22,11 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from matgrad.backends.numpy_helpers import helper_lines
+from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+from matgrad.codegen.chain import best_bracketing, ones_shape
+from matgrad.codegen.derivatives import through_output
+from matgrad.codegen.liveness import release_dead
 from matgrad.codegen.names import (
     MODULE_NAMES,
     IdentifierPool,
@@ -31,7 +36,7 @@ from matgrad.codegen.names import (
 from matgrad.codegen.signature import Signature, flat_signature
 from matgrad.engine.derivation import Derivation
 from matgrad.errors import CodegenError
-from matgrad.functions import ELEMENTWISE, ROWWISE, y_symbol
+from matgrad.functions import ELEMENTWISE, ROWWISE
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import (
@@ -70,7 +75,7 @@ from matgrad.ir.text import to_text
 from matgrad.printing.textbook import textbook_writer
 
 if TYPE_CHECKING:
-    import sympy
+    pass
 
 # Nodes whose NumPy code allocates a new array for its result.
 ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, RowGrad, Inv)
@@ -78,50 +83,6 @@ ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, R
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
 
-HELPERS = {
-    "_logsumexp": '''def _logsumexp(x):
-    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
-    peak = x.max(axis=1, keepdims=True)
-    return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
-''',
-    "_softmax": '''def _softmax(x):
-    """Row-wise softmax, the gradient of _logsumexp."""
-    shifted = np.exp(x - x.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-''',
-    "_norm": '''def _norm(x):
-    """The Frobenius norm, scaled by the largest entry: entries of 1e±200 neither overflow
-    nor underflow (0, inf and nan come out as NumPy gives them)."""
-    scale = np.abs(x).max() if x.size else 0.0
-    if scale == 0 or not np.isfinite(scale):
-        return np.sqrt(np.vdot(x, x))
-    scaled = x / scale
-    return scale * np.sqrt(np.vdot(scaled, scaled))
-''',
-    "_logdet": '''def _logdet(x):
-    """log det x, for det x > 0; as NumPy's log, det x < 0 gives nan and det x = 0 gives -inf,
-    each with a RuntimeWarning (never log |det x|)."""
-    sign, log_magnitude = np.linalg.slogdet(x)
-    return np.log(sign) + log_magnitude
-''',
-    "_inv": '''def _inv(x):
-    """The inverse of x; a singular x is an error that says what went wrong."""
-    try:
-        return np.linalg.inv(x)
-    except np.linalg.LinAlgError:
-        raise np.linalg.LinAlgError(SINGULAR) from None
-''',
-    "_solve": '''def _solve(a, b):
-    """a⁻¹ b without forming a⁻¹; a singular a is an error that says what went wrong."""
-    try:
-        return np.linalg.solve(a, b)
-    except np.linalg.LinAlgError:
-        raise np.linalg.LinAlgError(SINGULAR) from None
-''',
-}
-# The message of _inv and _solve, a constant of the module that uses them.
-SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
-                    "inputs (its determinant is 0), so the inverse does not exist there")
 GENERATED_NAMES = MODULE_NAMES
 
 
@@ -135,16 +96,6 @@ def bind_functions(expr: Expr, bind: Mapping[str, str]) -> Expr:
     if isinstance(expr, (Apply, RowApply, RowGrad)) and expr.fn in bind:
         return replace(expr, fn=bind[expr.fn])
     return expr
-
-
-def helper_lines(helpers: set[str]) -> list[str]:
-    """The module-level definitions of the helpers a generated function calls."""
-    lines: list[str] = []
-    if helpers & {"_inv", "_solve"}:
-        lines += [f"SINGULAR = {SINGULAR_MESSAGE!r}", "", ""]
-    for helper in sorted(helpers):
-        lines += [*HELPERS[helper].splitlines(), "", ""]
-    return lines
 
 
 @dataclass(frozen=True)
@@ -407,7 +358,7 @@ class NumpyGenerator:
         """`target = code` when that code allocates a new full-shape array of its own."""
         if expr in self.temps or not isinstance(expr, ALLOCATING):
             return False  # a name, a view (.T) or a broadcast is somebody else's buffer
-        if isinstance(expr, MatMul) and (self._ones_shape(expr.a) or self._ones_shape(expr.b)):
+        if isinstance(expr, MatMul) and (ones_shape(expr.a) or ones_shape(expr.b)):
             return False
         if isinstance(expr, Apply) and self._template(expr) == "{x}":
             return False
@@ -510,80 +461,18 @@ class NumpyGenerator:
             return Code(name, ATOM, code.shape)
         return code
 
-    @staticmethod
-    def _ones_shape(expr: Expr) -> Shape | None:
-        """The shape of an all-ones operand (𝟏 or 1ᵀ), else None."""
-        if isinstance(expr, Ones):
-            return (expr.rows, expr.cols)
-        if isinstance(expr, Transpose) and isinstance(expr.x, Ones):
-            return (expr.x.cols, expr.x.rows)
-        return None
-
-    # ---- matrix-chain order ----------------------------------------------------------------
-    # A product chain is evaluated in the order that is cheapest for the shapes: sizes are
-    # symbols, so a cost is a polynomial in "a large size N" (a 1 costs nothing), compared by
-    # its leading terms; a·bᵀ·X becomes a·(bᵀX) (never an n×n outer product first).  The given
-    # order is kept on ties, and shared subexpressions (temporaries) stay whole.
-
-    def _chain(self, expr: Expr, top: bool = True) -> list[Expr]:
-        if isinstance(expr, MatMul) and (top or (expr not in self.temp_exprs
-                                                 and expr not in self.temps)):
-            return self._chain(expr.a, False) + self._chain(expr.b, False)
-        return [expr]
-
-    @staticmethod
-    def _cost(rows: Dim, inner: Dim, cols: Dim) -> Counter[int]:
-        degree = sum(isinstance(dim, str) for dim in (rows, inner, cols))
-        coefficient = 1
-        for dim in (rows, inner, cols):
-            coefficient *= dim if isinstance(dim, int) else 1
-        return Counter({degree: coefficient})
-
-    @staticmethod
-    def _cost_key(cost: Counter[int]) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(((d, c) for d, c in cost.items() if c), reverse=True))
-
-    def _tree_cost(self, expr: Expr, operands: set[Expr]) -> Counter[int]:
-        if expr in operands or not isinstance(expr, MatMul):
-            return Counter()
-        rows, inner = self.full_shape(expr.a)
-        cols = self.full_shape(expr.b)[1]
-        return (self._tree_cost(expr.a, operands) + self._tree_cost(expr.b, operands)
-                + self._cost(rows, inner, cols))
-
     def _best_chain(self, expr: MatMul) -> Expr | None:
-        """The cheapest bracketing of the chain `expr` heads, or None if it is the given one."""
-        operands = self._chain(expr)
-        if len(operands) < 3 or any(
-                self._ones_shape(op) is not None or isinstance(op, Inv)
-                or self.full_shape(op) == SCALAR for op in operands):
-            return None
-        shapes = [self.full_shape(op) for op in operands]
-        count = len(operands)
-        best: dict[tuple[int, int], tuple[tuple[tuple[int, int], ...], Counter[int], Expr]] = {
-            (i, i): ((), Counter(), operands[i]) for i in range(count)}
-        for span in range(2, count + 1):
-            for i in range(count - span + 1):
-                j = i + span - 1
-                options = []
-                for split in range(i, j):
-                    _, left_cost, left = best[(i, split)]
-                    _, right_cost, right = best[(split + 1, j)]
-                    total = left_cost + right_cost + self._cost(
-                        shapes[i][0], shapes[split][1], shapes[j][1])
-                    options.append((self._cost_key(total), total, MatMul(left, right)))
-                best[(i, j)] = min(options, key=lambda option: option[0])
-        key, _, tree = best[(0, count - 1)]
-        if tree == expr or key >= self._cost_key(self._tree_cost(expr, set(operands))):
-            return None
-        return tree
+        """The cheapest bracketing of the product chain `expr` heads (shared subexpressions, the
+        temporaries, stay whole), or None if it is the given one."""
+        return best_bracketing(expr, self.full_shape,
+                               lambda part: part in self.temp_exprs or part in self.temps)
 
     def _emit_MatMul(self, expr: MatMul) -> Code:
         reordered = self._best_chain(expr)
         if reordered is not None:
             return self._emit_node(reordered)
         a, b = expr.a, expr.b
-        ones_a, ones_b = self._ones_shape(a), self._ones_shape(b)
+        ones_a, ones_b = ones_shape(a), ones_shape(b)
         if ones_a is not None and ones_b is not None:
             size = ones_a[1]  # 𝟏𝟏 = k𝟏: every entry is the inner size k
             return Code("1.0" if size == 1 else f"1.0 * {self._dim(size)}", MUL, SCALAR)
@@ -676,14 +565,14 @@ class NumpyGenerator:
         via = fn.via_output_expr()
         if cached is None or via is None:
             return None
-        return _sympy_to_ir(via, Sym(cached), self.full_shape(expr))
+        return through_output(via, Sym(cached), self.full_shape(expr))
 
     def _template(self, expr: Apply) -> str:
-        fn = ELEMENTWISE[self._function(expr.fn)]
+        value, derivative = NUMPY_SPELLINGS[self._function(expr.fn)]
         if expr.order > 1:
             raise CodegenError(f"no NumPy code for the derivative of order {expr.order} of "
                                f"{expr.fn} yet.")
-        return fn.derivative if expr.order == 1 else fn.numpy
+        return derivative if expr.order == 1 else value
 
     def _ufunc(self, expr: Apply) -> str | None:
         """`np.tanh` when the template is a single NumPy ufunc call that accepts out=."""
@@ -981,70 +870,6 @@ class NumpyGenerator:
         ]
         lines += [f"    {line}" for line in body]
         return "\n".join(lines) + "\n"
-
-
-_ASSIGNED = re.compile(r"^(\w+) (?:[-+*/]?=)")
-_WORD = re.compile(r"\b\w+\b")
-
-
-def release_dead(lines: list[str], kept: set[str]) -> list[str]:
-    """`del` each local after the line that uses it last, as a hand-written backprop rebinds Δ
-    layer by layer: the memory goes back to the allocator and is reused, warm, by the next
-    temporary, instead of every layer's A, Δ and f′ staying alive to the end (measured: 8 layers,
-    float32, 1.33× → 0.81× the hand-written time).  Only names are dropped; an array still
-    referenced elsewhere lives on, so no value changes."""
-    assigned = list(dict.fromkeys(match.group(1) for line in lines
-                                  if (match := _ASSIGNED.match(line)) is not None))
-    last_seen: dict[str, int] = {}
-    for index, line in enumerate(lines):  # one pass: linear in the size of the code
-        for word in _WORD.findall(line):
-            last_seen[word] = index
-    last_use: dict[int, list[str]] = {}
-    for name in assigned:
-        if name not in kept:
-            last_use.setdefault(last_seen[name], []).append(name)
-    released: list[str] = []
-    for index, line in enumerate(lines):
-        released.append(line)
-        if index in last_use and index != len(lines) - 1:
-            released.append(f"del {', '.join(last_use[index])}")
-    return released
-
-
-def _sympy_to_ir(expression: sympy.Expr, output: Expr, shape: Shape) -> Expr | None:
-    """A polynomial in y (tanh′ = 1 − y², sigmoid′ = y(1 − y)) as IR in the cached output;
-    None for anything else (the derivative template is used then)."""
-    if expression == y_symbol():
-        return output
-    if expression.is_Rational:
-        value = Fraction(int(expression.p), int(expression.q))
-        ones = Ones(*shape)
-        constant = ones if abs(value) == 1 else Scale(Const(abs(value)), ones)
-        return Neg(constant) if value < 0 else constant
-    if expression.is_Add:
-        terms = [_sympy_to_ir(term, output, shape) for term in expression.as_ordered_terms()]
-        return None if any(t is None for t in terms) else Add(tuple(terms))  # type: ignore[arg-type]
-    if expression.is_Mul:
-        coefficient, factors = expression.as_coeff_mul()
-        parts = [_sympy_to_ir(factor, output, shape) for factor in factors]
-        if any(part is None for part in parts) or not parts:
-            return None
-        product: Expr = parts[0]  # type: ignore[assignment]
-        for part in parts[1:]:
-            product = Hadamard(product, part)  # type: ignore[arg-type]
-        value = Fraction(int(coefficient.p), int(coefficient.q))
-        if abs(value) != 1:
-            product = Scale(Const(abs(value)), product)
-        return Neg(product) if value < 0 else product
-    if expression.is_Pow and expression.exp.is_Integer and 1 <= int(expression.exp) <= 4:
-        base = _sympy_to_ir(expression.base, output, shape)
-        if base is None:
-            return None
-        product = base
-        for _ in range(int(expression.exp) - 1):
-            product = Hadamard(product, base)
-        return product
-    return None
 
 
 def load_function(source: str, name: str) -> Callable[..., Any]:

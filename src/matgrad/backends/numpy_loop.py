@@ -16,11 +16,8 @@ inputs; names reaching the code pass `python_name`.
 
 from __future__ import annotations
 
-from matgrad.backends.numpy import (
-    NumpyGenerator,
-    _fraction_literal,
-    helper_lines,
-)
+from matgrad.backends.numpy import NumpyGenerator, _fraction_literal
+from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.names import (
     IdentifierPool,
     check_bind_keys,

@@ -1,0 +1,63 @@
+"""Module-level helpers a generated NumPy module may define: stable logsumexp and softmax, a
+scaled Frobenius norm, logdet without |det|, inverses and solves that say what went wrong.
+
+Invariant: each helper's name is one of `codegen.names.MODULE_NAMES` (so no user identifier
+can shadow it; a test checks), and a module defines only the helpers its function calls.
+"""
+
+from __future__ import annotations
+
+HELPERS = {
+    "_logsumexp": '''def _logsumexp(x):
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    peak = x.max(axis=1, keepdims=True)
+    return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
+''',
+    "_softmax": '''def _softmax(x):
+    """Row-wise softmax, the gradient of _logsumexp."""
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+''',
+    "_norm": '''def _norm(x):
+    """The Frobenius norm, scaled by the largest entry: entries of 1e±200 neither overflow
+    nor underflow (0, inf and nan come out as NumPy gives them)."""
+    scale = np.abs(x).max() if x.size else 0.0
+    if scale == 0 or not np.isfinite(scale):
+        return np.sqrt(np.vdot(x, x))
+    scaled = x / scale
+    return scale * np.sqrt(np.vdot(scaled, scaled))
+''',
+    "_logdet": '''def _logdet(x):
+    """log det x, for det x > 0; as NumPy's log, det x < 0 gives nan and det x = 0 gives -inf,
+    each with a RuntimeWarning (never log |det x|)."""
+    sign, log_magnitude = np.linalg.slogdet(x)
+    return np.log(sign) + log_magnitude
+''',
+    "_inv": '''def _inv(x):
+    """The inverse of x; a singular x is an error that says what went wrong."""
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(SINGULAR) from None
+''',
+    "_solve": '''def _solve(a, b):
+    """a⁻¹ b without forming a⁻¹; a singular a is an error that says what went wrong."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(SINGULAR) from None
+''',
+}
+# The message of _inv and _solve, a constant of the module that uses them.
+SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
+                    "inputs (its determinant is 0), so the inverse does not exist there")
+
+
+def helper_lines(helpers: set[str]) -> list[str]:
+    """The module-level definitions of the helpers a generated function calls."""
+    lines: list[str] = []
+    if helpers & {"_inv", "_solve"}:
+        lines += [f"SINGULAR = {SINGULAR_MESSAGE!r}", "", ""]
+    for helper in sorted(helpers):
+        lines += [*HELPERS[helper].splitlines(), "", ""]
+    return lines
