@@ -67,3 +67,20 @@ def test_the_inline_form_is_one_expression() -> None:
     program = matgrad.parse(inline(mlp(2)))
     assert list(program.written) == ["J"]
     assert operations(mlp(2))["matrix products"] == 5  # XW₁, Z₁W₂, Z₁ᵀΔ₂, Δ₂W₂ᵀ, XᵀΔ₁
+
+
+def test_each_activation_is_computed_once_when_scaled() -> None:
+    """Z = α f(A): f(A) is computed once and read by Z, by ∂J/∂α and by f′ (through the output,
+    σ′ = σ(1 − σ)); it was recomputed three times."""
+    counts = operations(PROGRAMS["scaled_autoencoder"])
+    assert sum(value for key, value in counts.items() if key.startswith("calls of")) == 4
+
+
+def test_a_value_and_its_transpose_are_computed_once() -> None:
+    """Attention's ∂J/∂Wk reads Gᵀ where ∂J/∂Wq reads G (the softmax backward): one G."""
+    source = "X: t x d, data; Wq: d x e; Wk: d x e\nJ = sum(softmax(X*Wq*(X*Wk)'))"
+    derivation = matgrad.derive(source)
+    body = derivation.numpy_source().split("def value_and_grad")[1]
+    assert body.count(".sum(axis=1, keepdims=True)") == 1
+    assert operations(source)["matrix products"] == 7
+    assert matgrad.check(derivation).passed

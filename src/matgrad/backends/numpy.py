@@ -34,6 +34,7 @@ from matgrad.codegen.names import (
     python_name,
 )
 from matgrad.codegen.signature import Signature, flat_signature
+from matgrad.codegen.transposes import lift_transposes
 from matgrad.engine.derivation import Derivation
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE, ROWWISE
@@ -164,6 +165,7 @@ class NumpyGenerator:
         self.used_dims: set[str] = set()
         self.emitted_shapes: dict[str, Shape] = {}
         self.softmax_from_logsumexp: set[Expr] = set()
+        self._assigning: Expr | None = None  # the value assign() is computing now
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -264,7 +266,7 @@ class NumpyGenerator:
             # after it may sum it or take its product.
             self.lines.append(f"{name} = np.zeros(({self._dim(full[0])}, {self._dim(full[1])}))")
             shape = full
-        elif not self._fresh_into(expr, name):
+        elif not self._fresh_into_root(expr, name):
             code = self.emit(expr) if isinstance(expr, Sym) else self._emit_node(expr)
             self.lines.append(f"{name} = {code.text}")
             shape = code.shape
@@ -279,9 +281,23 @@ class NumpyGenerator:
     # elementwise expression can update it (a ufunc's positional out argument, which NumPy
     # parses faster than out=, or an augmented assignment) instead of
     # allocating a temporary per operation.
+    def _fresh_into_root(self, expr: Expr, target: str) -> bool:
+        outer, self._assigning = self._assigning, expr
+        try:
+            return self._fresh_into(expr, target)
+        finally:
+            self._assigning = outer
+
+    def _shared_elsewhere(self, expr: Expr) -> bool:
+        """A value planned as a temporary of its own, other than the one being assigned: the
+        buffer of an in-place chain must never be it, or it would be computed twice (or,
+        worse, overwritten while another use still needs it)."""
+        return expr in self.temp_exprs and expr is not self._assigning
+
     def _fresh_into(self, expr: Expr, target: str) -> bool:
         full = self.full_shape(expr)
-        if full == SCALAR or expr in self.temps or isinstance(expr, (Sym, Const, DimSize)):
+        if full == SCALAR or expr in self.temps or isinstance(expr, (Sym, Const, DimSize)) \
+                or self._shared_elsewhere(expr):
             return False
         if isinstance(expr, Add):
             terms = list(expr.terms)
@@ -356,7 +372,7 @@ class NumpyGenerator:
 
     def _fresh_plain(self, expr: Expr, target: str, full: Shape) -> bool:
         """`target = code` when that code allocates a new full-shape array of its own."""
-        if expr in self.temps or not isinstance(expr, ALLOCATING):
+        if expr in self.temps or not isinstance(expr, ALLOCATING) or self._shared_elsewhere(expr):
             return False  # a name, a view (.T) or a broadcast is somebody else's buffer
         if isinstance(expr, MatMul) and (ones_shape(expr.a) or ones_shape(expr.b)):
             return False
@@ -561,11 +577,17 @@ class NumpyGenerator:
         if expr.order != 1:
             return None
         fn = ELEMENTWISE[self._function(expr.fn)]
-        cached = self.forward_of_apply.get(Apply(expr.fn, expr.arg, 0))
+        forward = Apply(expr.fn, expr.arg, 0)
+        cached = self.forward_of_apply.get(forward)
         via = fn.via_output_expr()
-        if cached is None or via is None:
+        if via is None:
             return None
-        return through_output(via, Sym(cached), self.full_shape(expr))
+        if cached is not None:
+            return through_output(via, Sym(cached), self.full_shape(expr))
+        # f(A) computed once as a temporary (Z = α f(A) reads it too): f′ reads it as well.
+        if forward in self.temp_exprs:
+            return through_output(via, forward, self.full_shape(expr))
+        return None
 
     def _template(self, expr: Apply) -> str:
         value, derivative = NUMPY_SPELLINGS[self._function(expr.fn)]
@@ -780,9 +802,14 @@ class NumpyGenerator:
             if isinstance(definition, Apply) and definition.order == 0:
                 self.forward_of_apply[definition] = name
         used = self._used_adjoints()
-        backward = [(name, value) for name, value in derivation.adjoints.items() if name in used]
+        # Lowered: a value and its transpose become one value (attention's G and Gᵀ).
+        lifted: dict[Expr, Expr] = {}
+        backward = [(name, lift_transposes(value, lifted))
+                    for name, value in derivation.adjoints.items() if name in used]
+        gradients = {name: lift_transposes(gradient, lifted)
+                     for name, gradient in derivation.gradients.items()}
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
-            derivation.gradients.values())
+            gradients.values())
         self._plan_temporaries(roots)
         # Let-bound names are computed once: uses of their definition reuse the name.
         for _, definition in forward:
@@ -796,16 +823,16 @@ class NumpyGenerator:
         adjoint_names = {name for name, _ in backward}
         pending = {name: {node.name for node in gradient.walk()
                           if isinstance(node, Sym) and node.name in adjoint_names}
-                   for name, gradient in derivation.gradients.items()}
+                   for name, gradient in gradients.items()}
         done: set[str] = set()
         results: dict[str, str] = {}
 
         def flush() -> None:
             # The simplest first (Z₁ᵀΔ₂ before Xᵀ(Δ₂W₂ᵀ ⊙ f′)), as backprop goes layer by layer.
             ready = sorted((name for name, needs in pending.items() if needs <= done),
-                           key=lambda name: sum(1 for _ in derivation.gradients[name].walk()))
+                           key=lambda name: sum(1 for _ in gradients[name].walk()))
             for name in ready:
-                results[name] = self._gradient(name, derivation.gradients[name])
+                results[name] = self._gradient(name, gradients[name])
                 del pending[name]
 
         flush()

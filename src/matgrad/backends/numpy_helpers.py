@@ -20,7 +20,8 @@ HELPERS = {
 ''',
     "_norm": '''def _norm(x):
     """The Frobenius norm, scaled by the largest entry: entries of 1e±200 neither overflow
-    nor underflow (0, inf and nan come out as NumPy gives them)."""
+    nor underflow (0, inf and nan come out as NumPy gives them).  x may be a number."""
+    x = np.asarray(x)
     scale = np.abs(x).max() if x.size else 0.0
     if scale == 0 or not np.isfinite(scale):
         return np.sqrt(np.vdot(x, x))

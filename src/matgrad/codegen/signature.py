@@ -30,7 +30,7 @@ from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
-from matgrad.ir.expr import DimSize, Expr
+from matgrad.ir.expr import DimSize, Expr, Sym
 from matgrad.ir.indexing import Index
 from matgrad.ir.shapes import shape_of
 
@@ -117,6 +117,25 @@ def _dims_in(roots: list[Expr], shapes: dict[str, Shape]) -> set[str]:
     return found
 
 
+def _computed(derivation: Derivation) -> list[Expr]:
+    """What the module computes: the objective, the gradients and every definition and adjoint
+    they read (a let-binding J never reads is not computed, so its sizes are not needed)."""
+    definitions, adjoints = derivation.program.definitions, derivation.adjoints
+    roots: list[Expr] = [definitions[derivation.program.objective],
+                         *derivation.gradients.values()]
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        for node in stack.pop().walk():
+            if isinstance(node, Sym) and node.name not in seen:
+                value = definitions.get(node.name, adjoints.get(node.name))
+                if value is not None:
+                    seen.add(node.name)
+                    roots.append(value)
+                    stack.append(value)
+    return roots
+
+
 def flat_signature(derivation: Derivation, function_name: str = "value_and_grad") -> Signature:
     """The signature of the module generated for a flat derivation."""
     check_function_name(function_name, MODULE_NAMES)
@@ -129,9 +148,7 @@ def flat_signature(derivation: Derivation, function_name: str = "value_and_grad"
                    if name not in arguments}
     dims = {dim: pool.claim(python_name(dim)) for dim in program.dims}
     given = {dim for name in parameters for dim in program.shapes[name]}
-    roots = [*program.definitions.values(), *derivation.adjoints.values(),
-             *derivation.gradients.values()]
-    needed = _dims_in(roots, dict(derivation.shapes))
+    needed = _dims_in(_computed(derivation), dict(derivation.shapes))
     free = {dim: dims[dim] for dim in program.dims if dim in needed and dim not in given}
     return Signature(function_name, arguments, free, local_names, dims, frozenset(pool.taken))
 

@@ -48,10 +48,13 @@ def value_and_grad(X, Wq, Wk):
     del A
     J = Z.sum()
     DeltaZ = 1.0
-    tmp3 = DeltaZ * Z
-    grad_Wq = X.T @ ((tmp3 - tmp3.sum(axis=1, keepdims=True) * Z) @ tmp2)
-    del tmp2, tmp3
-    tmp4 = DeltaZ * Z.T
+    tmp4 = DeltaZ * Z
     del DeltaZ
-    grad_Wk = X.T @ ((tmp4 - tmp4.sum(axis=0, keepdims=True) * Z.T) @ tmp1)
+    tmp3 = tmp4.sum(axis=1, keepdims=True) * Z
+    del Z
+    np.subtract(tmp4, tmp3, tmp3)
+    del tmp4
+    grad_Wq = X.T @ (tmp3 @ tmp2)
+    del tmp2
+    grad_Wk = X.T @ (tmp3.T @ tmp1)
     return J.item(), {"Wq": grad_Wq, "Wk": grad_Wk}

@@ -58,9 +58,10 @@ def value_and_grad(S, x, mu):
     J = 0.5 * R.T @ tmp1 @ R + 0.5 * _logdet(S)
     tmp2 = tmp1.T
     grad_mu = (tmp1 + tmp2) @ R
-    del tmp1
     grad_mu *= 0.5
     np.negative(grad_mu, grad_mu)
-    grad_S = 0.5 * tmp2
-    grad_S -= 0.5 * (tmp2 @ R @ (R.T @ tmp2))
+    grad_S = tmp2 @ R @ (R.T @ tmp2)
+    del R, tmp2
+    grad_S *= 0.5
+    np.subtract((0.5 * tmp1).T, grad_S, grad_S)
     return J.item(), {"mu": grad_mu, "S": grad_S}

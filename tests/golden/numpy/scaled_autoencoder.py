@@ -96,58 +96,64 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     del A1
     A2 = Z1 @ W2
     A2 += b2
-    Z2 = 0.5 * (1 + np.tanh(0.5 * A2))
-    Z2 *= alpha2
+    tmp1 = 0.5 * (1 + np.tanh(0.5 * A2))
+    del A2
+    Z2 = alpha2 * tmp1
     A3 = Z2 @ W2.T
     A3 += b3
-    Z3 = np.tanh(A3)
-    Z3 *= alpha3
+    tmp2 = np.tanh(A3)
+    del A3
+    Z3 = alpha3 * tmp2
     A4 = Z3 @ W1.T
     A4 += b4
-    Z4 = 0.5 * (1 + np.tanh(0.5 * A4))
-    Z4 *= alpha4
-    tmp1 = 1.0 / float_type.type(t)
-    tmp2 = Z4 - X
-    del Z4
-    J = 0.5 * (tmp1 * np.vdot(tmp2, tmp2))
-    DeltaZ4 = tmp1 * tmp2
-    del tmp1, tmp2
     tmp3 = 0.5 * (1 + np.tanh(0.5 * A4))
+    del A4
+    Z4 = alpha4 * tmp3
+    tmp4 = 1.0 / float_type.type(t)
+    tmp5 = Z4 - X
+    del Z4
+    J = 0.5 * (tmp4 * np.vdot(tmp5, tmp5))
+    DeltaZ4 = tmp4 * tmp5
+    del tmp4, tmp5
     grad_alpha4 = np.asarray(np.vdot(DeltaZ4, tmp3)).item()
-    del tmp3
     Delta4 = alpha4 * DeltaZ4
     del DeltaZ4
-    Delta4 *= 0.25 * (1 - np.tanh(0.5 * A4) ** 2)
-    del A4
+    tmp6 = 1.0 - tmp3
+    tmp6 *= tmp3
+    del tmp3
+    Delta4 *= tmp6
+    del tmp6
     grad_b4 = Delta4.sum(axis=0, keepdims=True)
     DeltaZ3 = Delta4 @ W1
-    tmp4 = np.tanh(A3)
-    grad_alpha3 = np.asarray(np.vdot(DeltaZ3, tmp4)).item()
-    del tmp4
+    grad_alpha3 = np.asarray(np.vdot(DeltaZ3, tmp2)).item()
     Delta3 = alpha3 * DeltaZ3
     del DeltaZ3
-    Delta3 *= 1 - np.tanh(A3) ** 2
-    del A3
+    tmp7 = tmp2 * tmp2
+    del tmp2
+    np.subtract(1.0, tmp7, tmp7)
+    Delta3 *= tmp7
+    del tmp7
     grad_b3 = Delta3.sum(axis=0, keepdims=True)
     DeltaZ2 = Delta3 @ W2
-    tmp5 = 0.5 * (1 + np.tanh(0.5 * A2))
-    grad_alpha2 = np.asarray(np.vdot(DeltaZ2, tmp5)).item()
-    del tmp5
+    grad_alpha2 = np.asarray(np.vdot(DeltaZ2, tmp1)).item()
     Delta2 = alpha2 * DeltaZ2
     del DeltaZ2
-    Delta2 *= 0.25 * (1 - np.tanh(0.5 * A2) ** 2)
-    del A2
+    tmp8 = 1.0 - tmp1
+    tmp8 *= tmp1
+    del tmp1
+    Delta2 *= tmp8
+    del tmp8
     grad_b2 = Delta2.sum(axis=0, keepdims=True)
     grad_W2 = Z1.T @ Delta2
     grad_W2 += Delta3.T @ Z2
     del Z2, Delta3
     delta_A1 = Delta2 @ W2.T
     del Delta2
-    tmp6 = Z1 * Z1
+    tmp9 = Z1 * Z1
     del Z1
-    np.subtract(1.0, tmp6, tmp6)
-    delta_A1 *= tmp6
-    del tmp6
+    np.subtract(1.0, tmp9, tmp9)
+    delta_A1 *= tmp9
+    del tmp9
     grad_b1 = delta_A1.sum(axis=0, keepdims=True)
     grad_W1 = X.T @ delta_A1
     del delta_A1

@@ -39,13 +39,8 @@ def value_and_grad(X, A):
             A = A.astype(np.float64)
     if A.shape != (n, n):
         raise ValueError(f"A must be n x n with n = {n}, got shape {A.shape}")
-    tmp1 = _inv(X)
-    tmp2 = tmp1 @ A
-    J = np.trace(tmp2)
-    del tmp2
-    tmp3 = tmp1.T
-    del tmp1
-    grad_X = tmp3 @ (A.T @ tmp3)
-    del tmp3
-    np.negative(grad_X, grad_X)
+    tmp2 = _inv(X)
+    tmp1 = tmp2 @ A
+    J = np.trace(tmp1)
+    grad_X = (-(tmp1 @ tmp2)).T.copy()
     return J.item(), {"X": grad_X}
