@@ -16,12 +16,12 @@ printed from exact Fractions; function bindings must name built-in functions.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from matgrad.backends.numpy_entry import EntryPoint, entry_checks
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
 from matgrad.codegen.chain import best_bracketing, ones_shape
@@ -33,6 +33,7 @@ from matgrad.codegen.names import (
     check_bind_keys,
     python_name,
 )
+from matgrad.codegen.plan import plan_shared_values
 from matgrad.codegen.signature import Signature, flat_signature
 from matgrad.codegen.transposes import lift_transposes
 from matgrad.engine.derivation import Derivation
@@ -123,11 +124,26 @@ def _fraction_literal(value: Fraction) -> str:
     return repr(number)
 
 
+@dataclass(frozen=True)
+class Embedding:
+    """How a generator emits the statements of one part of another module (a loop module's
+    layer body or epilogue): that module's identifier pool and helpers, its Python text for
+    each of the part's names (Z[j-1] → Z[j - 1]) and for each size (n[j] → sizes[("n", j)])."""
+
+    names: IdentifierPool
+    helpers: set[str]
+    identifiers: dict[str, str]
+    dim_text: Callable[[str], str]
+
+
 class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
                  bind: dict[str, str] | None = None, typed_sizes: bool = True,
-                 signature: Signature | None = None, checks: bool = True) -> None:
-        self.signature = signature or flat_signature(derivation, function_name)
+                 signature: Signature | None = None, checks: bool = True,
+                 embedding: Embedding | None = None) -> None:
+        # An embedded part's names are its host module's, not a flat signature's.
+        self.signature = signature or (Signature(function_name, {}, {}) if embedding else
+                                       flat_signature(derivation, function_name))
         # checks=False: no conversion or shape test of array arguments at entry (the caller
         # passes float ndarrays of the declared shapes), for calls where they would cost more
         # than the arithmetic (about 0.5 µs an argument).
@@ -152,8 +168,10 @@ class NumpyGenerator:
         self.names = IdentifierPool(set(self.signature.taken))
         self.identifiers: dict[str, str] = {**self.signature.arguments, **self.signature.locals}
         self.dims: dict[str, str] = dict(self.signature.dims)
+        self._dim_text: Callable[[str], str] = self.dims.__getitem__
         self.temps: dict[Expr, str] = {}
         self.temp_exprs: dict[Expr, str] = {}
+        self._temp_shapes: dict[Expr, Shape] = {}
         self.lines: list[str] = []
         self.helpers: set[str] = set()
         self.sizes_as_numbers = False  # whether code reads a size as a number (1/t)
@@ -166,7 +184,46 @@ class NumpyGenerator:
         self.emitted_shapes: dict[str, Shape] = {}
         self.softmax_from_logsumexp: set[Expr] = set()
         self._assigning: Expr | None = None  # the value assign() is computing now
+        if embedding is not None:
+            self.names, self.helpers = embedding.names, embedding.helpers
+            self.identifiers = dict(embedding.identifiers)
+            self._dim_text = embedding.dim_text
+            # f′(A) through Z = f(A) wherever the part defines Z.
+            for name, definition in derivation.program.definitions.items():
+                if isinstance(definition, Apply) and definition.order == 0:
+                    self.forward_of_apply[definition] = name
 
+    # ---- the embedding interface: a host module emits a part statement by statement ---------
+
+    def plan(self, roots: list[Expr], computed: Sequence[Expr] = ()) -> None:
+        """Plan temporaries for values shared among `roots`; the `computed` values (let-bound
+        definitions) are computed into their own names, so they are no temporaries."""
+        self._plan_temporaries(roots)
+        for value in computed:
+            self.temp_exprs.pop(value, None)
+
+    def statements(self, target: str, expr: Expr) -> list[str]:
+        """The statements computing `target = expr` (temporaries included)."""
+        start = len(self.lines)
+        code = self.assign(target, expr)
+        self.emitted_shapes[target] = code.shape
+        return self.lines[start:]
+
+    def gradient_statements(self, target: str, gradient: Expr, shape: Shape,
+                            parameter: str) -> list[str]:
+        """`target = gradient` as an array of its own with `parameter`'s shape."""
+        start = len(self.lines)
+        self.store_gradient(target, gradient, shape, parameter)
+        return self.lines[start:]
+
+    def computed_temporaries(self) -> set[Expr]:
+        return set(self.temps)
+
+    def forget_temporaries(self, kept: set[Expr]) -> None:
+        """Forget every temporary but `kept`: a value computed inside a loop that has ended
+        holds only its last iteration's value, so later code must compute its own."""
+        for expr in set(self.temps) - kept:
+            del self.temps[expr]
     # ---- names ------------------------------------------------------------------------------
 
     def parameters(self) -> list[str]:
@@ -178,7 +235,7 @@ class NumpyGenerator:
             return str(dim)
         assert isinstance(dim, str), "a resolved program has no unknown dimensions"
         self.used_dims.add(dim)
-        return self.dims[dim]
+        return self._dim_text(dim)
 
     def _fresh_temp(self, expr: Expr) -> str:
         for node, adjoint in self.derivation.node_adjoints.items():
@@ -211,39 +268,10 @@ class NumpyGenerator:
     # ---- common subexpressions ----------------------------------------------------------------
 
     def _plan_temporaries(self, roots: list[Expr]) -> None:
-        """Subexpressions with two or more parents in the DAG of all roots become temporaries."""
-        references: Counter[Expr] = Counter(roots)
-        seen: set[Expr] = set()
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for kid in node.children():
-                references[kid] += 1
-                stack.append(kid)
-        for node, count in references.items():
-            if count >= 2 and not self._trivial(node):
-                self.temp_exprs[node] = ""
-        # softmax(A) next to logsumexp(A) (the NLL objective and its gradient) is computed
-        # from it, exp(A − logsumexp(A)): one max and one sum of the rows instead of two.
-        for node in references:
-            if isinstance(node, RowGrad) and node.fn == "logsumexp":
-                partner = RowApply("logsumexp", node.arg)
-                if partner in references:
-                    self.temp_exprs.setdefault(partner, "")
-                    self.softmax_from_logsumexp.add(node)
-
-    @staticmethod
-    def _trivial(node: Expr) -> bool:
-        if isinstance(node, (Sym, Const, DimSize, Ones, Zero)):
-            return True
-        if isinstance(node, (Transpose, Neg)) and isinstance(node.x, (Sym, Ones)):
-            return True
-        return isinstance(node, MatMul) and (
-            isinstance(node.a, Ones) or isinstance(node.b, Ones) or (
-                isinstance(node.b, Transpose) and isinstance(node.b.x, Ones)))
+        shared, softmax_from_logsumexp = plan_shared_values(roots)
+        for node in shared:
+            self.temp_exprs.setdefault(node, "")
+        self.softmax_from_logsumexp |= softmax_from_logsumexp
 
     # ---- emission -----------------------------------------------------------------------------
 
@@ -383,8 +411,6 @@ class NumpyGenerator:
             return False
         self.lines.append(f"{target} = {code.text}")
         return True
-
-    _temp_shapes: dict[Expr, Shape]
 
     def _emit_node(self, expr: Expr) -> Code:
         method = getattr(self, f"_emit_{type(expr).__name__}", None)
@@ -656,87 +682,8 @@ class NumpyGenerator:
     # ---- the module -------------------------------------------------------------------------
 
     def _check_arguments(self, parameters: list[str], used: set[str]) -> list[str]:
-        """Entry checks; a dimension is bound to a local only if code or a later check uses it."""
-        lines: list[str] = []
-        bound: set[str] = set()
-        scalars: list[str] = []
-        arrays: list[str] = []
-        for position, name in enumerate(parameters):
-            later = {dim for other in parameters[position + 1:]
-                     for dim in self.program.shapes[other] if isinstance(dim, str)}
-            ident = self.identifiers[name]
-            rows, cols = self.program.shapes[name]
-            expected = f"{rows} x {cols}"
-            if (rows, cols) == SCALAR and not self.checks:
-                lines.append(f"{ident} = np.asarray({ident}).item()")
-                scalars.append(ident)
-                continue
-            if (rows, cols) == SCALAR:
-                lines += [
-                    f"{ident} = np.asarray({ident})",
-                    f"if {ident}.size != 1:",
-                    f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
-                    f'array), got shape {{{ident}.shape}}")',
-                    f"{ident} = {ident}.item()",
-                ]
-                scalars.append(ident)
-                continue
-            arrays.append(ident)
-            checks, described = [f"{ident}.ndim != 2"], []
-            binds: list[tuple[int, str]] = []
-            known: list[str] = []  # each axis's expected size, while all are known
-            for axis, dim in enumerate((rows, cols)):
-                if isinstance(dim, int):
-                    checks.append(f"{ident}.shape[{axis}] != {dim}")
-                    known.append(str(dim))
-                elif dim in bound:
-                    checks.append(f"{ident}.shape[{axis}] != {self.dims[dim]}")
-                    described.append(f"{dim} = {{{self.dims[dim]}}}")
-                    known.append(self.dims[dim])
-                else:
-                    assert isinstance(dim, str), "a resolved program has no unknown dimensions"
-                    # n x n: both axes, so that the second is checked against the first.
-                    if dim in used or dim in later or rows == cols:
-                        binds.append((axis, dim))
-            described = list(dict.fromkeys(described))
-            detail = f" with {', '.join(described)}" if described else ""
-            if len(known) == 2:
-                # Every size known: one comparison of the shape tuple (a 1-d or 3-d array fails
-                # it too) instead of three tests, as the entry checks run on every call.
-                checks = [f"{ident}.shape != ({known[0]}, {known[1]})"]
-            # One test on the common call (a float ndarray); anything else is converted.
-            if self.checks:
-                lines += [
-                    f"if type({ident}) is not np.ndarray or {ident}.dtype.kind not in 'fc':",
-                    f"    {ident} = np.asarray({ident})",
-                    f"    if {ident}.dtype.kind not in 'fc':",
-                    f"        {ident} = {ident}.astype(np.float64)",
-                    f"if {' or '.join(checks)}:",
-                    f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
-                    f'{{{ident}.shape}}")',
-                ]
-            pair = [dim for _, dim in binds]
-            if len(pair) == 2 and pair[0] != pair[1]:
-                lines.append(f"{self.dims[pair[0]]}, {self.dims[pair[1]]} = {ident}.shape")
-                bound.update(pair)
-                continue
-            for axis, dim in binds:
-                if dim in bound and not self.checks:
-                    continue
-                if dim in bound:  # n x n: the second axis must equal the first
-                    lines += [f"if {ident}.shape[{axis}] != {self.dims[dim]}:",
-                              f'    raise ValueError(f"{name} must be {expected}, got shape '
-                              f'{{{ident}.shape}}")']
-                else:
-                    lines.append(f"{self.dims[dim]} = {ident}.shape[{axis}]")
-                    bound.add(dim)
-        if scalars or self.sizes_as_numbers:
-            # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
-            # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
-            lines.append(f"float_type = np.result_type({', '.join(arrays)})" if arrays
-                         else "float_type = np.dtype(np.float64)")
-            lines += [f"{ident} = float_type.type({ident})" for ident in scalars]
-        return lines
+        return entry_checks(EntryPoint(self.program, parameters, self.identifiers, self.dims,
+                                       self.checks, self.sizes_as_numbers), used)
 
     def _gradient(self, name: str, gradient: Expr) -> str:
         """Statements computing ∂J/∂name as an array of its own (never a view of an input)."""
@@ -794,7 +741,6 @@ class NumpyGenerator:
 
     def generate(self) -> str:
         derivation, program = self.derivation, self.program
-        self._temp_shapes = {}
         parameters = self.parameters()
         forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
         # f′(A) may reuse a cached Z = f(A) only when Z is computed anyway.

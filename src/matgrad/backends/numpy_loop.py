@@ -16,7 +16,7 @@ inputs; names reaching the code pass `python_name`.
 
 from __future__ import annotations
 
-from matgrad.backends.numpy import NumpyGenerator, _fraction_literal
+from matgrad.backends.numpy import Embedding, NumpyGenerator, _fraction_literal
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -29,8 +29,7 @@ from matgrad.errors import CodegenError
 from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber
 from matgrad.ir import indexing
-from matgrad.ir.dims import SCALAR, Dim, Shape
-from matgrad.ir.expr import Apply, Expr
+from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import to_text
 
@@ -133,35 +132,14 @@ class LoopCodegen:
     # ---- per-part generators ------------------------------------------------------------------
 
     def generator(self, part: Derivation) -> NumpyGenerator:
+        """A generator for one part, emitting into this module through its embedding."""
         bind = {fn: concrete for fn in part.program.abstract_functions
                 if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
-        # A part's names are the loop module's (below), not a flat signature's.
-        generator = NumpyGenerator(part, self.function_name, bind, typed_sizes=False,
-                                   signature=Signature(self.function_name, {}, {}))
-        generator.names = self.names
-        generator._temp_shapes = {}
-        generator.helpers = self.helpers
         names = [*part.program.shapes, *part.program.definitions, *part.adjoints]
-        generator.identifiers = {name: self.name_text(name) for name in names}
-        generator.dims = _DimTexts(self)  # type: ignore[assignment]
-        for name, definition in part.program.definitions.items():
-            if isinstance(definition, Apply) and definition.order == 0:
-                generator.forward_of_apply[definition] = name
-        return generator
-
-    @staticmethod
-    def _emit(generator: NumpyGenerator, target: str, expr: Expr) -> list[str]:
-        start = len(generator.lines)
-        code = generator.assign(target, expr)
-        generator.emitted_shapes[target] = code.shape
-        return generator.lines[start:]
-
-    def _gradient(self, generator: NumpyGenerator, target: str, gradient: Expr, shape: Shape,
-                  parameter: str) -> list[str]:
-        """`target = ∂J/∂P` as an array of its own, never a view of an input."""
-        start = len(generator.lines)
-        generator.store_gradient(target, gradient, shape, self.name_text(parameter))
-        return generator.lines[start:]
+        embedding = Embedding(self.names, self.helpers,
+                              {name: self.name_text(name) for name in names}, self.dim_text)
+        return NumpyGenerator(part, self.function_name, bind, typed_sizes=False,
+                              embedding=embedding)
 
     # ---- the function -------------------------------------------------------------------------
 
@@ -262,17 +240,15 @@ class LoopCodegen:
         # forward
         body_lets = [(s.name, body.program.definitions[s.name]) for s in loop.body
                      if isinstance(s, Let)]
-        body_gen._plan_temporaries([value for _, value in body_lets])
-        for _, value in body_lets:
-            body_gen.temp_exprs.pop(value, None)
+        body_values = [value for _, value in body_lets]
+        body_gen.plan(body_values, computed=body_values)
         forward = []
-        known_before = set(body_gen.temps)
+        known_before = body_gen.computed_temporaries()
         for name, value in body_lets:
-            forward += self._emit(body_gen, self.name_text(name), value)
+            forward += body_gen.statements(self.name_text(name), value)
         # A temporary of the forward loop holds the last layer's value after it: the backward
         # loop must compute its own, per layer (only the stored families are per layer).
-        for expr in set(body_gen.temps) - known_before:
-            del body_gen.temps[expr]
+        body_gen.forget_temporaries(known_before)
         stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
         lines.append(f"for {var} in range({loop.start}, "
                      f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
@@ -280,14 +256,12 @@ class LoopCodegen:
         after_forward = len(lines)
         epi_defs = list(epilogue.program.definitions.items())
         epi_backward = list(epilogue.adjoints.items())
-        epi_gen._plan_temporaries([v for _, v in epi_defs] + [v for _, v in epi_backward]
-                                  + list(epilogue.gradients.values()))
-        for _, value in epi_defs:
-            epi_gen.temp_exprs.pop(value, None)
+        epi_gen.plan([v for _, v in epi_defs] + [v for _, v in epi_backward]
+                     + list(epilogue.gradients.values()), computed=[v for _, v in epi_defs])
         for name, value in epi_defs:
-            lines += self._emit(epi_gen, self.name_text(name), value)
+            lines += epi_gen.statements(self.name_text(name), value)
         for name, value in epi_backward:
-            lines += self._emit(epi_gen, self.name_text(name), value)
+            lines += epi_gen.statements(self.name_text(name), value)
         results: list[str] = []
         grad_lists: dict[str, str] = {}
         for base, family in self.families.items():
@@ -300,7 +274,7 @@ class LoopCodegen:
         for name, gradient in epilogue.gradients.items():
             shape = epilogue.program.shapes[name]
             if name in finals:
-                lines += self._emit(epi_gen, self.carried_locals[finals[name]], gradient)
+                lines += epi_gen.statements(self.carried_locals[finals[name]], gradient)
                 continue
             parts = indexing.split(name)
             if parts is not None:
@@ -309,21 +283,22 @@ class LoopCodegen:
             else:
                 target = self.names.claim(f"grad_{self.name_text(name)}")
                 results.append(f'"{name}": {target}')
-            lines += self._gradient(epi_gen, target, gradient, shape, name)
+            lines += epi_gen.gradient_statements(target, gradient, shape, self.name_text(name))
         # backward through the layers
         carried_inputs = {layered.at(base, -1): base for base in layered.carried}
         roots = list(body.adjoints.values()) + list(body.gradients.values())
-        body_gen._plan_temporaries(roots)
+        body_gen.plan(roots)
         backward: list[str] = []
         for name, value in body.adjoints.items():
-            backward += self._emit(body_gen, self.name_text(name), value)
+            backward += body_gen.statements(self.name_text(name), value)
         for name, gradient in body.gradients.items():
             if name in carried_inputs:
                 continue
             base, index = indexing.split(name)  # type: ignore[misc]
             target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
-            backward += self._gradient(body_gen, target, gradient, body.program.shapes[name],
-                                        name)
+            backward += body_gen.gradient_statements(target, gradient,
+                                                     body.program.shapes[name],
+                                                     self.name_text(name))
         for name, base in carried_inputs.items():
             # ∂J/∂Z[j-1] reads ΔZ[j] (a residual layer reads it twice): computed into a name
             # of its own, then rebound, so that no in-place step overwrites ΔZ[j] while the
@@ -331,7 +306,7 @@ class LoopCodegen:
             local = self.carried_locals[base]
             below = self.names.claim(f"{local}_below")
             backward.append(f"if {var} > {loop.start}:")
-            backward += ["    " + line for line in self._emit(body_gen, below,
+            backward += ["    " + line for line in body_gen.statements(below,
                                                              body.gradients[name])]
             backward.append(f"    {local} = {below}")
         lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
@@ -393,21 +368,6 @@ class LoopCodegen:
 
 def _plus(text: str, amount: int) -> str:
     return text if amount == 0 else f"{text} {'+' if amount > 0 else '-'} {abs(amount)}"
-
-
-class _DimTexts(dict):  # type: ignore[type-arg]
-    """NumpyGenerator.dims for a loop part: sizes looked up as the loop code names them."""
-
-    def __init__(self, codegen: LoopCodegen) -> None:
-        super().__init__()
-        self.codegen = codegen
-
-    def __getitem__(self, dim: Dim) -> str:
-        assert isinstance(dim, str)
-        return self.codegen.dim_text(dim)
-
-    def __contains__(self, dim: object) -> bool:
-        return isinstance(dim, str)
 
 
 def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],

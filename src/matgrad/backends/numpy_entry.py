@@ -1,0 +1,112 @@
+"""The entry checks of a generated NumPy function: each array argument converted to floats
+when it is not a float ndarray and its shape checked against the sizes read so far; sizes bound
+to locals as the first argument that has them gives them; scalars as NumPy numbers of the
+arrays' type.
+
+Invariant: every error names the argument, the expected shape and the sizes it was checked
+against, in words; with `checks=False` only the size bindings and scalar conversions remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matgrad.front.resolve import Program
+from matgrad.ir.dims import SCALAR
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """What the checks need to know about the function being generated."""
+
+    program: Program
+    parameters: list[str]
+    identifiers: dict[str, str]
+    dims: dict[str, str]
+    checks: bool
+    sizes_as_numbers: bool  # whether the code reads a size as a number (1/t)
+
+
+def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
+    """Entry checks; a dimension is bound to a local only if code or a later check uses it."""
+    parameters = entry.parameters
+    lines: list[str] = []
+    bound: set[str] = set()
+    scalars: list[str] = []
+    arrays: list[str] = []
+    for position, name in enumerate(parameters):
+        later = {dim for other in parameters[position + 1:]
+                 for dim in entry.program.shapes[other] if isinstance(dim, str)}
+        ident = entry.identifiers[name]
+        rows, cols = entry.program.shapes[name]
+        expected = f"{rows} x {cols}"
+        if (rows, cols) == SCALAR and not entry.checks:
+            lines.append(f"{ident} = np.asarray({ident}).item()")
+            scalars.append(ident)
+            continue
+        if (rows, cols) == SCALAR:
+            lines += [
+                f"{ident} = np.asarray({ident})",
+                f"if {ident}.size != 1:",
+                f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
+                f'array), got shape {{{ident}.shape}}")',
+                f"{ident} = {ident}.item()",
+            ]
+            scalars.append(ident)
+            continue
+        arrays.append(ident)
+        checks, described = [f"{ident}.ndim != 2"], []
+        binds: list[tuple[int, str]] = []
+        known: list[str] = []  # each axis's expected size, while all are known
+        for axis, dim in enumerate((rows, cols)):
+            if isinstance(dim, int):
+                checks.append(f"{ident}.shape[{axis}] != {dim}")
+                known.append(str(dim))
+            elif dim in bound:
+                checks.append(f"{ident}.shape[{axis}] != {entry.dims[dim]}")
+                described.append(f"{dim} = {{{entry.dims[dim]}}}")
+                known.append(entry.dims[dim])
+            else:
+                assert isinstance(dim, str), "a resolved program has no unknown dimensions"
+                # n x n: both axes, so that the second is checked against the first.
+                if dim in used or dim in later or rows == cols:
+                    binds.append((axis, dim))
+        described = list(dict.fromkeys(described))
+        detail = f" with {', '.join(described)}" if described else ""
+        if len(known) == 2:
+            # Every size known: one comparison of the shape tuple (a 1-d or 3-d array fails
+            # it too) instead of three tests, as the entry checks run on every call.
+            checks = [f"{ident}.shape != ({known[0]}, {known[1]})"]
+        # One test on the common call (a float ndarray); anything else is converted.
+        if entry.checks:
+            lines += [
+                f"if type({ident}) is not np.ndarray or {ident}.dtype.kind not in 'fc':",
+                f"    {ident} = np.asarray({ident})",
+                f"    if {ident}.dtype.kind not in 'fc':",
+                f"        {ident} = {ident}.astype(np.float64)",
+                f"if {' or '.join(checks)}:",
+                f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
+                f'{{{ident}.shape}}")',
+            ]
+        pair = [dim for _, dim in binds]
+        if len(pair) == 2 and pair[0] != pair[1]:
+            lines.append(f"{entry.dims[pair[0]]}, {entry.dims[pair[1]]} = {ident}.shape")
+            bound.update(pair)
+            continue
+        for axis, dim in binds:
+            if dim in bound and not entry.checks:
+                continue
+            if dim in bound:  # n x n: the second axis must equal the first
+                lines += [f"if {ident}.shape[{axis}] != {entry.dims[dim]}:",
+                          f'    raise ValueError(f"{name} must be {expected}, got shape '
+                          f'{{{ident}.shape}}")']
+            else:
+                lines.append(f"{entry.dims[dim]} = {ident}.shape[{axis}]")
+                bound.add(dim)
+    if scalars or entry.sizes_as_numbers:
+        # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
+        # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
+        lines.append(f"float_type = np.result_type({', '.join(arrays)})" if arrays
+                     else "float_type = np.dtype(np.float64)")
+        lines += [f"{ident} = float_type.type({ident})" for ident in scalars]
+    return lines
