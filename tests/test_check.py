@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import matgrad
-from matgrad.backends import numpy as numpy_backend
+from matgrad.backends import emit as numpy_backend
 from matgrad.backends import numpy_loop
-from matgrad.backends.numpy import NumpyGenerator
+from matgrad.backends.emit import NumpyGenerator
 from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.check import CheckReport, parameter_report
 from matgrad.codegen import signature as signatures

@@ -7,6 +7,8 @@ can shadow it; a test checks), and a module defines only the helpers its functio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
@@ -54,11 +56,13 @@ SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is sing
                     "inputs (its determinant is 0), so the inverse does not exist there")
 
 
-def helper_lines(helpers: set[str]) -> list[str]:
-    """The module-level definitions of the helpers a generated function calls."""
+def helper_lines(used: set[str], table: Mapping[str, str] = HELPERS,
+                 singular: bool = True) -> list[str]:
+    """The module-level definitions of the helpers a generated function calls (from a
+    backend's `table`), after the SINGULAR message when the inverse helpers read it."""
     lines: list[str] = []
-    if helpers & {"_inv", "_solve"}:
+    if singular and used & {"_inv", "_solve"}:
         lines += [f"SINGULAR = {SINGULAR_MESSAGE!r}", "", ""]
-    for helper in sorted(helpers):
-        lines += [*HELPERS[helper].splitlines(), "", ""]
+    for helper in sorted(used):
+        lines += [*table[helper].splitlines(), "", ""]
     return lines

@@ -16,7 +16,7 @@ inputs; names reaching the code pass `python_name`.
 
 from __future__ import annotations
 
-from matgrad.backends.numpy import Embedding, NumpyGenerator, _fraction_literal
+from matgrad.backends.emit import Embedding, NumpyGenerator, _fraction_literal
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.names import (
     IdentifierPool,

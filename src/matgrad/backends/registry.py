@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from matgrad.backends.numpy import load_function, numpy_source
+from matgrad.backends.emit import load_function, numpy_source
 from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matgrad.backends.base import Backend
 from matgrad.front.resolve import Program
 from matgrad.ir.dims import SCALAR
 
@@ -25,6 +26,7 @@ class EntryPoint:
     dims: dict[str, str]
     checks: bool
     sizes_as_numbers: bool  # whether the code reads a size as a number (1/t)
+    backend: Backend
 
 
 def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
@@ -41,16 +43,18 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
         rows, cols = entry.program.shapes[name]
         expected = f"{rows} x {cols}"
         if (rows, cols) == SCALAR and not entry.checks:
-            lines.append(f"{ident} = np.asarray({ident}).item()")
+            ns = entry.backend.alias
+            lines.append(f"{ident} = " + entry.backend.scalar_argument.format(
+                a=f"{ns}.asarray({ident})"))
             scalars.append(ident)
             continue
         if (rows, cols) == SCALAR:
             lines += [
-                f"{ident} = np.asarray({ident})",
+                f"{ident} = {entry.backend.alias}.asarray({ident})",
                 f"if {ident}.size != 1:",
                 f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
                 f'array), got shape {{{ident}.shape}}")',
-                f"{ident} = {ident}.item()",
+                f"{ident} = " + entry.backend.scalar_argument.format(a=ident),
             ]
             scalars.append(ident)
             continue
@@ -80,10 +84,7 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
         # One test on the common call (a float ndarray); anything else is converted.
         if entry.checks:
             lines += [
-                f"if type({ident}) is not np.ndarray or {ident}.dtype.kind not in 'fc':",
-                f"    {ident} = np.asarray({ident})",
-                f"    if {ident}.dtype.kind not in 'fc':",
-                f"        {ident} = {ident}.astype(np.float64)",
+                *(line.format(a=ident) for line in entry.backend.to_float_array),
                 f"if {' or '.join(checks)}:",
                 f'    raise ValueError(f"{name} must be {expected}{detail}, got shape '
                 f'{{{ident}.shape}}")',
@@ -106,7 +107,8 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
     if scalars or entry.sizes_as_numbers:
         # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
         # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
-        lines.append(f"float_type = np.result_type({', '.join(arrays)})" if arrays
-                     else "float_type = np.dtype(np.float64)")
+        ns = entry.backend.alias
+        lines.append(f"float_type = {ns}.result_type({', '.join(arrays)})" if arrays
+                     else f"float_type = {ns}.result_type(float)")
         lines += [f"{ident} = float_type.type({ident})" for ident in scalars]
     return lines

@@ -1,0 +1,39 @@
+"""What a backend is: a table of spellings plus capability flags, read by the one generator
+(backends/emit.py) for every array library.
+
+A backend names its array module (`np`, `jnp`), the lines that import it, how it spells each
+elementwise function and its derivative, the helpers a module may define, whether a fresh
+buffer may be updated in place (ufunc outputs, augmented assignment), how an argument becomes
+a float array of the library at entry, and how a 1×1 value is returned as a number.
+
+Invariant: the generated module imports only the backend's library; every identifier it uses
+besides the user's (validated) ones is the backend's alias or a name in
+`codegen.names.MODULE_NAMES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str                      # as the user names it: numpy, jax
+    library: str                   # the module to import (numpy, jax)
+    alias: str                     # the module's name in generated code: np, jnp
+    import_lines: tuple[str, ...]
+    spellings: Mapping[str, tuple[str, str]]   # function → (f, f′) as expressions in {x}
+    helpers: Mapping[str, str]     # helper name → its definition
+    singular_message: bool         # whether the helpers read the module constant SINGULAR
+    in_place: bool                 # fresh buffers updated in place (out=, +=)
+    # An argument {a} made a float array of the library (statements, in {a}): the fast path
+    # first, as the entry checks run on every call.
+    to_float_array: tuple[str, ...]
+    # A scalar argument {a} (a float, 0-d or 1×1 array) made a number of the arrays' type.
+    scalar_argument: str
+    # A 1×1 or 0-d value {x} returned as a scalar (a Python float, or a 0-d array under jit).
+    returned_scalar: str
+    # The objective {x} (a scalar of the library or a 1×1 array) as the returned number.
+    returned_objective: str
+    install: str                   # how to install the library, for the error when it is missing
