@@ -65,11 +65,17 @@ class Derivation(engine_result.Derivation):
         inner loop that passes float ndarrays of the declared shapes (flat programs)."""
         return module_source(self, name, bind, checks=checks)
 
+    def source(self, backend: str = "numpy", name: str = "value_and_grad",
+               bind: Mapping[str, str] | None = None, *, checks: bool = True) -> str:
+        """The generated module for an array library: "numpy" (the default) or "jax" (pure
+        code that `jax.jit` compiles; returns 0-d arrays).  It imports only its library."""
+        return module_source(self, name, bind, backend, checks=checks)
+
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None, *,
-                checks: bool = True) -> Callable[..., Any]:
+                checks: bool = True, backend: str = "numpy") -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        return compiled(self, name, bind, checks=checks)
+        return compiled(self, name, bind, backend, checks=checks)
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that

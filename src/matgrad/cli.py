@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matgrad.api import Derivation, derive
+from matgrad.backends.registry import BACKENDS
 from matgrad.check import check
 from matgrad.errors import MatgradError, UsageError
 from matgrad.front.syntax import MAX_SOURCE_CHARS
@@ -25,6 +26,7 @@ examples:
   matgrad examples/single_layer.mg            the guide's eq. (3)-(4)
   matgrad examples/single_layer.mg --steps    the derivation, each step citing its identity
   matgrad examples/single_layer.mg --numpy --bind f=tanh     the NumPy value_and_grad module
+  matgrad examples/single_layer.mg --backend jax --bind f=tanh    the same for JAX (jax.jit-able)
   matgrad examples/single_layer.mg --check --bind f=sigmoid  gradient vs central differences
   matgrad examples/regression_loop.mg         the recursion (23) for any depth k
   matgrad examples/regression_loop.mg --depth k=4            the same network written out
@@ -66,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
                         "intermediates as the guide does (A = X W + b, Z = f(A))")
     parser.add_argument("--numpy", action="store_true",
                         help="print the generated NumPy module (value_and_grad)")
+    parser.add_argument("--backend", metavar="LIBRARY", choices=sorted(BACKENDS),
+                        help="print the module generated for this array library "
+                        f"({', '.join(BACKENDS)}): --numpy for any library")
     parser.add_argument("--name", default="value_and_grad",
                         help="name of the generated function (default: value_and_grad)")
     parser.add_argument("--bind", action="append", default=[], metavar="f=tanh",
@@ -165,8 +170,8 @@ def run(argv: Sequence[str]) -> int:
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))
         print(f"wrote {args.pdf}")
-    elif args.numpy:
-        _emit(derivation.numpy_source(args.name, bind), args.output)
+    elif args.numpy or args.backend:
+        _emit(derivation.source(args.backend or "numpy", args.name, bind), args.output)
     elif args.latex:
         _emit(derivation.latex(standalone=args.standalone), args.output)
     else:
@@ -180,8 +185,8 @@ def run(argv: Sequence[str]) -> int:
 
 def _check_flags(args: argparse.Namespace) -> None:
     """Flags that cannot take effect together are refused, never silently dropped."""
-    outputs = [flag for flag, given in (("--numpy", args.numpy), ("--latex", args.latex),
-                                        ("--pdf", args.pdf)) if given]
+    outputs = [flag for flag, given in (("--numpy", args.numpy), ("--backend", args.backend),
+                                        ("--latex", args.latex), ("--pdf", args.pdf)) if given]
     if len(outputs) > 1:
         raise UsageError(f"{' and '.join(outputs)} choose different outputs: give one of them "
                          "(run matgrad once for each).")

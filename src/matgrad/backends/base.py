@@ -32,8 +32,12 @@ class Backend:
     to_float_array: tuple[str, ...]
     # A scalar argument {a} (a float, 0-d or 1×1 array) made a number of the arrays' type.
     scalar_argument: str
+    # A scalar {a} converted to the arrays' floating type `float_type`.
+    typed_scalar: str
     # A 1×1 or 0-d value {x} returned as a scalar (a Python float, or a 0-d array under jit).
     returned_scalar: str
     # The objective {x} (a scalar of the library or a 1×1 array) as the returned number.
     returned_objective: str
+    # The docstring's promise about scalars, as this backend returns them.
+    scalar_note: str
     install: str                   # how to install the library, for the error when it is missing

@@ -846,7 +846,7 @@ class NumpyGenerator:
             f'to {wrt}).',
             "",
             f"    Arguments: {shapes}.",
-            "    A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float."
+            f"    {self.backend.scalar_note}"
             if self.checks else
             "    Unchecked (generated with checks=False): pass float ndarrays of these shapes.",
             '    """',

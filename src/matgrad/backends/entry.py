@@ -110,5 +110,6 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
         ns = entry.backend.alias
         lines.append(f"float_type = {ns}.result_type({', '.join(arrays)})" if arrays
                      else f"float_type = {ns}.result_type(float)")
-        lines += [f"{ident} = float_type.type({ident})" for ident in scalars]
+        lines += [f"{ident} = " + entry.backend.typed_scalar.format(a=ident)
+                  for ident in scalars]
     return lines

@@ -22,7 +22,9 @@ NUMPY = Backend(
         "        {a} = {a}.astype(np.float64)",
     ),
     scalar_argument="{a}.item()",
+    typed_scalar="float_type.type({a})",
     returned_scalar="np.asarray({x}).item()",
     returned_objective="{x}.item()",
+    scalar_note="A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.",
     install="pip install numpy",
 )

@@ -1,0 +1,75 @@
+"""The JAX backend: `jax.numpy` spellings, pure code (no in-place update: JAX arrays are
+immutable), helpers without Python branches on values, so that the generated function is
+traceable by `jax.jit` (and `jax.vmap`), and 0-d arrays (not Python floats) returned.
+
+The spellings are NumPy's with the namespace renamed: every function matgrad's table names has
+the same name and semantics in `jax.numpy` (a test checks each against SymPy through JAX).
+"""
+
+from __future__ import annotations
+
+from matgrad.backends.base import Backend
+from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+
+JAX_SPELLINGS: dict[str, tuple[str, str]] = {
+    name: (value.replace("np.", "jnp."), derivative.replace("np.", "jnp."))
+    for name, (value, derivative) in NUMPY_SPELLINGS.items()
+}
+
+JAX_HELPERS = {
+    "_logsumexp": '''def _logsumexp(x):
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    peak = x.max(axis=1, keepdims=True)
+    return peak + jnp.log(jnp.exp(x - peak).sum(axis=1, keepdims=True))
+''',
+    "_softmax": '''def _softmax(x):
+    """Row-wise softmax, the gradient of _logsumexp."""
+    shifted = jnp.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+''',
+    "_norm": '''def _norm(x):
+    """The Frobenius norm, scaled by the largest entry (no overflow at 1e±200); a zero or
+    non-finite largest entry leaves x unscaled, so 0, inf and nan come out as they are."""
+    x = jnp.asarray(x)
+    scale = jnp.abs(x).max()
+    scale = jnp.where((scale == 0) | ~jnp.isfinite(scale), 1.0, scale)
+    scaled = x / scale
+    return scale * jnp.sqrt(jnp.vdot(scaled, scaled))
+''',
+    "_logdet": '''def _logdet(x):
+    """log det x, for det x > 0 (det x < 0 gives nan, never log |det x|)."""
+    sign, log_magnitude = jnp.linalg.slogdet(x)
+    return jnp.log(sign) + log_magnitude
+''',
+    "_inv": '''def _inv(x):
+    """The inverse of x (a singular x gives inf or nan entries, as in JAX)."""
+    return jnp.linalg.inv(x)
+''',
+    "_solve": '''def _solve(a, b):
+    """a⁻¹ b without forming a⁻¹."""
+    return jnp.linalg.solve(a, b)
+''',
+}
+
+JAX = Backend(
+    name="jax",
+    library="jax",
+    alias="jnp",
+    import_lines=("import jax.numpy as jnp",),
+    spellings=JAX_SPELLINGS,
+    helpers=JAX_HELPERS,
+    singular_message=False,
+    in_place=False,
+    to_float_array=(
+        "{a} = jnp.asarray({a})",
+        "if not jnp.issubdtype({a}.dtype, jnp.inexact):",
+        "    {a} = {a}.astype(jnp.result_type(float))",
+    ),
+    scalar_argument="jnp.reshape({a}, ())",
+    typed_scalar="jnp.asarray({a}, dtype=float_type)",
+    returned_scalar="jnp.reshape({x}, ())",
+    returned_objective="jnp.reshape({x}, ())",
+    scalar_note=("A scalar may be a float, a 0-d or a 1x1 array; J and a scalar's gradient "
+                 "are 0-d arrays."),
+    install='pip install "matgrad[jax]"',
+)
