@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,14 +18,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import bind_for
+from backend_cases import FLAT, PROGRAMS, assert_close, both
 from hypothesis import HealthCheck, given, settings
 from programs import programs
-from test_golden_modules import BIND, PROGRAMS
 
 import matgrad
 from matgrad.backends import registry
-from matgrad.check import random_arguments
 
 # One XLA thread: the suite runs one pytest worker per core, and XLA's thread pool would take
 # the cores from the other worker.
@@ -37,35 +34,13 @@ jax = pytest.importorskip("jax", reason="jax is not installed (pip install 'matg
 jax.config.update("jax_enable_x64", True)
 
 ROOT = Path(__file__).resolve().parent.parent
-LOOP = re.compile(r"^\s*for\s+\w+\s+in\b", re.MULTILINE)  # a layer loop, not a comment
-FLAT = {path.stem: path.read_text() for path in sorted((ROOT / "examples").glob("*.mg"))
-        if not LOOP.search(path.read_text())}
-FLAT |= {name: source for name, source in PROGRAMS.items() if not LOOP.search(source)}
 
 
-def _both(source: str, dtype: str = "float64", seed: int = 0
-          ) -> tuple[tuple[Any, dict[str, Any]], tuple[Any, dict[str, Any]], Any, dict[str, Any]]:
-    derivation = matgrad.derive(source)
-    bind = bind_for(derivation, BIND)
-    sizes = {dim: 3 + index for index, dim in enumerate(derivation.program.dims)}
-    values = random_arguments(derivation.program, sizes, np.random.default_rng(seed))
-    names = derivation.python_names
-    arguments = {names[name]: np.asarray(value, dtype=dtype) for name, value in values.items()}
-    arguments |= {keyword: sizes[dim] for dim, keyword in derivation.size_arguments.items()}
-    jax_function = derivation.compile(bind=bind, backend="jax")
-    expected = derivation.compile(bind=bind)(**arguments)
-    return expected, jax_function(**arguments), jax_function, arguments
+def _both(source: str, dtype: str = "float64", seed: int = 0) -> Any:
+    return both(source, "jax", dtype, seed)
 
 
-def _assert_close(expected: tuple[Any, dict[str, Any]], got: tuple[Any, dict[str, Any]],
-                  rtol: float) -> None:
-    value, gradients = expected
-    assert float(got[0]) == pytest.approx(value, rel=rtol, abs=rtol)
-    assert set(got[1]) == set(gradients)
-    for name, gradient in gradients.items():
-        scale = max(1.0, float(np.max(np.abs(gradient))))
-        np.testing.assert_allclose(np.asarray(got[1][name]), gradient, rtol=rtol,
-                                   atol=rtol * scale, err_msg=name)
+_assert_close = assert_close
 
 
 @pytest.mark.parametrize("name", ["single_layer", "softmax_regression", "trace_inverse"])
@@ -149,8 +124,8 @@ def test_a_missing_library_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
         derivation.compile(backend="jax")
 
 
-# Eager JAX dispatches op by op (about 0.5 s a program): 10 by default, more in long runs.
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 15, deadline=None,
+# Eager JAX dispatches op by op (about 1 s a program): 5 by default, more in long runs.
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_jax_agrees_with_numpy_on_random_programs(source: str) -> None:

@@ -13,8 +13,12 @@ besides the user's (validated) ones is the backend's alias or a name in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+
+def _numpy_result_type(alias: str, arrays: list[str]) -> str:
+    return f"{alias}.result_type({', '.join(arrays)})" if arrays else f"{alias}.result_type(float)"
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,22 @@ class Backend:
     # The docstring's promise about scalars, as this backend returns them.
     scalar_note: str
     install: str                   # how to install the library, for the error when it is missing
+    # Idioms whose spelling differs between libraries, in {a}, {b}, {x}, {r}, {c}, {n}; None
+    # where this backend has none yet (the generator then refuses the program, naming it).
+    vdot: str = "{ns}.vdot({a}, {b})"
+    copy: str = "{x}.copy()"
+    broadcast: str = "{ns}.broadcast_to({x}, {shape})"
+    # A number given to an elementwise function, where the library's functions take arrays
+    # only (in {x}); None where numbers are accepted.
+    scalar_function_argument: str | None = None
+    size_of: str = "{a}.size"
+    zeros: str | None = "{ns}.zeros(({r}, {c}))"
+    eye: str | None = "{ns}.eye({n})"
+    full_1x1: str | None = "{ns}.full((1, 1), {x})"
+    # The floating type of the arrays (statements may read it as float_type), from their names.
+    result_type: Callable[[str, list[str]], str] = _numpy_result_type
+    # Whether a size read as a number is converted to the arrays' type (float_type.type(t)):
+    # NumPy and JAX promote a Python float to float64 in some operations; PyTorch does not.
+    typed_sizes: bool = True
+    # Lines before the function's def (PyTorch: no autograd tape, whatever the inputs).
+    decorators: tuple[str, ...] = ()

@@ -144,7 +144,8 @@ class NumpyGenerator:
                  signature: Signature | None = None, checks: bool = True,
                  embedding: Embedding | None = None, backend: Backend = NUMPY) -> None:
         self.backend = backend
-        self.ns = backend.alias  # the array module's name in the code: np, jnp
+        self.ns = backend.alias  # the array module's name in the code: np, jnp, torch
+        typed_sizes = typed_sizes and backend.typed_sizes
         # An embedded part's names are its host module's, not a flat signature's.
         self.signature = signature or (Signature(function_name, {}, {}) if embedding else
                                        flat_signature(derivation, function_name))
@@ -234,6 +235,21 @@ class NumpyGenerator:
         """The function's arguments, in the signature's order."""
         return list(self.signature.arguments)
 
+    def _broadcast_text(self, value: str, shape: str) -> str:
+        """`value` (an array, or a number standing for one) broadcast to `shape`."""
+        if "float_type" in self.backend.broadcast:
+            self.sizes_as_numbers = True  # the entry checks then define float_type
+        return self.backend.broadcast.format(ns=self.ns, x=value, shape=shape)
+
+    def _idiom(self, template: str | None, what: str, **parts: str) -> str:
+        """An idiom as the backend spells it; one it has no spelling for is refused."""
+        if template is None:
+            raise CodegenError(f"the {self.backend.name} backend cannot generate {what} yet; "
+                               "use the numpy backend for this program.")
+        if "float_type" in template:
+            self.sizes_as_numbers = True  # the entry checks then define float_type
+        return template.format(ns=self.ns, **parts)
+
     def _dim(self, dim: Dim) -> str:
         if isinstance(dim, int):
             return str(dim)
@@ -259,7 +275,7 @@ class NumpyGenerator:
         if code.shape == shape or shape == SCALAR:
             return code
         target = f"({self._dim(shape[0])}, {self._dim(shape[1])})"
-        return Code(f"{self.ns}.broadcast_to({code.text}, {target})", ATOM, shape)
+        return Code(self._broadcast_text(code.text, target), ATOM, shape)
 
     @staticmethod
     def _broadcast(a: Shape, b: Shape) -> Shape:
@@ -296,8 +312,9 @@ class NumpyGenerator:
         if isinstance(expr, Zero) and full != SCALAR:
             # A named value that cancels to zero (tanh(A) − tanh(A)) is still a matrix: code
             # after it may sum it or take its product.
-            self.lines.append(
-                f"{name} = {self.ns}.zeros(({self._dim(full[0])}, {self._dim(full[1])}))")
+            self.lines.append(f"{name} = " + self._idiom(self.backend.zeros, "a zero matrix",
+                                                         r=self._dim(full[0]),
+                                                         c=self._dim(full[1])))
             shape = full
         elif not self._fresh_into_root(expr, name):
             code = self.emit(expr) if isinstance(expr, Sym) else self._emit_node(expr)
@@ -444,7 +461,8 @@ class NumpyGenerator:
 
     def _emit_Identity(self, expr: Identity) -> Code:
         size = self._dim(expr.size)
-        return Code(f"{self.ns}.eye({size})", ATOM, (expr.size, expr.size))
+        return Code(self._idiom(self.backend.eye, "an identity matrix", n=size), ATOM,
+                    (expr.size, expr.size))
 
     def _emit_Add(self, expr: Add) -> Code:
         parts: list[str] = []
@@ -494,7 +512,8 @@ class NumpyGenerator:
     def _emit_Power(self, expr: Power) -> Code:
         if isinstance(expr.base, Norm) and expr.exponent == Const(Fraction(2)):
             inner = self._materialized(expr.base.x)
-            return Code(f"{self.ns}.vdot({inner.text}, {inner.text})", ATOM, SCALAR)
+            return Code(self._idiom(self.backend.vdot, "", a=inner.text, b=inner.text), ATOM,
+                        SCALAR)
         base = self.emit(expr.base)
         exponent = self.emit(expr.exponent)
         return Code(f"{self.wrap(base, POW + 1)} ** {self.wrap(exponent, POW)}", POW, SCALAR)
@@ -558,7 +577,7 @@ class NumpyGenerator:
 
     def _emit_Frob(self, expr: Frob) -> Code:
         a, b = self._materialized(expr.a), self._materialized(expr.b)
-        return Code(f"{self.ns}.vdot({a.text}, {b.text})", ATOM, SCALAR)
+        return Code(self._idiom(self.backend.vdot, "", a=a.text, b=b.text), ATOM, SCALAR)
 
     def _emit_RowDot(self, expr: RowDot) -> Code:
         a, b = self._materialized(expr.a), self._materialized(expr.b)
@@ -642,6 +661,12 @@ class NumpyGenerator:
             return self.emit(via)
         template = self._template(expr)
         argument = self.emit(expr.arg)
+        if self.backend.scalar_function_argument and argument.shape == SCALAR:
+            # The library's functions take arrays only (PyTorch): a number becomes a 0-d
+            # array of the arrays' type.
+            self.sizes_as_numbers = True  # the entry checks then define float_type
+            argument = Code(self.backend.scalar_function_argument.format(x=argument.text), ATOM,
+                            SCALAR)
         # As a call's whole argument, {x} needs no parentheses of its own.
         sole = "({x})" in template or "({x}," in template
         text = template.replace("{x}", argument.text if sole else self.wrap(argument, ATOM))
@@ -653,7 +678,8 @@ class NumpyGenerator:
         """The argument of a row-wise function as a 2-D array (a 1×1 may be a Python float)."""
         inner = self._materialized(expr)
         if self.full_shape(expr) == SCALAR:
-            return Code(f"{self.ns}.full((1, 1), {inner.text})", ATOM, (1, 1))
+            return Code(self._idiom(self.backend.full_1x1, "a 1×1 matrix of a row function",
+                                    x=inner.text), ATOM, (1, 1))
         return inner
 
     def _emit_RowApply(self, expr: RowApply) -> Code:
@@ -713,12 +739,14 @@ class NumpyGenerator:
         code = self.assign(result, gradient) if not reused else self.emit(gradient)
         if code.shape != target:
             shape = f"({self._dim(target[0])}, {self._dim(target[1])})"
-            self.lines.append(f"{result} = {self.ns}.broadcast_to({code.text}, {shape}).copy()")
+            broadcast = self._broadcast_text(code.text, shape)
+            self.lines.append(f"{result} = " + self.backend.copy.format(x=broadcast))
             if self.temps.get(gradient) == result:
                 self._temp_shapes[gradient] = target  # the name now holds the full array
         elif reused:
             # A name or a view of an input: the caller gets a copy it may change freely.
-            self.lines.append(f"{result} = {self.wrap(code, ATOM)}.copy()")
+            self.lines.append(f"{result} = " + self.backend.copy.format(
+                x=self.wrap(code, ATOM)))
 
     def _used_adjoints(self) -> set[str]:
         """Named adjoints some gradient needs (directly or through another adjoint)."""
@@ -841,6 +869,7 @@ class NumpyGenerator:
         lines += ['"""', "", *self.backend.import_lines, "", ""]
         lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
         lines += [
+            *self.backend.decorators,
             f"def {self.function_name}({args}):",
             f'    """Return ({program.objective}, gradients of {program.objective} with respect '
             f'to {wrt}).',

@@ -51,7 +51,7 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
         if (rows, cols) == SCALAR:
             lines += [
                 f"{ident} = {entry.backend.alias}.asarray({ident})",
-                f"if {ident}.size != 1:",
+                f"if {entry.backend.size_of.format(a=ident)} != 1:",
                 f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
                 f'array), got shape {{{ident}.shape}}")',
                 f"{ident} = " + entry.backend.scalar_argument.format(a=ident),
@@ -107,9 +107,7 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
     if scalars or entry.sizes_as_numbers:
         # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
         # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
-        ns = entry.backend.alias
-        lines.append(f"float_type = {ns}.result_type({', '.join(arrays)})" if arrays
-                     else f"float_type = {ns}.result_type(float)")
+        lines.append("float_type = " + entry.backend.result_type(entry.backend.alias, arrays))
         lines += [f"{ident} = " + entry.backend.typed_scalar.format(a=ident)
                   for ident in scalars]
     return lines

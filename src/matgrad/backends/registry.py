@@ -15,11 +15,12 @@ from matgrad.backends.emit import NumpyGenerator, load_function
 from matgrad.backends.jax import JAX
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import loop_numpy_source
+from matgrad.backends.torch import TORCH
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
 from matgrad.errors import UnsupportedError, UsageError
 
-BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (NUMPY, JAX)}
+BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (NUMPY, JAX, TORCH)}
 
 
 def backend_named(name: str) -> Backend:

@@ -1,0 +1,112 @@
+"""The PyTorch backend: `torch` spellings, no autograd tape (plain tensor arithmetic), the
+inputs' dtype and device kept (float32 stays float32, CUDA tensors stay on their device).
+
+PyTorch names a few functions differently from NumPy (relu′ is a comparison, softplus is
+logaddexp against a zero tensor, vdot is 1-D only) and copies with `clone()`; sizes read as
+numbers stay Python numbers, which PyTorch treats as weak scalars.  Values are not updated in
+place yet (PyTorch takes an output only as the keyword out=, and its binary functions need a
+tensor first): every operation allocates.
+"""
+
+from __future__ import annotations
+
+from matgrad.backends.base import Backend
+
+
+def _promote(alias: str, arrays: list[str]) -> str:
+    if not arrays:
+        return f"{alias}.get_default_dtype()"
+    dtype = f"{arrays[0]}.dtype"
+    for array in arrays[1:]:
+        dtype = f"{alias}.promote_types({dtype}, {array}.dtype)"
+    return dtype
+
+
+TORCH_SPELLINGS: dict[str, tuple[str, str]] = {
+    "tanh": ("torch.tanh({x})", "1 - torch.tanh({x}) ** 2"),
+    "sigmoid": ("torch.sigmoid({x})", "torch.sigmoid({x}) * (1 - torch.sigmoid({x}))"),
+    "relu": ("torch.relu({x})", "({x} > 0).to({x}.dtype)"),
+    "exp": ("torch.exp({x})", "torch.exp({x})"),
+    "log": ("torch.log({x})", "1 / {x}"),
+    "sqrt": ("torch.sqrt({x})", "0.5 / torch.sqrt({x})"),
+    "square": ("torch.square({x})", "2 * {x}"),
+    "abs": ("torch.abs({x})", "torch.sign({x})"),
+    "sign": ("torch.sign({x})", "torch.zeros_like({x})"),
+    "sin": ("torch.sin({x})", "torch.cos({x})"),
+    "cos": ("torch.cos({x})", "-torch.sin({x})"),
+    "softplus": ("torch.logaddexp(torch.zeros_like({x}), {x})", "torch.sigmoid({x})"),
+    "identity": ("{x}", "torch.ones_like({x})"),
+    "log1p": ("torch.log1p({x})", "1 / (1 + {x})"),
+    "expm1": ("torch.expm1({x})", "torch.exp({x})"),
+    "sinh": ("torch.sinh({x})", "torch.cosh({x})"),
+    "cosh": ("torch.cosh({x})", "torch.sinh({x})"),
+    "arctan": ("torch.arctan({x})", "1 / (1 + {x} ** 2)"),
+}
+
+TORCH_HELPERS = {
+    "_logsumexp": '''def _logsumexp(x):
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    return torch.logsumexp(x, dim=1, keepdim=True)
+''',
+    "_softmax": '''def _softmax(x):
+    """Row-wise softmax, the gradient of _logsumexp."""
+    return torch.softmax(x, dim=1)
+''',
+    "_norm": '''def _norm(x):
+    """The Frobenius norm, scaled by the largest entry (no overflow at 1e±200)."""
+    x = torch.as_tensor(x)
+    scale = x.abs().max()
+    if scale == 0 or not torch.isfinite(scale):
+        return torch.sqrt((x * x).sum())
+    scaled = x / scale
+    return scale * torch.sqrt((scaled * scaled).sum())
+''',
+    "_logdet": '''def _logdet(x):
+    """log det x, for det x > 0 (det x < 0 gives nan, never log |det x|)."""
+    return torch.logdet(x)
+''',
+    "_inv": '''def _inv(x):
+    """The inverse of x."""
+    return torch.linalg.inv(x)
+''',
+    "_solve": '''def _solve(a, b):
+    """a⁻¹ b without forming a⁻¹."""
+    return torch.linalg.solve(a, b)
+''',
+}
+
+TORCH = Backend(
+    name="torch",
+    library="torch",
+    alias="torch",
+    import_lines=("import torch",),
+    spellings=TORCH_SPELLINGS,
+    helpers=TORCH_HELPERS,
+    singular_message=False,
+    in_place=False,
+    to_float_array=(
+        "if type({a}) is not torch.Tensor or not {a}.is_floating_point():",
+        "    {a} = torch.as_tensor({a})",
+        "    if not {a}.is_floating_point():",
+        "        {a} = {a}.to(torch.float64)",
+    ),
+    scalar_argument="{a}.item()",
+    typed_scalar="torch.as_tensor({a}, dtype=float_type)",
+    returned_scalar="torch.as_tensor({x}).item()",
+    returned_objective="{x}.item()",
+    scalar_note="A scalar may be a float, a 0-d or a 1x1 tensor; its gradient is a float.",
+    install='pip install "matgrad[torch]"',
+    # vdot is 1-D only in PyTorch; a constant operand (<2, 2>) becomes a tensor first.
+    vdot="torch.sum(torch.as_tensor({a}, dtype=float_type) * {b})",
+    copy="{x}.clone()",
+    # A number standing for a matrix becomes a tensor of the arrays' type first.
+    broadcast="torch.broadcast_to(torch.as_tensor({x}, dtype=float_type), {shape})",
+    scalar_function_argument="torch.as_tensor({x}, dtype=float_type)",
+    size_of="{a}.numel()",
+    zeros=None,
+    eye=None,
+    full_1x1=None,
+    result_type=_promote,
+    typed_sizes=False,
+    decorators=("@torch.no_grad()",),
+)

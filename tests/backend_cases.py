@@ -1,0 +1,53 @@
+"""Shared by the backend tests: the flat programs every backend must generate (the examples and
+the golden programs), and one comparison of a backend's function with the NumPy one at the
+same random inputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import DEFAULT_BIND, bind_for
+from test_golden_modules import BIND, PROGRAMS
+
+import matgrad
+from matgrad.check import random_arguments
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOP = re.compile(r"^\s*for\s+\w+\s+in\b", re.MULTILINE)  # a layer loop, not a comment
+FLAT = {path.stem: path.read_text() for path in sorted((ROOT / "examples").glob("*.mg"))
+        if not LOOP.search(path.read_text())}
+FLAT |= {name: source for name, source in PROGRAMS.items() if not LOOP.search(source)}
+
+Result = tuple[Any, dict[str, Any]]
+
+
+def both(source: str, backend: str, dtype: str = "float64", seed: int = 0,
+         convert: Callable[[np.ndarray], Any] = lambda array: array
+         ) -> tuple[Result, Result, Callable[..., Any], dict[str, Any]]:
+    """(NumPy's result, the backend's result, the backend's function, its arguments)."""
+    derivation = matgrad.derive(source)
+    bind = bind_for(derivation, {**DEFAULT_BIND, **BIND})
+    sizes = {dim: 3 + index for index, dim in enumerate(derivation.program.dims)}
+    values = random_arguments(derivation.program, sizes, np.random.default_rng(seed))
+    names = derivation.python_names
+    arrays = {names[name]: np.asarray(value, dtype=dtype) for name, value in values.items()}
+    keywords = {keyword: sizes[dim] for dim, keyword in derivation.size_arguments.items()}
+    function = derivation.compile(bind=bind, backend=backend)
+    expected = derivation.compile(bind=bind)(**arrays, **keywords)
+    arguments = {name: convert(array) for name, array in arrays.items()} | keywords
+    return expected, function(**arguments), function, arguments
+
+
+def assert_close(expected: Result, got: Result, rtol: float) -> None:
+    value, gradients = expected
+    assert float(got[0]) == pytest.approx(value, rel=rtol, abs=rtol)
+    assert set(got[1]) == set(gradients)
+    for name, gradient in gradients.items():
+        scale = max(1.0, float(np.max(np.abs(gradient))))
+        np.testing.assert_allclose(np.asarray(got[1][name]), gradient, rtol=rtol,
+                                   atol=rtol * scale, err_msg=name)
