@@ -30,7 +30,6 @@ from matgrad.codegen.chain import best_bracketing, ones_shape
 from matgrad.codegen.derivatives import through_output
 from matgrad.codegen.liveness import release_dead
 from matgrad.codegen.names import (
-    MODULE_NAMES,
     IdentifierPool,
     check_bind_keys,
     python_name,
@@ -87,7 +86,6 @@ ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, R
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
 
-GENERATED_NAMES = MODULE_NAMES
 
 
 def bind_functions(expr: Expr, bind: Mapping[str, str]) -> Expr:
@@ -643,7 +641,6 @@ class NumpyGenerator:
 
     def _template(self, expr: Apply) -> str:
         value, derivative = self.backend.spellings[self._function(expr.fn)]
-        assert isinstance(value, str) and isinstance(derivative, str)
         if expr.order > 1:
             raise CodegenError(f"no NumPy code for the derivative of order {expr.order} of "
                                f"{expr.fn} yet.")
