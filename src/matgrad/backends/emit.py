@@ -887,10 +887,3 @@ def load_function(source: str, name: str) -> Callable[..., Any]:
     exec(compile(source, f"<matgrad {name}>", "exec"), namespace)
     function: Callable[..., Any] = namespace[name]
     return function
-
-
-def numpy_source(derivation: Derivation, name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None, signature: Signature | None = None,
-                 checks: bool = True) -> str:
-    return NumpyGenerator(derivation, name, bind, signature=signature,
-                          checks=checks).generate()
