@@ -9,6 +9,8 @@ from typing import Any
 
 import autograd
 import autograd.numpy as anp
+import numpy as np
+from autograd.extend import defvjp, primitive
 
 from matgrad.front.resolve import Program
 from matgrad.ir.dims import Dim
@@ -43,11 +45,22 @@ from matgrad.ir.expr import (
     Zero,
 )
 
+
+@primitive
+def _tanh(x: Any) -> Any:
+    return np.tanh(x)
+
+
+# tanh′ = 1 − tanh² rather than autograd's 1/cosh², which overflows where |x| > 355.
+defvjp(_tanh, lambda ans, x: lambda g: g * (1 - ans * ans))
+
 FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "tanh": anp.tanh, "sigmoid": lambda x: 0.5 * (1 + anp.tanh(0.5 * x)),
+    "tanh": _tanh, "sigmoid": lambda x: 0.5 * (1 + anp.tanh(0.5 * x)),
     "relu": lambda x: anp.maximum(x, 0.0), "exp": anp.exp, "log": anp.log, "sqrt": anp.sqrt,
     "square": lambda x: x * x, "abs": anp.abs, "sign": anp.sign, "sin": anp.sin,
     "cos": anp.cos, "softplus": lambda x: anp.logaddexp(0.0, x), "identity": lambda x: x,
+    "log1p": anp.log1p, "expm1": anp.expm1, "sinh": anp.sinh, "cosh": anp.cosh,
+    "arctan": anp.arctan,
 }
 
 
@@ -145,3 +158,24 @@ def autograd_gradients(program: Program, values: Mapping[str, Any], sizes: Mappi
 
     grads = autograd.grad(objective, tuple(range(len(wrt))))(*(values[name] for name in wrt))
     return dict(zip(wrt, grads, strict=True))
+
+
+def autograd_hvp(program: Program, values: Mapping[str, Any], sizes: Mapping[str, int],
+                 wrt: tuple[str, ...], bind: Mapping[str, str],
+                 directions: Mapping[str, Any]) -> dict[str, Any]:
+    """∇²J·V by autograd's reverse mode run twice: the gradient of ∇J · V (V constant)."""
+    def objective(*parameters: Any) -> Any:
+        env: dict[str, Any] = dict(values)
+        env.update(zip(wrt, parameters, strict=True))
+        for name, definition in program.definitions.items():
+            env[name] = _evaluate(definition, env, sizes, bind)
+        return anp.sum(env[program.objective])
+
+    gradient = autograd.grad(objective, tuple(range(len(wrt))))
+
+    def along(*parameters: Any) -> Any:
+        return sum(anp.sum(g * directions[name])
+                   for g, name in zip(gradient(*parameters), wrt, strict=True))
+
+    product = autograd.grad(along, tuple(range(len(wrt))))(*(values[name] for name in wrt))
+    return dict(zip(wrt, product, strict=True))

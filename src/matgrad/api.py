@@ -18,6 +18,7 @@ from matgrad.codegen.signature import signature_of
 from matgrad.engine import derivation as engine_result
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.layers import derive_layers
+from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
 from matgrad.front.naming import name_layer_arguments
@@ -103,6 +104,14 @@ class Derivation(engine_result.Derivation):
         # IPython's text/plain: the printed result, not the dataclass fields.  No markdown or
         # HTML representation, so Jupyter (which ranks those above text/latex) shows the LaTeX.
         printer.text(str(self))
+
+    def hvp(self, rules: RuleSet | None = None) -> Derivation:
+        """The Hessian-vector product ∇²J·V, derived as the gradient of φ = Σ ∂J/∂W · V_W
+        with the directions V constant (engine/second_order.py): a derivation like this one,
+        whose gradients are the components (∇²J V)_W and whose `compile()` takes the
+        arguments of this one and a direction `V_W` for each parameter W, and returns
+        {W: (∇²J V)_W}."""
+        return Derivation.of(hvp_derivation(self, rules or load_rules()))
 
     @property
     def size_arguments(self) -> dict[str, str]:

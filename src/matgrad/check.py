@@ -76,6 +76,9 @@ class CheckReport:
     sizes: dict[str, int]
     # Why the check could not judge the gradient (J or a gradient not finite), and hints.
     notes: tuple[str, ...] = ()
+    # What was compared, and how each line names its parameter ({} is the parameter).
+    title: str = "central-difference check"
+    label: str = "d/d{}"
 
     @property
     def passed(self) -> bool:
@@ -89,10 +92,10 @@ class CheckReport:
 
     def __str__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
-        lines = [f"central-difference check ({sizes}; tolerance {self.tolerance:g}):"]
+        lines = [f"{self.title} ({sizes}; tolerance {self.tolerance:g}):"]
         for p in self.parameters:
             verdict = "ok" if p.passed(self.tolerance) else "FAILED"
-            lines.append(f"  d/d{p.name}: max relative error {p.max_rel_error:.2e} "
+            lines.append(f"  {self.label.format(p.name)}: max relative error {p.max_rel_error:.2e} "
                          f"(absolute {p.max_abs_error:.2e})  {verdict}")
         lines += [f"  note: {note}" for note in self.notes]
         lines.append("passed" if self.passed else "FAILED")
@@ -193,6 +196,8 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     if unknown:
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
                          f"{', '.join(program.dims) or '(none)'}.")
+    if derivation.second_order is not None:
+        return check_hvp(derivation, chosen, seed, bind, step, tolerance)
     signature = signature_of(derivation)
     function = compiled(derivation, bind=bind, signature=signature)
     values = random_arguments(program, chosen, np.random.default_rng(seed))
@@ -236,6 +241,57 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     # gradient: say why (sizes that make a Gram matrix singular), as well as that it failed.
     hints = tuple(hint for hint in domain_hints(program, chosen) if hint not in notes)
     return replace(report, notes=notes + hints)
+
+
+def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
+              bind: Mapping[str, str] | None = None, step: float = 1e-6,
+              tolerance: float = 1e-6) -> CheckReport:
+    """A Hessian-vector product against central differences of the compiled gradient along
+    random directions V: (∇J(x + hV) − ∇J(x − hV)) / 2h, each component on its own."""
+    second = derivation.second_order
+    assert second is not None
+    first = second.first
+    program = first.program
+    rng = np.random.default_rng(seed)
+    values = random_arguments(program, sizes, rng)
+    directions = {name: rng.normal(size=np.shape(values[name])) for name in first.wrt}
+    first_signature, signature = signature_of(first), signature_of(derivation)
+    gradient = compiled(first, bind=bind, signature=first_signature)
+    product = compiled(derivation, bind=bind, signature=signature)
+
+    def gradients_at(sign: float) -> dict[str, Any]:
+        moved = {name: value + sign * step * directions[name] if name in directions else value
+                 for name, value in values.items()}
+        result: dict[str, Any] = gradient(**first_signature.keywords(moved, sizes))[1]
+        return result
+
+    try:
+        arguments = {**values, **{second.directions[name]: direction
+                                  for name, direction in directions.items()}}
+        derived = product(**signature.keywords(arguments, sizes))
+        plus, minus = gradients_at(1.0), gradients_at(-1.0)
+        at = gradients_at(0.0)
+    except np.linalg.LinAlgError:
+        raise UsageError("the check cannot evaluate the gradient at its random inputs: a "
+                         "matrix that it inverts is singular there. Try other --sizes or "
+                         "--seed.") from None
+    reports = []
+    for name in first.wrt:
+        shape = np.shape(values[name])
+        numeric = (np.asarray(plus[name], dtype=float) - np.asarray(minus[name], dtype=float)) \
+            / (2 * step)
+        numeric = np.broadcast_to(numeric, shape)
+        size = float(np.max(np.abs(np.asarray(at[name], dtype=float)), initial=0.0))
+        reports.append(parameter_report(
+            name, np.broadcast_to(np.asarray(derived[name], dtype=float), shape), numeric,
+            size, step))
+    notes = _non_finite_notes(f"∇{program.objective}", 0.0,
+                              [(name, derived[name]) for name in first.wrt])
+    objective = first.objective
+    return CheckReport(tuple(reports), tolerance, dict(sizes), notes,
+                       title=f"Hessian-vector product vs central differences of ∇{objective} "
+                             "along random directions V",
+                       label=f"(∇²{objective} V)_{{}}")
 
 
 def _gram_factor(expr: Expr) -> tuple[Sym, bool] | None:

@@ -28,6 +28,7 @@ examples:
   matgrad examples/single_layer.mg --numpy --bind f=tanh     the NumPy value_and_grad module
   matgrad examples/single_layer.mg --backend jax --bind f=tanh    the same for JAX (jax.jit-able)
   matgrad examples/single_layer.mg --check --bind f=sigmoid  gradient vs central differences
+  matgrad examples/single_layer.mg --hvp      the Hessian-vector product, Ȧ and Δ̇ named
   matgrad examples/regression_loop.mg         the recursion (23) for any depth k
   matgrad examples/regression_loop.mg --depth k=4            the same network written out
   matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --wrt x
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--depth", metavar="k=4",
                         help="write a layer loop out at this depth (default: derive it once, "
                         "for any depth); --check runs a loop's code at depth 3 unless given")
+    parser.add_argument("--hvp", action="store_true",
+                        help="the Hessian-vector product ∇²J·V instead of the gradient: the "
+                        "gradient of φ = ∇J · V with a direction V_W for each parameter W "
+                        "(with --steps, --latex, --numpy, --backend and --check)")
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
@@ -159,6 +164,8 @@ def run(argv: Sequence[str]) -> int:
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
     derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide")
+    if args.hvp:
+        derivation = derivation.hvp()
     for note in derivation.notes:  # on stderr: stdout stays the result alone
         print(f"matgrad: {note}", file=sys.stderr)
     bind = _pairs(args.bind, "--bind")

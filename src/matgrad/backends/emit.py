@@ -17,12 +17,13 @@ printed from exact Fractions; function bindings must name built-in functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from matgrad.backends.base import Backend
+from matgrad.backends.docstrings import docstrings
 from matgrad.backends.entry import EntryPoint, entry_checks
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
@@ -74,8 +75,7 @@ from matgrad.ir.expr import (
     Zero,
 )
 from matgrad.ir.shapes import shape_of
-from matgrad.ir.text import to_text
-from matgrad.printing.textbook import textbook_writer
+from matgrad.printing.textbook import SECOND
 
 if TYPE_CHECKING:
     pass
@@ -86,18 +86,6 @@ ALLOCATING = (Add, Neg, Scale, Div, Hadamard, HadDiv, HadPower, MatMul, Apply, R
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
 
-
-
-def bind_functions(expr: Expr, bind: Mapping[str, str]) -> Expr:
-    """`expr` with each abstract function named as `bind` binds it (f → tanh)."""
-    if not bind:
-        return expr
-    kids = expr.children()
-    if kids:
-        expr = expr.with_children(tuple(bind_functions(kid, bind) for kid in kids))
-    if isinstance(expr, (Apply, RowApply, RowGrad)) and expr.fn in bind:
-        return replace(expr, fn=bind[expr.fn])
-    return expr
 
 
 @dataclass(frozen=True)
@@ -152,6 +140,7 @@ class NumpyGenerator:
         # than the arithmetic (about 0.5 µs an argument).
         self.checks = checks
         self.derivation = derivation
+        self.second_order = derivation.second_order is not None
         self.program = derivation.program
         self.function_name = function_name
         self.bind = dict(bind or {})
@@ -652,8 +641,30 @@ class NumpyGenerator:
         match = re.fullmatch(rf"({self.ns}\.[a-z0-9_]+)\(\{{x\}}\)", template)
         return match.group(1) if match else None
 
+    def _second_derivative(self, expr: Apply) -> Expr | None:
+        """f″(A) as the expression of printing/textbook.py's SECOND table (through a cached
+        Z = f(A) where there is one): lowered once here, no backend spells f″."""
+        form = SECOND.get(self._function(expr.fn)) if expr.order == 2 else None
+        if form is None:
+            return None
+        forward = Apply(expr.fn, expr.arg, 0)
+        cached = self.forward_of_apply.get(forward)
+        output = Sym(cached) if cached is not None else forward
+        return form(expr.arg, output, Ones(*self.full_shape(expr)),
+                    Apply(expr.fn, expr.arg, 1))
+
+    def _lower_second(self, expr: Expr) -> Expr:
+        """`expr` with every f″(A) of a built-in f written out (`_second_derivative`)."""
+        if not any(isinstance(node, Apply) and node.order == 2 for node in expr.walk()):
+            return expr
+        kids = expr.children()
+        if kids:
+            expr = expr.with_children(tuple(self._lower_second(kid) for kid in kids))
+        lowered = self._second_derivative(expr) if isinstance(expr, Apply) else None
+        return expr if lowered is None else lowered
+
     def _emit_Apply(self, expr: Apply) -> Code:
-        via = self._via_output(expr)
+        via = self._via_output(expr) or self._second_derivative(expr)
         if via is not None:
             return self.emit(via)
         template = self._template(expr)
@@ -760,9 +771,11 @@ class NumpyGenerator:
     def _needed_definitions(self) -> list[str]:
         """Let-bound names the objective, the adjoints or the gradients use, in order."""
         definitions = self.program.definitions
-        needed: set[str] = {self.program.objective}
+        # A Hessian-vector product returns its components only: φ itself is not computed.
+        needed: set[str] = set() if self.second_order else {self.program.objective}
         used = self._used_adjoints()
-        stack: list[Expr] = [definitions[self.program.objective],
+        stack: list[Expr] = [*([] if self.second_order else
+                               [definitions[self.program.objective]]),
                              *(value for name, value in self.derivation.adjoints.items()
                                if name in used),
                              *self.derivation.gradients.values()]
@@ -782,11 +795,13 @@ class NumpyGenerator:
             if isinstance(definition, Apply) and definition.order == 0:
                 self.forward_of_apply[definition] = name
         used = self._used_adjoints()
-        # Lowered: a value and its transpose become one value (attention's G and Gᵀ).
+        # Lowered: a value and its transpose become one value (attention's G and Gᵀ); f″ is
+        # written out before planning, so that what its form shares with other values (σ(A)
+        # of softplus″) is computed once.
         lifted: dict[Expr, Expr] = {}
-        backward = [(name, lift_transposes(value, lifted))
+        backward = [(name, lift_transposes(self._lower_second(value), lifted))
                     for name, value in derivation.adjoints.items() if name in used]
-        gradients = {name: lift_transposes(gradient, lifted)
+        gradients = {name: lift_transposes(self._lower_second(gradient), lifted)
                      for name, gradient in derivation.gradients.items()}
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
             gradients.values())
@@ -824,52 +839,33 @@ class NumpyGenerator:
         flush()
         results = {name: results[name] for name in derivation.gradients}
         objective = self.identifiers[program.objective]
-        kept = {self.identifiers[program.objective], *results.values(),
-                *(self.identifiers[name] for name in parameters)}
+        kept = {objective, *results.values(), *(self.identifiers[name] for name in parameters)}
         body = self._check_arguments(parameters, self.used_dims) + release_dead(self.lines,
                                                                                 kept)
         returned = ", ".join(f'"{name}": {result}' for name, result in results.items())
-        # J is a NumPy scalar or a 1×1 array (never a Python number): .item() is a float.
-        body.append(f"return {self.backend.returned_objective.format(x=objective)}, "
-                    f"{{{returned}}}")
+        if self.second_order:
+            body.append(f"return {{{returned}}}")
+        else:
+            # J is a NumPy scalar or a 1×1 array (never a Python number): .item() is a float.
+            body.append(f"return {self.backend.returned_objective.format(x=objective)}, "
+                        f"{{{returned}}}")
         return self._module(parameters, body)
 
     def _module(self, parameters: list[str], body: list[str]) -> str:
-        derivation, program = self.derivation, self.program
+        program = self.program
         args = ", ".join(self.identifiers[name] for name in parameters)
         if self.signature.size_keywords:
             # Sizes no argument's shape gives are keyword-only arguments.
             args += ", *, " + ", ".join(self.signature.size_keywords.values())
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
-        written = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
-
-        def shown(expr: Expr) -> str:
-            # As the module computes it: bound functions by their names (tanh, not f), their
-            # derivatives written out (1 - Z .* Z, not f'(A)).
-            return to_text(written(bind_functions(expr, self.bind)), "ascii")
-
-        formulas = [f"    d{program.objective}/d{name} = {shown(grad)}"
-                    for name, grad in derivation.gradients.items()]
-        formulas += [f"    {self.identifiers[name]} = {shown(value)}"
-                     for name, value in derivation.adjoints.items()]
-        bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
-        wrt = ", ".join(derivation.gradients)
-        lines = [
-            f'"""{program.objective} and its gradient, generated by matgrad.',
-            "",
-            "Gradients, derived by the identities of the guide:",
-            *formulas,
-        ]
-        if bound:
-            lines += ["", f"with {bound}."]
-        lines += ['"""', "", *self.backend.import_lines, "", ""]
+        documented = docstrings(self.derivation, self.bind, self.identifiers)
+        lines = [*documented.module, "", *self.backend.import_lines, "", ""]
         lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
         lines += [
             *self.backend.decorators,
             f"def {self.function_name}({args}):",
-            f'    """Return ({program.objective}, gradients of {program.objective} with respect '
-            f'to {wrt}).',
+            f'    """{documented.returns}',
             "",
             f"    Arguments: {shapes}.",
             f"    {self.backend.scalar_note}"

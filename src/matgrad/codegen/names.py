@@ -41,6 +41,8 @@ def spelled_letter(char: str) -> str:
         return char
     if char in "ℓ∇":
         return "ell" if char == "ℓ" else "nabla"
+    if char == "\u0307":  # the dot of a tangent's name (Ȧ → A_dot)
+        return "_dot"
     words = unicodedata.name(char, "").split()
     if words[:1] == ["GREEK"] and "SYMBOL" in words:  # ϑ → theta_symbol, ϵ → lunate_epsilon_symbol
         return "_".join(words[1:]).lower()

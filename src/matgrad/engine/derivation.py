@@ -101,6 +101,17 @@ class Layers:
 
 
 @dataclass(frozen=True)
+class SecondOrder:
+    """What makes a derivation a Hessian-vector product: it is the gradient of
+    φ = Σₖ ∇ₖJ · Vₖ with the directions Vₖ constant, so its gradients are (∇²J V)ₖ."""
+
+    first: Derivation  # the derivation of J whose gradient φ reads
+    directions: dict[str, str]  # parameter → the name of its direction, V_<parameter>
+    # Names the first derivation's adjoints have in φ's program: forward node → Δ name.
+    first_adjoints: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Derivation:
     """The gradients read off by (17), the named adjoints Δ, every step and the shapes."""
 
@@ -113,6 +124,8 @@ class Derivation:
     shapes: dict[str, Shape]
     node_adjoints: dict[str, Expr]
     layers: Layers | None = None
+    # Set for a Hessian-vector product (second_order.py): its gradients are (∇²J V)ₖ.
+    second_order: SecondOrder | None = None
 
     @property
     def objective(self) -> str:

@@ -19,7 +19,7 @@ no rule can rewrite raises `UnsupportedError` naming it — never a wrong gradie
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 
 from matgrad.engine.derivation import Derivation
@@ -48,6 +48,9 @@ from matgrad.rewrite.simplify import Tidier
 
 MAX_STEPS = 200_000
 MAX_INLINED_HEIGHT = 16
+
+# How the adjoint of a node is named: (node, names taken) → a fresh name.
+AdjointNamer = Callable[[str, Container[str]], str]
 
 
 @dataclass
@@ -88,12 +91,15 @@ def adjoint_name(node: str, taken: Container[str]) -> str:
 
 class Engine(GuardContext):
     def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet,
-                 outer_nodes: frozenset[str] = frozenset()) -> None:
+                 outer_nodes: frozenset[str] = frozenset(),
+                 namer: AdjointNamer | None = None) -> None:
         # The engine's own copy: stabilising rewrites its definitions, never the caller's.
         self.program = replace(program, definitions=dict(program.definitions))
         # Parameters that stand for nodes of an enclosing program (a loop body's Z[j-1]): an
         # adjoint feeding one is named, as one feeding a let-bound node is.
         self.outer_nodes = outer_nodes
+        # The second-order derivation names its adjoints as tangents (Ȧ, Δ̇): second_order.py.
+        self.namer: AdjointNamer = namer or adjoint_name
         self.wrt = wrt
         self.shapes: dict[str, Shape] = dict(program.shapes)
         self.shape_memo: dict[Expr, Shape] = {}
@@ -350,7 +356,7 @@ class Engine(GuardContext):
         merged = self.tidier.tidy(add(coefficients))
         # Both looked up in place: copying them per node made long programs quadratic.
         taken: ChainMap[str, object] = ChainMap(self.shapes, self.dims)  # type: ignore[arg-type]
-        name = adjoint_name(node, taken)
+        name = self.namer(node, taken)
         self.shapes[name] = self.shapes[node]
         reference = Sym(name)
         first = indices[0]
@@ -440,21 +446,25 @@ def _describe(expr: Expr) -> str:
 
 
 def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet,
-               outer_nodes: frozenset[str] = frozenset()) -> EngineResult:
+               outer_nodes: frozenset[str] = frozenset(),
+               namer: AdjointNamer | None = None) -> EngineResult:
     for name in wrt:
         if name in program.definitions:
             raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
                              "respect to free symbols (declared or used matrices).")
-    return Engine(program, wrt, rules, outer_nodes).run()
+    return Engine(program, wrt, rules, outer_nodes, namer).run()
 
 
 def derivation_of(program: Program, wrt: tuple[str, ...], rules: RuleSet,
-                  outer_nodes: frozenset[str] = frozenset()) -> Derivation:
-    """Run the engine on a resolved program (`outer_nodes`: see Engine) and return its result
-    as data; `program` is left as it was (the derivation holds the program as derived)."""
-    result = run_engine(program, wrt, rules, outer_nodes)
+                  outer_nodes: frozenset[str] = frozenset(),
+                  namer: AdjointNamer | None = None) -> Derivation:
+    """Run the engine on a resolved program (`outer_nodes`, `namer`: see Engine) and return
+    its result as data; `program` is left as it was (the derivation holds the program as
+    derived)."""
+    result = run_engine(program, wrt, rules, outer_nodes, namer)
     return Derivation(result.program, wrt, result.gradients, result.adjoints, result.adjoint_nodes,
                       result.steps, result.shapes, result.node_adjoints)
 
 
-__all__ = ["EngineResult", "Step", "adjoint_name", "contains_diff", "derivation_of", "run_engine"]
+__all__ = ["AdjointNamer", "EngineResult", "Step", "adjoint_name", "contains_diff",
+           "derivation_of", "run_engine"]

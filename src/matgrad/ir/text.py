@@ -12,6 +12,7 @@ which resolution turns back into the same broadcast.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -82,7 +83,9 @@ def pretty_name(name: str, style: Style) -> str:
     if indexed is not None:
         return indexed
     if style == "ascii":
-        return name
+        return name.replace("\u0307", "_dot")  # a tangent Ȧ (second_order.py) as A_dot
+    if "\u0307" in name:  # a tangent's dot, composed with its letter where Unicode can (Ȧ)
+        name = unicodedata.normalize("NFC", name)
     stem = name.rstrip("0123456789")
     if stem and stem != name and not stem.endswith("_"):
         return stem + name[len(stem):].translate(SUBSCRIPTS)

@@ -441,11 +441,24 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
         f"${_rule_statement(rule)}$" for rule in rules)
+    second = derivation.second_order
+    if second is None:
+        title = f"The gradient of ${latex_name(program.objective, False)}$"
+        preface: list[str] = []
+    else:
+        first, phi = (latex_name(name, False) for name in (second.first.objective,
+                                                          program.objective))
+        title = f"The Hessian-vector product of ${first}$"
+        preface = [f"$\\nabla^2 {first}\\,\\mathbf{{V}} = \\nabla {phi}$ with "
+                   f"${phi} = \\nabla {first} \\cdot \\mathbf{{V}}$ "
+                   f"$= {printer(program.definitions[program.objective])}$, the directions "
+                   "held constant.", ""]
     parts = [
         *DOCUMENT_PREAMBLE,
-        f"\\section*{{The gradient of ${latex_name(program.objective, False)}$}}",
+        f"\\section*{{{title}}}",
         f"Shapes: {shapes}.",
         "",
+        *preface,
         "Derivation, each step by the identities it cites (the guide's numbering):",
         "{\\small",
         latex_fragment(derivation).rstrip(),

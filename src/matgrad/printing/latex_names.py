@@ -8,6 +8,7 @@ How names are set (docs/language.md, "Names in LaTeX"):
 - any other run of letters is an upright multi-letter name: logits → \\mathrm{logits};
 - Greek letters inside a name stay symbols (ΔZ → \\boldsymbol{\\Delta}\\mathbf{Z}, νll →
   \\nu\\mathrm{ll}: never a TeX command such as \\null);
+- a combining dot after a letter is a tangent's dot (Ȧ → \\dot{\\mathbf{A}});
 - trailing digits and `_rest` are subscripts (W1 → W_{1}, W_out → W_{\\mathrm{out}}); a layer's
   index is a subscript (Z[j-1] → Z_{j-1}).
 
@@ -41,6 +42,7 @@ GREEK_AS_LATIN = {
 # Names written in ASCII that are Greek letters (theta, lambda): set as the letter.
 GREEK_WORDS = frozenset(GREEK_COMMANDS.values()) - {"nabla", "ell"}
 
+DOT = "\u0307"  # the combining dot of a tangent's name
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
 _SUBSCRIPT_INDEX = re.compile(r"[A-Za-z0-9+\-]+")
@@ -84,6 +86,9 @@ def _stem(stem: str, bold: bool) -> str:
                 raise ValueError(f"unexpected character {char!r} in name {stem!r}")
             parts.append(_run(run.group(0), bold))
             position = run.end()
+        if stem[position:position + 1] == DOT:  # a tangent (second_order.py): Ȧ → \dot{A}
+            parts[-1] = f"\\dot{{{parts[-1]}}}"
+            position += 1
     # A command followed by a letter needs a space: \nabla f, not the unknown \nablaf.
     return "".join(part + " " if re.search(r"\\[A-Za-z]+$", part) and index + 1 < len(parts)
                    and parts[index + 1][:1].isalpha() else part

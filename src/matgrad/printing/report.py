@@ -43,11 +43,34 @@ def results(derivation: Derivation) -> tuple[dict[str, Expr], dict[str, Expr]]:
             {name: shown(a) for name, a in derivation.adjoints.items()})
 
 
-def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
+def result_name(derivation: Derivation, parameter: str, style: Style = "unicode") -> str:
+    """What a printed result is: ∂J/∂W, or (∇²J V)_W for a Hessian-vector product."""
+    name = pretty_name(parameter, style)
+    second = derivation.second_order
+    if second is not None:
+        objective = pretty_name(second.first.objective, style)
+        return f"(∇²{objective} V)_{name}" if style == "unicode" else f"(d2{objective} V)_{name}"
     objective = pretty_name(derivation.objective, style)
     partial = "∂" if style == "unicode" else "d"
+    return f"{partial}{objective}/{partial}{name}"
+
+
+def second_order_preface(derivation: Derivation, style: Style = "unicode") -> str:
+    """How a Hessian-vector product is derived: φ = Σ ∂J/∂W · V_W, V constant; ∇²J V = ∇φ."""
+    second = derivation.second_order
+    assert second is not None
+    phi = pretty_name(derivation.objective, style)
+    first = pretty_name(second.first.objective, style)
+    directions = ", ".join(pretty_name(name, style) for name in second.directions.values())
+    product = "∇²" if style == "unicode" else "d2"
+    return (f"{phi} = {to_text(derivation.program.definitions[derivation.objective], style)}"
+            f"  (∇{first} · V, the directions {directions} constant: {product}{first} V = "
+            f"∇{phi})")
+
+
+def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
     gradients, adjoints = results(derivation)
-    lines = [f"{partial}{objective}/{partial}{pretty_name(name, style)} = {to_text(grad, style)}"
+    lines = [f"{result_name(derivation, name, style)} = {to_text(grad, style)}"
              for name, grad in gradients.items()]
     where = [f"  {pretty_name(name, style)} = {to_text(value, style)}"
              for name, value in adjoints.items()]
@@ -71,6 +94,8 @@ def _state_text(terms: tuple[Expr, ...], style: Style) -> str:
 def format_steps(derivation: Derivation, style: Style = "unicode") -> str:
     objective = pretty_name(derivation.objective, style)
     lines: list[str] = []
+    if derivation.second_order is not None:
+        lines.append(second_order_preface(derivation, style))
     invented = derivation.program.invented
     if invented:
         # An inline objective's intermediates, named as the guide names them before it

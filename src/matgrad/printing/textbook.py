@@ -6,9 +6,13 @@ written out, as the guide does: tanh′(A) is 1 − Z ⊙ Z when Z = tanh(A) is 
 1 − tanh(A) ⊙ tanh(A)), exp′(x) is exp(x), log′(p) is 1 ./ p, sin′ is cos, softplus′ is σ.
 `textbook` rewrites a printed expression so; one table row per function.
 
-Invariants: each form equals f′ exactly (a test evaluates both for every row); functions
-without a row (relu, whose derivative has no closed form in the language, and every abstract
-function) keep f′; higher derivatives f″ are left as they are.
+Second derivatives, which Hessian-vector products read, have a table of their own
+(`SECOND`): tanh″ = −2Z ⊙ (1 − Z ⊙ Z), σ″ = Z ⊙ (1 − Z) ⊙ (1 − 2Z), softplus″ = σ ⊙ (1 − σ).
+Code generation lowers f″ through it for every backend (so no backend spells f″).
+
+Invariants: each form equals f′ (f″) exactly (a test evaluates both for every row); functions
+without a row (relu′, whose derivative has no closed form in the language, and every abstract
+function) keep f′ and f″; third derivatives are left as they are.
 """
 
 from __future__ import annotations
@@ -61,6 +65,41 @@ TEXTBOOK: dict[str, Form] = {
 }
 
 
+
+def _complement(y: Expr, one: Expr) -> Expr:
+    return Add((one, Neg(y)))
+
+
+def _zero(x: Expr, y: Expr, one: Expr, first: Expr) -> Expr:
+    return Zero(*_shape_of_ones(one))
+
+
+# f″ in x, y and 𝟏 as above and f′(x) itself (`first`), so that code computing both shares f′:
+# tanh″ = −2y ⊙ tanh′, σ″ = σ′ ⊙ (1 − 2y), log″ = −log′ ⊙ log′ (zero almost everywhere for the
+# piecewise-linear relu, abs and sign).
+SecondForm = Callable[[Expr, Expr, Expr, Expr], Expr]
+SECOND: dict[str, SecondForm] = {
+    "tanh": lambda x, y, one, first: Neg(Scale(TWO, Hadamard(y, first))),
+    "sigmoid": lambda x, y, one, first: Hadamard(first, _complement(Scale(TWO, y), one)),
+    "softplus": lambda x, y, one, first: Hadamard(first, _complement(first, one)),
+    "exp": lambda x, y, one, first: y,
+    "expm1": lambda x, y, one, first: Add((y, one)),
+    "log": lambda x, y, one, first: Neg(Hadamard(first, first)),
+    "log1p": lambda x, y, one, first: Neg(Hadamard(first, first)),
+    "sqrt": lambda x, y, one, first: Neg(HadDiv(Hadamard(first, first), y)),
+    "arctan": lambda x, y, one, first: Neg(Scale(TWO, Hadamard(x, Hadamard(first, first)))),
+    "square": lambda x, y, one, first: Scale(TWO, one),
+    "sin": lambda x, y, one, first: Neg(y),
+    "cos": lambda x, y, one, first: Neg(y),
+    "sinh": lambda x, y, one, first: y,
+    "cosh": lambda x, y, one, first: y,
+    "relu": _zero,
+    "abs": _zero,
+    "sign": _zero,
+    "identity": _zero,
+}
+
+
 def _is_symmetric(expr: Expr, symmetric: frozenset[str]) -> bool:
     if isinstance(expr, Inv):
         return _is_symmetric(expr.x, symmetric)
@@ -97,10 +136,14 @@ def textbook_writer(shapes: Mapping[str, Shape], definitions: Mapping[str, Expr]
         if isinstance(node, Add) and symmetric:
             # (A + Aᵀ)x with A symmetric reads 2Ax, not (A + A)x.
             return collect_like_terms(node, lambda e: shape_of(e, shapes, memo)) or node
-        if not (isinstance(node, Apply) and node.order == 1 and node.fn in TEXTBOOK):
+        if not (isinstance(node, Apply) and ((node.order == 1 and node.fn in TEXTBOOK)
+                                             or (node.order == 2 and node.fn in SECOND))):
             return node
         value = Apply(node.fn, node.arg)
-        rows, cols = shape_of(node.arg, shapes, memo)
-        return TEXTBOOK[node.fn](node.arg, outputs.get(value, value), Ones(rows, cols))
+        output = outputs.get(value, value)
+        one = Ones(*shape_of(node.arg, shapes, memo))
+        if node.order == 2:  # f″ reads f′, written out in its turn
+            return rewrite(SECOND[node.fn](node.arg, output, one, Apply(node.fn, node.arg, 1)))
+        return TEXTBOOK[node.fn](node.arg, output, one)
 
     return rewrite
