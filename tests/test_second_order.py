@@ -6,6 +6,8 @@ along V — on the examples, the conformance set and random programs; textbook f
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +242,111 @@ def test_torch_agrees_with_numpy() -> None:
         **{name: torch.tensor(value) for name, value in values.items()})
     for name in ("W", "b"):
         np.testing.assert_allclose(result[name].numpy(), expected[name], rtol=1e-10)
+
+
+# ---- Hessians in matrix form ------------------------------------------------------------------
+
+def autograd_hessian(derivation: Derivation, values: dict[str, np.ndarray],
+                     sizes: dict[str, int], bind: dict[str, str]) -> dict[tuple[str, str], Any]:
+    """Every block from autograd's double reverse mode, one unit direction per column (vec
+    order: columns stacked)."""
+    wrt = derivation.wrt
+    blocks: dict[tuple[str, str], Any] = {}
+    for b in wrt:
+        count = values[b].size
+        columns: dict[str, list[np.ndarray]] = {a: [] for a in wrt}
+        for j in range(count):
+            directions = {name: np.zeros_like(values[name]) for name in wrt}
+            unit = np.zeros(count)
+            unit[j] = 1.0
+            directions[b] = unit.reshape(values[b].shape, order="F")
+            product = autograd_hvp(derivation.program, values, sizes, wrt, bind, directions)
+            for a in wrt:
+                column = np.broadcast_to(product[a], values[a].shape)
+                columns[a].append(np.reshape(column, -1, order="F"))
+        for a in wrt:
+            blocks[(a, b)] = np.stack(columns[a], axis=1)
+    return blocks
+
+
+HESSIANS: dict[str, tuple[str, dict[tuple[str, str], str | None]]] = {
+    "x'Ax": ("x: n x 1; A: n x n, data\nJ = x'*A*x", {("x", "x"): "Aᵀ + A"}),
+    "least squares": ("A: m x n, data; b: m x 1, data; x: n x 1\nJ = ||A*x - b||^2",
+                      {("x", "x"): "2(AᵀA)"}),
+    "logistic regression": (
+        "X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(softplus(X*w)) - y'*X*w",
+        {("w", "w"): "Xᵀ((sigmoid(A) ⊙ (𝟏 − sigmoid(A)))𝟏ᵀ ⊙ X)"}),
+    "logistic regression with a bias and ridge": (
+        "X: t x n, data; y: t x 1, data; w: n x 1; c: scalar\n"
+        "J = sum(softplus(X*w + c)) - y'*(X*w + c) + 1/2*||w||^2",
+        {("w", "w"): "Xᵀ((sigmoid(A) ⊙ (𝟏 − sigmoid(A)))𝟏ᵀ ⊙ X) + I",
+         ("w", "c"): "Xᵀ((sigmoid(A) ⊙ (𝟏 − sigmoid(A)))𝟏)",
+         ("c", "w"): "1ᵀ((sigmoid(A) ⊙ (𝟏 − sigmoid(A)))𝟏ᵀ ⊙ X)",
+         ("c", "c"): "1ᵀ((sigmoid(A) ⊙ (𝟏 − sigmoid(A)))𝟏)"}),
+    "a row vector": ("x: 1 x n; B: n x n, data\nJ = x*B*x'", {("x", "x"): "Bᵀ + B"}),
+    "(x'x)^2": ("x: n x 1\nJ = (x'*x)^2", {("x", "x"): "8(x xᵀ) + 4((xᵀx)I)"}),
+    "Rayleigh quotient": ("x: n x 1; A: n x n, data\nJ = (x'*A*x) / (x'*x)", {}),
+    "a quadratic and a scalar": ("x: n x 1; a: scalar; A: n x n, data\nJ = a^2 * x'*A*x",
+                                 {}),
+    "matrix least squares": ("X: t x n, data; W: n x m; Y: t x m, data\n"
+                             "J = 1/2*||X*W - Y||^2", {("W", "W"): None}),
+    "logdet": ("X: n x n, spd\nJ = logdet(X)", {("X", "X"): None}),
+    "the §1 network": ((ROOT / "examples" / "single_layer.mg").read_text(),
+                       {("W", "W"): None, ("b", "b"): None}),
+}
+
+
+@pytest.mark.parametrize("name", list(HESSIANS))
+def test_hessian_blocks_against_autograd(name: str) -> None:
+    source, printed = HESSIANS[name]
+    derivation = matgrad.derive(source)
+    hessian = derivation.hessian()
+    for key, expected in printed.items():
+        block = hessian.blocks[key]
+        if expected is None:
+            assert block is None and hessian.reasons[key]
+        else:
+            assert f"{key[0]}∂{key[1]} = {expected}" in str(hessian)
+    bind = _bind(derivation)
+    rng = np.random.default_rng(7)
+    sizes = random_sizes(derivation.program, rng)
+    values = random_inputs(derivation.program, sizes, rng)
+    function = hessian.compile(bind=bind)
+    arguments = {derivation.python_names[k]: v for k, v in values.items()
+                 if k in derivation.python_names}
+    arguments.update({keyword: sizes[dim] for dim, keyword in derivation.size_arguments.items()})
+    blocks = function(**arguments)
+    reference = autograd_hessian(derivation, values, sizes, bind)
+    assert set(blocks) == set(reference)
+    for key, expected in reference.items():
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(blocks[key], expected, rtol=1e-8, atol=1e-9 * scale,
+                                   err_msg=f"H{key} differs from autograd")
+
+
+def test_the_hessian_cli_prints_checks_and_typesets(capsys: pytest.CaptureFixture[str]) -> None:
+    source = "X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(softplus(X*w)) - y'*X*w"
+    assert main(["-e", source, "--hessian", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("∂²J/∂w∂w = Xᵀ(") and "passed" in out
+    assert main(["-e", source, "--hessian", "--latex"]) == 0
+    assert "\\partial^2 J" in capsys.readouterr().out
+    assert main(["-e", source, "--hessian", "--numpy"]) == 2
+    assert "--hvp --numpy" in capsys.readouterr().err
+
+
+def test_second_order_latex_compiles(tmp_path: Path) -> None:
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("pdflatex is not installed (texlive-latex-base; .ci/run installs it)")
+    derivation = matgrad.derive((ROOT / "examples" / "single_layer.mg").read_text())
+    logistic = matgrad.derive("X: t x n, data; y: t x 1, data; w: n x 1; c: scalar\n"
+                              "J = sum(softplus(X*w + c)) - y'*(X*w + c)")
+    for name, document in (("hvp", derivation.hvp().latex(standalone=True)),
+                           ("hessian", logistic.hessian().latex(standalone=True))):
+        path = tmp_path / f"{name}.tex"
+        path.write_text(document, encoding="utf-8")
+        result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error",
+                                 path.name], cwd=tmp_path, capture_output=True, text=True,
+                                check=False)
+        assert result.returncode == 0, result.stdout[-2000:]

@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from matgrad.backends.registry import compiled, module_source
 from matgrad.codegen.signature import signature_of
+from matgrad.dense import Blocks, hessian_function
 from matgrad.engine import derivation as engine_result
+from matgrad.engine import hessian as engine_hessian
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.layers import derive_layers
 from matgrad.engine.second_order import hvp_derivation
@@ -27,10 +29,15 @@ from matgrad.front.resolve import Program, resolve_program
 from matgrad.front.syntax import Loop, Statement, parse_program
 from matgrad.ir import indexing
 from matgrad.ir.text import Style
-from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
+from matgrad.printing.latex import (
+    derivation_lines,
+    hessian_latex,
+    latex_document,
+    latex_fragment,
+)
 from matgrad.printing.loop_latex import loop_latex
 from matgrad.printing.loop_text import format_loop, format_loop_steps
-from matgrad.printing.report import format_gradients, format_steps
+from matgrad.printing.report import format_gradients, format_hessian, format_steps
 from matgrad.rewrite.rules import RuleSet, load_rules
 
 Names = Literal["guide", "inline"]
@@ -113,6 +120,14 @@ class Derivation(engine_result.Derivation):
         {W: (∇²J V)_W}."""
         return Derivation.of(hvp_derivation(self, rules or load_rules()))
 
+    def hessian(self, rules: RuleSet | None = None) -> Hessian:
+        """The Hessian ∇²J in blocks H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ, read off the Hessian-vector
+        product: in matrix form for vector and scalar parameters where one is found, else
+        None with the reason (`reasons`); `compile()` gives every block as an array."""
+        rules = rules or load_rules()
+        product = hvp_derivation(self, rules)
+        return Hessian.of(engine_hessian.hessian_of(product, rules))
+
     @property
     def size_arguments(self) -> dict[str, str]:
         """Sizes that no argument's shape determines: dimension → keyword-only argument."""
@@ -123,6 +138,40 @@ class Derivation(engine_result.Derivation):
         """The generated function's argument for each input, in order (a layer family is one
         list argument, `lambda` → `lambda_`)."""
         return dict(signature_of(self).arguments)
+
+
+class Hessian(engine_hessian.Hessian):
+    """The result of `Derivation.hessian()`: `blocks[(a, b)]` (an expression, or None where no
+    closed matrix form was found; `reasons` says why), printable, typeset and compiled."""
+
+    @classmethod
+    def of(cls, result: engine_hessian.Hessian) -> Hessian:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+
+    def text(self, style: Style = "unicode") -> str:
+        return format_hessian(self, style)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def steps_text(self, style: Style = "unicode") -> str:
+        """The Hessian-vector product's derivation, which the blocks are read off."""
+        return Derivation.of(self.product).steps_text(style)
+
+    def latex(self, standalone: bool = False) -> str:
+        return hessian_latex(self, standalone)
+
+    def _repr_latex_(self) -> str:
+        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
+        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def compile(self, bind: Mapping[str, str] | None = None) -> Callable[..., Blocks]:
+        """A function of the first derivation's arguments returning {(a, b): H_ab} as arrays
+        of shape size(a) × size(b) (dense/closed forms evaluated, the rest from the product)."""
+        return hessian_function(self, bind)
 
 
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:

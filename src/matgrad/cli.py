@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matgrad.api import Derivation, derive
 from matgrad.backends.registry import BACKENDS
-from matgrad.check import check
+from matgrad.check import check, check_hessian
 from matgrad.errors import MatgradError, UsageError
 from matgrad.front.syntax import MAX_SOURCE_CHARS
 from matgrad.ir.text import Style
@@ -29,6 +29,7 @@ examples:
   matgrad examples/single_layer.mg --backend jax --bind f=tanh    the same for JAX (jax.jit-able)
   matgrad examples/single_layer.mg --check --bind f=sigmoid  gradient vs central differences
   matgrad examples/single_layer.mg --hvp      the Hessian-vector product, Ȧ and Δ̇ named
+  matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --hessian    the Hessian block A + Aᵀ
   matgrad examples/regression_loop.mg         the recursion (23) for any depth k
   matgrad examples/regression_loop.mg --depth k=4            the same network written out
   matgrad -e "x: n x 1; A: n x n; J = x'*A*x" --wrt x
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the Hessian-vector product ∇²J·V instead of the gradient: the "
                         "gradient of φ = ∇J · V with a direction V_W for each parameter W "
                         "(with --steps, --latex, --numpy, --backend and --check)")
+    parser.add_argument("--hessian", action="store_true",
+                        help="the Hessian ∇²J in blocks, in matrix form where one is found "
+                        "(with --steps, --latex and --check)")
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
@@ -164,6 +168,8 @@ def run(argv: Sequence[str]) -> int:
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
     derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide")
+    if args.hessian:
+        return _hessian(derivation, args)
     if args.hvp:
         derivation = derivation.hvp()
     for note in derivation.notes:  # on stderr: stdout stays the result alone
@@ -188,6 +194,32 @@ def run(argv: Sequence[str]) -> int:
     if report is not None:
         print(report)  # after the output, on stdout also when -o writes the output to a file
     return status
+
+
+def _hessian(derivation: Derivation, args: argparse.Namespace) -> int:
+    """`--hessian`: the blocks (or their LaTeX), the product's steps first with --steps."""
+    for flag, given in (("--numpy", args.numpy), ("--backend", args.backend),
+                        ("--hvp", args.hvp), ("--pdf", args.pdf)):
+        if given:
+            raise UsageError(f"--hessian does not take {flag} yet: the Hessian's blocks are "
+                             "evaluated by Derivation.hessian().compile(); --hvp --numpy "
+                             "prints the Hessian-vector product's module.")
+    hessian = derivation.hessian()
+    bind = _pairs(args.bind, "--bind")
+    style: Style = "ascii" if args.ascii else "unicode"
+    if args.latex:
+        text = hessian.latex(standalone=args.standalone)
+    else:
+        text = hessian.text(style) + "\n"
+        if args.steps:
+            text = hessian.steps_text(style) + "\n\n" + text
+    _emit(text, args.output)
+    if not args.check:
+        return 0
+    report = check_hessian(hessian, _sizes(args.sizes), seed=args.seed, bind=bind)
+    print()
+    print(report)
+    return 0 if report.passed else 1
 
 
 def _check_flags(args: argparse.Namespace) -> None:

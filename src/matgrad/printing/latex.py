@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matgrad.engine.derivation import Derivation
+from matgrad.engine.hessian import Hessian
 from matgrad.engine.history import Step
 from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
 from matgrad.ir.dims import SCALAR, Shape
@@ -476,3 +477,40 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
+    """The blocks of ∇²J as an align* fragment; standalone, a document that also shows the
+    Hessian-vector product's derivation they are read off."""
+    product = hessian.product
+    printer = LatexPrinter(product.shapes)
+    textbook = textbook_writer(product.shapes, product.program.definitions,
+                               product.program.symmetric)
+    objective = latex_name(hessian.first.objective, False)
+    lines = []
+    for (a, b), block in hessian.blocks.items():
+        names = (latex_name(a, product.shapes[a] != SCALAR),
+                 latex_name(b, product.shapes[b] != SCALAR))
+        left = (f"\\frac{{\\partial^2 {objective}}}{{\\partial \\operatorname{{vec}}({names[0]})\\,"
+                f"\\partial \\operatorname{{vec}}({names[1]})^\\top}} ")
+        if block is None:
+            lines.append(f"{left}&: \\text{{no closed matrix form (computed from the "
+                         "Hessian-vector product)}}")
+        else:
+            lines.append(_broken(left, textbook(block), printer))
+    fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
+    if not standalone:
+        return fragment
+    parts = [
+        *DOCUMENT_PREAMBLE,
+        f"\\section*{{The Hessian of ${objective}$}}",
+        "Each block is read off the Hessian-vector product below, linear in the directions; "
+        "$\\operatorname{vec}$ stacks columns.",
+        "{\\small",
+        fragment.rstrip(),
+        "}",
+        "The Hessian-vector product, each step by the identities it cites:",
+        "{\\small",
+        latex_fragment(product).rstrip(),
+        "}",
+        "\\end{document}",
+    ]
+    return "\n".join(parts) + "\n"

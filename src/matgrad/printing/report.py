@@ -11,6 +11,7 @@ says so (`dZ with Z = f(A)`).
 from __future__ import annotations
 
 from matgrad.engine.derivation import Derivation
+from matgrad.engine.hessian import Hessian
 from matgrad.ir.expr import Add, Expr, Sym
 from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.textbook import textbook_writer
@@ -80,6 +81,40 @@ def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
     if where:
         lines.append("where")
         lines.extend(where)
+    return "\n".join(lines)
+
+
+VEC_CONVENTION = ("H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ, rows indexed by a's entries; vec stacks columns")
+
+
+def block_name(objective: str, a: str, b: str, style: Style = "unicode") -> str:
+    partial, square = ("∂", "²") if style == "unicode" else ("d", "2")
+    a_name, b_name = pretty_name(a, style), pretty_name(b, style)
+    return f"{partial}{square}{objective}/{partial}{a_name}{partial}{b_name}"
+
+
+def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
+    """The blocks of ∇²J, each in matrix form or with the reason it has none."""
+    product = hessian.product
+    objective = pretty_name(hessian.first.objective, style)
+    shown = textbook_writer(product.shapes, product.program.definitions,
+                            product.program.symmetric)
+    lines: list[str] = []
+    written: list[Expr] = []
+    for (a, b), block in hessian.blocks.items():
+        name = block_name(objective, a, b, style)
+        if block is None:
+            lines.append(f"{name}: {hessian.reasons[(a, b)]}; compile() computes it column by "
+                         "column from the Hessian-vector product")
+            continue
+        written.append(shown(block))
+        lines.append(f"{name} = {to_text(written[-1], style)}")
+    where = [f"  {pretty_name(name, style)} = "
+             f"{to_text(product.program.definitions[name], style)}"
+             for name in _used_names(product, written)]
+    if where:
+        lines += ["where", *where]
+    lines.append(f"({VEC_CONVENTION})")
     return "\n".join(lines)
 
 

@@ -1,0 +1,112 @@
+"""Hessian blocks as arrays at given arguments: `hessian_function(hessian)`.
+
+A block with a closed matrix form is evaluated from that form (by the IR's NumPy interpreter,
+over the program's named values); a block without one is assembled column by column from the
+compiled Hessian-vector product, one product per entry of the column parameter (all blocks of
+that column at once).  Each block is an array of shape (size of a) × (size of b), with the
+convention of engine/hessian.py: rows and columns in vec order, which stacks columns.
+
+Invariant: a block is never a guess — the closed form is exact, and a column from the product
+is the product itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from matgrad.backends.registry import compiled
+from matgrad.codegen.signature import signature_of
+from matgrad.engine.hessian import Hessian
+from matgrad.errors import UsageError
+from matgrad.functions import ROWWISE, numeric
+from matgrad.ir.evaluate import Environment, evaluate
+
+Blocks = dict[tuple[str, str], np.ndarray]
+
+
+def _functions(bind: Mapping[str, str]) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
+    """Abstract functions as the interpreter calls them: (x, order) → f⁽ᵒʳᵈᵉʳ⁾(x)."""
+    def bound(concrete: str) -> Callable[[np.ndarray, int], np.ndarray]:
+        if concrete in ROWWISE:
+            row = ROWWISE[concrete]
+            return lambda x, order: row.gradient(x) if order else row.evaluate(x)
+        return lambda x, order: numeric(concrete, order)(x)
+
+    return {name: bound(concrete) for name, concrete in bind.items()}
+
+
+def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
+                     ) -> Callable[..., Blocks]:
+    """A function of the first derivation's arguments (as its compiled gradient takes them)
+    returning {(a, b): H_ab}."""
+    bind = dict(bind or {})
+    product = hessian.product
+    second = product.second_order
+    assert second is not None
+    first = second.first
+    program = product.program
+    unbound = sorted(program.abstract_functions - set(bind))
+    if unbound and any(block is not None for block in hessian.blocks.values()):
+        raise UsageError(f"the Hessian needs a value for {', '.join(unbound)}: bind it to a "
+                         f"built-in function, e.g. bind={{'{unbound[0]}': 'tanh'}}.")
+    first_signature, signature = signature_of(first), signature_of(product)
+    needs_product = any(block is None for block in hessian.blocks.values())
+    apply_product = compiled(product, bind=bind, signature=signature) if needs_product else None
+    identifiers = dict(first_signature.arguments)
+    parameters = first.wrt
+    functions = _functions(bind)
+
+    def blocks_at(*args: Any, **kwargs: Any) -> Blocks:
+        call = dict(zip(identifiers.values(), args, strict=False))
+        call.update(kwargs)
+        missing = [identifier for identifier in identifiers.values() if identifier not in call]
+        if missing:
+            raise UsageError(f"missing argument(s) {', '.join(missing)}.")
+        values = {name: np.asarray(call[identifier], dtype=float)
+                  for name, identifier in identifiers.items()}
+        dims = {dim: int(call[keyword]) for dim, keyword in first_signature.size_keywords.items()}
+        for name, value in values.items():
+            for dim, extent in zip(program.shapes[name], np.shape(value), strict=False):
+                if isinstance(dim, str):
+                    dims.setdefault(dim, int(extent))
+        sizes = {name: int(np.size(values[name])) for name in parameters}
+        result: Blocks = {}
+        if any(block is not None for block in hessian.blocks.values()):
+            env = Environment(dict(values), dims, functions)
+            memo: dict[Any, np.ndarray] = {}
+            for name, definition in program.definitions.items():
+                if name != program.objective:
+                    env.values[name] = evaluate(definition, env, memo)  # type: ignore[index]
+            for key, block in hessian.blocks.items():
+                if block is not None:
+                    shape = (sizes[key[0]], sizes[key[1]])
+                    result[key] = np.broadcast_to(evaluate(block, env, memo), shape).copy()
+        if apply_product is not None:
+            columns = {b for (_, b), block in hessian.blocks.items() if block is None}
+            for b in parameters:
+                if b not in columns:
+                    continue
+                wanted = [a for a in parameters if hessian.blocks[(a, b)] is None]
+                for a in wanted:
+                    result[(a, b)] = np.zeros((sizes[a], sizes[b]))
+                for j in range(sizes[b]):
+                    directions = {name: np.zeros(np.shape(values[name])) for name in parameters}
+                    unit = np.zeros(sizes[b])
+                    unit[j] = 1.0
+                    directions[b] = unit.reshape(np.shape(values[b]), order="F")
+                    arguments = {**values, **{second.directions[name]: direction
+                                              for name, direction in directions.items()}}
+                    out = apply_product(**signature.keywords(arguments, dims))
+                    for a in wanted:
+                        column = np.asarray(out[a], dtype=float)
+                        column = np.broadcast_to(column, np.shape(values[a]))
+                        result[(a, b)][:, j] = column.reshape(-1, order="F")
+        return {key: result[key] for key in hessian.blocks}
+
+    return blocks_at
+
+
+__all__ = ["Blocks", "hessian_function"]

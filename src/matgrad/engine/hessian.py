@@ -1,0 +1,264 @@
+"""Hessians in matrix form, read off the Hessian-vector product.
+
+(∇²J V)_a = Σ_b H_ab V_b is linear in the directions, so each block H_ab is the matrix of the
+linear map V_b ↦ (∇²J V)_a.  For vector and scalar parameters (n×1, 1×n, 1×1) that matrix is
+read off the product's expression by one rule per operation, each a plain identity of linear
+algebra on the vector v = vec(V_b):
+
+    v ↦ I,   A E ↦ A J_E,   E B ↦ Bᵀ J_E (or b J_E),   K ⊙ E ↦ (K 1ᵀ) ⊙ J_E  (diag(K) J_E),
+    ⟨K, E⟩ ↦ vec(K)ᵀ J_E,   sum(E) ↦ 1ᵀ J_E,   Eᵀ ↦ J_E,   s x ↦ x J_s,
+
+where J_E is the matrix with vec(E) = J_E v.  So the logistic regression's
+(∇²J V)_w = Xᵀ(σ′(A) ⊙ X V_w) gives H_ww = Xᵀ((σ′(A)1ᵀ) ⊙ X), never forming diag(σ′(A)).
+Blocks of a matrix parameter (whose form is a Kronecker product) and expressions outside these
+rules get no closed form: the block says why, and its values come from the product, column by
+column (`hessian_columns`).
+
+Conventions: H_ab = ∂²J / ∂vec(a) ∂vec(b)ᵀ, rows indexed by the entries of a; vec stacks the
+columns (column-major), as the Matrix Cookbook does.
+
+Invariant: a block is either a matrix expression equal to the map exactly (each rule is an
+identity) or None with the reason — never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from matgrad.engine.derivation import Derivation
+from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.ir.expr import (
+    Add,
+    Diff,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Ones,
+    Scale,
+    Sum,
+    Sym,
+    Trace,
+    Transpose,
+    Zero,
+    add,
+    size,
+)
+from matgrad.ir.shapes import shape_of
+from matgrad.rewrite.rules import GuardContext, RuleSet
+from matgrad.rewrite.simplify import Tidier
+
+MAX_BLOCK_SIZE = 20_000  # nodes; a block larger than this is left to the product
+
+
+class NoClosedForm(Exception):
+    """The block has no matrix form by the rules above (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Hessian:
+    """The blocks H_ab of ∇²J (None where no closed form was found, with the reason) and the
+    Hessian-vector product they were read off."""
+
+    product: Derivation
+    blocks: dict[tuple[str, str], Expr | None]
+    reasons: dict[tuple[str, str], str]
+
+    @property
+    def first(self) -> Derivation:
+        second = self.product.second_order
+        assert second is not None
+        return second.first
+
+
+def _is_vector(shape: Shape) -> bool:
+    return shape[0] == 1 or shape[1] == 1
+
+
+class _Reader(GuardContext):
+    """Reads the matrix J_E of each subexpression E linear in one direction v."""
+
+    def __init__(self, product: Derivation, direction: str, others: frozenset[str],
+                 rules: RuleSet) -> None:
+        self.product = product
+        self.direction = direction
+        self.directions = others | {direction}
+        self.shapes = product.shapes
+        self.memo: dict[Expr, Shape] = {}
+        self.width: Dim = self._length(self.shapes[direction])
+        self.read: dict[Expr, Expr | None] = {}
+        # v and the tangents that read it; the product's adjoints are in the order the engine
+        # named them, each reading only those named before it.
+        self.dependent: set[str] = {direction}
+        for name, value in product.adjoints.items():
+            if any(isinstance(node, Sym) and node.name in self.dependent
+                   for node in value.walk()):
+                self.dependent.add(name)
+        self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
+
+    # ---- GuardContext (the tidy rules' guards) ---------------------------------------------
+
+    def shape_of(self, expr: Expr) -> Shape:
+        return shape_of(expr, self.shapes, self.memo)
+
+    def is_constant(self, expr: Expr) -> bool:
+        return not self._reads_directions(expr)
+
+    def is_scalar(self, expr: Expr) -> bool:
+        return self.shape_of(expr) == SCALAR
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _length(shape: Shape) -> Dim:
+        return shape[0] if shape[1] == 1 else shape[1]
+
+    def _reads_directions(self, expr: Expr) -> bool:
+        return any(isinstance(node, Diff) or (isinstance(node, Sym) and (
+            node.name in self.directions or node.name in self.product.adjoints))
+            for node in expr.walk())
+
+    def matrix(self, expr: Expr) -> Expr | None:
+        """J_E with vec(E) = J_E v, or None when E does not depend on v."""
+        if expr not in self.read:
+            self.read[expr] = self._matrix(expr)
+        return self.read[expr]
+
+    def _constant(self, expr: Expr) -> Expr:
+        if self._reads_directions(expr):
+            raise NoClosedForm("a product of two factors that both depend on the directions")
+        return expr
+
+    def _matrix(self, expr: Expr) -> Expr | None:  # noqa: C901 - one case per operation
+        rows, cols = self.shape_of(expr)
+        if rows != 1 and cols != 1:
+            if not self._reads_directions(expr) or not self._reads_any_this(expr):
+                return None
+            raise NoClosedForm("the product passes through a matrix-valued intermediate "
+                               f"({rows}×{cols}); its block is a Kronecker form")
+        if isinstance(expr, Sym):
+            if expr.name == self.direction:
+                return Identity(self.width)
+            if expr.name in self.product.adjoints:  # a tangent: read its definition
+                return self.matrix(self.product.adjoints[expr.name])
+            return None
+        if not self._reads_any_this(expr):
+            return None
+        column = cols == 1
+        if isinstance(expr, Add):
+            parts = [part for part in map(self.matrix, expr.terms) if part is not None]
+            constants = [term for term in expr.terms if not self._reads_directions(term)
+                         and not isinstance(term, Zero)]
+            if constants:
+                raise NoClosedForm("the product is not linear in the directions")
+            return add(parts)
+        if isinstance(expr, Neg):
+            return Neg(self._required(expr.x))
+        if isinstance(expr, Transpose):
+            return self._required(expr.x)
+        if isinstance(expr, Trace):
+            return self._required(expr.x)
+        if isinstance(expr, Scale):
+            if self._reads_any_this(expr.x):
+                return Scale(self._constant(expr.s), self._required(expr.x))
+            factor = self._constant(expr.x)
+            return MatMul(factor if column else Transpose(factor), self._required(expr.s))
+        if isinstance(expr, MatMul):
+            if self._reads_any_this(expr.b):
+                left = self._constant(expr.a)
+                inner = self._required(expr.b)
+                if column:
+                    return MatMul(left, inner)
+                return Scale(left, inner)  # a 1×1 times a row
+            right = self._constant(expr.b)
+            inner = self._required(expr.a)
+            if column and self.shape_of(expr.a)[1] == 1:
+                return Scale(right, inner)  # a column times a 1×1
+            return MatMul(Transpose(right), inner)
+        if isinstance(expr, (Hadamard, HadDiv)):
+            varying, factor = (expr.a, expr.b) if self._reads_any_this(expr.a) else (expr.b,
+                                                                                  expr.a)
+            if isinstance(expr, HadDiv) and varying is expr.b:
+                raise NoClosedForm("the directions divide (the product is not linear)")
+            factor = self._constant(factor)
+            inner = self._required(varying)
+            if rows == 1 and cols == 1:
+                return (Scale(factor, inner) if isinstance(expr, Hadamard)
+                        else HadDiv(inner, MatMul(factor, Ones(1, self.width))))
+            spread = MatMul(factor if column else Transpose(factor), Ones(1, self.width))
+            return Hadamard(spread, inner) if isinstance(expr, Hadamard) else HadDiv(inner,
+                                                                                     spread)
+        if isinstance(expr, Frob):
+            varying, factor = (expr.b, expr.a) if self._reads_any_this(expr.b) else (expr.a,
+                                                                                  expr.b)
+            factor = self._constant(factor)
+            inner = self._required(varying)
+            shape = self.shape_of(varying)
+            return MatMul(Transpose(factor) if shape[1] == 1 else factor, inner)
+        if isinstance(expr, Div):
+            return Div(self._required(expr.x), self._constant(expr.s))
+        if isinstance(expr, Sum):
+            return MatMul(Ones(1, self._length(self.shape_of(expr.x))), self._required(expr.x))
+        raise NoClosedForm(f"no rule reads a matrix off {type(expr).__name__} yet")
+
+    def _reads_any_this(self, expr: Expr) -> bool:
+        """Whether expr depends on v, directly or through a tangent."""
+        return any(isinstance(node, Sym) and node.name in self.dependent
+                   for node in expr.walk())
+
+    def _required(self, expr: Expr) -> Expr:
+        found = self.matrix(expr)
+        assert found is not None, "only called on expressions that read the direction"
+        return found
+
+    def block(self, component: Expr) -> Expr:
+        found = self.matrix(component)
+        rows = self._length(self.shape_of(component))
+        if found is None:
+            return Zero(rows, self.width)
+        return self.tidier.tidy(found)
+
+
+def _reason_for_matrix(parameter: str, shape: Shape) -> str:
+    rows, cols = shape
+    return (f"{parameter} ({rows}×{cols}) is a matrix, whose blocks are Kronecker forms that "
+            "matgrad does not derive yet")
+
+
+def hessian_of(product: Derivation, rules: RuleSet) -> Hessian:
+    """The blocks of ∇²J read off its Hessian-vector product `product` (see the module)."""
+    second = product.second_order
+    assert second is not None, "a Hessian is read off a Hessian-vector product"
+    parameters = second.first.wrt
+    shapes: Mapping[str, Shape] = product.shapes
+    blocks: dict[tuple[str, str], Expr | None] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for b in parameters:
+        reader = _Reader(product, second.directions[b],
+                         frozenset(second.directions.values()), rules)
+        for a in parameters:
+            key = (a, b)
+            matrix_parameter = next((p for p in (a, b) if not _is_vector(shapes[p])), None)
+            if matrix_parameter is not None:
+                blocks[key] = None
+                reasons[key] = _reason_for_matrix(matrix_parameter, shapes[matrix_parameter])
+                continue
+            try:
+                block = reader.block(product.gradients[a])
+            except NoClosedForm as exc:
+                blocks[key], reasons[key] = None, f"no closed matrix form found: {exc}"
+                continue
+            if size(block) > MAX_BLOCK_SIZE:
+                blocks[key], reasons[key] = None, "the closed form is too large to be useful"
+                continue
+            blocks[key] = block
+    return Hessian(product, {key: blocks[key] for a in parameters for b in parameters
+                             if (key := (a, b)) in blocks}, reasons)
+
+
+__all__ = ["Hessian", "NoClosedForm", "hessian_of"]
