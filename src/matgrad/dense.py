@@ -83,7 +83,12 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
             for key, block in hessian.blocks.items():
                 if block is not None:
                     shape = (sizes[key[0]], sizes[key[1]])
-                    result[key] = np.broadcast_to(evaluate(block, env, memo), shape).copy()
+                    value = evaluate(block, env, memo)
+                    # A fresh array of the block's shape is returned as it is; a broadcast, an
+                    # input or a value another block shares is copied.
+                    fresh = (value.shape == shape and value.flags.owndata and not any(
+                        value is known for known in (*env.values.values(), *result.values())))
+                    result[key] = value if fresh else np.broadcast_to(value, shape).copy()
         if apply_product is not None:
             columns = {b for (_, b), block in hessian.blocks.items() if block is None}
             for b in parameters:

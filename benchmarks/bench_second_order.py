@@ -1,0 +1,241 @@
+"""Benchmark: matgrad's second order against JAX's, on the same objectives and inputs (CPU).
+
+- Hessians: xᵀAx at n = 1000 and 2000 (matgrad's block Aᵀ + A) and logistic regression at
+  t = 5000, n = 100/300/1000 (Xᵀ((σ′(A)1ᵀ) ⊙ X)) against jax.jit(jax.hessian(f));
+- Hessian-vector products: logistic regression, the §1 network (tanh, 1024×256→128) and the
+  tanh MLP k = 4 (width 256, t = 512), and small versions of each, against
+  jax.jit(jax.jvp(jax.grad(f))) (forward-over-reverse) — matgrad's generated NumPy module, and
+  its JAX module under jax.jit;
+- derivation time of the product of a 32-layer written-out MLP against 8 and 16 layers.
+
+float64.  One thread for every library (OpenBLAS/OMP, PJRT_NPROC=1 and single-threaded Eigen),
+set before NumPy and JAX load; `--threads 2` for two.  JAX functions are compiled by a first
+call (reported, excluded); then the contenders run interleaved, the order rotating each round;
+medians and ratios (JAX / matgrad: above 1 is matgrad faster).
+
+    python benchmarks/bench_second_order.py [--repeats 15] [--threads 1] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+
+def _threads() -> str:
+    for index, arg in enumerate(sys.argv):
+        if arg == "--threads" and index + 1 < len(sys.argv):
+            return sys.argv[index + 1]
+    return "1"
+
+
+THREADS = _threads()
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = THREADS
+os.environ["PJRT_NPROC"] = THREADS
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      f"intra_op_parallelism_threads={THREADS}")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import matgrad  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+QUADRATIC = "x: n x 1; A: n x n, data\nJ = x'*A*x"
+LOGISTIC = "X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(softplus(X*w)) - y'*X*w"
+SINGLE_LAYER = (ROOT / "examples" / "single_layer.mg").read_text()
+
+
+def mlp(k: int) -> str:
+    lines = ["X: t x n, data", "Y: t x n, data"]
+    lines += [f"W{j}: n x n; b{j}: 1 x n" for j in range(1, k + 1)]
+    previous = "X"
+    for j in range(1, k + 1):
+        lines.append(f"A{j} = {previous}*W{j} + b{j}; Z{j} = tanh(A{j})")
+        previous = f"Z{j}"
+    lines.append(f"J = 1/2 * ||Z{k} - Y||^2")
+    return "\n".join(lines)
+
+
+def timed(function: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    jax.block_until_ready(function())
+    return time.perf_counter() - start
+
+
+def race(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            times[name].append(timed(contenders[name]))
+    return {name: median(values) for name, values in times.items()}
+
+
+def compile_time(function: Callable[[], Any]) -> float:
+    return timed(function)
+
+
+def hessian_cases(quick: bool, rng: np.random.Generator) -> list[tuple[str, str, dict[str, Any],
+                                                                       Callable[..., Any]]]:
+    cases = []
+    for n in ((300,) if quick else (1000, 2000)):
+        A = rng.normal(size=(n, n))
+        cases.append((f"Hessian xᵀAx, n = {n}", QUADRATIC,
+                      {"x": rng.normal(size=(n, 1)), "A": A},
+                      lambda x, A: (x.T @ A @ x)[0, 0]))
+    for n in ((50,) if quick else (100, 300, 1000)):
+        t = 1000 if quick else 5000
+        X = rng.normal(size=(t, n)) / np.sqrt(n)
+        cases.append((f"Hessian logistic regression, t = {t}, n = {n}", LOGISTIC,
+                      {"X": X, "y": (rng.uniform(size=(t, 1)) < 0.5).astype(float),
+                       "w": rng.normal(size=(n, 1))},
+                      lambda X, y, w: (jnp.logaddexp(0.0, X @ w).sum()
+                                       - (y.T @ X @ w)[0, 0])))
+    return cases
+
+
+def bench_hessians(quick: bool, repeats: int, rng: np.random.Generator) -> None:
+    print("| Hessian | matgrad (ms) | jax.jit(jax.hessian) (ms) | ratio | JAX compile (s) |")
+    print("|---|---|---|---|---|")
+    for label, source, values, objective in hessian_cases(quick, rng):
+        derivation = matgrad.derive(source)
+        blocks = derivation.hessian().compile()
+        parameter = derivation.wrt[0]
+        names = list(values)
+        position = names.index(parameter)
+        dense = jax.jit(jax.hessian(objective, argnums=position))
+        arrays = [jnp.asarray(values[name]) for name in names]
+        compile_seconds = compile_time(lambda: dense(*arrays))  # the first call compiles
+        ours = blocks(**values)[(parameter, parameter)]
+        theirs = np.asarray(dense(*arrays)).reshape(ours.shape)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
+        medians = race({"matgrad": lambda: blocks(**values),
+                        "jax": lambda: dense(*arrays)}, repeats)
+        print(f"| {label} | {medians['matgrad'] * 1e3:.2f} | {medians['jax'] * 1e3:.2f} | "
+              f"{medians['jax'] / medians['matgrad']:.1f}× | {compile_seconds:.2f} |")
+
+
+def _network_values(k: int, t: int, width: int, rng: np.random.Generator) -> dict[str, Any]:
+    values = {"X": rng.normal(size=(t, width)), "Y": rng.normal(size=(t, width))}
+    for j in range(1, k + 1):
+        values[f"W{j}"] = rng.normal(size=(width, width)) / np.sqrt(width)
+        values[f"b{j}"] = rng.normal(size=(1, width)) / 4
+    return values
+
+
+def _network(k: int) -> Callable[..., Any]:
+    def objective(X: Any, Y: Any, *parameters: Any) -> Any:
+        Z = X
+        for j in range(k):
+            Z = jnp.tanh(Z @ parameters[2 * j] + parameters[2 * j + 1])
+        return 0.5 * ((Z - Y) ** 2).sum()
+    return objective
+
+
+def hvp_cases(quick: bool, rng: np.random.Generator) -> list[tuple[str, str, dict[str, Any],
+                                                                   Callable[..., Any]]]:
+    sizes = [("small", 64, 32, 16)] if quick else [("large", 1024, 256, 128),
+                                                    ("small", 64, 32, 16)]
+    cases = []
+    for size, t, n, m in sizes:
+        X = rng.normal(size=(t, n)) / np.sqrt(n)
+        cases.append((f"HVP logistic regression ({size}, t = {t}, n = {n})", LOGISTIC,
+                      {"X": X, "y": (rng.uniform(size=(t, 1)) < 0.5).astype(float),
+                       "w": rng.normal(size=(n, 1))},
+                      lambda X, y, w: (jnp.logaddexp(0.0, X @ w).sum()
+                                       - (y.T @ X @ w)[0, 0])))
+        cases.append((f"HVP §1 network ({size}, {t}×{n}→{m})", SINGLE_LAYER,
+                      {"X": rng.normal(size=(t, n)), "Y": rng.normal(size=(t, m)),
+                       "W": rng.normal(size=(n, m)) / np.sqrt(n), "b": rng.normal(size=(1, m))},
+                      lambda X, Y, W, b: 0.5 * ((jnp.tanh(X @ W + b) - Y) ** 2).sum()))
+        width, rows = (256, 512) if size == "large" else (32, 64)
+        cases.append((f"HVP MLP k = 4 ({size}, width {width}, t = {rows})", mlp(4),
+                      _network_values(4, rows, width, rng), _network(4)))
+    return cases
+
+
+def bench_products(quick: bool, repeats: int, rng: np.random.Generator) -> None:
+    print()
+    print("| Hessian-vector product | matgrad NumPy (ms) | matgrad JAX jit (ms) | "
+          "jax.jit(jvp(grad)) (ms) | jax / NumPy | jax / matgrad JAX | "
+          "compile, JAX / matgrad JAX (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for label, source, values, objective in hvp_cases(quick, rng):
+        derivation = matgrad.derive(source, names="guide")
+        product = derivation.hvp()
+        bind = {fn: "tanh" for fn in product.program.abstract_functions}
+        ours = product.compile(bind=bind, checks=False)
+        ours_jax = jax.jit(product.compile(bind=bind, backend="jax"))
+        names = list(values)
+        positions = tuple(names.index(name) for name in derivation.wrt)
+        directions = {name: rng.normal(size=np.shape(values[name])) for name in derivation.wrt}
+        arguments = {**values, **{f"V_{name}": d for name, d in directions.items()}}
+        jax_arguments = {name: jnp.asarray(value) for name, value in arguments.items()}
+        arrays = [jnp.asarray(values[name]) for name in names]
+        tangent = tuple(jnp.asarray(directions[name]) for name in derivation.wrt)
+
+        def grad_of(*parameters: Any) -> Any:
+            full = list(arrays)
+            for position, parameter in zip(positions, parameters, strict=True):
+                full[position] = parameter
+            return jax.grad(objective, argnums=positions)(*full)
+
+        primal = tuple(arrays[position] for position in positions)
+        forward_over_reverse = jax.jit(lambda p, v: jax.jvp(grad_of, p, v)[1])
+        compile_seconds = compile_time(lambda: forward_over_reverse(primal, tangent))
+        ours_compile = compile_time(lambda: ours_jax(**jax_arguments))
+        expected = forward_over_reverse(primal, tangent)
+        got = ours(**arguments)
+        for name, value in zip(derivation.wrt, expected, strict=True):
+            np.testing.assert_allclose(got[name], np.asarray(value), rtol=1e-7, atol=1e-8)
+        medians = race({"numpy": lambda: ours(**arguments),
+                        "ours_jax": lambda: ours_jax(**jax_arguments),
+                        "jax": lambda: forward_over_reverse(primal, tangent)}, repeats)
+        print(f"| {label} | {medians['numpy'] * 1e3:.3f} | {medians['ours_jax'] * 1e3:.3f} | "
+              f"{medians['jax'] * 1e3:.3f} | {medians['jax'] / medians['numpy']:.2f} | "
+              f"{medians['jax'] / medians['ours_jax']:.2f} | {compile_seconds:.2f} / "
+              f"{ours_compile:.2f} |")
+
+
+def bench_derivation(quick: bool) -> None:
+    print()
+    print("| written-out MLP | derive J (s) | derive ∇²J·V (s) | printed product (chars) |")
+    print("|---|---|---|---|")
+    for k in ((4, 8) if quick else (8, 16, 32)):
+        start = time.perf_counter()
+        derivation = matgrad.derive(mlp(k))
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        product = derivation.hvp()
+        second = time.perf_counter() - start
+        print(f"| k = {k} | {first:.2f} | {second:.2f} | {len(str(product))} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"threads per library: {THREADS}; float64; medians of {args.repeats} interleaved "
+          "rounds")
+    bench_hessians(args.quick, args.repeats, rng)
+    bench_products(args.quick, args.repeats, rng)
+    bench_derivation(args.quick)
+
+
+if __name__ == "__main__":
+    main()
