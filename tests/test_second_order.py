@@ -97,7 +97,7 @@ def test_the_l1_norm_has_a_zero_product() -> None:
     np.testing.assert_array_equal(result["X"], np.zeros((2, 3)))
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_against_autograd(source: str) -> None:
