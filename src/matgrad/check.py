@@ -18,7 +18,7 @@ import numpy as np
 
 from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import gradient_of, signature_of
-from matgrad.dense import hessian_function
+from matgrad.dense import hessian_function, unvec, vec
 from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
 from matgrad.errors import UsageError
@@ -321,15 +321,15 @@ def check_hessian(hessian: Hessian, sizes: Mapping[str, int] | None = None, seed
         for j in range(int(np.prod(shape))):
             moved = []
             for sign in (1.0, -1.0):
-                shifted = values[b].reshape(-1, order="F").copy()
+                shifted = vec(values[b]).copy()
                 shifted[j] += sign * step
-                point = {**values, b: shifted.reshape(shape, order="F")}
+                point = {**values, b: unvec(shifted, shape)}
                 moved.append(gradient(**first_signature.keywords(point, chosen))[1])
             for a in parameters:
                 difference = (np.asarray(moved[0][a], dtype=float)
                               - np.asarray(moved[1][a], dtype=float)) / (2 * step)
                 column = np.broadcast_to(difference, np.shape(values[a]))
-                numeric[a][:, j] = column.reshape(-1, order="F")
+                numeric[a][:, j] = vec(column)
         for a in parameters:
             size = float(np.max(np.abs(np.asarray(at[a], dtype=float)), initial=0.0))
             reports.append(parameter_report(f"{a}∂{b}", blocks[(a, b)], numeric[a], size, step))

@@ -27,6 +27,16 @@ from matgrad.ir.evaluate import Environment, evaluate
 Blocks = dict[tuple[str, str], np.ndarray]
 
 
+def vec(array: Any) -> np.ndarray:
+    """The entries of a matrix as one vector, columns stacked (the blocks' convention)."""
+    return np.reshape(np.asarray(array, dtype=float), -1, order="F")
+
+
+def unvec(vector: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The matrix of `shape` whose `vec` is `vector`."""
+    return np.reshape(vector, shape, order="F")
+
+
 def _functions(bind: Mapping[str, str]) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
     """Abstract functions as the interpreter calls them: (x, order) → f⁽ᵒʳᵈᵉʳ⁾(x)."""
     def bound(concrete: str) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -101,17 +111,17 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
                     directions = {name: np.zeros(np.shape(values[name])) for name in parameters}
                     unit = np.zeros(sizes[b])
                     unit[j] = 1.0
-                    directions[b] = unit.reshape(np.shape(values[b]), order="F")
+                    directions[b] = unvec(unit, np.shape(values[b]))
                     arguments = {**values, **{second.directions[name]: direction
                                               for name, direction in directions.items()}}
                     out = apply_product(**signature.keywords(arguments, dims))
                     for a in wanted:
                         column = np.asarray(out[a], dtype=float)
                         column = np.broadcast_to(column, np.shape(values[a]))
-                        result[(a, b)][:, j] = column.reshape(-1, order="F")
+                        result[(a, b)][:, j] = vec(column)
         return {key: result[key] for key in hessian.blocks}
 
     return blocks_at
 
 
-__all__ = ["Blocks", "hessian_function"]
+__all__ = ["Blocks", "hessian_function", "unvec", "vec"]
