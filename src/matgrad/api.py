@@ -18,8 +18,10 @@ from matgrad.codegen.signature import signature_of
 from matgrad.dense import Blocks, hessian_function
 from matgrad.engine import derivation as engine_result
 from matgrad.engine import hessian as engine_hessian
+from matgrad.engine import rows as engine_rows
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.layers import derive_layers
+from matgrad.engine.rows import row_decomposition
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
@@ -38,6 +40,7 @@ from matgrad.printing.latex import (
 from matgrad.printing.loop_latex import loop_latex
 from matgrad.printing.loop_text import format_loop, format_loop_steps
 from matgrad.printing.report import format_gradients, format_hessian, format_steps
+from matgrad.printing.rows import row_blocks_latex, row_blocks_text
 from matgrad.rewrite.rules import RuleSet, load_rules
 
 Names = Literal["guide", "inline"]
@@ -74,16 +77,30 @@ class Derivation(engine_result.Derivation):
         return module_source(self, name, bind, checks=checks)
 
     def source(self, backend: str = "numpy", name: str = "value_and_grad",
-               bind: Mapping[str, str] | None = None, *, checks: bool = True) -> str:
-        """The generated module for an array library: "numpy" (the default) or "jax" (pure
-        code that `jax.jit` compiles; returns 0-d arrays).  It imports only its library."""
-        return module_source(self, name, bind, backend, checks=checks)
+               bind: Mapping[str, str] | None = None, *, checks: bool = True,
+               rows: str | None = None) -> str:
+        """The generated module for an array library: "numpy" (the default), "jax" (pure
+        code that `jax.jit` compiles; returns 0-d arrays), "torch", or "dask" (the gradient
+        on Dask arrays split into row blocks along `rows`, by default the data's rows: see
+        `row_blocks()`).  It imports only its library (Dask's: numpy and dask)."""
+        return module_source(self, name, bind, backend, checks=checks, rows=rows)
 
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None, *,
-                checks: bool = True, backend: str = "numpy") -> Callable[..., Any]:
+                checks: bool = True, backend: str = "numpy",
+                rows: str | None = None) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        return compiled(self, name, bind, backend, checks=checks)
+        return compiled(self, name, bind, backend, checks=checks, rows=rows)
+
+    def row_blocks(self, rows: str | None = None) -> RowBlocks:
+        """Whether J is a sum over the row blocks of its data, J = Σ_b J_b + p (the Dask
+        backend's premise): the decomposition, printable and typeset, or an
+        `UnsupportedError` naming the term that couples rows."""
+        first = self if self.second_order is None else self.second_order.first
+        if first.layers is not None:
+            raise UsageError("a row-block split is made for programs without a layer loop so "
+                             "far; write the layers out (depth={'k': 4}, --depth k=4).")
+        return RowBlocks.of(row_decomposition(first.program, first.wrt, rows))
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that
@@ -172,6 +189,28 @@ class Hessian(engine_hessian.Hessian):
         """A function of the first derivation's arguments returning {(a, b): H_ab} as arrays
         of shape size(a) × size(b) (dense/closed forms evaluated, the rest from the product)."""
         return hessian_function(self, bind)
+
+
+class RowBlocks(engine_rows.RowDecomposition):
+    """The result of `Derivation.row_blocks()`: J = Σ_b J_b + p over the row blocks of `rows`
+    (the data arguments `data`), with J_b = `data_terms` and p = `penalty`."""
+
+    @classmethod
+    def of(cls, result: engine_rows.RowDecomposition) -> RowBlocks:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+
+    def text(self, style: Style = "unicode") -> str:
+        return row_blocks_text(self, style)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def latex(self) -> str:
+        return row_blocks_latex(self)
+
+    def _repr_latex_(self) -> str:
+        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
+        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
 
 
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:

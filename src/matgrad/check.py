@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,9 @@ from matgrad.ir.text import to_text
 
 DEFAULT_SIZE = 4
 DEFAULT_DEPTH = 3  # a loop's code is checked with its layers written out at this depth
+# Keyword options the check gives a backend's function: the Dask module splits the NumPy data
+# into blocks of two rows, so that the check adds several blocks, not one.
+CHECK_OPTIONS: dict[str, dict[str, Any]] = {"dask": {"block_rows": 2}}
 
 
 @dataclass(frozen=True)
@@ -177,10 +181,12 @@ def _size(dim: Dim, sizes: Mapping[str, int]) -> int:
 
 def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
           seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
-          tolerance: float = 1e-6, depth: int | None = None) -> CheckReport:
+          tolerance: float = 1e-6, depth: int | None = None,
+          backend: str = "numpy") -> CheckReport:
     """Compare the compiled gradient with central differences at random inputs, entry by entry
     of every parameter (a loop's code at a concrete `depth`, 3 by default: every layer's
-    parameters).  The function is called through its signature, worked out once."""
+    parameters).  The function is called through its signature, worked out once; `backend`
+    chooses the generated code that is checked."""
     sizes = _valid_sizes(sizes or {})
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise UsageError(f"the seed must be a whole number 0 or more, got {seed!r}.")
@@ -199,9 +205,10 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
                          f"{', '.join(program.dims) or '(none)'}.")
     if derivation.second_order is not None:
-        return check_hvp(derivation, chosen, seed, bind, step, tolerance)
+        return check_hvp(derivation, chosen, seed, bind, step, tolerance, backend)
     signature = signature_of(derivation)
-    function = compiled(derivation, bind=bind, signature=signature)
+    function = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
+                       **CHECK_OPTIONS.get(backend, {}))
     values = random_arguments(program, chosen, np.random.default_rng(seed))
 
     def evaluate(current: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -247,7 +254,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
 
 def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
               bind: Mapping[str, str] | None = None, step: float = 1e-6,
-              tolerance: float = 1e-6) -> CheckReport:
+              tolerance: float = 1e-6, backend: str = "numpy") -> CheckReport:
     """A Hessian-vector product against central differences of the compiled gradient along
     random directions V: (∇J(x + hV) − ∇J(x − hV)) / 2h, each component on its own."""
     second = derivation.second_order
@@ -259,7 +266,8 @@ def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
     directions = {name: rng.normal(size=np.shape(values[name])) for name in first.wrt}
     first_signature, signature = signature_of(first), signature_of(derivation)
     gradient = compiled(first, bind=bind, signature=first_signature)
-    product = compiled(derivation, bind=bind, signature=signature)
+    product = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
+                      **CHECK_OPTIONS.get(backend, {}))
 
     def gradients_at(sign: float) -> dict[str, Any]:
         moved = {name: value + sign * step * directions[name] if name in directions else value

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matgrad.api import Derivation, derive
-from matgrad.backends.registry import BACKENDS
+from matgrad.backends.registry import BACKEND_NAMES
 from matgrad.check import check, check_hessian
 from matgrad.errors import MatgradError, UsageError
 from matgrad.front.syntax import MAX_SOURCE_CHARS
@@ -77,9 +77,16 @@ def _parser() -> argparse.ArgumentParser:
                         "intermediates as the guide does (A = X W + b, Z = f(A))")
     parser.add_argument("--numpy", action="store_true",
                         help="print the generated NumPy module (value_and_grad)")
-    parser.add_argument("--backend", metavar="LIBRARY", choices=sorted(BACKENDS),
+    parser.add_argument("--backend", metavar="LIBRARY", choices=sorted(BACKEND_NAMES),
                         help="print the module generated for this array library "
-                        f"({', '.join(BACKENDS)}): --numpy for any library")
+                        f"({', '.join(BACKEND_NAMES)}): --numpy for any library; dask: the "
+                        "gradient on row-chunked Dask arrays (with --check: in blocks of 2 "
+                        "rows)")
+    parser.add_argument("--rows", metavar="DIM", nargs="?", const="",
+                        help="the row-block split J = Σ_b J_b + p of the Dask backend: print "
+                        "it before the result (--steps, --latex), or refuse naming the term "
+                        "that couples rows; DIM names the size to split (default: the rows "
+                        "of the data)")
     parser.add_argument("--name", default="value_and_grad",
                         help="name of the generated function (default: value_and_grad)")
     parser.add_argument("--bind", action="append", default=[], metavar="f=tanh",
@@ -175,20 +182,33 @@ def run(argv: Sequence[str]) -> int:
     for note in derivation.notes:  # on stderr: stdout stays the result alone
         print(f"matgrad: {note}", file=sys.stderr)
     bind = _pairs(args.bind, "--bind")
+    rows = args.rows or None
     status = 0
     report = None
     if args.check:
-        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind)
+        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind,
+                       backend=args.backend or "numpy")
         status = 0 if report.passed else 1
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))
         print(f"wrote {args.pdf}")
     elif args.numpy or args.backend:
-        _emit(derivation.source(args.backend or "numpy", args.name, bind), args.output)
+        if args.rows is not None and args.backend != "dask":
+            raise UsageError("--rows names the rows the dask backend splits into blocks: add "
+                             "--backend dask, or leave out --numpy/--backend to print the "
+                             "split.")
+        _emit(derivation.source(args.backend or "numpy", args.name, bind, rows=rows),
+              args.output)
     elif args.latex:
-        _emit(derivation.latex(standalone=args.standalone), args.output)
+        if args.rows is not None and args.standalone:
+            raise UsageError("--rows prints the split before the fragment; with --standalone "
+                             "leave out --rows (or print both without --standalone).")
+        split = "" if args.rows is None else derivation.row_blocks(rows).latex()
+        _emit(split + derivation.latex(standalone=args.standalone), args.output)
     else:
-        _emit(_text(derivation, args), args.output)
+        split = "" if args.rows is None else \
+            derivation.row_blocks(rows).text("ascii" if args.ascii else "unicode") + "\n\n"
+        _emit(split + _text(derivation, args), args.output)
     if report is not None and args.output is None and not args.pdf:
         print()
     if report is not None:

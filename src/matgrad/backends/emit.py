@@ -853,10 +853,11 @@ class NumpyGenerator:
 
     def _module(self, parameters: list[str], body: list[str]) -> str:
         program = self.program
-        args = ", ".join(self.identifiers[name] for name in parameters)
-        if self.signature.size_keywords:
-            # Sizes no argument's shape gives are keyword-only arguments.
-            args += ", *, " + ", ".join(self.signature.size_keywords.values())
+        # Sizes no argument's shape gives are keyword-only arguments (a row block of
+        # constants may have no other argument: `def f(*, t_b, n)`).
+        keywords = ["*", *self.signature.size_keywords.values()] \
+            if self.signature.size_keywords else []
+        args = ", ".join([*(self.identifiers[name] for name in parameters), *keywords])
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
         documented = docstrings(self.derivation, self.bind, self.identifiers)

@@ -1,7 +1,9 @@
 """The backends by name: the module source and the compiled function of a derivation.
 
 Flat and layered derivations alike: the caller names a backend and never branches on the kind
-of derivation.  Adding a backend is one module (its `Backend` table) and one line here.
+of derivation.  Adding a backend is one module (its `Backend` table) and one line here; the
+Dask backend (row blocks of NumPy code reduced by a tree) is assembled by backends/dask.py
+from the NumPy code of the derivation's row-block split.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from matgrad.backends.base import Backend
+from matgrad.backends.dask import dask_module_source
 from matgrad.backends.emit import NumpyGenerator, load_function
 from matgrad.backends.jax import JAX
 from matgrad.backends.numpy import NUMPY
@@ -18,24 +21,40 @@ from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
+from matgrad.engine.rows import row_blocks
 from matgrad.errors import UnsupportedError, UsageError
+from matgrad.rewrite.rules import load_rules
 
 BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (NUMPY, JAX, TORCH)}
+# Backends that are not a table of spellings: name → (library to import, how to install it).
+ASSEMBLED = {"dask": ("dask", 'pip install "matgrad[dask]"')}
+BACKEND_NAMES = (*BACKENDS, *ASSEMBLED)
 
 
 def backend_named(name: str) -> Backend:
     if name not in BACKENDS:
         raise UsageError(f"unknown backend '{name}'; the backends are "
-                         f"{', '.join(BACKENDS)}.")
+                         f"{', '.join(BACKEND_NAMES)}.")
     return BACKENDS[name]
+
+
+def _dask_source(derivation: Derivation, name: str, bind: Mapping[str, str] | None,
+                 signature: Signature, rows: str | None) -> str:
+    split = row_blocks(derivation, load_rules(), rows)
+    return dask_module_source(derivation, split, name, dict(bind or {}), signature)
 
 
 def module_source(derivation: Derivation, name: str = "value_and_grad",
                   bind: Mapping[str, str] | None = None, backend: str = "numpy",
-                  signature: Signature | None = None, checks: bool = True) -> str:
+                  signature: Signature | None = None, checks: bool = True,
+                  rows: str | None = None) -> str:
     """A self-contained module defining `name(...)` → (J, {parameter: gradient}), called as
     `signature` says (by default the derivation's, worked out here).  `checks=False` leaves
-    out the conversion and shape tests of array arguments at entry (flat programs)."""
+    out the conversion and shape tests of array arguments at entry (flat programs); `rows`
+    names the dimension the Dask backend splits into blocks (default: the data's rows)."""
+    if backend in ASSEMBLED:
+        signature = signature or signature_of(derivation, name)
+        return _dask_source(derivation, name, bind, signature, rows)
     chosen = backend_named(backend)
     signature = signature or signature_of(derivation, name)
     if signature.function_name != name:
@@ -56,12 +75,13 @@ def module_source(derivation: Derivation, name: str = "value_and_grad",
 def compiled(derivation: Derivation, name: str = "value_and_grad",
              bind: Mapping[str, str] | None = None, backend: str = "numpy",
              signature: Signature | None = None,
-             checks: bool = True) -> Callable[..., Any]:
+             checks: bool = True, rows: str | None = None) -> Callable[..., Any]:
     """The generated function, executed in a fresh namespace (its library must be installed:
     a missing one is an error that says how to install it)."""
-    chosen = backend_named(backend)
-    if importlib.util.find_spec(chosen.library) is None:
-        raise UsageError(f"the {chosen.name} backend needs {chosen.library}, which is not "
-                         f"installed: {chosen.install}.")
-    return load_function(module_source(derivation, name, bind, backend, signature, checks),
-                         name)
+    library, install = ASSEMBLED.get(backend) or (backend_named(backend).library,
+                                                  backend_named(backend).install)
+    if importlib.util.find_spec(library) is None:
+        raise UsageError(f"the {backend} backend needs {library}, which is not "
+                         f"installed: {install}.")
+    return load_function(module_source(derivation, name, bind, backend, signature, checks,
+                                       rows), name)

@@ -1,0 +1,320 @@
+"""The Dask backend and the row-block split it rests on (engine/rows.py, backends/dask.py).
+
+The split is checked two ways: every accepted objective's Dask gradient, summed over blocks of
+a few rows, equals the NumPy gradient of the whole (examples, second order, random programs),
+and the objectives that couple rows are refused with the term named.  A real
+`LocalCluster` (two worker processes) reads its blocks from `.npy` files on disk itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import DEFAULT_BIND, bind_for
+from hypothesis import HealthCheck, given, settings
+from programs import programs
+from test_golden_modules import BIND
+
+import matgrad
+from matgrad.backends import registry
+from matgrad.check import random_arguments
+from matgrad.cli import main
+from matgrad.errors import UnsupportedError
+
+dask = pytest.importorskip("dask", reason="the dask extra is not installed")
+da = pytest.importorskip("dask.array")
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = {path.stem: path.read_text() for path in sorted((ROOT / "examples").glob("*.mg"))}
+LOGISTIC = ("X: t x n, data; y: t x 1, data; w: n x 1; lambda: scalar, const\n"
+            "J = 1/t * sum(log(1 + exp(-y .* (X*w)))) + lambda/2*||w||^2")
+DEPTH = {"k": 3}
+
+
+def _derive(source: str, wrt: list[str] | None = None) -> matgrad.Derivation:
+    return matgrad.derive(source, wrt, depth=DEPTH if "for " in source else None)
+
+
+def _arguments(derivation: matgrad.Derivation, rows: int, seed: int = 0
+               ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
+    program = derivation.program
+    first = derivation if derivation.second_order is None else derivation.second_order.first
+    split = first.row_blocks()
+    sizes = {dim: 3 + index for index, dim in enumerate(program.dims)}
+    sizes[split.rows] = rows
+    values = random_arguments(program, sizes, np.random.default_rng(seed))
+    names = derivation.python_names
+    keywords = {keyword: sizes[dim] for dim, keyword in derivation.size_arguments.items()}
+    return {names[name]: value for name, value in values.items()}, keywords, sizes
+
+
+def _assert_same(expected: Any, got: Any, rtol: float = 1e-10) -> None:
+    if isinstance(expected, tuple):
+        assert float(got[0]) == pytest.approx(float(expected[0]), rel=rtol, abs=rtol)
+        expected, got = expected[1], got[1]
+    assert list(got) == list(expected)
+    for name, value in expected.items():
+        scale = max(1.0, float(np.max(np.abs(value))))
+        np.testing.assert_allclose(np.asarray(got[name], dtype=float), value, rtol=rtol,
+                                   atol=rtol * scale, err_msg=name)
+
+
+def _compare(derivation: matgrad.Derivation, chunk_rows: int = 3, rows: int = 11,
+             seed: int = 0) -> None:
+    """The Dask function on blocks of `chunk_rows` rows against the NumPy one on the whole."""
+    bind = bind_for(derivation, {**DEFAULT_BIND, **BIND})
+    arguments, keywords, _ = _arguments(derivation, rows, seed)
+    expected = derivation.compile(bind=bind)(**arguments, **keywords)
+    chunked = {name: da.from_array(value, chunks=(chunk_rows, -1))
+               if np.ndim(value) == 2 and np.shape(value)[0] == rows else value
+               for name, value in arguments.items()}
+    function = derivation.compile(bind=bind, backend="dask")
+    with dask.config.set(scheduler="sync"):
+        _assert_same(expected, function(**chunked, **keywords))
+        # NumPy data split by the module itself, and the lazy result.
+        _assert_same(expected, function(**arguments, **keywords, block_rows=2, split_every=2))
+        lazy = function(**chunked, **keywords, compute=False)
+        _assert_same(expected, dask.compute(lazy)[0])
+
+
+# ---- the split: accepted and refused ----------------------------------------------------------
+
+ACCEPTED = {
+    # name: (program, J_b, p) as printed
+    "least squares": ("X: t x n, data; y: t x 1, data; w: n x 1\nJ = ||X*w - y||^2/t",
+                      "‖X w − y‖² / t", None),
+    "logistic + ridge": (LOGISTIC, "(1 / t) sum(log(𝟏 + exp(A)))", "(1/2)(lambda * ‖w‖²)"),
+    "penalty inside the mean": (
+        "X: t x n, data; w: n x 1; lambda: scalar\nJ = 1/t*(sum(exp(X*w)) + lambda*||w||^2)",
+        "(1 / t) sum(Z)", "(1 / t)(lambda * ‖w‖²)"),
+    "row-wise softmax": ("X: t x n, data; Y: t x m, data, onehot; W: n x m\n"
+                         "J = -sum(Y .* log(softmax(X*W)))", None, None),
+    "a data matrix without rows": ("X: t x n, data; S: n x n, data; w: n x 1\n"
+                                   "J = sum(square(X*w)) + w'*S*w", None, "wᵀS w"),
+}
+
+REFUSED = {
+    "a Gram matrix": ("X: t x n, data; W: n x n\nJ = sum(X*W*X')", "Gram matrix"),
+    # tr(X A Xᵀ) is additive, but only through the t×t matrix: refused, never formed.
+    "a trace of a t×t product": ("X: t x n, data; A: n x n\nJ = tr(X*A*X')", "Gram matrix"),
+    "logdet of XᵀX": ("X: t x n, data; W: n x n\nJ = logdet(X'*X + W)", "log-determinant"),
+    "the norm, not squared": ("X: t x n, data; w: n x 1\nJ = norm2(X*w)", "square root"),
+    "a centred column": ("X: t x n, data; w: n x 1\n"
+                         "J = ||X*w - ones(t,1)*(ones(1,t)*X*w)/t||^2", "reads the rows"),
+    "a power of a sum": ("X: t x n, data; w: n x 1\nJ = sum(X*w)^2", "power"),
+    "softmax across rows": ("X: t x n, data; W: n x m\nJ = sum(logsumexp((X*W)'))",
+                            "across the rows"),
+    "a parameter per row": ("X: t x n, data; w: t x 1\nJ = sum(w .* (X*ones(n,1)))",
+                            "every block shares"),
+    "data with rows as columns": ("X: t x n, data; P: n x t, data; w: n x 1\n"
+                                  "J = sum(X*w) + sum(P'*w)", "as its columns"),
+    "a penalty added inside": ("X: t x n, data; W: n x n\nJ = tr(X'*X + W)",
+                               "separate terms"),
+    "normalised by the data": ("X: t x n, data; w: n x 1\nJ = sum(exp(X*w)) / sum(X*w)",
+                               "divides by a sum"),
+    "no data": ("w: n x 1\nJ = ||w||^2", "no data argument"),
+}
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_accepted_objectives_split_and_match(name: str) -> None:
+    source, block, penalty = ACCEPTED[name]
+    derivation = matgrad.derive(source)
+    split = derivation.row_blocks()
+    assert split.rows == "t"
+    if block is not None:
+        assert str(split.data_terms) == block
+    if penalty is not None:
+        assert split.penalty is not None and str(split.penalty) == penalty
+    _compare(derivation)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_coupled_objectives_are_refused_naming_the_term(name: str) -> None:
+    source, phrase = REFUSED[name]
+    derivation = matgrad.derive(source)
+    with pytest.raises(UnsupportedError, match=phrase):
+        derivation.row_blocks()
+    with pytest.raises(UnsupportedError, match=phrase):
+        derivation.source(backend="dask")
+
+
+def test_the_split_is_printed_with_its_citation() -> None:
+    split = matgrad.derive(LOGISTIC).row_blocks()
+    lines = split.text().splitlines()
+    assert lines[0].startswith("J = Σ_b J_b + p  over the row blocks b of t (the rows of y, X;")
+    assert "(19)" in lines[0]
+    assert lines[-1] == "  so ∇J = Σ_b ∇J_b + ∇p"
+    assert "J_b &=" in split.latex() and r"\sum_b" in split.latex()
+    assert split.text("ascii").splitlines()[-1] == "  so grad J = sum_b grad J_b + grad p"
+
+
+def test_the_rows_can_be_named() -> None:
+    source = "X: t x n, data; Y: s x n, data; w: n x 1\nJ = sum(X*w) + sum(Y*w)"
+    with pytest.raises(UnsupportedError, match="different rows"):
+        matgrad.derive(source).row_blocks()
+    split = matgrad.derive(source).row_blocks(rows="s")
+    assert split.data == ("Y",) and str(split.penalty) == "sum(X w)"
+    with pytest.raises(UnsupportedError, match="not a size"):
+        matgrad.derive(source).row_blocks(rows="q")
+
+
+def test_the_split_leaves_the_derivation_as_it_was() -> None:
+    derivation = matgrad.derive(LOGISTIC)
+    before = dict(derivation.program.definitions), dict(derivation.program.shapes)
+    derivation.source(backend="dask")
+    assert (dict(derivation.program.definitions), dict(derivation.program.shapes)) == before
+
+
+# ---- the backend: every example, second order, random programs ------------------------------
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_on_row_blocks(name: str) -> None:
+    _compare(_derive(EXAMPLES[name]), chunk_rows=4, rows=13)
+
+
+@pytest.mark.parametrize("name", ["single_layer", "classification_2layer", "logistic"])
+def test_hessian_vector_products_on_row_blocks(name: str) -> None:
+    source = LOGISTIC if name == "logistic" else EXAMPLES[name]
+    _compare(matgrad.derive(source).hvp(), chunk_rows=5)
+
+
+def test_a_loop_at_symbolic_depth_is_refused_with_the_alternative() -> None:
+    with pytest.raises(matgrad.MatgradError, match="--depth k=4"):
+        matgrad.derive(EXAMPLES["regression_loop"]).source(backend="dask")
+
+
+def _shared_parameters(source: str) -> list[str]:
+    """The random programs' inputs without t rows that the objective reads: the parameters."""
+    used = matgrad.parse(source).parameters
+    return [name for name in ("W", "V", "b", "s", "M") if name in used]
+
+
+
+
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 6,
+          deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_split_exactly_or_are_refused(source: str) -> None:
+    """Never a wrong split: a random program is refused, or its Dask gradient over blocks of
+    two rows is the NumPy gradient of the whole (the parameters W, V, b, s, M; every t×·
+    input is data)."""
+    derivation = matgrad.derive(source, _shared_parameters(source))
+    try:
+        derivation.row_blocks(rows="t")
+    except UnsupportedError:
+        return
+    _compare(derivation, chunk_rows=2, rows=7)
+
+
+def test_the_random_property_accepts_many_programs() -> None:
+    """The property above is not vacuous: of a fixed sample, a good share is split."""
+    accepted = 0
+    settings_ = settings(max_examples=40, derandomize=True, database=None, deadline=None,
+                         suppress_health_check=[HealthCheck.too_slow])
+
+    @settings_
+    @given(programs())
+    def count(source: str) -> None:
+        nonlocal accepted
+        try:
+            matgrad.derive(source, _shared_parameters(source)).row_blocks(rows="t")
+            accepted += 1
+        except UnsupportedError:
+            pass
+
+    count()
+    assert accepted >= 8
+
+
+# ---- the generated module --------------------------------------------------------------------
+
+
+def test_the_module_imports_only_numpy_and_dask_and_is_ruff_clean(tmp_path: Path) -> None:
+    source = matgrad.derive(EXAMPLES["single_layer"]).source(backend="dask", bind={"f": "tanh"})
+    imports = {line for line in source.splitlines() if line.startswith(("import", "from"))}
+    assert imports == {"import dask", "import dask.array as da", "import numpy as np"}
+    module = tmp_path / "module.py"
+    module.write_text(source)
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                             "--line-length", "100", str(module)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    assert "J = sum_b J_b," in source and "dask.compute(result)[0]" in source
+
+
+def test_options_that_clash_with_arguments_are_refused() -> None:
+    with pytest.raises(matgrad.MatgradError, match="rename the program's compute"):
+        matgrad.derive("compute: t x n, data; w: n x 1\nJ = sum(compute*w)").source(
+            backend="dask")
+
+
+def test_a_missing_dask_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = registry.importlib.util.find_spec
+    monkeypatch.setattr(registry.importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "dask" else real(name, *rest))
+    with pytest.raises(matgrad.MatgradError, match=r'pip install "matgrad\[dask\]"'):
+        matgrad.derive(LOGISTIC).compile(backend="dask")
+
+
+def test_the_cli_prints_the_split_the_module_and_checks_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    example = str(ROOT / "examples" / "single_layer.mg")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    status, out, _ = run(example, "--rows", "--steps")
+    assert status == 0 and out.startswith("J = Σ_b J_b  over the row blocks b of t")
+    assert "dJ = " in out
+    status, out, _ = run(example, "--backend", "dask", "--bind", "f=tanh", "--check")
+    assert status == 0 and out.rstrip().endswith("passed")
+    status, _, err = run("-e", "X: t x n, data; W: n x n\nJ = logdet(X'*X + W)",
+                         "--backend", "dask")
+    assert status == 2 and "log-determinant" in err and "Traceback" not in err
+    status, _, err = run(example, "--numpy", "--rows", "t")
+    assert status == 2 and "--backend dask" in err
+
+
+# ---- a real cluster, reading its blocks from disk --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       memory_limit="1GiB", dashboard_address=None)
+    with distributed.Client(cluster) as connected:
+        yield connected
+    cluster.close()
+
+
+def test_on_a_local_cluster_from_npy_blocks_on_disk(client: Any, tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    t, n = 6000, 5
+    X, y, w = rng.normal(size=(t, n)), np.sign(rng.normal(size=(t, 1))), rng.normal(size=(n, 1))
+    for name, value in (("X", X), ("y", y)):
+        da.to_npy_stack(tmp_path / name, da.from_array(value, chunks=(500, -1)), axis=0)
+    on_disk = {name: da.from_npy_stack(tmp_path / name, mmap_mode="r") for name in ("X", "y")}
+    # The graph names the files, never their contents: each worker reads its own blocks.
+    assert all(not isinstance(v, np.ndarray) for v in on_disk["X"].dask.values()
+               if not callable(v))
+    derivation = matgrad.derive(LOGISTIC)
+    expected = derivation.compile()(X, y, w, 0.1)
+    function = derivation.compile(backend="dask")
+    got = function(on_disk["X"], on_disk["y"], w, 0.1)
+    _assert_same(expected, got)
+    assert len(client.scheduler_info()["workers"]) == 2
+    product = derivation.hvp()
+    direction = rng.normal(size=(n, 1))
+    _assert_same(product.compile()(X, y, w, 0.1, direction),
+                 product.compile(backend="dask")(on_disk["X"], on_disk["y"], w, 0.1, direction))
