@@ -45,6 +45,7 @@ def write_data(folder: Path, rows: int, columns: int, outputs: int, chunk_rows: 
                                                           chunks=(chunk_rows, 1)))
     Y = da.tanh(X @ truth + 0.1) + 0.1 * generator.normal(size=(rows, outputs),
                                                           chunks=(chunk_rows, outputs))
+    folder.mkdir(parents=True, exist_ok=True)
     for name, value in (("X", X), ("y", y), ("Y", Y)):
         da.to_npy_stack(folder / name, value, axis=0)
 
@@ -55,11 +56,11 @@ def fit(name: str, value_and_grad: Callable[..., Any], shapes: dict[str, tuple[i
     """L-BFGS-B on the parameters `shapes` (flattened into one vector), one line an iteration."""
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
     started = time.perf_counter()
-    state = {"evaluations": 0, "value": float("nan"), "norm": float("nan")}
+    state = {"evaluations": 0, "iteration": 0, "value": float("nan"), "norm": float("nan")}
 
     def unpack(theta: np.ndarray) -> list[np.ndarray]:
         pieces = np.split(theta, np.cumsum(sizes)[:-1])
-        return [piece.reshape(shape) for piece, shape in zip(pieces, shapes.values())]
+        return [piece.reshape(shape) for piece, shape in zip(pieces, shapes.values(), strict=True)]
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, gradients = value_and_grad(*data, *unpack(theta), *constants)
@@ -69,12 +70,10 @@ def fit(name: str, value_and_grad: Callable[..., Any], shapes: dict[str, tuple[i
         return value, gradient
 
     def progress(intermediate: Any) -> None:
-        print(f"  {name} iteration {progress.count:3d}: J = {state['value']:.6f}  "
+        state["iteration"] += 1
+        print(f"  {name} iteration {state['iteration']:3d}: J = {state['value']:.6f}  "
               f"|grad J| = {state['norm']:.2e}  ({state['evaluations']} evaluations, "
               f"{time.perf_counter() - started:.1f} s)", flush=True)
-        progress.count += 1
-
-    progress.count = 1  # type: ignore[attr-defined]
     result = minimize(objective, np.zeros(sum(sizes)), jac=True, method="L-BFGS-B",
                       callback=progress, options={"maxiter": iterations})
     print(f"  {name}: {result.message} after {result.nit} iterations, J = {result.fun:.6f}, "

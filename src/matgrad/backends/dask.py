@@ -11,9 +11,9 @@ split the same way (∇²J V = Σ_b ∇²J_b V + ∇²p V).
 
 Invariants: the module imports numpy and dask only, and nothing in it assumes one machine:
 the active Dask scheduler runs it (threads, processes, a distributed `Client`).  It is called
-exactly like the NumPy module of the same derivation (the same `Signature`), plus the keyword
-options `split_every` and `compute`.  Only validated identifiers and printed expressions reach
-the text.
+exactly like the NumPy module of the same derivation (the same `Signature`, whose identifiers
+avoid `dask` and `da`), plus the keyword options `block_rows`, `split_every` and `compute`.
+Only validated identifiers and printed expressions reach the text.
 """
 
 from __future__ import annotations
@@ -34,12 +34,21 @@ BLOCK_FUNCTION = "_block_part"
 PENALTY_FUNCTION = "_penalty_part"
 # The driver's helpers, defined once in every module (module-level names of the Dask module).
 DASK_MODULE_NAMES = frozenset({"dask", "da", BLOCK_FUNCTION, PENALTY_FUNCTION, "_dask_add",
-                               "_dask_tree_sum", "_dask_rows", "_dask_row_blocks",
-                               "_dask_ordered"})
+                               "_dask_call", "_dask_tree_sum", "_dask_rows",
+                               "_dask_row_blocks", "_dask_ordered"})
 # The driver's keyword options, the same in every module.
 OPTIONS = ("block_rows", "split_every", "compute")
 
 HELPERS = '''
+def _dask_call(function, /, **arguments):
+    """`function(**arguments)` with every array aligned to its element type: an array that
+    arrives from another process may not be, and NumPy's matrix products then skip BLAS."""
+    for name, value in arguments.items():
+        if isinstance(value, np.ndarray) and not value.flags.aligned:
+            arguments[name] = np.require(value, requirements="A")
+    return function(**arguments)
+
+
 def _dask_add(*parts):
     """The sum of partial results of one structure: numbers and arrays, tuples of them, or
     dicts of them (a key missing from a part counts as zero)."""
@@ -72,7 +81,7 @@ def _dask_tree_sum(parts, split_every):
     """Σ parts by a tree of delayed additions, `split_every` parts added per task."""
     if split_every < 2:
         raise ValueError(f"split_every must be at least 2, got {split_every}")
-    add = dask.delayed(_dask_add, pure=True)
+    add = dask.delayed(_dask_add, pure=False)  # pure=False: no tokenizing on every call
     while len(parts) > 1:
         parts = [add(*parts[i:i + split_every]) if len(parts[i:i + split_every]) > 1
                  else parts[i] for i in range(0, len(parts), split_every)]
@@ -128,13 +137,14 @@ def _numpy_part(derivation: Derivation, name: str,
                           backend=NUMPY).generate(), signature
 
 
-def _call(opening: str, part: Signature, given: Mapping[str, str]) -> list[str]:
-    """`opening(…)`, the call of a part's function by keyword, in lines under 100 characters:
-    `given` maps each program name (and each size) to the driver's expression for it."""
+def _call(opening: str, function: str, part: Signature, given: Mapping[str, str]) -> list[str]:
+    """`opening(function, …)`: the delayed call of a part's function by keyword, in lines
+    under 100 characters; `given` maps each program name (and each size) to the driver's
+    expression for it."""
     keywords = [f"{identifier}={given[name]}" for name, identifier in part.arguments.items()]
     keywords += [f"{keyword}={given[dim]}" for dim, keyword in part.size_keywords.items()]
     indent = " " * (len(opening) - len(opening.lstrip()) + 4)
-    lines = [f"{opening}("]
+    lines = [f"{opening}({function}, "]
     for keyword in keywords:
         if len(lines[-1]) + len(keyword) + 2 > 99:
             lines[-1] = lines[-1].rstrip()
@@ -187,8 +197,8 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
     pool = IdentifierPool(set(signature.taken) | DASK_MODULE_NAMES | set(OPTIONS) | {name})
     rows = split.decomposition.rows
     rows_local = signature.dims.get(rows) or pool.claim(rows)
-    chunks, index, partials, result, block, penalty = (
-        pool.claim(word) for word in ("row_chunks", "i", "parts", "result", "block", "penalty"))
+    chunks, index, partials, result, call, penalty = (
+        pool.claim(word) for word in ("row_chunks", "i", "parts", "result", "call", "penalty"))
     data = [program_name for program_name in arguments
             if program_name in split.decomposition.data]
     blocks = {program_name: pool.claim(f"{arguments[program_name]}_blocks")
@@ -235,22 +245,22 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
           f"{rows_local}, {arguments[program_name]!r})" for program_name in data),
         *(f"    {local} = dask.delayed({arguments[program_name]})"
           for program_name, local in shared.items()),
-        f"    {block} = dask.delayed({BLOCK_FUNCTION}, pure=True)",
+        f"    {call} = dask.delayed(_dask_call, pure=False)",
         f"    {partials} = [",
-        *_call(f"        {block}", parts[BLOCK_FUNCTION], given),
+        *_call(f"        {call}", BLOCK_FUNCTION, parts[BLOCK_FUNCTION], given),
         f"        for {index} in range(len({chunks}))",
         "    ]",
         f"    {result} = _dask_tree_sum({partials}, split_every)",
     ]
     if PENALTY_FUNCTION in parts:
-        lines += [*_call(f"    {penalty} = dask.delayed({PENALTY_FUNCTION}, pure=True)",
-                         parts[PENALTY_FUNCTION], given),
-                  f"    {result} = dask.delayed(_dask_add, pure=True)({result}, {penalty})"]
+        lines += [*_call(f"    {penalty} = {call}", PENALTY_FUNCTION, parts[PENALTY_FUNCTION],
+                         given),
+                  f"    {result} = dask.delayed(_dask_add, pure=False)({result}, {penalty})"]
     read = {name_ for part in parts.values() for name_ in part.arguments}
     absent = ", ".join(f"{name_!r}: {arguments[name_]}" for name_ in returned
                        if name_ not in read)
     return [*lines,
-            f"    {result} = dask.delayed(_dask_ordered, pure=True)({result}, {returned!r}, "
+            f"    {result} = dask.delayed(_dask_ordered, pure=False)({result}, {returned!r}, "
             f"{{{absent}}})",
             "    if not compute:",
             f"        return {result}",

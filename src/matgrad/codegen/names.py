@@ -20,6 +20,8 @@ from matgrad.ir import indexing
 MODULE_NAMES = frozenset({
     "np", "grads", "SINGULAR", "float_type", "_logsumexp", "_softmax", "_norm", "_logdet", "_inv",
     "_solve",
+    # The Dask module's libraries: its driver takes the same arguments as the NumPy function.
+    "dask", "da",
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 
