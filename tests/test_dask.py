@@ -27,6 +27,7 @@ import matgrad
 from matgrad.backends import registry
 from matgrad.check import random_arguments
 from matgrad.cli import main
+from matgrad.codegen.signature import signature_of
 from matgrad.errors import UnsupportedError
 
 dask = pytest.importorskip("dask", reason="the dask extra is not installed")
@@ -189,9 +190,51 @@ def test_hessian_vector_products_on_row_blocks(name: str) -> None:
     _compare(matgrad.derive(source).hvp(), chunk_rows=5)
 
 
-def test_a_loop_at_symbolic_depth_is_refused_with_the_alternative() -> None:
-    with pytest.raises(matgrad.MatgradError, match="--depth k=4"):
-        matgrad.derive(EXAMPLES["regression_loop"]).source(backend="dask")
+LOOPS = ["regression_loop", "classification_loop"]
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_loops_at_symbolic_depth_on_row_blocks(name: str) -> None:
+    """A loop's module (lists of weights) on blocks of 4 rows against the NumPy loop module
+    at depth 4: the penalty on W[k] counted once, 1/t the whole t."""
+    derivation = matgrad.derive(EXAMPLES[name])
+    assert derivation.layers is not None
+    bind = {"f[j]": "tanh"}
+    program = matgrad.parse(EXAMPLES[name], {"k": 4})
+    sizes = {dim: 3 + index for index, dim in enumerate(program.dims)} | {"t": 13}
+    values = random_arguments(program, sizes, np.random.default_rng(2))
+    keywords = signature_of(derivation).keywords(values, sizes, 4)
+    expected = derivation.compile(bind=bind)(**keywords)
+    chunked = {key: da.from_array(value, chunks=(4, -1))
+               if isinstance(value, np.ndarray) and value.shape[0] == 13 else value
+               for key, value in keywords.items()}
+    with dask.config.set(scheduler="sync"):
+        value, gradients = derivation.compile(bind=bind, backend="dask")(**chunked)
+    assert value == pytest.approx(expected[0], rel=1e-12)
+    assert list(gradients) == list(expected[1])
+    for key, members in expected[1].items():
+        for got, want in zip(gradients[key], members, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    text = derivation.row_blocks().text()
+    assert text.endswith("(decided with the loop written out at depth 3; every layer is the "
+                         "same)")
+
+
+LOOP_HEAD = ("X: t x n[0], data\nY: t x n[k], data\nlambda: scalar, const\nZ[0] = X\n"
+             "for j in 1..k-1:\n    W[j]: n[j-1] x n[j]; b[j]: 1 x n[j]\n"
+             "    A[j] = Z[j-1]*W[j] + b[j]\n    Z[j] = tanh(A[j])\nend\n"
+             "W[k]: n[k-1] x n[k]\nZ[k] = Z[k-1]*W[k]\n")
+
+
+@pytest.mark.parametrize(("objective", "phrase"), [
+    ("J = 1/t * (||Z[k] - Y||^2 + lambda*||W[k]||^2)", "separate terms"),
+    ("J = mean(rowdot(Z[k] - Y, Z[k] - Y))", "mean"),
+    ("J = norm2(Z[k] - Y)", "square root"),
+])
+def test_loops_that_do_not_split_are_refused(objective: str, phrase: str) -> None:
+    derivation = matgrad.derive(LOOP_HEAD + objective)
+    with pytest.raises(UnsupportedError, match=phrase):
+        derivation.source(backend="dask")
 
 
 def _shared_parameters(source: str) -> list[str]:
@@ -294,6 +337,9 @@ def test_the_cli_prints_the_split_the_module_and_checks_it(
     assert status == 2 and "log-determinant" in err and "Traceback" not in err
     status, _, err = run(example, "--numpy", "--rows", "t")
     assert status == 2 and "--backend dask" in err
+    loop = str(ROOT / "examples" / "classification_loop.mg")
+    status, out, _ = run(loop, "--backend", "dask", "--bind", "f[j]=tanh", "--check")
+    assert status == 0 and out.rstrip().endswith("passed") and "d/dW3" in out
 
 
 # ---- a real cluster, reading its blocks from disk --------------------------------------------

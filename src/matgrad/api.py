@@ -21,7 +21,7 @@ from matgrad.engine import hessian as engine_hessian
 from matgrad.engine import rows as engine_rows
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.layers import derive_layers
-from matgrad.engine.rows import row_decomposition
+from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
@@ -96,11 +96,7 @@ class Derivation(engine_result.Derivation):
         """Whether J is a sum over the row blocks of its data, J = Σ_b J_b + p (the Dask
         backend's premise): the decomposition, printable and typeset, or an
         `UnsupportedError` naming the term that couples rows."""
-        first = self if self.second_order is None else self.second_order.first
-        if first.layers is not None:
-            raise UsageError("a row-block split is made for programs without a layer loop so "
-                             "far; write the layers out (depth={'k': 4}, --depth k=4).")
-        return RowBlocks.of(row_decomposition(first.program, first.wrt, rows))
+        return RowBlocks.of(row_decomposition_of(self, rows))
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that

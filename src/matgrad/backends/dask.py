@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from matgrad.backends.emit import NumpyGenerator
 from matgrad.backends.numpy import NUMPY
+from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.codegen.names import IdentifierPool
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
@@ -43,23 +44,28 @@ HELPERS = '''
 def _dask_call(function, /, **arguments):
     """`function(**arguments)` with every array aligned to its element type: an array that
     arrives from another process may not be, and NumPy's matrix products then skip BLAS."""
-    for name, value in arguments.items():
+    def aligned(value):
+        if isinstance(value, list):  # a layer family's matrices
+            return [aligned(item) for item in value]
         if isinstance(value, np.ndarray) and not value.flags.aligned:
-            arguments[name] = np.require(value, requirements="A")
-    return function(**arguments)
+            return np.require(value, requirements="A")
+        return value
+
+    return function(**{name: aligned(value) for name, value in arguments.items()})
 
 
 def _dask_add(*parts):
-    """The sum of partial results of one structure: numbers and arrays, tuples of them, or
-    dicts of them (a key missing from a part counts as zero)."""
+    """The sum of partial results of one structure: numbers and arrays, tuples and lists of
+    them (a layer family's gradients), or dicts of them (a key missing from a part counts as
+    zero)."""
     first = parts[0]
-    if isinstance(first, tuple):
-        return tuple(_dask_add(*items) for items in zip(*parts))
+    if isinstance(first, (tuple, list)):
+        return type(first)(_dask_add(*items) for items in zip(*parts))
     if isinstance(first, dict):
         total = {}
         for part in parts:
             for key, value in part.items():
-                total[key] = value if key not in total else total[key] + value
+                total[key] = value if key not in total else _dask_add(total[key], value)
         return total
     total = first
     for part in parts[1:]:
@@ -133,6 +139,8 @@ def _numpy_part(derivation: Derivation, name: str,
     # Each part keeps the whole program's abstract functions, so every binding is checked
     # (and an unused one refused) exactly as for the NumPy module.
     signature = signature_of(derivation, name)
+    if derivation.layers is not None:
+        return loop_numpy_source(derivation.layers, name, dict(bind), signature), signature
     return NumpyGenerator(derivation, name, dict(bind), signature=signature,
                           backend=NUMPY).generate(), signature
 
@@ -177,6 +185,12 @@ def _docstring(derivation: Derivation, split: RowBlocks) -> list[str]:
         f"    {objective}_b = {to_text(decomposition.data_terms, 'ascii')} on block b,",
         "so every gradient is the sum of the blocks' gradients"
         f"{' and the penalty' + chr(39) + 's' if penalty else ''}.",
+        *([] if decomposition.written_out_depth is None else [
+            f"(Decided with the loop written out at depth {decomposition.written_out_depth}; "
+            "every layer is the same.",
+            f"The loop's block function weights the penalty by {split.weight} = 1 on the first "
+            f"block and 0 on the others, and reads the whole {decomposition.rows} as "
+            f"{split.total_rows}.)"]),
         "Each block is computed where it lies by the NumPy function below; the parts are",
         "added by a tree reduction and returned from one dask.compute.",
         '"""',
@@ -211,11 +225,14 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
     # it off the driver's arguments.
     shapes = derivation.program.shapes
     for program_name, identifier in reversed(arguments.items()):
-        for axis, dim in enumerate(shapes[program_name]):
+        for axis, dim in enumerate(shapes.get(program_name, ())):
             given[str(dim)] = f"np.shape({identifier})[{axis}]"
     given.update(signature.size_keywords)
     given[rows] = rows_local
     given[split.decomposition.block_rows] = f"{chunks}[{index}]"
+    if split.weight is not None and split.total_rows is not None:  # a loop's block program
+        given[split.weight] = f"float({index} == 0)"
+        given[split.total_rows] = f"float({rows_local})"
 
     first = arguments[data[0]]
     returned = tuple(derivation.gradients)
@@ -256,12 +273,13 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
         lines += [*_call(f"    {penalty} = {call}", PENALTY_FUNCTION, parts[PENALTY_FUNCTION],
                          given),
                   f"    {result} = dask.delayed(_dask_add, pure=False)({result}, {penalty})"]
-    read = {name_ for part in parts.values() for name_ in part.arguments}
-    absent = ", ".join(f"{name_!r}: {arguments[name_]}" for name_ in returned
-                       if name_ not in read)
+    if derivation.layers is None:  # a loop's module returns its gradients in order itself
+        read = {name_ for part in parts.values() for name_ in part.arguments}
+        absent = ", ".join(f"{name_!r}: {arguments[name_]}" for name_ in returned
+                           if name_ not in read)
+        lines.append(f"    {result} = dask.delayed(_dask_ordered, pure=False)({result}, "
+                     f"{returned!r}, {{{absent}}})")
     return [*lines,
-            f"    {result} = dask.delayed(_dask_ordered, pure=False)({result}, {returned!r}, "
-            f"{{{absent}}})",
             "    if not compute:",
             f"        return {result}",
             f"    return dask.compute({result})[0]"]

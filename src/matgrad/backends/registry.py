@@ -21,7 +21,7 @@ from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
-from matgrad.engine.rows import row_blocks
+from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.rewrite.rules import load_rules
 
@@ -40,7 +40,7 @@ def backend_named(name: str) -> Backend:
 
 def _dask_source(derivation: Derivation, name: str, bind: Mapping[str, str] | None,
                  signature: Signature, rows: str | None) -> str:
-    split = row_blocks(derivation, load_rules(), rows)
+    split = row_blocks_of(derivation, load_rules(), rows)
     return dask_module_source(derivation, split, name, dict(bind or {}), signature)
 
 

@@ -93,6 +93,8 @@ class RowDecomposition:
     penalty: Expr | None          # p: the terms on the parameters only
     block_program: Program        # the program of J_b (data t_b×·, sizes t as numbers)
     penalty_program: Program | None
+    # For a layer loop: the depth its layers were written out at to decide the split.
+    written_out_depth: int | None = None
 
 
 class _Coupled(Exception):
@@ -408,11 +410,17 @@ def _part_program(program: Program, objective: Expr, rows: str | None, block: st
                    wrt=None, dims=dims, inferred=(), unused=(), invented=(), written={})
 
 
-def row_decomposition(program: Program, wrt: tuple[str, ...],
-                      rows: str | None = None) -> RowDecomposition:
-    """J = Σ_b J_b + p over the row blocks of `rows` (default: the rows of the data), or an
-    `UnsupportedError` naming the term that couples rows."""
-    rows = _choose_rows(program, wrt, rows)
+@dataclass(frozen=True)
+class TermSplit:
+    """The objective's terms by kind: summed over the rows, or on the parameters only."""
+
+    rows: str
+    data: tuple[str, ...]
+    summed: tuple[Expr, ...]
+    penalty: tuple[Expr, ...]
+
+
+def _data_arguments(program: Program, wrt: tuple[str, ...], rows: str) -> list[str]:
     data: list[str] = []
     for name in program.parameters:
         first, second = program.shapes[name]
@@ -429,7 +437,18 @@ def row_decomposition(program: Program, wrt: tuple[str, ...],
                     f"block shares (if the data's rows are another size, name it: rows='…', "
                     "--rows …).")
             data.append(name)
-    if not data:
+    return data
+
+
+def split_terms(program: Program, wrt: tuple[str, ...], rows: str | None = None,
+                data_required: bool = True) -> TermSplit:
+    """The objective's terms split into sums over the row blocks of `rows` (default: the rows
+    of the data) and terms on the parameters only, or an `UnsupportedError` naming the term
+    that couples rows.  `data_required=False`: a program that reads no data row is all
+    penalty (one term of a larger objective)."""
+    rows = _choose_rows(program, wrt, rows)
+    data = _data_arguments(program, wrt, rows)
+    if not data and data_required:
         raise UnsupportedError(f"no argument has {rows} rows: there is nothing to split into "
                                "row blocks.")
     classifier = _Classifier(program, rows, frozenset(data))
@@ -454,15 +473,23 @@ def row_decomposition(program: Program, wrt: tuple[str, ...],
             f"{program.objective} is not a sum over the row blocks of {rows}: "
             f"{to_text(refusal.node)} {refusal.reason}.  Splitting the rows needs "
             f"{program.objective} = Σ_b {program.objective}_b + p(parameters).") from None
-    if not summed:
+    if not summed and data_required:
         raise UnsupportedError(f"{program.objective} reads no row of the data "
                                f"({', '.join(data)}): there is nothing to sum over row blocks.")
-    block = _block_dim(program, rows)
-    data_terms = add(summed)
-    penalty_terms = add(penalty) if penalty else None
+    return TermSplit(rows, tuple(data), tuple(summed), tuple(penalty))
+
+
+def row_decomposition(program: Program, wrt: tuple[str, ...],
+                      rows: str | None = None) -> RowDecomposition:
+    """J = Σ_b J_b + p over the row blocks of `rows` (default: the rows of the data), or an
+    `UnsupportedError` naming the term that couples rows."""
+    split = split_terms(program, wrt, rows)
+    block = _block_dim(program, split.rows)
+    data_terms = add(split.summed)
+    penalty_terms = add(split.penalty) if split.penalty else None
     return RowDecomposition(
-        program.objective, rows, block, tuple(data), data_terms, penalty_terms,
-        _part_program(program, data_terms, rows, block),
+        program.objective, split.rows, block, split.data, data_terms, penalty_terms,
+        _part_program(program, data_terms, split.rows, block),
         None if penalty_terms is None else _part_program(program, penalty_terms, None, block))
 
 
@@ -474,6 +501,10 @@ class RowBlocks:
     decomposition: RowDecomposition
     block: Derivation
     penalty: Derivation | None
+    # A loop's block program weights the penalty by the constant `weight` (1 on the first
+    # block, 0 on the others) and reads the whole t as the constant `total_rows`.
+    weight: str | None = None
+    total_rows: str | None = None
 
 
 def _part_derivation(part: Program, wrt: tuple[str, ...], rules: RuleSet,
@@ -486,9 +517,7 @@ def _part_derivation(part: Program, wrt: tuple[str, ...], rules: RuleSet,
 def row_blocks(derivation: Derivation, rules: RuleSet, rows: str | None = None) -> RowBlocks:
     """The split of `derivation` (a gradient or a Hessian-vector product, flat) into row
     blocks: the decomposition and the derivation of each part by the same engine."""
-    if derivation.layers is not None:
-        raise UnsupportedError("a row-block split is made for programs without a layer loop "
-                               "so far; write the layers out (depth={'k': 4}, --depth k=4).")
+    assert derivation.layers is None, "a loop is split by engine/row_loops.py"
     second = derivation.second_order
     first = derivation if second is None else second.first
     split = row_decomposition(first.program, first.wrt, rows)

@@ -33,6 +33,9 @@ def row_blocks_text(split: RowDecomposition, style: Style = "unicode") -> str:
     if split.penalty is not None:
         lines.append(f"  p = {to_text(split.penalty, style)}  (the parameters only)")
     lines.append(f"  so {nabla}{name} = {total} {nabla}{name}_b{penalty.replace('p', nabla + 'p')}")
+    if split.written_out_depth is not None:
+        lines.append(f"  (decided with the loop written out at depth {split.written_out_depth}; "
+                     "every layer is the same)")
     return "\n".join(lines)
 
 
