@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from matgrad.backends.base import Backend
+from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
 from matgrad.backends.emit import NumpyGenerator, load_function
 from matgrad.backends.jax import JAX
@@ -25,7 +26,8 @@ from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.rewrite.rules import load_rules
 
-BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (NUMPY, JAX, TORCH)}
+BACKENDS: dict[str, Backend] = {backend.name: backend
+                                 for backend in (NUMPY, JAX, TORCH, CUPY)}
 # Backends that are not a table of spellings: name → (library to import, how to install it).
 ASSEMBLED = {"dask": ("dask", 'pip install "matgrad[dask]"')}
 BACKEND_NAMES = (*BACKENDS, *ASSEMBLED)

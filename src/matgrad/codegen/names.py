@@ -20,8 +20,9 @@ from matgrad.ir import indexing
 MODULE_NAMES = frozenset({
     "np", "grads", "SINGULAR", "float_type", "_logsumexp", "_softmax", "_norm", "_logdet", "_inv",
     "_solve",
-    # The Dask module's libraries: its driver takes the same arguments as the NumPy function.
-    "dask", "da",
+    # Every backend's library alias: the signature is the same for every backend, so a user's
+    # matrix named `torch` must not shadow the module in any of them (test_backend_names.py).
+    "jnp", "torch", "cp", "dask", "da",
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 
