@@ -1,5 +1,6 @@
-"""A user's matrix named like a backend's library (`torch`, `jnp`, `cp`, `np`, `dask`, `da`)
-is renamed in the generated code of every backend, never shadowing the module it calls."""
+"""A user's matrix named like a backend's library (`torch`, `jnp`, `cp`, `np`, `dask`, `da`,
+`xp`, `array_namespace`) is renamed in the generated code of every backend, never shadowing
+the module it calls."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 import matgrad
 
-ALIASES = ["np", "jnp", "torch", "cp", "dask", "da"]
-BACKENDS = {"numpy": None, "jax": "jax", "torch": "torch", "cupy": None}
+ALIASES = ["np", "jnp", "torch", "cp", "dask", "da", "xp", "array_namespace"]
+BACKENDS = {"numpy": None, "jax": "jax", "torch": "torch", "cupy": None,
+            "array-api": "array_api_compat"}
 
 
 @pytest.mark.parametrize("alias", ALIASES)

@@ -64,3 +64,12 @@ class Backend:
     typed_sizes: bool = True
     # Lines before the function's def (PyTorch: no autograd tape, whatever the inputs).
     decorators: tuple[str, ...] = ()
+    # Lines that open the function's body, in {arrays} (the matrix arguments): the array API
+    # backend takes its namespace from the inputs there.
+    prologue: tuple[str, ...] = ()
+    # Reductions and products written as methods in NumPy, in {x} (and {a}, {b}).
+    column_sum: str = "{x}.sum(axis=0, keepdims=True)"
+    row_sum: str = "{x}.sum(axis=1, keepdims=True)"
+    total_sum: str = "{x}.sum()"
+    row_dot: str = '{ns}.einsum("ij,ij->i", {a}, {b})[:, None]'
+    trace: str = "{ns}.trace({x})"

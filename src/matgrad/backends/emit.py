@@ -537,14 +537,12 @@ class NumpyGenerator:
             inner = self.full(self.emit(b), self.full_shape(b))
             if ones_a[1] == 1:
                 return inner
-            total = f"{self.wrap(inner, ATOM)}.sum(axis=0, keepdims=True)"
-            return Code(total, ATOM, (1, inner.shape[1]))
+            return Code(self._reduced(self.backend.column_sum, inner), ATOM, (1, inner.shape[1]))
         if ones_b is not None and ones_a is None:
             inner = self.full(self.emit(a), self.full_shape(a))
             if ones_b[0] == 1:
                 return inner
-            total = f"{self.wrap(inner, ATOM)}.sum(axis=1, keepdims=True)"
-            return Code(total, ATOM, (inner.shape[0], 1))
+            return Code(self._reduced(self.backend.row_sum, inner), ATOM, (inner.shape[0], 1))
         if isinstance(a, Inv) and a not in self.temp_exprs and a not in self.temps:
             # X⁻¹B as a solve: cheaper and more accurate than forming the inverse.
             system = self._materialized(a.x)
@@ -568,7 +566,7 @@ class NumpyGenerator:
 
     def _emit_RowDot(self, expr: RowDot) -> Code:
         a, b = self._materialized(expr.a), self._materialized(expr.b)
-        return Code(f'{self.ns}.einsum("ij,ij->i", {a.text}, {b.text})[:, None]', ATOM,
+        return Code(self.backend.row_dot.format(ns=self.ns, a=a.text, b=b.text), ATOM,
                     (self.full_shape(expr)[0], 1))
 
     def _emit_Transpose(self, expr: Transpose) -> Code:
@@ -582,10 +580,17 @@ class NumpyGenerator:
         if self.full_shape(expr.x) == SCALAR:
             return self.emit(expr.x)  # the sum of a 1×1 value (perhaps a float) is itself
         inner = self.full(self.emit(expr.x), self.full_shape(expr.x))
-        return Code(f"{self.wrap(inner, ATOM)}.sum()", ATOM, SCALAR)
+        return Code(self._reduced(self.backend.total_sum, inner), ATOM, SCALAR)
+
+    def _reduced(self, template: str, code: Code) -> str:
+        """A reduction spelled by the backend: a method (`{x}.sum()`) needs an atom before the
+        dot; a function (`xp.sum({x})`) takes the text as its argument."""
+        return template.format(x=self.wrap(code, ATOM) if template.startswith("{x}")
+                               else code.text)
 
     def _emit_Trace(self, expr: Trace) -> Code:
-        return Code(f"{self.ns}.trace({self._materialized(expr.x).text})", ATOM, SCALAR)
+        return Code(self.backend.trace.format(ns=self.ns, x=self._materialized(expr.x).text),
+                    ATOM, SCALAR)
 
     def _emit_Det(self, expr: Det) -> Code:
         return Code(f"{self.ns}.linalg.det({self._materialized(expr.x).text})", ATOM, SCALAR)
@@ -874,6 +879,12 @@ class NumpyGenerator:
             "    Unchecked (generated with checks=False): pass float ndarrays of these shapes.",
             '    """',
         ]
+        arrays = ", ".join(self.identifiers[name] for name in parameters
+                           if program.shapes[name] != SCALAR)
+        if self.backend.prologue and not arrays:
+            raise CodegenError(f"the {self.backend.name} backend takes its namespace from a "
+                               "matrix argument, and this function has none.")
+        lines += [f"    {line.format(arrays=arrays)}" for line in self.backend.prologue]
         lines += [f"    {line}" for line in body]
         return "\n".join(lines) + "\n"
 

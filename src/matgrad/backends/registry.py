@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from matgrad.backends.array_api import ARRAY_API
 from matgrad.backends.base import Backend
 from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
@@ -27,7 +28,7 @@ from matgrad.errors import UnsupportedError, UsageError
 from matgrad.rewrite.rules import load_rules
 
 BACKENDS: dict[str, Backend] = {backend.name: backend
-                                 for backend in (NUMPY, JAX, TORCH, CUPY)}
+                                 for backend in (NUMPY, JAX, TORCH, CUPY, ARRAY_API)}
 # Backends that are not a table of spellings: name → (library to import, how to install it).
 ASSEMBLED = {"dask": ("dask", 'pip install "matgrad[dask]"')}
 BACKEND_NAMES = (*BACKENDS, *ASSEMBLED)

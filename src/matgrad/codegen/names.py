@@ -22,7 +22,7 @@ MODULE_NAMES = frozenset({
     "_solve",
     # Every backend's library alias: the signature is the same for every backend, so a user's
     # matrix named `torch` must not shadow the module in any of them (test_backend_names.py).
-    "jnp", "torch", "cp", "dask", "da",
+    "jnp", "torch", "cp", "dask", "da", "xp", "array_namespace",
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 
