@@ -1,4 +1,5 @@
-"""NumPy code for a layered program at symbolic depth: one function for every depth k.
+"""Array code for a layered program at symbolic depth: one function for every depth k, spelled
+by a backend's table (NumPy by default; JAX, PyTorch and CuPy as well).
 
 The function takes each layer family as a list (`W = [W1, …, Wk]`) and plain matrices as
 arrays, and runs
@@ -11,12 +12,15 @@ would contain for one layer (CSE, in-place chains, f′ through the cached Z, 1�
 
 Invariants: the depth is read from the lists' lengths and every list and shape is checked at
 entry (a size shared by two arguments must agree, named in the error); gradients never alias
-inputs; names reaching the code pass `python_name`.
+inputs; names reaching the code pass `python_name`; the loop itself is Python (`for j in
+range(k)`), so under `jax.jit` it is unrolled for the depth of the lists traced.
 """
 
 from __future__ import annotations
 
+from matgrad.backends.base import Backend
 from matgrad.backends.emit import Embedding, NumpyGenerator, _fraction_literal
+from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -33,11 +37,16 @@ from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import to_text
 
-FLOAT_HELPER = '''def _float(m):
-    """An array of floats: float32 stays float32, integers become float64."""
-    m = np.asarray(m)
-    return m if m.dtype.kind in "fc" else m.astype(np.float64)
-'''
+
+def float_helper(backend: Backend) -> list[str]:
+    """`_float(m)`: an array of floats of the backend's library (float32 stays float32,
+    integers become float64), by the backend's conversion at entry."""
+    return ["def _float(m):",
+            '    """An array of floats: float32 stays float32, integers become float64."""',
+            *(f"    {line.format(a='m')}" for line in backend.to_float_array),
+            "    return m"]
+
+
 AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
     """Record size `key` (n[j] as ("n", j)); an argument giving it another value is an error
     naming both.  The message is formatted only then: checks cost little on every call."""
@@ -53,7 +62,8 @@ AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
 class LoopCodegen:
     def __init__(self, derivation: Layers, function_name: str,
                  bind: dict[str, str], local_families: frozenset[str] = frozenset(),
-                 signature: Signature | None = None) -> None:
+                 signature: Signature | None = None, backend: Backend = NUMPY) -> None:
+        self.backend = backend
         # Families only the forward step itself reads (A when f′ goes through Z) live in a
         # local rebound every layer, not in a list that keeps every layer's A to the end.
         self.local_families = local_families
@@ -139,7 +149,7 @@ class LoopCodegen:
         embedding = Embedding(self.names, self.helpers,
                               {name: self.name_text(name) for name in names}, self.dim_text)
         return NumpyGenerator(part, self.function_name, bind, typed_sizes=False,
-                              embedding=embedding)
+                              embedding=embedding, backend=self.backend)
 
     # ---- the function -------------------------------------------------------------------------
 
@@ -181,11 +191,11 @@ class LoopCodegen:
             decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
                                                    layered.loop.pos)
             if decl.shape is None:
-                lines += [f"{ident} = np.asarray({ident})",
-                          f"if {ident}.size != 1:",
+                lines += [f"{ident} = {self.backend.alias}.asarray({ident})",
+                          f"if {self.backend.size_of.format(a=ident)} != 1:",
                           f'    raise ValueError(f"{name} must be a scalar, got shape '
                           f'{{{ident}.shape}}")',
-                          f"{ident} = {ident}.item()"]
+                          f"{ident} = {self.backend.scalar_argument.format(a=ident)}"]
                 continue
             lines.append(f"{ident} = _float({ident})")
             lines += self._shape_checks(ident, decl, name, repr(name))
@@ -193,6 +203,14 @@ class LoopCodegen:
             if dim in self.used_plain_dims:
                 lines.append(f"{ident} = sizes[{dim!r}]")
         return lines
+
+    def _declared_shape(self, name: str) -> tuple[str | int, str | int] | None:
+        """A plain argument's shape as declared or inferred (None for a scalar)."""
+        layered = self.layered
+        for statement in (*layered.prologue, *layered.loop.body, *layered.epilogue):
+            if isinstance(statement, Decl) and statement.name == name:
+                return statement.shape if isinstance(statement.shape, tuple) else None
+        return self._inferred_shape(name)
 
     def _inferred_shape(self, name: str) -> tuple[str | int, str | int] | None:
         """The shape resolution gave an undeclared argument (None for a scalar)."""
@@ -312,9 +330,17 @@ class LoopCodegen:
         lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
         lines += ["    " + line for line in backward]
         objective = self.name_text(epilogue.objective)
-        lines.append(f"return np.asarray({objective}).item(), {{{', '.join(results)}}}")
+        returned = self.backend.returned_scalar.format(x=objective)
+        lines.append(f"return {returned}, {{{', '.join(results)}}}")
         arguments = list(self.signature.arguments)
         checks = self._checks(arguments)
+        if any("float_type" in line for line in lines):
+            # The arrays' floating type, for spellings that convert a number (PyTorch's).
+            arrays = [f"{self.lists[name]}[0]" if name in self.families else self.name_text(name)
+                      for name in arguments if name in self.families
+                      or self._declared_shape(name) is not None]
+            checks.append("float_type = " + self.backend.result_type(self.backend.alias,
+                                                                     arrays))
         self.lists_read_later = {base for base in internal if any(
             f"{self.lists[base]}[" in line for line in lines[after_forward:])}
         return self._module(arguments, checks + lines)
@@ -354,10 +380,10 @@ class LoopCodegen:
                  "matgrad.", "", "Gradients, derived once for a generic layer:", *formulas]
         if bound:
             lines += ["", f"with {bound}."]
-        lines += ['"""', "", "import numpy as np", "", ""]
-        lines += helper_lines(self.helpers)
-        lines += [*FLOAT_HELPER.splitlines(), "", "", *AGREE_HELPER.splitlines(), "", ""]
-        lines += [f"def {self.function_name}({args}):",
+        lines += ['"""', "", *self.backend.import_lines, "", ""]
+        lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+        lines += [*float_helper(self.backend), "", "", *AGREE_HELPER.splitlines(), "", ""]
+        lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
                   f'    """Return ({derivation.objective}, gradients); {layer_lists} are lists '
                   "holding one matrix per layer,",
                   "    and each gradient of a list is a list.",
@@ -371,9 +397,9 @@ def _plus(text: str, amount: int) -> str:
 
 
 def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],
-                      signature: Signature | None = None) -> str:
+                      signature: Signature | None = None, backend: Backend = NUMPY) -> str:
     signature = signature or loop_signature(derivation, name)
-    first = LoopCodegen(derivation, name, bind, signature=signature)
+    first = LoopCodegen(derivation, name, bind, signature=signature, backend=backend)
     source = first.generate()
     carried = set(derivation.layered.carried)
     # A second pass keeps in a per-layer local each family the backward loop never reads.
@@ -382,4 +408,4 @@ def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],
                       and base not in first.lists_read_later)
     if not local:
         return source
-    return LoopCodegen(derivation, name, bind, local, signature).generate()
+    return LoopCodegen(derivation, name, bind, local, signature, backend).generate()

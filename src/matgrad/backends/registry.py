@@ -63,14 +63,14 @@ def module_source(derivation: Derivation, name: str = "value_and_grad",
     if signature.function_name != name:
         raise UsageError(f"the signature is for {signature.function_name}, not {name}.")
     if derivation.layers is not None:
-        if chosen is not NUMPY:
+        if chosen.prologue:
             raise UnsupportedError(f"the {chosen.name} backend generates programs without a "
                                    "layer loop so far; write the layers out (depth={'k': 4}, "
-                                   "--depth k=4) or use the numpy backend.")
+                                   "--depth k=4) or use another backend.")
         if not checks:
             raise UsageError("checks=False is for programs without a layer loop: the loop "
                              "module reads its depth and sizes in its entry checks.")
-        return loop_numpy_source(derivation.layers, name, dict(bind or {}), signature)
+        return loop_numpy_source(derivation.layers, name, dict(bind or {}), signature, chosen)
     return NumpyGenerator(derivation, name, dict(bind or {}), signature=signature,
                           checks=checks, backend=chosen).generate()
 

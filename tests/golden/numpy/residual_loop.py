@@ -9,8 +9,11 @@ import numpy as np
 
 def _float(m):
     """An array of floats: float32 stays float32, integers become float64."""
-    m = np.asarray(m)
-    return m if m.dtype.kind in "fc" else m.astype(np.float64)
+    if type(m) is not np.ndarray or m.dtype.kind not in 'fc':
+        m = np.asarray(m)
+        if m.dtype.kind not in 'fc':
+            m = m.astype(np.float64)
+    return m
 
 
 def _agree(sizes, key, value, side, name, layer=None):
