@@ -129,6 +129,44 @@ def run_case(label: str, case: Case, dtype: str, repeats: int) -> None:
           f"{compile_theirs * 1e3:.0f} ms")
 
 
+def run_loop_case(k: int, case: Case, dtype: str, repeats: int) -> None:
+    """The layer loop module (weights as lists; a Python loop that jax.jit unrolls for the
+    depth traced) against the written-out module and jax.value_and_grad."""
+    import jax
+    import jax.numpy as jnp
+
+    _, arrays, objective, wrt = case
+    values = {name: jnp.asarray(value.astype(dtype)) for name, value in arrays.items()}
+    loop = matgrad.derive((ROOT / "examples" / "regression_loop.mg").read_text())
+    ours = jax.jit(loop.compile(bind={"f[j]": "tanh"}, backend="jax"))
+    lists = {"X": values["X"], "Y": values["Y"],
+             "W": [values[f"W{j}"] for j in range(1, k + 1)],
+             "b": [values[f"b{j}"] for j in range(1, k + 1)]}
+    order = list(arrays)
+    theirs = jax.jit(jax.value_and_grad(lambda *a: objective(jnp, *a),
+                                        argnums=tuple(order.index(name) for name in wrt)))
+    positional = [values[name] for name in order]
+
+    def run_ours() -> Any:
+        return jax.block_until_ready(ours(**lists))
+
+    def run_theirs() -> Any:
+        return jax.block_until_ready(theirs(*positional))
+
+    compile_ours, compile_theirs = timed(run_ours), timed(run_theirs)
+    assert np.isclose(float(run_ours()[0]), float(run_theirs()[0]),
+                      rtol=1e-3 if dtype == "float32" else 1e-9)
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
+    for index in range(repeats):
+        for name, run in ((("ours", run_ours), ("theirs", run_theirs)) if index % 2 == 0
+                          else (("theirs", run_theirs), ("ours", run_ours))):
+            times[name].append(timed(run))
+    mine, reference = median(times["ours"]), median(times["theirs"])
+    print(f"{f'MLP k={k} loop':<18} {dtype:<8} {mine * 1e3:9.3f} {reference * 1e3:10.3f} "
+          f"{mine / reference:7.2f}   compile {compile_ours * 1e3:.0f} / "
+          f"{compile_theirs * 1e3:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=25)
@@ -151,6 +189,8 @@ def main() -> None:
     for dtype in ("float64",) if args.quick else ("float64", "float32"):
         for label, case in cases:
             run_case(label, case, dtype, args.repeats)
+        for k in (2, 4, 8):
+            run_loop_case(k, deep(k, np.random.default_rng(k)), dtype, args.repeats)
 
 
 if __name__ == "__main__":
