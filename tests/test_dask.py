@@ -227,6 +227,27 @@ LOOP_HEAD = ("X: t x n[0], data\nY: t x n[k], data\nlambda: scalar, const\nZ[0] 
              "W[k]: n[k-1] x n[k]\nZ[k] = Z[k-1]*W[k]\n")
 
 
+def test_a_loop_with_penalties_first_and_subtracted() -> None:
+    """Penalty terms before the loss and with a minus sign are weighted once, signs kept."""
+    source = LOOP_HEAD + ("J = sum(square(W[k])) - lambda*||W[k]||^2/4 + "
+                          "1/t * ||Z[k] - Y||^2")
+    derivation = matgrad.derive(source)
+    program = matgrad.parse(source, {"k": 3})
+    sizes = {dim: 3 + index for index, dim in enumerate(program.dims)} | {"t": 9}
+    values = random_arguments(program, sizes, np.random.default_rng(0))
+    keywords = signature_of(derivation).keywords(values, sizes, 3)
+    expected = derivation.compile()(**keywords)
+    chunked = {key: da.from_array(value, chunks=(4, -1))
+               if isinstance(value, np.ndarray) and value.shape[0] == 9 else value
+               for key, value in keywords.items()}
+    with dask.config.set(scheduler="sync"):
+        value, gradients = derivation.compile(backend="dask")(**chunked)
+    assert value == pytest.approx(expected[0], rel=1e-12)
+    for key, members in expected[1].items():
+        for got, want in zip(gradients[key], members, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize(("objective", "phrase"), [
     ("J = 1/t * (||Z[k] - Y||^2 + lambda*||W[k]||^2)", "separate terms"),
     ("J = mean(rowdot(Z[k] - Y, Z[k] - Y))", "mean"),

@@ -4,9 +4,9 @@ The split is decided on the program written out at `CHECK_DEPTH` (every layer is
 program, so a layer that keeps rows local there does at any depth), one term of the objective
 as written at a time: each term is a sum over the rows or reads no data row (a penalty), else
 the program is refused.  The block program is the loop program itself — derived at symbolic
-depth like any other — with two constants added: ω, 1 on one block and 0 on the others,
-multiplying the penalty terms (so Σ_b J_b = data terms + p), and the whole t, read wherever t is
-read as a number (1/t), since in a block t is the block's rows.
+depth like any other — with two constants added: `first_block`, 1 on one block and 0 on the
+others, multiplying the penalty terms (so Σ_b J_b = data terms + p), and `all_rows`, the whole
+t, read wherever t is read as a number (1/t), since in a block t is the block's rows.
 
 Invariants: the user's statements are not changed (new ones are built); a construct whose
 meaning would change on a block and that this module does not rewrite (`mean`, which reads the
