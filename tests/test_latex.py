@@ -17,7 +17,9 @@ from programs import programs
 
 import matgrad
 from matgrad.engine.derive import derivation_of
+from matgrad.ir.expr import Add, Diff, Expr, Frob, Hadamard, MatMul, Sym
 from matgrad.pdf import pdflatex_available
+from matgrad.printing.latex import LatexPrinter, _state
 from matgrad.printing.latex_names import GREEK_COMMANDS, latex_name
 from matgrad.rewrite.rules import load_rules
 
@@ -279,3 +281,17 @@ def test_example_documents_fit_the_page(example: str, tmp_path: Path) -> None:
     # The §1 document was 28 pt too wide, the auto-encoders 19 pt, the classifiers 23 pt.
     derivation = matgrad.derive((ROOT / "examples" / f"{example}.mg").read_text())
     _typesets_within_the_margins(derivation.latex(standalone=True), tmp_path)
+
+
+@pytest.mark.parametrize("right", ["dW", "dW x"])
+def test_a_long_product_of_a_sum_breaks_inside_the_sum(right: str) -> None:
+    # (A₁ + … + A₈) · dW was one line however long: a single term was never broken.
+    shapes = {f"A{k}": ("n", "m") for k in range(8)} | {"W": ("n", "m"), "x": ("m", "m")}
+    total = Add(tuple(Hadamard(Sym(f"A{k}"), Sym(f"A{(k + 1) % 8}")) for k in range(8)))
+    differential: Expr = Diff(Sym("W"))
+    term: Expr = Frob(total, differential) if right == "dW" else \
+        Frob(MatMul(total, Sym("x")), differential)
+    lines = _state((term,), LatexPrinter(shapes))
+    assert len(lines) > 1 and lines[0].startswith("\\bigl(")
+    assert lines[-1].endswith("\\cdot d\\mathbf{W}") and "\\bigr)" in lines[-1]
+    assert all(line.startswith("+ ") for line in lines[1:])

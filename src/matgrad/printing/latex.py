@@ -306,14 +306,8 @@ def _visible_width(latex: str) -> int:
     return len(shown) + sum(shown.count(op) for op in "+-#=")
 
 
-def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> list[str]:
-    """dJ as one or more lines: a long sum is broken between its terms (as the guide breaks
-    its long equations), each later line starting `+ …` or `− …`."""
-    if not terms:
-        return ["\\cdots" if hidden else "0"]
-    whole = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
-    if _visible_width(whole) <= FIT:
-        return [f"\\cdots + {whole}" if hidden else whole]
+def _chunks(terms: tuple[Expr, ...], printer: LatexPrinter) -> list[list[Expr]]:
+    """Consecutive terms grouped into lines of about PART symbols each."""
     chunks: list[list[Expr]] = [[]]
     width = 0
     for term in terms:
@@ -323,6 +317,47 @@ def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False)
             width = 0
         chunks[-1].append(term)
         width += term_width
+    return chunks
+
+
+def _broken_factor(term: Expr, printer: LatexPrinter) -> list[str] | None:
+    """A long product (A + B + …) · dW, (A + B + …) x or ((A + B) x) · dW broken inside the sum
+    that opens it, with \\bigl( … \\bigr) (which may span lines); None where the term is not of
+    that form."""
+    leftmost = term
+    while isinstance(leftmost, (Frob, MatMul)):
+        leftmost = leftmost.a  # ((A + B) x) · dW: the sum opens the printed term
+    if leftmost is term or not isinstance(leftmost, Add):
+        return None
+    whole, inner = printer(term), printer(leftmost)
+    opening = f"\\left({inner}\\right)"
+    if not whole.startswith(opening):
+        return None
+    chunks = _chunks(leftmost.terms, printer)
+    if len(chunks) < 2:
+        return None
+    texts = [printer(chunk[0]) if len(chunk) == 1 else printer(Add(tuple(chunk)))
+             for chunk in chunks]
+    lines = [f"\\bigl({texts[0]}"]
+    lines += [text if text.startswith("-") else f"+ {text}" for text in texts[1:]]
+    lines[-1] += f"\\bigr){whole[len(opening):]}"
+    return lines
+
+
+def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> list[str]:
+    """dJ as one or more lines: a long sum is broken between its terms (as the guide breaks
+    its long equations), each later line starting `+ …` or `− …`; a single long product of a
+    sum is broken inside the sum."""
+    if not terms:
+        return ["\\cdots" if hidden else "0"]
+    whole = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
+    if _visible_width(whole) <= FIT:
+        return [f"\\cdots + {whole}" if hidden else whole]
+    if len(terms) == 1:
+        broken = _broken_factor(terms[0], printer)
+        if broken is not None:
+            return [f"\\cdots + {broken[0]}" if hidden else broken[0], *broken[1:]]
+    chunks = _chunks(terms, printer)
     lines = []
     for index, chunk in enumerate(chunks):
         text = printer(chunk[0]) if len(chunk) == 1 else printer(Add(tuple(chunk)))
