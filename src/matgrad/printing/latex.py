@@ -390,7 +390,24 @@ def _line(left: str, parts: list[str], why: str) -> str:
     return " \\\\\n".join([f"{left}&= {first} && {why}", *(f"&\\quad {part}" for part in rest)])
 
 
-def derivation_lines(derivation: Derivation) -> list[str]:
+# Citations longer than this (in characters) wrap in a narrow paragraph in documents: the
+# widest citation would otherwise widen every row of the align.
+NARROW_CITATION = 30
+
+
+def _why(cites: str, node: str | None, narrow: bool) -> str:
+    """The justification column: `by (12), (8) for dA`; `narrow`, a long one set in a paragraph
+    of 30 % of the line that wraps."""
+    if narrow and len(cites) > NARROW_CITATION:
+        suffix = "" if node is None else f" for $d{node}$"
+        return f"\\parbox[t]{{0.3\\linewidth}}{{\\raggedright by {cites}{suffix}}}"
+    suffix = "" if node is None else f"\\ \\text{{for}}\\ d{node}"
+    return f"\\text{{by {cites}}}{suffix}"
+
+
+def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
+    """The derivation's rows of an align*; `narrow` wraps the citations in a column of 30 % of
+    the line (for pdflatex documents; MathJax has no \\parbox)."""
     printer = LatexPrinter(derivation.shapes)
     objective = latex_name(derivation.objective, False)
     lines: list[str] = []
@@ -417,25 +434,24 @@ def derivation_lines(derivation: Derivation) -> list[str]:
             written = textbook(step.after[0])
             parts = _state(written.terms if isinstance(written, Add) else (written,), printer)
             lines.append(_line(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} ", parts,
-                               f"\\text{{by {_cites(group)}}}"))
+                               _why(_cites(group), None, narrow)))
             continue
-        note = ""
+        node: str | None = None
         expands = group[0].expands
         if expands is not None and expands != derivation.objective:
             # The node whose definition this line substitutes (listed under "The program").
             node = latex_name(expands, derivation.shapes[expands] != SCALAR)
-            note = f"\\ \\text{{for}}\\ d{node}"
         # As the guide writes "= ⋯ + Δ · (…)": terms already read off for a parameter and
         # shown on an earlier line are summarised by ⋯.
         shown = tuple(term for term in step.after if term not in settled)
         state = _state(shown, printer, hidden=len(shown) < len(step.after))
-        lines.append(_line("", state, f"\\text{{by {_cites(group)}}}{note}"))
+        lines.append(_line("", state, _why(_cites(group), node, narrow)))
         settled |= {term for term in step.after if derivation.reads_parameter(term)}
     return lines
 
 
-def latex_fragment(derivation: Derivation) -> str:
-    body = " \\\\\n".join(derivation_lines(derivation))
+def latex_fragment(derivation: Derivation, narrow: bool = False) -> str:
+    body = " \\\\\n".join(derivation_lines(derivation, narrow))
     return f"\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
 
 
@@ -497,7 +513,7 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
         *preface,
         "Derivation, each step by the identities it cites (the guide's numbering):",
         "{\\small",
-        latex_fragment(derivation).rstrip(),
+        latex_fragment(derivation, narrow=True).rstrip(),
         "}",
     ]
     if adjoints:
@@ -544,7 +560,7 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
         "}",
         "The Hessian-vector product, each step by the identities it cites:",
         "{\\small",
-        latex_fragment(product).rstrip(),
+        latex_fragment(product, narrow=True).rstrip(),
         "}",
         "\\end{document}",
     ]

@@ -76,11 +76,11 @@ def loop_latex(derivation: Layers, standalone: bool) -> str:
         f"\\subsection*{{Layer ${var}$, given $\\boldsymbol{{\\Delta}}\\mathbf{{Z}}_{{{var}}} = "
         f"\\partial J / \\partial \\mathbf{{Z}}_{{{var}}}$}}",
         "{\\small",
-        latex_fragment(derivation.body).rstrip(),
+        latex_fragment(derivation.body, narrow=True).rstrip(),
         "}",
         "\\subsection*{After the loop}",
         "{\\small",
-        latex_fragment(derivation.epilogue).rstrip(),
+        latex_fragment(derivation.epilogue, narrow=True).rstrip(),
         "}",
         "\\end{document}",
     ]
