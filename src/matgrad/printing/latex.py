@@ -15,7 +15,6 @@ their identities, as the guide writes "by (8), (12)".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,6 +67,11 @@ from matgrad.ir.text import (
     PRODUCT,
     UNARY,
     format_fraction,
+)
+from matgrad.printing.latex_lines import (
+    broken_definition,
+    opening_lines,
+    state_lines,
 )
 from matgrad.printing.latex_names import latex_name
 from matgrad.printing.textbook import textbook_writer
@@ -287,103 +291,6 @@ def _cites(steps: list[Step]) -> str:
     return ", ".join(f"({cite})" for cite in cites)
 
 
-# A line of the derivation is broken when it would show more than about FIT symbols (by
-# `_visible_width`'s rough count: the §1 document's lines of 41 were 13–28 pt too wide); the
-# parts then hold about PART symbols each, which fit an article's text width beside the name
-# and the cited identities.
-FIT = 32
-PART = 24
-# Commands that set the font or size of what follows and show nothing themselves.
-_INVISIBLE = re.compile(r"\\(mathbf|boldsymbol|mathrm|mathit|operatorname|left|right|bigl|"
-                        r"bigr|frac|quad|text)(?![A-Za-z])")
-
-
-def _visible_width(latex: str) -> int:
-    """A rough count of the symbols a formula shows: a command that draws one (\\odot, \\alpha)
-    counts once, font commands and braces not at all, a binary operator twice (its spaces)."""
-    shown = re.sub(r"\\[A-Za-z]+", "#", _INVISIBLE.sub("", latex))
-    shown = re.sub(r"[{}^_&\\ ]", "", shown)
-    return len(shown) + sum(shown.count(op) for op in "+-#=")
-
-
-def _chunks(terms: tuple[Expr, ...], printer: LatexPrinter) -> list[list[Expr]]:
-    """Consecutive terms grouped into lines of about PART symbols each."""
-    chunks: list[list[Expr]] = [[]]
-    width = 0
-    for term in terms:
-        term_width = _visible_width(printer(term)) + 2
-        if chunks[-1] and width + term_width > PART:
-            chunks.append([])
-            width = 0
-        chunks[-1].append(term)
-        width += term_width
-    return chunks
-
-
-def _broken_factor(term: Expr, printer: LatexPrinter) -> list[str] | None:
-    """A long product (A + B + …) · dW, (A + B + …) x or ((A + B) x) · dW broken inside the sum
-    that opens it, with \\bigl( … \\bigr) (which may span lines); None where the term is not of
-    that form."""
-    leftmost = term
-    while isinstance(leftmost, (Frob, MatMul)):
-        leftmost = leftmost.a  # ((A + B) x) · dW: the sum opens the printed term
-    if leftmost is term or not isinstance(leftmost, Add):
-        return None
-    whole, inner = printer(term), printer(leftmost)
-    opening = f"\\left({inner}\\right)"
-    if not whole.startswith(opening):
-        return None
-    chunks = _chunks(leftmost.terms, printer)
-    if len(chunks) < 2:
-        return None
-    texts = [printer(chunk[0]) if len(chunk) == 1 else printer(Add(tuple(chunk)))
-             for chunk in chunks]
-    lines = [f"\\bigl({texts[0]}"]
-    lines += [text if text.startswith("-") else f"+ {text}" for text in texts[1:]]
-    lines[-1] += f"\\bigr){whole[len(opening):]}"
-    return lines
-
-
-def _state(terms: tuple[Expr, ...], printer: LatexPrinter, hidden: bool = False) -> list[str]:
-    """dJ as one or more lines: a long sum is broken between its terms (as the guide breaks
-    its long equations), each later line starting `+ …` or `− …`; a single long product of a
-    sum is broken inside the sum."""
-    if not terms:
-        return ["\\cdots" if hidden else "0"]
-    whole = printer(terms[0]) if len(terms) == 1 else printer(Add(terms))
-    if _visible_width(whole) <= FIT:
-        return [f"\\cdots + {whole}" if hidden else whole]
-    if len(terms) == 1:
-        broken = _broken_factor(terms[0], printer)
-        if broken is not None:
-            return [f"\\cdots + {broken[0]}" if hidden else broken[0], *broken[1:]]
-    chunks = _chunks(terms, printer)
-    lines = []
-    for index, chunk in enumerate(chunks):
-        text = printer(chunk[0]) if len(chunk) == 1 else printer(Add(tuple(chunk)))
-        if index == 0:
-            lines.append(f"\\cdots + {text}" if hidden else text)
-        else:
-            lines.append(text if text.startswith("-") else f"+ {text}")
-    return lines
-
-
-def _opening(terms: tuple[Expr, ...], printer: LatexPrinter) -> list[str]:
-    """The first state, d(definition of J): a long sum inside d(…) is broken too, with
-    \\bigl( … \\bigr), which (unlike \\left … \\right) may span lines."""
-    if len(terms) == 1 and isinstance(terms[0], Diff) and isinstance(terms[0].x, Add):
-        parts = _state(terms[0].x.terms, printer)
-        if len(parts) > 1:
-            return [f"d\\bigl({parts[0]}", *parts[1:-1], f"{parts[-1]}\\bigr)"]
-    return _state(terms, printer)
-
-
-def _broken(left: str, value: Expr, printer: LatexPrinter) -> str:
-    """`left &= value`, a long sum broken over lines."""
-    first, *rest = _state(value.terms if isinstance(value, Add) else (value,), printer)
-    return " \\\\\n".join([f"{left}&= {first}", *(f"&\\quad {part}" for part in rest)])
-
-
 def _line(left: str, parts: list[str], why: str) -> str:
     """One aligned line `left &= first && why`, then `&\\quad + …` for the rest."""
     first, *rest = parts
@@ -421,7 +328,7 @@ def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
         lines.append(f"&\\text{{where }} {named} && \\text{{(naming the intermediates)}}")
     first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
     if first is not None:
-        start, *more = _opening(first.before, printer)
+        start, *more = opening_lines(first.before, printer)
         lines.append(" \\\\\n".join([f"d{objective} &= {start}",
                                       *(f"&\\quad {part}" for part in more)]))
     settled: set[Expr] = set()
@@ -432,7 +339,7 @@ def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
         if step.rule == "read-gradient":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
             written = textbook(step.after[0])
-            parts = _state(written.terms if isinstance(written, Add) else (written,), printer)
+            parts = state_lines(written.terms if isinstance(written, Add) else (written,), printer)
             lines.append(_line(f"\\frac{{\\partial {objective}}}{{\\partial {name}}} ", parts,
                                _why(_cites(group), None, narrow)))
             continue
@@ -444,7 +351,7 @@ def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
         # As the guide writes "= ⋯ + Δ · (…)": terms already read off for a parameter and
         # shown on an earlier line are summarised by ⋯.
         shown = tuple(term for term in step.after if term not in settled)
-        state = _state(shown, printer, hidden=len(shown) < len(step.after))
+        state = state_lines(shown, printer, hidden=len(shown) < len(step.after))
         lines.append(_line("", state, _why(_cites(group), node, narrow)))
         settled |= {term for term in step.after if derivation.reads_parameter(term)}
     return lines
@@ -485,11 +392,12 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     memo: dict[Expr, Shape] = {}
     folder = Tidier((), lambda expr: shape_of(expr, program.shapes, memo), GuardContext())
     definitions = " \\\\\n".join(
-        _broken(f"{latex_name(name, program.shapes[name] != SCALAR)} ", folder.tidy(value),
-                printer) for name, value in written.items())
+        broken_definition(f"{latex_name(name, program.shapes[name] != SCALAR)} ",
+                          folder.tidy(value), printer) for name, value in written.items())
     textbook = textbook_writer(derivation.shapes, program.definitions, program.symmetric)
-    adjoints = " \\\\\n".join(_broken(f"{latex_name(name, True)} ", textbook(value), printer)
-                             for name, value in derivation.adjoints.items())
+    adjoints = " \\\\\n".join(
+        broken_definition(f"{latex_name(name, True)} ", textbook(value), printer)
+        for name, value in derivation.adjoints.items())
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
         f"${_rule_statement(rule)}$" for rule in rules)
@@ -546,7 +454,7 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
             lines.append(f"{left}&: \\text{{no closed matrix form (computed from the "
                          "Hessian-vector product)}}")
         else:
-            lines.append(_broken(left, textbook(block), printer))
+            lines.append(broken_definition(left, textbook(block), printer))
     fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
     if not standalone:
         return fragment
