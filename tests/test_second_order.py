@@ -113,7 +113,7 @@ def test_random_programs_against_autograd(source: str) -> None:
     ("X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(softplus(X*w)) - y'*X*w",
      "(∇²J V)_w = Xᵀ(X V_w ⊙ (sigmoid(A) ⊙ (𝟏 − sigmoid(A))))"),
     ("X: t x n, data; Y: t x m, data, onehot; W: n x m\nJ = sum(logsumexp(X*W)) - <Y, X*W>",
-     "(∇²J V)_W = Xᵀ(Ṡ ⊙ softmax(S) − (Ṡ ⊙ softmax(S))𝟏 1ᵀ ⊙ softmax(S))"),
+     "(∇²J V)_W = Xᵀ(Ṡ ⊙ softmax(S) − (Ṡ ⊙ softmax(S))𝟏 𝟏ᵀ ⊙ softmax(S))"),
     ("A: n x n, data; X: n x m\nJ = tr(X'*A*X)", "(∇²J V)_X = (Aᵀ + A) V_X"),
     ("X: n x n, spd\nJ = logdet(X)", "(∇²J V)_X = −X⁻¹(V_XᵀX⁻¹)"),
 ])

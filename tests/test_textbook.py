@@ -77,3 +77,14 @@ def test_symmetric_declarations_simplify_printed_results(source: str,
 def test_a_symmetric_declaration_must_be_square() -> None:
     with pytest.raises(matgrad.UsageError, match="a symmetric matrix is square"):
         matgrad.derive("X: n x m, spd\nJ = sum(X)")
+
+
+@pytest.mark.parametrize(("source", "printed"), [
+    ("a: n x 1; x: n x 1\nJ = x'*diag(a)*x", "∂J/∂x = (a𝟏ᵀ ⊙ I + 𝟏aᵀ ⊙ I) x"),
+    ("X: t x n, data; Wq: n x k; Wk: n x k; Wv: n x m; Y: t x m, data\n"
+     "Q = X*Wq; K = X*Wk; V = X*Wv\nP = softmax(Q*K'/sqrt(k))\nJ = 1/2*||P*V - Y||^2",
+     "  Δ = ΔP ⊙ P − (ΔP ⊙ P)𝟏 𝟏ᵀ ⊙ P"),
+])
+def test_a_row_of_ones_is_1t_only_as_a_row_of_sums(source: str, printed: str) -> None:
+    # `(ΔP ⊙ P)𝟏 1ᵀ` mixed the bold column with a plain 1ᵀ that reads as a row of sums.
+    assert printed in str(matgrad.derive(source)).splitlines()

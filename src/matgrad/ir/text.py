@@ -359,7 +359,9 @@ class TextPrinter:
     def _print_Transpose(self, expr: Transpose) -> Printed:
         mark = "ᵀ" if self.unicode else "'"
         if _is_ones_row(expr) and not self.exact:
-            return Printed(f"1{mark}", POSTFIX)
+            # 1ᵀ on the left of a product is the guide's row of column sums (_juxtapose);
+            # anywhere else a row of ones is the bold 𝟏ᵀ, like the column 𝟏 beside it.
+            return Printed("𝟏ᵀ" if self.unicode else f"1{mark}", POSTFIX)
         if isinstance(expr.x, Ones) and self.unicode and not self.exact:
             # The transpose of a matrix of ones is the matrix of ones of the other shape: 𝟏ᵀ
             # of an n×n 𝟏 would read back as a row.
