@@ -5,6 +5,8 @@ same random inputs."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,3 +53,14 @@ def assert_close(expected: Result, got: Result, rtol: float) -> None:
         scale = max(1.0, float(np.max(np.abs(gradient))))
         np.testing.assert_allclose(np.asarray(got[1][name]), gradient, rtol=rtol,
                                    atol=rtol * scale, err_msg=name)
+
+
+def assert_ruff_clean(source: str, folder: Path, *options: str) -> None:
+    """A generated module passes ruff (pyflakes, pycodestyle, bugbear, pyupgrade; lines of at
+    most 100 characters unless `options` say otherwise)."""
+    path = folder / "generated.py"
+    path.write_text(source, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                             "--select", "E,F,W,B,UP", "--line-length", "100", *options,
+                             str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout

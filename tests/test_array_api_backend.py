@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from backend_cases import FLAT, PROGRAMS, assert_close, both
+from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
 from helpers import bind_for
 from hypothesis import HealthCheck, assume, given, settings
 from programs import programs
@@ -80,12 +78,7 @@ def test_the_module_imports_only_array_api_compat_and_is_ruff_clean(tmp_path: Pa
     imports = {line for line in source.splitlines() if line.startswith(("import", "from"))}
     assert imports == {"from array_api_compat import array_namespace"}
     assert not re.search(r"\bnp\.|(?<!xp)\.sum\(", source)
-    module = tmp_path / "module.py"
-    module.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
-                             "--line-length", "100", str(module)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
+    assert_ruff_clean(source, tmp_path)
 
 
 @settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 12,

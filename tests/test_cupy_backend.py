@@ -9,14 +9,13 @@ Tolerances: float64 1e-10 relative (the stand-in is exact; the device 1e-10).
 from __future__ import annotations
 
 import importlib
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from backend_cases import FLAT, assert_close, both
+from backend_cases import FLAT, assert_close, assert_ruff_clean, both
 
 import matgrad
 from matgrad.backends import registry
@@ -54,12 +53,7 @@ def test_the_module_imports_only_cupy_and_is_ruff_clean(tmp_path: Path) -> None:
     imports = {line for line in source.splitlines() if line.startswith(("import", "from"))}
     assert imports == {"import cupy as cp"}
     assert "np." not in source
-    module = tmp_path / "module.py"
-    module.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
-                             "--line-length", "100", str(module)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
+    assert_ruff_clean(source, tmp_path)
 
 
 def test_a_missing_cupy_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

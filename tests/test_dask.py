@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from backend_cases import assert_ruff_clean
 from helpers import DEFAULT_BIND, bind_for
 from hypothesis import HealthCheck, given, settings
 from programs import programs
@@ -309,12 +310,7 @@ def test_the_module_imports_only_numpy_and_dask_and_is_ruff_clean(tmp_path: Path
     source = matgrad.derive(EXAMPLES["single_layer"]).source(backend="dask", bind={"f": "tanh"})
     imports = {line for line in source.splitlines() if line.startswith(("import", "from"))}
     assert imports == {"import dask", "import dask.array as da", "import numpy as np"}
-    module = tmp_path / "module.py"
-    module.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
-                             "--line-length", "100", str(module)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
+    assert_ruff_clean(source, tmp_path)
     assert "J = sum_b J_b," in source and "dask.compute(result)[0]" in source
 
 

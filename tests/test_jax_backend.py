@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from backend_cases import FLAT, PROGRAMS, assert_close, both
+from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
@@ -105,12 +105,7 @@ def test_the_jax_module_imports_only_jax_and_passes_ruff(tmp_path: Path) -> None
                if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert [ast.unparse(node) for node in imports] == ["import jax.numpy as jnp"]
     assert "np." not in source.replace("jnp.", "")
-    path = tmp_path / "generated.py"
-    path.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
-                             "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
+    assert_ruff_clean(source, tmp_path, "--ignore", "E501")
 
 
 def test_jax_loops_generate_and_unknown_backends_are_refused_with_the_reason() -> None:

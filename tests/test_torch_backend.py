@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import ast
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from backend_cases import FLAT, PROGRAMS, assert_close, both
+from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
 from hypothesis import HealthCheck, assume, given, settings
 from programs import programs
 
@@ -72,12 +70,7 @@ def test_the_torch_module_imports_only_torch_and_passes_ruff(tmp_path: Path) -> 
                if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert imports == ["import torch"]
     assert "np." not in source
-    path = tmp_path / "generated.py"
-    path.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
-                             "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
+    assert_ruff_clean(source, tmp_path, "--ignore", "E501")
 
 
 def test_what_torch_cannot_generate_yet_is_refused_by_name() -> None:

@@ -60,7 +60,7 @@ def _dask_add(*parts):
     zero)."""
     first = parts[0]
     if isinstance(first, (tuple, list)):
-        return type(first)(_dask_add(*items) for items in zip(*parts))
+        return type(first)(_dask_add(*items) for items in zip(*parts, strict=True))
     if isinstance(first, dict):
         total = {}
         for part in parts:
