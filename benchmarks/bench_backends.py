@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from bench_networks import SOFTMAX, TIED, softmax_objective, tied_objective  # noqa: E402
 from helpers import bind_for  # noqa: E402
 from notations import mlp  # noqa: E402
+from timing import side_by_side  # noqa: E402
 
 import matgrad  # noqa: E402
 
@@ -156,12 +157,8 @@ def run_loop_case(k: int, case: Case, dtype: str, repeats: int) -> None:
     compile_ours, compile_theirs = timed(run_ours), timed(run_theirs)
     assert np.isclose(float(run_ours()[0]), float(run_theirs()[0]),
                       rtol=1e-3 if dtype == "float32" else 1e-9)
-    times: dict[str, list[float]] = {"ours": [], "theirs": []}
-    for index in range(repeats):
-        for name, run in ((("ours", run_ours), ("theirs", run_theirs)) if index % 2 == 0
-                          else (("theirs", run_theirs), ("ours", run_ours))):
-            times[name].append(timed(run))
-    mine, reference = median(times["ours"]), median(times["theirs"])
+    medians = side_by_side({"ours": run_ours, "theirs": run_theirs}, repeats)
+    mine, reference = medians["ours"], medians["theirs"]
     print(f"{f'MLP k={k} loop':<18} {dtype:<8} {mine * 1e3:9.3f} {reference * 1e3:10.3f} "
           f"{mine / reference:7.2f}   compile {compile_ours * 1e3:.0f} / "
           f"{compile_theirs * 1e3:.0f} ms")

@@ -24,8 +24,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -33,12 +31,13 @@ from typing import Any
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "benchmarks")]
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 import numpy as np  # noqa: E402
 from dask.distributed import Client, LocalCluster, wait  # noqa: E402
+from timing import side_by_side  # noqa: E402
 
 import matgrad  # noqa: E402
 
@@ -48,22 +47,6 @@ SINGLE_LAYER = (ROOT / "examples" / "single_layer.mg").read_text()
 CHUNKS = (15_625, 62_500, 250_000, 500_000, 1_000_000)
 EXAMPLE_CHUNK = 100_000
 
-
-def timed(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
-
-
-def side_by_side(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median seconds of each call, interleaved round by round after a warm-up."""
-    for call in calls.values():
-        call()
-    seconds: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            seconds[name].append(timed(call))
-    return {name: median(values) for name, values in seconds.items()}
 
 
 def workloads(t: int, rng: np.random.Generator) -> dict[str, tuple[Any, ...]]:

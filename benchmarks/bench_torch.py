@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -30,28 +27,13 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from bench_backends import deep, single  # noqa: E402
+from timing import side_by_side  # noqa: E402
 
 import matgrad  # noqa: E402
 
 torch.set_num_threads(1)
 LOOP = (ROOT / "examples" / "regression_loop.mg").read_text()
 
-
-def timed(function: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
-
-
-def side_by_side(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    for run in runs.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    names = list(runs)
-    for index in range(repeats):
-        for name in names[index % len(names):] + names[:index % len(names)]:
-            times[name].append(timed(runs[name]))
-    return {name: median(values) for name, values in times.items()}
 
 
 def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None) -> None:

@@ -46,6 +46,13 @@ from matgrad.rewrite.rules import RuleSet, load_rules
 Names = Literal["guide", "inline"]
 
 
+def _display_math(latex: str) -> str:
+    """LaTeX for Jupyter's MathJax, which renders display math: align* becomes aligned inside
+    $$ … $$."""
+    body = latex.replace("\\begin{align*}", "$$\\begin{aligned}")
+    return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+
+
 class Derivation(engine_result.Derivation):
     """The result of `derive`: gradients, adjoints, steps and shapes (see the engine's
     Derivation), with the ways to print, typeset and generate it."""
@@ -115,8 +122,7 @@ class Derivation(engine_result.Derivation):
     def _repr_latex_(self) -> str:
         # Jupyter's MathJax renders display math; align* becomes aligned inside $$ … $$.
         if self.layers is not None:
-            body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
-            return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+            return _display_math(self.latex())
         lines = derivation_lines(self)
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
@@ -175,8 +181,7 @@ class Hessian(engine_hessian.Hessian):
         return hessian_latex(self, standalone)
 
     def _repr_latex_(self) -> str:
-        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
-        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+        return _display_math(self.latex())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -205,8 +210,7 @@ class RowBlocks(engine_rows.RowDecomposition):
         return row_blocks_latex(self)
 
     def _repr_latex_(self) -> str:
-        body = self.latex().replace("\\begin{align*}", "$$\\begin{aligned}")
-        return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+        return _display_math(self.latex())
 
 
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
