@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("printing",),
     ("codegen",),
     ("backends",),
-    ("check", "dense"),
+    ("check", "dense", "linear_maps"),
     ("api", "cli", "docgen", "pdf", "__main__", "__init__"),
 ]
 MAX_MODULE_LINES = 600

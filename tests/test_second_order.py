@@ -289,10 +289,11 @@ HESSIANS: dict[str, tuple[str, dict[tuple[str, str], str | None]]] = {
     "a quadratic and a scalar": ("x: n x 1; a: scalar; A: n x n, data\nJ = a^2 * x'*A*x",
                                  {}),
     "matrix least squares": ("X: t x n, data; W: n x m; Y: t x m, data\n"
-                             "J = 1/2*||X*W - Y||^2", {("W", "W"): None}),
-    "logdet": ("X: n x n, spd\nJ = logdet(X)", {("X", "X"): None}),
-    "the §1 network": ((ROOT / "examples" / "single_layer.mg").read_text(),
-                       {("W", "W"): None, ("b", "b"): None}),
+                             "J = 1/2*||X*W - Y||^2", {("W", "W"): "Iₘ ⊗ (XᵀX)"}),
+    "logdet": ("X: n x n, spd\nJ = logdet(X)", {("X", "X"): "−(X⁻¹ ⊗ X⁻¹) K₍ₙ,ₙ₎"}),
+    "the layer norm (a form too long to read)": (
+        "X: t x n; Y: t x n, data; C = X - X*ones(n, n)/n; V = (C .* C)*ones(n, 1)/n + 0.1\n"
+        "J = 1/2*||C ./ sqrt(V) - Y||^2", {("X", "X"): None}),
 }
 
 

@@ -186,10 +186,13 @@ class Hessian(engine_hessian.Hessian):
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
-    def compile(self, bind: Mapping[str, str] | None = None) -> Callable[..., Blocks]:
+    def compile(self, bind: Mapping[str, str] | None = None,
+                dense: bool = True) -> Callable[..., Blocks]:
         """A function of the first derivation's arguments returning {(a, b): H_ab} as arrays
-        of shape size(a) × size(b) (dense/closed forms evaluated, the rest from the product)."""
-        return hessian_function(self, bind)
+        of shape size(a) × size(b) (closed forms evaluated, the rest from the product); with
+        dense=False a block in Kronecker form is a KroneckerOperator (`op @ vec(V)`,
+        `op.apply(V)`, `op.toarray()`), which never builds the matrix."""
+        return hessian_function(self, bind, dense)
 
 
 class RowBlocks(engine_rows.RowDecomposition):

@@ -1,10 +1,12 @@
 """Hessian blocks as arrays at given arguments: `hessian_function(hessian)`.
 
 A block with a closed matrix form is evaluated from that form (by the IR's NumPy interpreter,
-over the program's named values); a block without one is assembled column by column from the
-compiled Hessian-vector product, one product per entry of the column parameter (all blocks of
-that column at once).  Each block is an array of shape (size of a) × (size of b), with the
-convention of engine/hessian.py: rows and columns in vec order, which stacks columns.
+over the program's named values); a block in Kronecker form is built from its evaluated
+factors (linear_maps.py), or with `dense=False` returned as an operator that applies them;
+a block without a closed form is assembled column by column from the compiled Hessian-vector
+product, one product per entry of the column parameter (all blocks of that column at once).
+Each block is an array of shape (size of a) × (size of b), with the convention of
+engine/hessian.py: rows and columns in vec order, which stacks columns.
 
 Invariant: a block is never a guess — the closed form is exact, and a column from the product
 is the product itself.
@@ -23,18 +25,10 @@ from matgrad.engine.hessian import Hessian
 from matgrad.errors import UsageError
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
+from matgrad.ir.kronecker import KroneckerForm
+from matgrad.linear_maps import KroneckerOperator, unvec, vec
 
-Blocks = dict[tuple[str, str], np.ndarray]
-
-
-def vec(array: Any) -> np.ndarray:
-    """The entries of a matrix as one vector, columns stacked (the blocks' convention)."""
-    return np.reshape(np.asarray(array, dtype=float), -1, order="F")
-
-
-def unvec(vector: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The matrix of `shape` whose `vec` is `vector`."""
-    return np.reshape(vector, shape, order="F")
+Blocks = dict[tuple[str, str], Any]  # arrays, and operators for Kronecker forms (dense=False)
 
 
 def _functions(bind: Mapping[str, str]) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
@@ -49,9 +43,10 @@ def _functions(bind: Mapping[str, str]) -> dict[str, Callable[[np.ndarray, int],
 
 
 def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
-                     ) -> Callable[..., Blocks]:
+                     dense: bool = True) -> Callable[..., Blocks]:
     """A function of the first derivation's arguments (as its compiled gradient takes them)
-    returning {(a, b): H_ab}."""
+    returning {(a, b): H_ab}: arrays; with dense=False a block in Kronecker form is a
+    KroneckerOperator instead (applied, never built, unless its toarray() is called)."""
     bind = dict(bind or {})
     product = hessian.product
     second = product.second_order
@@ -91,7 +86,11 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
                 if name != program.objective:
                     env.values[name] = evaluate(definition, env, memo)  # type: ignore[index]
             for key, block in hessian.blocks.items():
-                if block is not None:
+                if isinstance(block, KroneckerForm):
+                    operator = KroneckerOperator(block, lambda expr: evaluate(expr, env, memo),
+                                                 env.dim)
+                    result[key] = operator if not dense else operator.toarray()
+                elif block is not None:
                     shape = (sizes[key[0]], sizes[key[1]])
                     value = evaluate(block, env, memo)
                     # A fresh array of the block's shape is returned as it is; a broadcast, an

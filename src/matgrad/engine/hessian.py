@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from matgrad.engine.derivation import Derivation
+from matgrad.engine.kronecker import KroneckerReader, NoClosedForm
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import (
     Add,
@@ -49,15 +50,16 @@ from matgrad.ir.expr import (
     add,
     size,
 )
+from matgrad.ir.kronecker import KroneckerForm
 from matgrad.ir.shapes import shape_of
 from matgrad.rewrite.rules import GuardContext, RuleSet
 from matgrad.rewrite.simplify import Tidier
 
 MAX_BLOCK_SIZE = 20_000  # nodes; a block larger than this is left to the product
+MAX_TERMS = 16  # a Kronecker form of more terms than this reads as no formula at all
 
-
-class NoClosedForm(Exception):
-    """The block has no matrix form by the rules above (the message says why)."""
+# A block in matrix form (vector parameters) or in Kronecker form (a matrix parameter).
+Block = Expr | KroneckerForm
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Hessian:
     Hessian-vector product they were read off."""
 
     product: Derivation
-    blocks: dict[tuple[str, str], Expr | None]
+    blocks: dict[tuple[str, str], Block | None]
     reasons: dict[tuple[str, str], str]
 
     @property
@@ -224,36 +226,37 @@ class _Reader(GuardContext):
         return self.tidier.tidy(found)
 
 
-def _reason_for_matrix(parameter: str, shape: Shape) -> str:
-    rows, cols = shape
-    return (f"{parameter} ({rows}×{cols}) is a matrix, whose blocks are Kronecker forms that "
-            "matgrad does not derive yet")
-
-
 def hessian_of(product: Derivation, rules: RuleSet) -> Hessian:
     """The blocks of ∇²J read off its Hessian-vector product `product` (see the module)."""
     second = product.second_order
     assert second is not None, "a Hessian is read off a Hessian-vector product"
     parameters = second.first.wrt
     shapes: Mapping[str, Shape] = product.shapes
-    blocks: dict[tuple[str, str], Expr | None] = {}
+    blocks: dict[tuple[str, str], Block | None] = {}
     reasons: dict[tuple[str, str], str] = {}
     for b in parameters:
-        reader = _Reader(product, second.directions[b],
-                         frozenset(second.directions.values()), rules)
+        directions = frozenset(second.directions.values())
+        reader = _Reader(product, second.directions[b], directions, rules)
+        kronecker = KroneckerReader(product, second.directions[b], directions, rules)
         for a in parameters:
             key = (a, b)
-            matrix_parameter = next((p for p in (a, b) if not _is_vector(shapes[p])), None)
-            if matrix_parameter is not None:
-                blocks[key] = None
-                reasons[key] = _reason_for_matrix(matrix_parameter, shapes[matrix_parameter])
-                continue
+            component = product.gradients[a]
+            block: Block | None = None
             try:
-                block = reader.block(product.gradients[a])
+                if _is_vector(shapes[a]) and _is_vector(shapes[b]):
+                    try:
+                        block = reader.block(component)
+                    except NoClosedForm:
+                        # a matrix-valued intermediate: its form is a Kronecker one
+                        block = kronecker.block(component)
+                else:
+                    block = kronecker.block(component)
             except NoClosedForm as exc:
                 blocks[key], reasons[key] = None, f"no closed matrix form found: {exc}"
                 continue
-            if size(block) > MAX_BLOCK_SIZE:
+            parts = block.expressions() if isinstance(block, KroneckerForm) else [block]
+            if sum(size(part) for part in parts) > MAX_BLOCK_SIZE or (
+                    isinstance(block, KroneckerForm) and len(block.terms) > MAX_TERMS):
                 blocks[key], reasons[key] = None, "the closed form is too large to be useful"
                 continue
             blocks[key] = block
@@ -261,4 +264,4 @@ def hessian_of(product: Derivation, rules: RuleSet) -> Hessian:
                              if (key := (a, b)) in blocks}, reasons)
 
 
-__all__ = ["Hessian", "NoClosedForm", "hessian_of"]
+__all__ = ["Block", "Hessian", "NoClosedForm", "hessian_of"]

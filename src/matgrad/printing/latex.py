@@ -56,6 +56,7 @@ from matgrad.ir.expr import (
     Var,
     Zero,
 )
+from matgrad.ir.kronecker import KroneckerForm
 from matgrad.ir.shapes import shape_of
 from matgrad.ir.text import (
     ADD,
@@ -68,10 +69,13 @@ from matgrad.ir.text import (
     UNARY,
     format_fraction,
 )
+from matgrad.printing.kronecker import COMMUTATION_LATEX, commutes, kronecker_latex
 from matgrad.printing.latex_lines import (
+    FIT,
     broken_definition,
     opening_lines,
     state_lines,
+    visible_width,
 )
 from matgrad.printing.latex_names import latex_name
 from matgrad.printing.textbook import textbook_writer
@@ -436,6 +440,17 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _packed(left: str, pieces: list[str]) -> str:
+    """`left &= pieces`, as many pieces on a row as fit (a piece wider than a row has one)."""
+    rows: list[list[str]] = [[]]
+    for piece in pieces:
+        if rows[-1] and visible_width(" ".join([*rows[-1], piece])) > 2 * FIT:
+            rows.append([])
+        rows[-1].append(piece)
+    first, *rest = (" ".join(row) for row in rows)
+    return " \\\\\n".join([f"{left}&= {first}", *(f"&\\quad {row}" for row in rest)])
+
+
 def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
     """The blocks of ∇²J as an align* fragment; standalone, a document that also shows the
     Hessian-vector product's derivation they are read off."""
@@ -453,6 +468,8 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
         if block is None:
             lines.append(f"{left}&: \\text{{no closed matrix form (computed from the "
                          "Hessian-vector product)}}")
+        elif isinstance(block, KroneckerForm):
+            lines.append(_packed(left, kronecker_latex(block, textbook, printer)))
         else:
             lines.append(broken_definition(left, textbook(block), printer))
     fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
@@ -462,7 +479,8 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
         *DOCUMENT_PREAMBLE,
         f"\\section*{{The Hessian of ${objective}$}}",
         "Each block is read off the Hessian-vector product below, linear in the directions; "
-        "$\\operatorname{vec}$ stacks columns.",
+        "$\\operatorname{vec}$ stacks columns." + (
+            " " + COMMUTATION_LATEX if any(map(commutes, hessian.blocks.values())) else ""),
         "{\\small",
         fragment.rstrip(),
         "}",

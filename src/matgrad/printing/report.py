@@ -13,7 +13,9 @@ from __future__ import annotations
 from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
 from matgrad.ir.expr import Add, Expr, Sym
+from matgrad.ir.kronecker import KroneckerForm
 from matgrad.ir.text import Style, pretty_name, to_text
+from matgrad.printing.kronecker import COMMUTATION_NOTE, commutes, kronecker_text
 from matgrad.printing.textbook import textbook_writer
 
 
@@ -107,6 +109,10 @@ def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
             lines.append(f"{name}: {hessian.reasons[(a, b)]}; compile() computes it column by "
                          "column from the Hessian-vector product")
             continue
+        if isinstance(block, KroneckerForm):
+            written += [shown(expr) for expr in block.expressions()]
+            lines.append(f"{name} = {kronecker_text(block, shown, style)}")
+            continue
         written.append(shown(block))
         lines.append(f"{name} = {to_text(written[-1], style)}")
     where = [f"  {pretty_name(name, style)} = "
@@ -114,7 +120,8 @@ def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
              for name in _used_names(product, written)]
     if where:
         lines += ["where", *where]
-    lines.append(f"({VEC_CONVENTION})")
+    note = any(map(commutes, hessian.blocks.values()))
+    lines.append(f"({VEC_CONVENTION}" + (f"; {COMMUTATION_NOTE})" if note else ")"))
     return "\n".join(lines)
 
 

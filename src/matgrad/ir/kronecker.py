@@ -1,0 +1,393 @@
+"""Linear maps between matrices in Kronecker form: the blocks of a Hessian of matrix parameters.
+
+A block H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ is the matrix of the linear map V ↦ (∇²J V)_a.  Written on
+matrices, such a map is a sum of terms, each a chain of a few elementary maps; each has a
+Kronecker (vec) matrix, vec stacking columns:
+
+    Kron(B, A):      M ↦ A M Bᵀ       B ⊗ A              (vec(A M Bᵀ) = (B ⊗ A) vec(M))
+    Mask(K):         M ↦ K ⊙ M        diag(vec(K))       (M ⊘ K: diag(vec(K))⁻¹)
+    Flip(m, n):      M ↦ Mᵀ           K₍ₘ,ₙ₎, the commutation matrix (M is m×n)
+    Inner(K):        M ↦ ⟨K, M⟩       vec(K)ᵀ
+    Spread(K):       s ↦ s K          vec(K)
+
+This module holds the types and their algebra — the identities that shorten a chain (the
+mixed product (B ⊗ A)(D ⊗ C) = BD ⊗ AC, diag(vec K)diag(vec Q) = diag(vec(K ⊙ Q)), K(B ⊗ A)
+= (A ⊗ B)K moving every transposition next to the direction, ⟨K, A M Bᵀ⟩ = ⟨AᵀKB, M⟩) and the
+one that shortens a sum (terms equal but for one factor merge into one factor of a sum, so
+Aᵀ V + A V is (I ⊗ (Aᵀ + A))).  engine/kronecker.py reads the maps off a product; printing and
+evaluation read the types.
+
+Invariant: every identity used is exact; a chain that none applies to is kept as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.ir.expr import (
+    Add,
+    Const,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    Identity,
+    MatMul,
+    Neg,
+    Ones,
+    Scale,
+    Transpose,
+)
+
+
+@dataclass(frozen=True)
+class Kron:
+    """M ↦ A M Bᵀ for outer B and inner A (None: an identity); its matrix is B ⊗ A."""
+
+    outer: Expr | None
+    inner: Expr | None
+    source: Shape
+    target: Shape
+
+
+@dataclass(frozen=True)
+class Mask:
+    """M ↦ K ⊙ M, or M ⊘ K when `divide`; its matrix is diag(vec(K)) (or its inverse)."""
+
+    factor: Expr
+    source: Shape
+    divide: bool = False
+
+    @property
+    def target(self) -> Shape:
+        return self.source
+
+
+@dataclass(frozen=True)
+class Flip:
+    """M ↦ Mᵀ; its matrix is the commutation matrix K₍ₘ,ₙ₎ of an m×n M."""
+
+    source: Shape
+
+    @property
+    def target(self) -> Shape:
+        return (self.source[1], self.source[0])
+
+
+@dataclass(frozen=True)
+class Inner:
+    """M ↦ ⟨K, M⟩ (a 1×1); its matrix is the row vec(K)ᵀ."""
+
+    factor: Expr
+    source: Shape
+
+    @property
+    def target(self) -> Shape:
+        return SCALAR
+
+
+@dataclass(frozen=True)
+class Spread:
+    """s ↦ s K for a 1×1 s; its matrix is the column vec(K)."""
+
+    factor: Expr
+    target: Shape
+
+    @property
+    def source(self) -> Shape:
+        return SCALAR
+
+
+Factor = Kron | Mask | Flip | Inner | Spread
+
+
+@dataclass(frozen=True)
+class Term:
+    """coefficient · F₁ F₂ … Fₖ, applied right to left (Fₖ meets the direction first); the
+    coefficient is a 1×1 constant, None for 1."""
+
+    coefficient: Expr | None
+    factors: tuple[Factor, ...]
+
+
+@dataclass(frozen=True)
+class KroneckerForm:
+    """A block: the sum of `terms`, a map from `source` (the direction's shape) to `target`
+    (the component's shape).  No terms: the zero block."""
+
+    terms: tuple[Term, ...]
+    source: Shape
+    target: Shape
+
+    def expressions(self) -> list[Expr]:
+        """Every matrix expression the form reads (coefficients and factors)."""
+        found: list[Expr] = []
+        for term in self.terms:
+            if term.coefficient is not None:
+                found.append(term.coefficient)
+            for factor in term.factors:
+                found += factor_expressions(factor)
+        return found
+
+
+def factor_expressions(factor: Factor) -> list[Expr]:
+    if isinstance(factor, Kron):
+        return [side for side in (factor.outer, factor.inner) if side is not None]
+    if isinstance(factor, Flip):
+        return []
+    return [factor.factor]
+
+
+def times(first: Expr | None, second: Expr | None) -> Expr | None:
+    """The product of two coefficients (None is 1)."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return Scale(first, second)
+
+
+def _product(left: Expr | None, right: Expr | None) -> Expr | None:
+    """The matrix product, None standing for an identity."""
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return MatMul(left, right)
+
+
+def _transposed(expr: Expr | None) -> Expr | None:
+    return None if expr is None else Transpose(expr)
+
+
+def _compose(outer: Factor, inner: Factor) -> tuple[Factor, ...] | None:
+    """outer ∘ inner as a shorter or better-ordered chain, or None when no identity applies."""
+    if isinstance(outer, Kron) and isinstance(inner, Kron):  # the mixed product
+        return (Kron(_product(outer.outer, inner.outer), _product(outer.inner, inner.inner),
+                     inner.source, outer.target),)
+    if isinstance(outer, Mask) and isinstance(inner, Mask):
+        if outer.divide == inner.divide:
+            return (Mask(Hadamard(outer.factor, inner.factor), inner.source, outer.divide),)
+        kept, divisor = (outer, inner) if inner.divide else (inner, outer)
+        return (Mask(HadDiv(kept.factor, divisor.factor), inner.source),)
+    if isinstance(outer, Flip):
+        if isinstance(inner, Flip):
+            return ()
+        if isinstance(inner, Kron):  # K(B ⊗ A) = (A ⊗ B)K
+            return (Kron(inner.inner, inner.outer, (inner.source[1], inner.source[0]),
+                         outer.target), Flip(inner.source))
+        if isinstance(inner, Mask):
+            return (replace(inner, factor=Transpose(inner.factor),
+                            source=(inner.source[1], inner.source[0])), Flip(inner.source))
+        if isinstance(inner, Spread):
+            return (Spread(Transpose(inner.factor), outer.target),)
+    if isinstance(outer, Inner):
+        if isinstance(inner, Kron):  # ⟨K, A M Bᵀ⟩ = ⟨Aᵀ K B, M⟩
+            factor = _product(_product(_transposed(inner.inner), outer.factor), inner.outer)
+            assert factor is not None
+            return (Inner(factor, inner.source),)
+        if isinstance(inner, Mask):
+            combined = HadDiv(outer.factor, inner.factor) if inner.divide else Hadamard(
+                outer.factor, inner.factor)
+            return (Inner(combined, inner.source),)
+        if isinstance(inner, Flip):
+            return (Inner(Transpose(outer.factor), inner.source),)
+        if isinstance(inner, Spread):  # ⟨K, s Q⟩ = ⟨K, Q⟩ s
+            return (Kron(None, Frob(outer.factor, inner.factor), SCALAR, SCALAR),)
+    if isinstance(inner, Spread):
+        if isinstance(outer, Kron):
+            factor = _product(_product(outer.inner, inner.factor), _transposed(outer.outer))
+            assert factor is not None
+            return (Spread(factor, outer.target),)
+        if isinstance(outer, Mask):
+            combined = HadDiv(inner.factor, outer.factor) if outer.divide else Hadamard(
+                outer.factor, inner.factor)
+            return (Spread(combined, outer.target),)
+    return None
+
+
+def _is_identity(factor: Factor) -> bool:
+    return isinstance(factor, Kron) and factor.outer is None and factor.inner is None
+
+
+def _ones(expr: Expr | None, rows: bool) -> bool:
+    """Whether expr is a row (rows=True: 1×c) or a column of ones, written either way."""
+    if isinstance(expr, Transpose):
+        return _ones(expr.x, not rows)
+    return isinstance(expr, Ones) and (expr.rows == 1 if rows else expr.cols == 1)
+
+
+def _summed_broadcast(chain: list[Factor], index: int) -> Factor | None:
+    """𝟏ᵀ(S ⊙ 𝟏x) = (𝟏ᵀS) ⊙ x and (S ⊙ x𝟏ᵀ)𝟏 = (S𝟏) ⊙ x: a broadcast, a mask and the sum
+    that undoes the broadcast are one mask (diag(𝟏ᵀS), never (I ⊗ 𝟏ᵀ)diag(vec S)(I ⊗ 𝟏))."""
+    first, mask, last = chain[index:index + 3]
+    if not (isinstance(first, Kron) and isinstance(mask, Mask) and isinstance(last, Kron)
+            and not mask.divide and first.target == last.source):
+        return None
+    if first.outer is None and last.outer is None and _ones(first.inner, rows=True) \
+            and _ones(last.inner, rows=False):
+        return Mask(MatMul(Ones(1, mask.source[0]), mask.factor), last.source)
+    if first.inner is None and last.inner is None and _ones(first.outer, rows=True) \
+            and _ones(last.outer, rows=False):
+        return Mask(MatMul(mask.factor, Ones(mask.source[1], 1)), last.source)
+    return None
+
+
+def shortened(factors: tuple[Factor, ...]) -> tuple[Factor, ...]:
+    """The chain with every applicable identity applied until none is."""
+    chain = [factor for factor in factors if not _is_identity(factor)]
+    changed = True
+    while changed:
+        changed = False
+        for index in range(len(chain) - 1):
+            composed = _compose(chain[index], chain[index + 1])
+            if composed is not None:
+                chain[index:index + 2] = [f for f in composed if not _is_identity(f)]
+                changed = True
+                break
+            summed = _summed_broadcast(chain, index) if index + 2 < len(chain) else None
+            if summed is not None:
+                chain[index:index + 3] = [summed]
+                changed = True
+                break
+    return tuple(chain)
+
+
+def _side(expr: Expr | None, size: Dim) -> Expr:
+    return Identity(size) if expr is None else expr
+
+
+def _merged(first: Factor, second: Factor, scale_first: Expr | None,
+            scale_second: Expr | None) -> Factor | None:
+    """c₁F₁ + c₂F₂ as one factor when F₁ and F₂ differ in one matrix (None otherwise)."""
+    if type(first) is not type(second) or first.source != second.source:
+        return None
+    if isinstance(first, Kron) and isinstance(second, Kron):
+        if first.target != second.target:
+            return None
+        rows, cols = first.source
+        if first.outer == second.outer:  # B ⊗ A₁ + B ⊗ A₂ = B ⊗ (A₁ + A₂)
+            inner = Add((_scaled(_side(first.inner, rows), scale_first),
+                         _scaled(_side(second.inner, rows), scale_second)))
+            return Kron(first.outer, inner, first.source, first.target)
+        if first.inner == second.inner:
+            outer = Add((_scaled(_side(first.outer, cols), scale_first),
+                         _scaled(_side(second.outer, cols), scale_second)))
+            return Kron(outer, first.inner, first.source, first.target)
+        return None
+    if isinstance(first, Mask) and isinstance(second, Mask):
+        if first.divide or second.divide:
+            return None
+        return Mask(Add((_scaled(first.factor, scale_first),
+                         _scaled(second.factor, scale_second))), first.source)
+    if isinstance(first, Inner) and isinstance(second, Inner):
+        return Inner(Add((_scaled(first.factor, scale_first),
+                          _scaled(second.factor, scale_second))), first.source)
+    if isinstance(first, Spread) and isinstance(second, Spread):
+        return Spread(Add((_scaled(first.factor, scale_first),
+                           _scaled(second.factor, scale_second))), first.target)
+    return None
+
+
+def _scaled(expr: Expr, coefficient: Expr | None) -> Expr:
+    return expr if coefficient is None else Scale(coefficient, expr)
+
+
+def _sum_of(first: Expr | None, second: Expr | None) -> Expr:
+    one = Const(Fraction(1))
+    return Add((one if first is None else first, one if second is None else second))
+
+
+def merged_terms(terms: list[Term], source: Shape) -> list[Term]:
+    """The sum with terms equal but for one factor merged (c F + c G = c (F + G) in that
+    factor; identical chains add their coefficients), until no two merge.  `source` is the
+    direction's shape (that of an identity chain)."""
+    terms = list(terms)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(terms)):
+            for j in range(i + 1, len(terms)):
+                merged = _merge_pair(terms[i], terms[j], source)
+                if merged is not None:
+                    terms[i] = merged
+                    del terms[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return terms
+
+
+def _as_chain(term: Term, length: int, shape: Shape) -> tuple[Factor, ...]:
+    """The identity chain () of a term as one Kron (so V merges with A V)."""
+    if term.factors or length != 1:
+        return term.factors
+    return (Kron(None, None, shape, shape),)
+
+
+def _merge_pair(first: Term, second: Term, shape: Shape) -> Term | None:
+    if len(first.factors) != len(second.factors):
+        length = max(len(first.factors), len(second.factors))
+        first = Term(first.coefficient, _as_chain(first, length, shape))
+        second = Term(second.coefficient, _as_chain(second, length, shape))
+        if len(first.factors) != len(second.factors):
+            return None
+    differing = [index for index, (a, b) in enumerate(zip(first.factors, second.factors,
+                                                            strict=True)) if a != b]
+    if not differing:
+        return Term(_sum_of(first.coefficient, second.coefficient), first.factors)
+    if len(differing) != 1:
+        return None
+    index = differing[0]
+    same = first.coefficient == second.coefficient
+    factor = _merged(first.factors[index], second.factors[index],
+                     None if same else first.coefficient, None if same else second.coefficient)
+    if factor is None:
+        return None
+    factors = (*first.factors[:index], factor, *first.factors[index + 1:])
+    return Term(first.coefficient if same else None, factors)
+
+
+def map_expressions(term: Term, change: Callable[[Expr], Expr]) -> Term:
+    """The term with `change` applied to every matrix expression in it."""
+    def changed(factor: Factor) -> Factor:
+        if isinstance(factor, Kron):
+            return replace(factor, outer=None if factor.outer is None else change(factor.outer),
+                           inner=None if factor.inner is None else change(factor.inner))
+        if isinstance(factor, Flip):
+            return factor
+        return replace(factor, factor=change(factor.factor))
+
+    coefficient = None if term.coefficient is None else change(term.coefficient)
+    return Term(coefficient, tuple(changed(factor) for factor in term.factors))
+
+
+def pulled_signs(term: Term) -> Term:
+    """A negated matrix inside a factor moves to the coefficient: B ⊗ (−A) → −(B ⊗ A)."""
+    negative = False
+    factors: list[Factor] = []
+    for factor in term.factors:
+        if isinstance(factor, Kron):
+            outer, inner = factor.outer, factor.inner
+            if isinstance(outer, Neg):
+                negative, outer = not negative, outer.x
+            if isinstance(inner, Neg):
+                negative, inner = not negative, inner.x
+            factor = replace(factor, outer=outer, inner=inner)
+        elif isinstance(factor, (Mask, Inner, Spread)) and isinstance(factor.factor, Neg) \
+                and not (isinstance(factor, Mask) and factor.divide):
+            negative, factor = not negative, replace(factor, factor=factor.factor.x)
+        factors.append(factor)
+    coefficient = term.coefficient
+    if negative:
+        coefficient = Neg(coefficient) if coefficient is not None else Neg(Const(Fraction(1)))
+    return Term(coefficient, tuple(factors))
+
+
+__all__ = ["Factor", "Flip", "Inner", "Kron", "KroneckerForm", "Mask", "Spread", "Term",
+           "factor_expressions", "map_expressions", "merged_terms", "pulled_signs",
+           "shortened", "times"]

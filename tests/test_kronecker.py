@@ -1,0 +1,254 @@
+"""Hessian blocks of matrix parameters in Kronecker form (engine/kronecker.py, ir/kronecker.py,
+linear_maps.py): the textbook forms pinned, every block of the conformance set, the examples
+and the corpus against an independent reference (HIPS autograd's double reverse mode, or
+central differences of the compiled gradient), the operators against their dense matrices,
+and the algebra's identities one by one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from corpus import CASES
+from helpers import random_inputs, random_sizes
+from test_conformance import OBJECTIVES
+from test_second_order import _bind, autograd_hessian
+
+import matgrad
+from matgrad.api import Derivation
+from matgrad.check import check_hessian
+from matgrad.cli import main
+from matgrad.ir.expr import Const, Identity, MatMul, Ones, Sym, Transpose
+from matgrad.ir.kronecker import Flip, Kron, KroneckerForm, Mask, Term, merged_terms, shortened
+from matgrad.linear_maps import KroneckerOperator, commutation, unvec, vec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What each block prints: the Matrix Cookbook's forms, vec stacking columns.
+TEXTBOOK: dict[str, tuple[str, dict[tuple[str, str], str]]] = {
+    "matrix least squares": (
+        "X: t x n, data; W: n x m; Y: t x m, data\nJ = 1/2*||X*W - Y||^2",
+        {("W", "W"): "Iₘ ⊗ (XᵀX)"}),
+    "logdet of an spd matrix": ("X: n x n, spd\nJ = logdet(X)",
+                                {("X", "X"): "−(X⁻¹ ⊗ X⁻¹) K₍ₙ,ₙ₎"}),
+    "logdet": ("X: n x n\nJ = logdet(X)", {("X", "X"): "−(X⁻¹ ⊗ X⁻¹ᵀ) K₍ₙ,ₙ₎"}),
+    "tr(XᵀAX)": ("A: n x n, data; X: n x m\nJ = tr(X'*A*X)", {("X", "X"): "Iₘ ⊗ (Aᵀ + A)"}),
+    "tr(X²)": ("X: n x n\nJ = tr(X*X)", {("X", "X"): "2K₍ₙ,ₙ₎"}),
+    "matrix factorisation": (
+        "X: m x n, data; U: m x k; V: n x k\nJ = ||X - U*V'||^2",
+        {("U", "U"): "2((VᵀV) ⊗ Iₘ)",
+         ("U", "V"): "2(Vᵀ ⊗ U) K₍ₙ,ₖ₎ − 2(Iₖ ⊗ (X − U Vᵀ))",
+         ("V", "V"): "2((UᵀU) ⊗ Iₙ)"}),
+    "softmax regression": (
+        "X: t x n, data; Y: t x m, data, onehot; W: n x m\nJ = sum(logsumexp(X*W)) - <Y, X*W>",
+        {("W", "W"): "(Iₘ ⊗ Xᵀ) diag(vec(softmax(S))) (Iₘ ⊗ X) − (Iₘ ⊗ Xᵀ) "
+                     "diag(vec(softmax(S))) ((𝟏 𝟏ᵀ) ⊗ Iₜ) diag(vec(softmax(S))) (Iₘ ⊗ X)"}),
+    "the §1 network": (
+        (ROOT / "examples" / "single_layer.mg").read_text(),
+        {("W", "W"): "(Iₘ ⊗ Xᵀ) diag(vec(f′(A) ⊙ f′(A) + f′′(A) ⊙ ΔZ)) (Iₘ ⊗ X)",
+         ("W", "b"): "(Iₘ ⊗ Xᵀ) diag(vec(f′(A) ⊙ f′(A) + f′′(A) ⊙ ΔZ)) (Iₘ ⊗ 𝟏)",
+         ("b", "b"): "diag(𝟏ᵀ(f′(A) ⊙ f′(A) + f′′(A) ⊙ ΔZ))"}),
+    "a zero block": ("x: n x 1; A: n x n\nJ = x'*A*x", {("A", "A"): "0"}),
+}
+
+
+def _arguments(derivation: Derivation, seed: int = 7, largest: int = 5,
+               ) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, int]]:
+    rng = np.random.default_rng(seed)
+    sizes = {dim: min(size, largest) for dim, size in random_sizes(derivation.program,
+                                                                   rng).items()}
+    values = random_inputs(derivation.program, sizes, rng)
+    arguments: dict[str, Any] = {derivation.python_names[k]: v for k, v in values.items()
+                                 if k in derivation.python_names}
+    arguments.update({keyword: sizes[dim] for dim, keyword in derivation.size_arguments.items()})
+    return arguments, values, sizes
+
+
+def assert_blocks_match_autograd(derivation: Derivation, require_closed: bool = True) -> None:
+    hessian = derivation.hessian()
+    if require_closed:
+        assert all(block is not None for block in hessian.blocks.values()), hessian.reasons
+    bind = _bind(derivation)
+    arguments, values, sizes = _arguments(derivation)
+    blocks = hessian.compile(bind=bind)(**arguments)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # autograd: "output seems independent of input"
+        reference = autograd_hessian(derivation, values, sizes, bind)
+    assert set(blocks) == set(reference)
+    for key, expected in reference.items():
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(blocks[key], expected, rtol=1e-8, atol=1e-9 * scale,
+                                   err_msg=f"H{key} differs from autograd")
+
+
+@pytest.mark.parametrize("name", list(TEXTBOOK))
+def test_textbook_kronecker_forms(name: str) -> None:
+    source, printed = TEXTBOOK[name]
+    derivation = matgrad.derive(source)
+    text = str(derivation.hessian())
+    for (a, b), form in printed.items():
+        assert f"∂²J/∂{a}∂{b} = {form}\n" in text, text
+    assert_blocks_match_autograd(derivation)
+
+
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_every_conformance_block_is_closed_and_right(name: str) -> None:
+    source, parameter, _, _ = OBJECTIVES[name]
+    assert_blocks_match_autograd(matgrad.derive(source, [parameter]))
+
+
+EXAMPLES = sorted(path.name for path in (ROOT / "examples").glob("*.mg"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_block_is_closed_and_right(example: str) -> None:
+    depth = {"k": 2} if "loop" in example else None
+    assert_blocks_match_autograd(matgrad.derive((ROOT / "examples" / example).read_text(),
+                                                depth=depth))
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if not case.refused],
+                         ids=lambda case: case.label)
+def test_every_corpus_hessian_passes_the_check(case: Any) -> None:
+    """Every block of every corpus objective against central differences of its gradient (a
+    form too long to read — the layer norm's — is computed from the product instead)."""
+    hessian = matgrad.derive(case.source).hessian()
+    closed = [key for key, block in hessian.blocks.items() if block is not None]
+    assert closed or hessian.reasons
+    report = check_hessian(hessian, dict.fromkeys(hessian.first.program.dims, 3),
+                           bind=case.bind or None)
+    assert report.passed, str(report)
+
+
+def test_operators_apply_without_building_the_matrix() -> None:
+    source, _ = TEXTBOOK["matrix factorisation"]
+    derivation = matgrad.derive(source)
+    hessian = derivation.hessian()
+    arguments, values, _ = _arguments(derivation)
+    operators = hessian.compile(dense=False)(**arguments)
+    dense = hessian.compile()(**arguments)
+    rng = np.random.default_rng(3)
+    for key, operator in operators.items():
+        assert isinstance(operator, KroneckerOperator)
+        assert operator.shape == dense[key].shape
+        direction = rng.normal(size=values[key[1]].shape)
+        np.testing.assert_allclose(operator @ vec(direction), dense[key] @ vec(direction),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(vec(operator.apply(direction)), operator @ vec(direction))
+        columns = rng.normal(size=(operator.shape[1], 3))
+        np.testing.assert_allclose(operator @ columns, dense[key] @ columns, rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(operator.toarray(), dense[key])
+    # The HVP is the same product: (∇²J V)_U = H_UU vec(V_U) + H_UV vec(V_V).
+    product = derivation.hvp().compile()
+    v_u, v_v = rng.normal(size=values["U"].shape), rng.normal(size=values["V"].shape)
+    hvp = product(**arguments, V_U=v_u, V_V=v_v)
+    expected = operators[("U", "U")] @ vec(v_u) + operators[("U", "V")] @ vec(v_v)
+    np.testing.assert_allclose(vec(hvp["U"]), expected, rtol=1e-10)
+
+
+def test_an_operator_is_a_scipy_linear_operator() -> None:
+    sparse_linalg = pytest.importorskip("scipy.sparse.linalg")
+    derivation = matgrad.derive("A: n x n, spd, data; X: n x m\nJ = tr(X'*A*X)")
+    arguments, _, _ = _arguments(derivation)
+    operator = derivation.hessian().compile(dense=False)(**arguments)[("X", "X")]
+    linear = sparse_linalg.aslinearoperator(operator)
+    rhs = np.arange(1.0, operator.shape[0] + 1.0)
+    solution, info = sparse_linalg.cg(linear, rhs, rtol=1e-12, atol=0.0)
+    assert info == 0
+    np.testing.assert_allclose(operator @ solution, rhs, rtol=1e-8)
+
+
+def test_the_commutation_matrix_transposes() -> None:
+    matrix = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(commutation(2, 3) @ vec(matrix), vec(matrix.T))
+    np.testing.assert_array_equal(unvec(vec(matrix), (2, 3)), matrix)
+
+
+# ---- the algebra ----------------------------------------------------------------------------
+
+A, B, C, D = Sym("A"), Sym("B"), Sym("C"), Sym("D")
+
+
+def test_the_mixed_product_and_the_transposition_identities() -> None:
+    square = ("n", "n")
+    # (B ⊗ A)(D ⊗ C) = BD ⊗ AC
+    assert shortened((Kron(B, A, square, square), Kron(D, C, square, square))) == (
+        Kron(MatMul(B, D), MatMul(A, C), square, square),)
+    # K K = I: two transpositions cancel
+    assert shortened((Flip(("m", "n")), Flip(("n", "m")))) == ()
+    # K(B ⊗ A) = (A ⊗ B)K: the transposition moves next to the direction
+    assert shortened((Flip(("m", "k")), Kron(B, A, ("n", "n"), ("m", "k")))) == (
+        Kron(A, B, ("n", "n"), ("k", "m")), Flip(("n", "n")))
+
+
+def test_a_broadcast_summed_back_is_one_mask() -> None:
+    """𝟏ᵀ(S ⊙ 𝟏x) = (𝟏ᵀS) ⊙ x: the §1 bias block is diag(𝟏ᵀS), not a chain of three."""
+    chain = (Kron(None, Transpose(Ones("t", 1)), ("t", "m"), (1, "m")), Mask(A, ("t", "m")),
+             Kron(None, Ones("t", 1), (1, "m"), ("t", "m")))
+    assert shortened(chain) == (Mask(MatMul(Ones(1, "t"), A), (1, "m")),)
+
+
+def test_terms_differing_in_one_factor_merge() -> None:
+    shape = ("n", "m")
+    first = Term(None, (Kron(None, A, shape, shape),))
+    second = Term(None, (Kron(None, Transpose(A), shape, shape),))
+    merged = merged_terms([first, second], shape)
+    assert len(merged) == 1 and merged[0].factors[0].inner is not None
+    # V + A V: the identity chain merges as I + A; V + V doubles.
+    assert len(merged_terms([Term(None, ()), first], shape)) == 1
+    doubled = merged_terms([Term(None, ()), Term(None, ())], shape)
+    assert len(doubled) == 1 and doubled[0].factors == ()
+    assert doubled[0].coefficient is not None
+    # A different chain length does not merge.
+    assert len(merged_terms([first, Term(Const(Fraction(2)), (Flip(shape), Flip(shape)))],
+                            shape)) == 2
+    assert Identity("n") != A  # the sizes are kept in the identities the merge writes
+
+
+# ---- CLI and LaTeX ----------------------------------------------------------------------------
+
+def test_the_cli_prints_and_checks_kronecker_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    source, printed = TEXTBOOK["matrix factorisation"]
+    assert main(["-e", source, "--hessian", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"∂²J/∂U∂U = {printed[('U', 'U')]}\n")
+    assert "K₍ₘ,ₙ₎ is the commutation matrix" in out and "passed" in out
+    assert main(["-e", source, "--hessian", "--ascii"]) == 0
+    ascii_text = capsys.readouterr().out
+    assert ascii_text.startswith("d2J/dUdU = 2*kron((V'*V), eye(m))\n")
+    assert "2*kron(V', U) * commutation(n, k) - 2*kron(eye(k), (X - U*V'))" in ascii_text
+
+
+def test_kronecker_latex_compiles_within_the_margins(tmp_path: Path) -> None:
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("pdflatex is not installed (texlive-latex-base; .ci/run installs it)")
+    sources = {"factorisation": TEXTBOOK["matrix factorisation"][0],
+               "logdet": TEXTBOOK["logdet"][0],
+               "mlp": "X: t x n, data; Y: t x m, data, onehot; W1: n x k; W2: k x m\n"
+                      "J = -1/t * sum(Y .* log(softmax(tanh(X*W1)*W2)))"}
+    for name, source in sources.items():
+        document = matgrad.derive(source).hessian().latex(standalone=True)
+        assert "\\otimes" in document
+        path = tmp_path / f"{name}.tex"
+        path.write_text(document, encoding="utf-8")
+        result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error",
+                                 path.name], cwd=tmp_path, capture_output=True, text=True,
+                                check=False)
+        assert result.returncode == 0, result.stdout[-2000:]
+        log = (tmp_path / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        assert "Overfull \\hbox" not in log, f"{name} overflows the margins"
+
+
+def test_a_kronecker_form_lists_its_expressions() -> None:
+    form = matgrad.derive(TEXTBOOK["tr(XᵀAX)"][0]).hessian().blocks[("X", "X")]
+    assert isinstance(form, KroneckerForm)
+    assert form.source == form.target == ("n", "m")
+    assert form.expressions()
