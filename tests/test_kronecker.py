@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from backend_cases import assert_ruff_clean
 from corpus import CASES
 from helpers import random_inputs, random_sizes
 from test_conformance import OBJECTIVES
@@ -252,3 +253,41 @@ def test_a_kronecker_form_lists_its_expressions() -> None:
     assert isinstance(form, KroneckerForm)
     assert form.source == form.target == ("n", "m")
     assert form.expressions()
+
+
+# ---- the generated module ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["matrix factorisation", "the §1 network", "tr(X²)"])
+def test_the_generated_module_matches_the_factors(name: str, tmp_path: Path) -> None:
+    source, _ = TEXTBOOK[name]
+    derivation = matgrad.derive(source)
+    hessian = derivation.hessian()
+    bind = _bind(derivation)
+    module = hessian.source(bind=bind)
+    assert_ruff_clean(module, tmp_path)
+    assert "import matgrad" not in module and "def hessian(" in module
+    arguments, _, _ = _arguments(derivation)
+    generated = hessian.compile(bind=bind)(**arguments)
+    operators = hessian.compile(bind=bind, dense=False)(**arguments)
+    assert set(generated) == set(operators)
+    for key, block in generated.items():
+        expected = operators[key]
+        expected = expected.toarray() if isinstance(expected, KroneckerOperator) else expected
+        np.testing.assert_allclose(block, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_block_without_a_closed_form_has_no_module(capsys: pytest.CaptureFixture[str],
+                                                     ) -> None:
+    source = ("X: t x n; Y: t x n, data; C = X - X*ones(n, n)/n; V = (C .* C)*ones(n, 1)/n + 0.1\n"
+              "J = 1/2*||C ./ sqrt(V) - Y||^2")
+    hessian = matgrad.derive(source).hessian()
+    assert hessian.blocks[("X", "X")] is None
+    with pytest.raises(matgrad.MatgradError, match="--hvp --numpy"):
+        hessian.source()
+    assert main(["-e", source, "--hessian", "--numpy"]) == 2
+    assert "no closed form" in capsys.readouterr().err
+    # compile() still gives the block, from the product, column by column.
+    derivation = hessian.first
+    arguments, values, _ = _arguments(Derivation.of(derivation))
+    block = hessian.compile()(**arguments)[("X", "X")]
+    assert block.shape == (values["X"].size, values["X"].size)

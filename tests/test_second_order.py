@@ -332,8 +332,10 @@ def test_the_hessian_cli_prints_checks_and_typesets(capsys: pytest.CaptureFixtur
     assert out.startswith("∂²J/∂w∂w = Xᵀ(") and "passed" in out
     assert main(["-e", source, "--hessian", "--latex"]) == 0
     assert "\\partial^2 J" in capsys.readouterr().out
-    assert main(["-e", source, "--hessian", "--numpy"]) == 2
-    assert "--hvp --numpy" in capsys.readouterr().err
+    assert main(["-e", source, "--hessian", "--numpy"]) == 0
+    assert "def hessian(X, y, w):" in capsys.readouterr().out
+    assert main(["-e", source, "--hessian", "--backend", "jax"]) == 2
+    assert "--hvp --backend jax" in capsys.readouterr().err
 
 
 def test_second_order_latex_compiles(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Literal
 
+from matgrad.backends.emit import load_function
+from matgrad.backends.hessian_module import hessian_source
 from matgrad.backends.registry import compiled, module_source
 from matgrad.codegen.signature import signature_of
 from matgrad.dense import Blocks, hessian_function
@@ -186,12 +188,21 @@ class Hessian(engine_hessian.Hessian):
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
+    def source(self, name: str = "hessian", bind: Mapping[str, str] | None = None) -> str:
+        """The NumPy module whose `name(...)` takes the arguments of the gradient's and
+        returns every block as an array (backends/hessian_module.py); refused when a block
+        has no closed form (the Hessian-vector product's module computes it)."""
+        return hessian_source(self, name, bind)
+
     def compile(self, bind: Mapping[str, str] | None = None,
                 dense: bool = True) -> Callable[..., Blocks]:
         """A function of the first derivation's arguments returning {(a, b): H_ab} as arrays
-        of shape size(a) × size(b) (closed forms evaluated, the rest from the product); with
+        of shape size(a) × size(b): the generated module of `source()` where every block has
+        a closed form, else closed forms evaluated and the rest from the product.  With
         dense=False a block in Kronecker form is a KroneckerOperator (`op @ vec(V)`,
         `op.apply(V)`, `op.toarray()`), which never builds the matrix."""
+        if dense and all(block is not None for block in self.blocks.values()):
+            return load_function(hessian_source(self, "hessian", bind), "hessian")
         return hessian_function(self, bind, dense)
 
 

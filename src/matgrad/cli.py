@@ -218,16 +218,21 @@ def run(argv: Sequence[str]) -> int:
 
 def _hessian(derivation: Derivation, args: argparse.Namespace) -> int:
     """`--hessian`: the blocks (or their LaTeX), the product's steps first with --steps."""
-    for flag, given in (("--numpy", args.numpy), ("--backend", args.backend),
-                        ("--hvp", args.hvp), ("--pdf", args.pdf)):
+    for flag, given in (("--hvp", args.hvp), ("--pdf", args.pdf)):
         if given:
-            raise UsageError(f"--hessian does not take {flag} yet: the Hessian's blocks are "
-                             "evaluated by Derivation.hessian().compile(); --hvp --numpy "
-                             "prints the Hessian-vector product's module.")
+            raise UsageError(f"--hessian does not take {flag} yet: --hessian prints the "
+                             "blocks (--latex, --numpy), --hvp the Hessian-vector product.")
+    if args.backend not in (None, "numpy"):
+        raise UsageError(f"--hessian generates NumPy code only so far, not {args.backend}: "
+                         f"use --hessian --numpy, or --hvp --backend {args.backend} for the "
+                         "Hessian-vector product in that library.")
     hessian = derivation.hessian()
     bind = _pairs(args.bind, "--bind")
     style: Style = "ascii" if args.ascii else "unicode"
-    if args.latex:
+    if args.numpy or args.backend:
+        name = "hessian" if args.name == "value_and_grad" else args.name
+        text = hessian.source(name, bind)
+    elif args.latex:
         text = hessian.latex(standalone=args.standalone)
     else:
         text = hessian.text(style) + "\n"

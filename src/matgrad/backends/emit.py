@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from matgrad.backends.base import Backend
-from matgrad.backends.docstrings import docstrings
+from matgrad.backends.docstrings import Docstrings, docstrings
 from matgrad.backends.entry import EntryPoint, entry_checks
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
@@ -36,7 +36,7 @@ from matgrad.codegen.names import (
     python_name,
 )
 from matgrad.codegen.plan import plan_shared_values
-from matgrad.codegen.signature import Signature, flat_signature
+from matgrad.codegen.signature import Signature, flat_signature, returned_mapping
 from matgrad.codegen.transposes import lift_transposes
 from matgrad.engine.derivation import Derivation
 from matgrad.errors import CodegenError
@@ -128,8 +128,10 @@ class NumpyGenerator:
     def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
                  bind: dict[str, str] | None = None, typed_sizes: bool = True,
                  signature: Signature | None = None, checks: bool = True,
-                 embedding: Embedding | None = None, backend: Backend = NUMPY) -> None:
+                 embedding: Embedding | None = None, backend: Backend = NUMPY,
+                 documented: Docstrings | None = None) -> None:
         self.backend = backend
+        self.documented = documented  # what the module says it computes, if not the default
         self.ns = backend.alias  # the array module's name in the code: np, jnp, torch
         typed_sizes = typed_sizes and backend.typed_sizes
         # An embedded part's names are its host module's, not a flat signature's.
@@ -849,7 +851,7 @@ class NumpyGenerator:
                                                                                 kept)
         returned = ", ".join(f'"{name}": {result}' for name, result in results.items())
         if self.second_order:
-            body.append(f"return {{{returned}}}")
+            body += returned_mapping(results)
         else:
             # J is a NumPy scalar or a 1×1 array (never a Python number): .item() is a float.
             body.append(f"return {self.backend.returned_objective.format(x=objective)}, "
@@ -865,7 +867,7 @@ class NumpyGenerator:
         args = ", ".join([*(self.identifiers[name] for name in parameters), *keywords])
         shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
                            f"{program.shapes[n][1]})" for n in parameters)
-        documented = docstrings(self.derivation, self.bind, self.identifiers)
+        documented = self.documented or docstrings(self.derivation, self.bind, self.identifiers)
         lines = [*documented.module, "", *self.backend.import_lines, "", ""]
         lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
         lines += [

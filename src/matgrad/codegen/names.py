@@ -25,6 +25,9 @@ MODULE_NAMES = frozenset({
     "jnp", "torch", "cp", "dask", "da", "xp", "array_namespace",
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
+# The Hessian module's own (backends/hessian_module.py): its parts function and assembly.
+HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_kronecker_block", "_assemble_hessian",
+                                  "_BLOCKS"})
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",

@@ -90,6 +90,14 @@ class Signature:
 # ---- flat programs -------------------------------------------------------------------------
 
 
+def returned_mapping(results: Mapping[str, str]) -> list[str]:
+    """`return {"name": value, …}` — one entry a line where one line would pass 100 columns."""
+    entries = [f'"{name}": {value}' for name, value in results.items()]
+    if len(", ".join(entries)) <= 80:
+        return [f"return {{{', '.join(entries)}}}"]
+    return ["return {", *(f"    {entry}," for entry in entries), "}"]
+
+
 def ordered_parameters(derivation: Derivation) -> list[str]:
     """The function's arguments: declared symbols in declaration order, then the rest."""
     program = derivation.program
