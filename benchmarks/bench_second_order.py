@@ -6,12 +6,18 @@
   tanh MLP k = 4 (width 256, t = 512), and small versions of each, against
   jax.jit(jax.jvp(jax.grad(f))) (forward-over-reverse) — matgrad's generated NumPy module, and
   its JAX module under jax.jit;
+- the matrix factorisation ‖X − UVᵀ‖² + λ‖U‖²: its Hessian with respect to U, 2(VᵀV + λI) ⊗ I,
+  as matgrad's Kronecker operator (built, then applied to a direction) and as a dense matrix,
+  against jax.jit(jax.hessian)'s dense (mk)×(mk) result — time and memory;
+- Hessian-vector products also against PyTorch's double backward (torch.autograd.grad of the
+  gradient with create_graph=True);
 - derivation time of the product of a 32-layer written-out MLP against 8 and 16 layers.
 
-float64.  One thread for every library (OpenBLAS/OMP, PJRT_NPROC=1 and single-threaded Eigen),
-set before NumPy and JAX load; `--threads 2` for two.  JAX functions are compiled by a first
-call (reported, excluded); then the contenders run interleaved, the order rotating each round;
-medians and ratios (JAX / matgrad: above 1 is matgrad faster).
+float64.  One thread for every library (OpenBLAS/OMP, PJRT_NPROC=1 and single-threaded Eigen,
+torch.set_num_threads), set before NumPy, JAX and PyTorch load; `--threads 2` for two.  JAX
+functions are compiled by a first call (reported, excluded); then the contenders run
+interleaved, the order rotating each round; medians and ratios (JAX / matgrad: above 1 is
+matgrad faster).
 
     python benchmarks/bench_second_order.py [--repeats 15] [--threads 1] [--quick]
 """
@@ -23,6 +29,8 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -47,10 +55,12 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 import matgrad  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+torch.set_num_threads(int(THREADS))
 
 QUADRATIC = "x: n x 1; A: n x n, data\nJ = x'*A*x"
 LOGISTIC = "X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(softplus(X*w)) - y'*X*w"
@@ -127,6 +137,55 @@ def bench_hessians(quick: bool, repeats: int, rng: np.random.Generator) -> None:
               f"{medians['jax'] / medians['matgrad']:.1f}× | {compile_seconds:.2f} |")
 
 
+@dataclass(frozen=True)
+class Operations:
+    """The functions an objective calls, in one library (the HVP cases run in JAX and
+    PyTorch alike)."""
+
+    softplus: Callable[[Any], Any]
+    tanh: Callable[[Any], Any]
+
+
+JAX = Operations(jax.nn.softplus, jnp.tanh)
+TORCH = Operations(torch.nn.functional.softplus, torch.tanh)
+
+FACTORISATION = ("X: m x n, data; U: m x k; V: n x k, data\n"
+                 "J = ||X - U*V'||^2 + 1/10*||U||^2")
+
+
+def bench_factorisation(quick: bool, repeats: int, rng: np.random.Generator) -> None:
+    print()
+    print("| ‖X − UVᵀ‖² + λ‖U‖², H_UU | matgrad operator: build + apply (ms) | "
+          "matgrad dense (ms) | jax.jit(jax.hessian) (ms) | jax / operator | "
+          "operator memory | dense memory | JAX compile (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    hessian = matgrad.derive(FACTORISATION, ["U"]).hessian()
+    operator_of, dense_of = hessian.compile(dense=False), hessian.compile()
+    for m, n, k in ((100, 80, 8),) if quick else ((200, 150, 16), (400, 300, 16)):
+        X, V = rng.normal(size=(m, n)), rng.normal(size=(n, k))
+        U, direction = rng.normal(size=(m, k)), rng.normal(size=(m, k))
+
+        def objective(U: Any, X: Any, V: Any) -> Any:
+            return ((X - U @ V.T) ** 2).sum() + ((U ** 2).sum()) / 10
+
+        dense_jax = jax.jit(jax.hessian(objective))
+        arrays = [jnp.asarray(a) for a in (U, X, V)]
+        compile_seconds = compile_time(lambda: dense_jax(*arrays))
+        theirs = np.asarray(dense_jax(*arrays)).transpose(1, 0, 3, 2).reshape(m * k, m * k)
+        operator = operator_of(X=X, U=U, V=V)[("U", "U")]
+        np.testing.assert_allclose(operator.toarray(), theirs, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(operator @ direction.reshape(-1, order="F"),
+                                   theirs @ direction.reshape(-1, order="F"), rtol=1e-9)
+        medians = race({
+            "operator": lambda: operator_of(X=X, U=U, V=V)[("U", "U")].apply(direction),
+            "dense": lambda: dense_of(X=X, U=U, V=V),
+            "jax": lambda: dense_jax(*arrays)}, repeats)
+        print(f"| m = {m}, n = {n}, k = {k} | {medians['operator'] * 1e3:.3f} | "
+              f"{medians['dense'] * 1e3:.1f} | {medians['jax'] * 1e3:.1f} | "
+              f"{medians['jax'] / medians['operator']:.0f}× | {operator.nbytes / 1e3:.1f} kB | "
+              f"{theirs.nbytes / 1e6:.0f} MB | {compile_seconds:.2f} |")
+
+
 def _network_values(k: int, t: int, width: int, rng: np.random.Generator) -> dict[str, Any]:
     values = {"X": rng.normal(size=(t, width)), "Y": rng.normal(size=(t, width))}
     for j in range(1, k + 1):
@@ -136,10 +195,10 @@ def _network_values(k: int, t: int, width: int, rng: np.random.Generator) -> dic
 
 
 def _network(k: int) -> Callable[..., Any]:
-    def objective(X: Any, Y: Any, *parameters: Any) -> Any:
+    def objective(ops: Any, X: Any, Y: Any, *parameters: Any) -> Any:
         Z = X
         for j in range(k):
-            Z = jnp.tanh(Z @ parameters[2 * j] + parameters[2 * j + 1])
+            Z = ops.tanh(Z @ parameters[2 * j] + parameters[2 * j + 1])
         return 0.5 * ((Z - Y) ** 2).sum()
     return objective
 
@@ -154,12 +213,12 @@ def hvp_cases(quick: bool, rng: np.random.Generator) -> list[tuple[str, str, dic
         cases.append((f"HVP logistic regression ({size}, t = {t}, n = {n})", LOGISTIC,
                       {"X": X, "y": (rng.uniform(size=(t, 1)) < 0.5).astype(float),
                        "w": rng.normal(size=(n, 1))},
-                      lambda X, y, w: (jnp.logaddexp(0.0, X @ w).sum()
-                                       - (y.T @ X @ w)[0, 0])))
+                      lambda ops, X, y, w: (ops.softplus(X @ w).sum()
+                                            - (y.T @ X @ w)[0, 0])))
         cases.append((f"HVP §1 network ({size}, {t}×{n}→{m})", SINGLE_LAYER,
                       {"X": rng.normal(size=(t, n)), "Y": rng.normal(size=(t, m)),
                        "W": rng.normal(size=(n, m)) / np.sqrt(n), "b": rng.normal(size=(1, m))},
-                      lambda X, Y, W, b: 0.5 * ((jnp.tanh(X @ W + b) - Y) ** 2).sum()))
+                      lambda ops, X, Y, W, b: 0.5 * ((ops.tanh(X @ W + b) - Y) ** 2).sum()))
         width, rows = (256, 512) if size == "large" else (32, 64)
         cases.append((f"HVP MLP k = 4 ({size}, width {width}, t = {rows})", mlp(4),
                       _network_values(4, rows, width, rng), _network(4)))
@@ -169,9 +228,9 @@ def hvp_cases(quick: bool, rng: np.random.Generator) -> list[tuple[str, str, dic
 def bench_products(quick: bool, repeats: int, rng: np.random.Generator) -> None:
     print()
     print("| Hessian-vector product | matgrad NumPy (ms) | matgrad JAX jit (ms) | "
-          "jax.jit(jvp(grad)) (ms) | jax / NumPy | jax / matgrad JAX | "
-          "compile, JAX / matgrad JAX (s) |")
-    print("|---|---|---|---|---|---|---|")
+          "jax.jit(jvp(grad)) (ms) | torch double backward (ms) | jax / NumPy | "
+          "torch / NumPy | jax / matgrad JAX | compile, JAX / matgrad JAX (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, source, values, objective in hvp_cases(quick, rng):
         derivation = matgrad.derive(source, names="guide")
         product = derivation.hvp()
@@ -190,7 +249,7 @@ def bench_products(quick: bool, repeats: int, rng: np.random.Generator) -> None:
             full = list(arrays)
             for position, parameter in zip(positions, parameters, strict=True):
                 full[position] = parameter
-            return jax.grad(objective, argnums=positions)(*full)
+            return jax.grad(partial(objective, JAX), argnums=positions)(*full)
 
         primal = tuple(arrays[position] for position in positions)
         forward_over_reverse = jax.jit(lambda p, v: jax.jvp(grad_of, p, v)[1])
@@ -200,13 +259,37 @@ def bench_products(quick: bool, repeats: int, rng: np.random.Generator) -> None:
         got = ours(**arguments)
         for name, value in zip(derivation.wrt, expected, strict=True):
             np.testing.assert_allclose(got[name], np.asarray(value), rtol=1e-7, atol=1e-8)
+        double_backward = _torch_product(objective, values, derivation.wrt, directions)
+        for name, value in zip(derivation.wrt, double_backward(), strict=True):
+            np.testing.assert_allclose(got[name], value.numpy(), rtol=1e-7, atol=1e-8)
         medians = race({"numpy": lambda: ours(**arguments),
                         "ours_jax": lambda: ours_jax(**jax_arguments),
-                        "jax": lambda: forward_over_reverse(primal, tangent)}, repeats)
+                        "jax": lambda: forward_over_reverse(primal, tangent),
+                        "torch": double_backward}, repeats)
         print(f"| {label} | {medians['numpy'] * 1e3:.3f} | {medians['ours_jax'] * 1e3:.3f} | "
-              f"{medians['jax'] * 1e3:.3f} | {medians['jax'] / medians['numpy']:.2f} | "
+              f"{medians['jax'] * 1e3:.3f} | {medians['torch'] * 1e3:.3f} | "
+              f"{medians['jax'] / medians['numpy']:.2f} | "
+              f"{medians['torch'] / medians['numpy']:.2f} | "
               f"{medians['jax'] / medians['ours_jax']:.2f} | {compile_seconds:.2f} / "
               f"{ours_compile:.2f} |")
+
+
+def _torch_product(objective: Callable[..., Any], values: dict[str, Any],
+                   wrt: tuple[str, ...], directions: dict[str, Any]) -> Callable[[], Any]:
+    """∇²J·V by PyTorch's double backward: the gradient with create_graph=True, then the
+    gradient of ⟨∇J, V⟩ along V."""
+    tensors = {name: torch.tensor(value) for name, value in values.items()}
+    tangent = [torch.tensor(directions[name]) for name in wrt]
+    names = list(values)
+
+    def product() -> Any:
+        leaves = {name: tensors[name].detach().requires_grad_(name in wrt) for name in names}
+        value = objective(TORCH, *(leaves[name] for name in names))
+        parameters = [leaves[name] for name in wrt]
+        gradients = torch.autograd.grad(value, parameters, create_graph=True)
+        return torch.autograd.grad(gradients, parameters, grad_outputs=tangent)
+
+    return product
 
 
 def bench_derivation(quick: bool) -> None:
@@ -233,6 +316,7 @@ def main() -> None:
     print(f"threads per library: {THREADS}; float64; medians of {args.repeats} interleaved "
           "rounds")
     bench_hessians(args.quick, args.repeats, rng)
+    bench_factorisation(args.quick, args.repeats, rng)
     bench_products(args.quick, args.repeats, rng)
     bench_derivation(args.quick)
 

@@ -291,3 +291,14 @@ def test_a_block_without_a_closed_form_has_no_module(capsys: pytest.CaptureFixtu
     arguments, values, _ = _arguments(Derivation.of(derivation))
     block = hessian.compile()(**arguments)[("X", "X")]
     assert block.shape == (values["X"].size, values["X"].size)
+
+
+def test_the_readme_kronecker_example_is_what_the_cli_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ matgrad -e \"X: m x n, data; U: m x k; V: n x k; J = ||X - U*V'||^2\" --hessian\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    assert main(["-e", "X: m x n, data; U: m x k; V: n x k; J = ||X - U*V'||^2",
+                 "--hessian"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(shown), printed

@@ -107,6 +107,14 @@ class KroneckerOperator:
                         [_Evaluated(factor, value, size) for factor in term.factors])
                        for term in form.terms]
 
+    @property
+    def nbytes(self) -> int:
+        """The memory the operator holds: its evaluated factors (a dense block: shape[0] ·
+        shape[1] · 8 bytes)."""
+        return sum(array.nbytes for _, factors in self._terms for factor in factors
+                   for array in (factor.outer, factor.inner, factor.matrix)
+                   if array is not None)
+
     def apply(self, direction: np.ndarray) -> np.ndarray:
         """The block applied to a matrix V of the column parameter's shape."""
         total = np.zeros(self.target)
@@ -131,10 +139,10 @@ class KroneckerOperator:
         """The block as a dense (size of a) × (size of b) matrix."""
         total = np.zeros(self.shape)
         for coefficient, factors in self._terms:
-            matrix = np.eye(self.shape[1])
+            matrix: np.ndarray | None = None  # the identity, never built
             for factor in reversed(factors):
-                matrix = factor.dense() @ matrix
-            total += coefficient * matrix
+                matrix = factor.dense() if matrix is None else factor.dense() @ matrix
+            total += coefficient * (np.eye(self.shape[1]) if matrix is None else matrix)
         return total
 
     def __repr__(self) -> str:

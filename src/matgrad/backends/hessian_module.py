@@ -46,7 +46,7 @@ ASSEMBLY = '''def _kronecker_block(terms, parts, source, target):
     size = source[0] * source[1]
     total = np.zeros((target[0] * target[1], size))
     for coefficient, factors in terms:
-        matrix = np.eye(size)
+        matrix = None  # the identity, never built: the first factor's matrix is the product
         rows, cols = source
         for kind, first, second in reversed(factors):
             if kind == "kron":
@@ -69,8 +69,9 @@ ASSEMBLY = '''def _kronecker_block(terms, parts, source, target):
                 spread = part(first)
                 step = spread.reshape(-1, 1, order="F")
                 rows, cols = spread.shape
-            matrix = step @ matrix
-        total += (1.0 if coefficient is None else float(parts[coefficient])) * matrix
+            matrix = step if matrix is None else step @ matrix
+        scale = 1.0 if coefficient is None else float(parts[coefficient])
+        total += scale * (np.eye(size) if matrix is None else matrix)
     return total
 
 
