@@ -34,6 +34,24 @@ def test_torch_agrees_with_numpy(name: str) -> None:
     assert_close(expected, got, 1e-10)
 
 
+@pytest.mark.parametrize("name", sorted(FLAT))
+def test_torch_updates_only_its_own_buffers_in_place(name: str) -> None:
+    """In-place updates (`t *= …`, `t.neg_().add_(1.0)`) touch only buffers the module itself
+    allocated: every input tensor is unchanged after the call, and again equal to NumPy's."""
+    expected, _, function, arguments = both(FLAT[name], "torch", seed=4, convert=tensors)
+    before = {name: value.clone() for name, value in arguments.items()
+              if isinstance(value, torch.Tensor)}
+    got = function(**arguments)
+    for key, value in before.items():
+        assert torch.equal(arguments[key], value), f"{key} was changed"
+    assert_close(expected, got, 1e-10)
+
+
+def test_torch_code_updates_fresh_buffers_in_place() -> None:
+    source = matgrad.derive(FLAT["single_layer"]).source("torch", bind={"f": "tanh"})
+    assert "delta_A.neg_().add_(1.0)" in source and "delta_A *= delta_Z" in source
+
+
 @pytest.mark.parametrize("name", ["single_layer", "classification_2layer", "logistic_regression"])
 def test_torch_float32_stays_float32(name: str) -> None:
     expected, got, _, _ = both(FLAT[name], "torch", "float32", seed=2, convert=tensors)

@@ -73,3 +73,8 @@ class Backend:
     total_sum: str = "{x}.sum()"
     row_dot: str = '{ns}.einsum("ij,ij->i", {a}, {b})[:, None]'
     trace: str = "{ns}.trace({x})"
+    # In-place updates of a fresh buffer {t} (when in_place): {t} = {x} − {t}, {t} = −{t},
+    # and {t} = f({t}) for an elementwise function {f} spelled as one call of the library.
+    subtract_from: str = "{ns}.subtract({x}, {t}, {t})"
+    negate: str = "{ns}.negative({t}, {t})"
+    apply_into: str = "{f}({t}, {t})"

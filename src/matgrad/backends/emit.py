@@ -357,11 +357,12 @@ class NumpyGenerator:
                         # other − buffer, in place: the buffer holds the negated term.
                         code = code if not minus else Code(f"-{self.wrap(code, UNARY)}",
                                                            UNARY, code.shape)
-                        self.lines.append(f"{self.ns}.subtract({code.text}, {target}, {target})")
+                        self.lines.append(self.backend.subtract_from.format(
+                            ns=self.ns, x=code.text, t=target))
                     else:
                         self.lines.append(f"{target} {'-=' if minus else '+='} {code.text}")
                 if negative and not others:
-                    self.lines.append(f"{self.ns}.negative({target}, {target})")
+                    self.lines.append(self.backend.negate.format(ns=self.ns, t=target))
                 return True
             return False
         if isinstance(expr, (Hadamard, Scale)):
@@ -384,7 +385,7 @@ class NumpyGenerator:
             return False
         if isinstance(expr, Neg):
             if self._fresh_into(expr.x, target) or self._fresh_plain(expr.x, target, full):
-                self.lines.append(f"{self.ns}.negative({target}, {target})")
+                self.lines.append(self.backend.negate.format(ns=self.ns, t=target))
                 return True
             return False
         if isinstance(expr, Apply):
@@ -393,7 +394,7 @@ class NumpyGenerator:
                 return self._fresh_into(via, target)
             ufunc = self._ufunc(expr)
             if ufunc is not None and self._fresh_into(expr.arg, target):
-                self.lines.append(f"{ufunc}({target}, {target})")
+                self.lines.append(self.backend.apply_into.format(f=ufunc, t=target))
                 return True
         return False
 

@@ -3,9 +3,10 @@ inputs' dtype and device kept (float32 stays float32, CUDA tensors stay on their
 
 PyTorch names a few functions differently from NumPy (relu′ is a comparison, softplus is
 logaddexp against a zero tensor, vdot is 1-D only) and copies with `clone()`; sizes read as
-numbers stay Python numbers, which PyTorch treats as weak scalars.  Values are not updated in
-place yet (PyTorch takes an output only as the keyword out=, and its binary functions need a
-tensor first): every operation allocates.
+numbers stay Python numbers, which PyTorch treats as weak scalars.  A buffer the statement
+itself allocated is updated in place as in NumPy (`+=`, `*=`), with PyTorch's spellings where
+NumPy passes a positional output: `t.neg_().add_(x)` for x − t, `t.neg_()`, `torch.tanh(t,
+out=t)`.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ TORCH = Backend(
     spellings=TORCH_SPELLINGS,
     helpers=TORCH_HELPERS,
     singular_message=False,
-    in_place=False,
+    in_place=True,
+    subtract_from="{t}.neg_().add_({x})",
+    negate="{t}.neg_()",
+    apply_into="{f}({t}, out={t})",
     to_float_array=(
         "if type({a}) is not torch.Tensor or not {a}.is_floating_point():",
         "    {a} = torch.as_tensor({a})",
