@@ -3,7 +3,9 @@ jax.jit(jax.value_and_grad(objective)), on the same objective, inputs and device
 
 Workloads: §1 single layer f = tanh (1024×256→128 and 64×32→16), the tanh MLP written out
 (k = 2, 4, 8; width 256, t = 512), the softmax classifier and the tied auto-encoder k = 4; in
-float64 and float32.  One XLA thread (PJRT_NPROC=1, single-threaded Eigen), set before JAX
+float64 and float32.  The layer loop module (k = 2, 4, 8, 32) also against the same recursion
+written with jax.lax.scan, the other way to run a loop under jit (compile time included).
+One XLA thread (PJRT_NPROC=1, single-threaded Eigen), set before JAX
 loads; each function is compiled by a first call (reported, excluded), then the two run
 interleaved, the order rotating each round; medians and the ratio matgrad / jax.grad.
 
@@ -132,7 +134,7 @@ def run_case(label: str, case: Case, dtype: str, repeats: int) -> None:
 
 def run_loop_case(k: int, case: Case, dtype: str, repeats: int) -> None:
     """The layer loop module (weights as lists; a Python loop that jax.jit unrolls for the
-    depth traced) against the written-out module and jax.value_and_grad."""
+    depth traced) against jax.value_and_grad, and the same recursion written with lax.scan."""
     import jax
     import jax.numpy as jnp
 
@@ -154,14 +156,49 @@ def run_loop_case(k: int, case: Case, dtype: str, repeats: int) -> None:
     def run_theirs() -> Any:
         return jax.block_until_ready(theirs(*positional))
 
+    scanned = jax.jit(scan_gradient)
+    stacked = (values["X"], values["Y"], jnp.stack(lists["W"]), jnp.stack(lists["b"]))
+
+    def run_scan() -> Any:
+        return jax.block_until_ready(scanned(*stacked))
+
     compile_ours, compile_theirs = timed(run_ours), timed(run_theirs)
-    assert np.isclose(float(run_ours()[0]), float(run_theirs()[0]),
-                      rtol=1e-3 if dtype == "float32" else 1e-9)
-    medians = side_by_side({"ours": run_ours, "theirs": run_theirs}, repeats)
+    compile_scan = timed(run_scan)
+    tolerance = 1e-3 if dtype == "float32" else 1e-9
+    assert np.isclose(float(run_ours()[0]), float(run_theirs()[0]), rtol=tolerance)
+    assert np.isclose(float(run_scan()[0]), float(run_theirs()[0]), rtol=tolerance)
+    medians = side_by_side({"ours": run_ours, "theirs": run_theirs, "scan": run_scan},
+                           repeats)
     mine, reference = medians["ours"], medians["theirs"]
     print(f"{f'MLP k={k} loop':<18} {dtype:<8} {mine * 1e3:9.3f} {reference * 1e3:10.3f} "
           f"{mine / reference:7.2f}   compile {compile_ours * 1e3:.0f} / "
-          f"{compile_theirs * 1e3:.0f} ms")
+          f"{compile_theirs * 1e3:.0f} ms;  lax.scan {medians['scan'] * 1e3:.3f} ms "
+          f"({medians['scan'] / reference:.2f}), compile {compile_scan * 1e3:.0f} ms")
+
+
+def scan_gradient(X: Any, Y: Any, W: Any, b: Any) -> Any:
+    """The loop module's recursion (23) by hand with jax.lax.scan over stacked weights (the
+    other way to write a layer loop for JAX): a forward scan keeping each layer's input and
+    output, then a reverse scan of ΔZ[j] → ΔZ[j-1] giving each layer's gradients."""
+    import jax
+
+    def forward(Z: Any, layer: Any) -> Any:
+        W_j, b_j = layer
+        Z_next = jax.numpy.tanh(Z @ W_j + b_j)
+        return Z_next, (Z, Z_next)
+
+    Z_k, (inputs, outputs) = jax.lax.scan(forward, X, (W, b))
+    t = X.shape[0]
+    E = Z_k - Y
+    J = (E * E).sum() / (2 * t)
+
+    def backward(delta_Z: Any, layer: Any) -> Any:
+        W_j, Z_before, Z_j = layer
+        delta_A = delta_Z * (1 - Z_j * Z_j)
+        return delta_A @ W_j.T, (Z_before.T @ delta_A, delta_A.sum(axis=0, keepdims=True))
+
+    _, (grad_W, grad_b) = jax.lax.scan(backward, E / t, (W, inputs, outputs), reverse=True)
+    return J, {"W": grad_W, "b": grad_b}
 
 
 def main() -> None:
@@ -186,7 +223,7 @@ def main() -> None:
     for dtype in ("float64",) if args.quick else ("float64", "float32"):
         for label, case in cases:
             run_case(label, case, dtype, args.repeats)
-        for k in (2, 4, 8):
+        for k in (2, 4, 8, 32):
             run_loop_case(k, deep(k, np.random.default_rng(k)), dtype, args.repeats)
 
 

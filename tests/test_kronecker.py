@@ -6,6 +6,7 @@ and the algebra's identities one by one."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import warnings
@@ -18,6 +19,8 @@ import pytest
 from backend_cases import assert_ruff_clean
 from corpus import CASES
 from helpers import random_inputs, random_sizes
+from hypothesis import HealthCheck, given, settings
+from programs import programs
 from test_conformance import OBJECTIVES
 from test_second_order import _bind, autograd_hessian
 
@@ -302,3 +305,13 @@ def test_the_readme_kronecker_example_is_what_the_cli_prints(
                  "--hessian"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(shown), printed
+
+
+@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_program_hessians_against_autograd(source: str) -> None:
+    """Every block of a random program (matrix and vector parameters, elementwise and row-wise
+    functions, products, traces, norms) closed or computed from the product, against autograd."""
+    derivation = matgrad.derive(source)
+    assert_blocks_match_autograd(derivation, require_closed=False)

@@ -23,8 +23,10 @@ from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import signature_of
 from matgrad.engine.hessian import Hessian
 from matgrad.errors import UsageError
+from matgrad.front.resolve import Program
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
+from matgrad.ir.expr import Expr, Sym
 from matgrad.ir.kronecker import KroneckerForm
 from matgrad.linear_maps import KroneckerOperator, unvec, vec
 
@@ -40,6 +42,20 @@ def _functions(bind: Mapping[str, str]) -> dict[str, Callable[[np.ndarray, int],
         return lambda x, order: numeric(concrete, order)(x)
 
     return {name: bound(concrete) for name, concrete in bind.items()}
+
+
+def _definitions_read(program: Program, roots: list[Expr]) -> list[str]:
+    """The let-bound names the blocks read, directly or through other definitions, in program
+    order (a definition nothing reads — H = Y of an unused Y — is never evaluated)."""
+    wanted: set[str] = set()
+    stack = list(roots)
+    while stack:
+        for node in stack.pop().walk():
+            if isinstance(node, Sym) and node.name in program.definitions \
+                    and node.name not in wanted:
+                wanted.add(node.name)
+                stack.append(program.definitions[node.name])
+    return [name for name in program.definitions if name in wanted]
 
 
 def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
@@ -61,6 +77,10 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
     needs_product = any(block is None for block in hessian.blocks.values())
     apply_product = compiled(product, bind=bind, signature=signature) if needs_product else None
     identifiers = dict(first_signature.arguments)
+    needed = _definitions_read(program, [expr for block in hessian.blocks.values()
+                                         if block is not None for expr in (
+                                             block.expressions() if isinstance(
+                                                 block, KroneckerForm) else [block])])
     parameters = first.wrt
     functions = _functions(bind)
 
@@ -82,9 +102,9 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
         if any(block is not None for block in hessian.blocks.values()):
             env = Environment(dict(values), dims, functions)
             memo: dict[Any, np.ndarray] = {}
-            for name, definition in program.definitions.items():
-                if name != program.objective:
-                    env.values[name] = evaluate(definition, env, memo)  # type: ignore[index]
+            for name in needed:  # in program order: each reads only those before it
+                env.values[name] = evaluate(program.definitions[name], env,  # type: ignore[index]
+                                            memo)
             for key, block in hessian.blocks.items():
                 if isinstance(block, KroneckerForm):
                     operator = KroneckerOperator(block, lambda expr: evaluate(expr, env, memo),

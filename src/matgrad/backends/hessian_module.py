@@ -28,7 +28,7 @@ from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
 from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import SCALAR, Dim, Shape
-from matgrad.ir.expr import Expr
+from matgrad.ir.expr import Expr, Zero
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask
 from matgrad.ir.shapes import shape_of
 from matgrad.printing.report import format_hessian
@@ -151,6 +151,8 @@ def hessian_source(hessian: Hessian, name: str = "hessian",
     for (a, b), block in hessian.blocks.items():
         if isinstance(block, KroneckerForm):
             specs[(a, b)] = ("kronecker", parts.form(block))
+        elif isinstance(block, Zero):
+            specs[(a, b)] = ("kronecker", [])  # no terms: the zero block
         else:
             assert block is not None
             target = (_length(shapes[a]), _length(shapes[b]))
