@@ -195,12 +195,14 @@ def test_the_cli_prints_checks_and_typesets_the_product(capsys: pytest.CaptureFi
     assert "\\dot{\\mathbf{A}}" in capsys.readouterr().out
 
 
-def test_a_loop_at_symbolic_depth_is_refused_clearly(capsys: pytest.CaptureFixture[str],
-                                                      ) -> None:
+def test_a_loops_hessian_blocks_are_refused_clearly(capsys: pytest.CaptureFixture[str],
+                                                     ) -> None:
+    """A loop at symbolic depth has its product (tests/test_loop_second_order.py) but not its
+    blocks: refused with the way to get them."""
     source = (ROOT / "examples" / "regression_loop.mg").read_text()
     with pytest.raises(UnsupportedError, match="--depth k=3"):
-        matgrad.derive(source).hvp()
-    assert main([str(ROOT / "examples" / "regression_loop.mg"), "--hvp"]) == 2
+        matgrad.derive(source).hessian()
+    assert main([str(ROOT / "examples" / "regression_loop.mg"), "--hessian"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
 

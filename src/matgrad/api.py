@@ -23,9 +23,10 @@ from matgrad.engine import hessian as engine_hessian
 from matgrad.engine import rows as engine_rows
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.layers import derive_layers
+from matgrad.engine.loop_second_order import loop_hvp_derivation, product_of
 from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
-from matgrad.errors import UsageError
+from matgrad.errors import UnsupportedError, UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
 from matgrad.front.naming import name_layer_arguments
 from matgrad.front.read import TOO_DEEP, read_program
@@ -40,6 +41,7 @@ from matgrad.printing.latex import (
     latex_fragment,
 )
 from matgrad.printing.loop_latex import loop_latex
+from matgrad.printing.loop_product_text import format_loop_product, format_loop_product_steps
 from matgrad.printing.loop_text import format_loop, format_loop_steps
 from matgrad.printing.report import format_gradients, format_hessian, format_steps
 from matgrad.printing.rows import row_blocks_latex, row_blocks_text
@@ -65,6 +67,8 @@ class Derivation(engine_result.Derivation):
 
     def text(self, style: Style = "unicode") -> str:
         """The gradients as the CLI prints them (`style="ascii"`: MATLAB-like)."""
+        if self.layers is not None and self.second_order is not None:
+            return format_loop_product(product_of(self), style)
         if self.layers is not None:
             return format_loop(self.layers, style)
         return format_gradients(self, style)
@@ -73,6 +77,8 @@ class Derivation(engine_result.Derivation):
         return self.text()
 
     def steps_text(self, style: Style = "unicode") -> str:
+        if self.layers is not None and self.second_order is not None:
+            return format_loop_product_steps(product_of(self), style)
         if self.layers is not None:
             return format_loop_steps(self.layers, style)
         return format_steps(self, style)
@@ -113,6 +119,10 @@ class Derivation(engine_result.Derivation):
         recursion (23) and both derivations."""
         if style != "align":
             raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
+        if self.layers is not None and self.second_order is not None:
+            raise UnsupportedError(
+                "the LaTeX of a loop's Hessian-vector product is not written yet: write the "
+                "layers out (depth={'k': 3}, --depth k=3) for it, or print it as text.")
         if self.layers is not None:
             return loop_latex(self.layers, standalone)
         if not standalone:
@@ -139,6 +149,8 @@ class Derivation(engine_result.Derivation):
         whose gradients are the components (∇²J V)_W and whose `compile()` takes the
         arguments of this one and a direction `V_W` for each parameter W, and returns
         {W: (∇²J V)_W}."""
+        if self.layers is not None:  # a loop at symbolic depth: both sweeps, derived once
+            return Derivation.of(loop_hvp_derivation(self, rules or load_rules()))
         return Derivation.of(hvp_derivation(self, rules or load_rules()))
 
     def hessian(self, rules: RuleSet | None = None) -> Hessian:

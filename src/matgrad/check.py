@@ -22,6 +22,7 @@ from matgrad.codegen.signature import gradient_of, signature_of
 from matgrad.dense import hessian_function, unvec, vec
 from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.second_order import DIRECTION_PREFIX
 from matgrad.errors import UsageError
 from matgrad.front.read import read_program
 from matgrad.front.resolve import Program
@@ -205,7 +206,8 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
                          f"{', '.join(program.dims) or '(none)'}.")
     if derivation.second_order is not None:
-        return check_hvp(derivation, chosen, seed, bind, step, tolerance, backend)
+        return check_hvp(derivation, chosen, seed, bind, step, tolerance, backend,
+                         (program, depth) if layers is not None else None)
     signature = signature_of(derivation)
     function = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
                        **CHECK_OPTIONS.get(backend, {}))
@@ -254,31 +256,42 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
 
 def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
               bind: Mapping[str, str] | None = None, step: float = 1e-6,
-              tolerance: float = 1e-6, backend: str = "numpy") -> CheckReport:
+              tolerance: float = 1e-6, backend: str = "numpy",
+              written_out: tuple[Program, int | None] | None = None) -> CheckReport:
     """A Hessian-vector product against central differences of the compiled gradient along
-    random directions V: (∇J(x + hV) − ∇J(x − hV)) / 2h, each component on its own."""
+    random directions V: (∇J(x + hV) − ∇J(x − hV)) / 2h, each component on its own.  A loop's
+    product is checked at a depth (`written_out`: the program written out there), each
+    layer's member (W1, W2, …) on its own."""
     second = derivation.second_order
     assert second is not None
     first = second.first
-    program = first.program
+    program, depth = written_out or (first.program, None)
     rng = np.random.default_rng(seed)
     values = random_arguments(program, sizes, rng)
-    directions = {name: rng.normal(size=np.shape(values[name])) for name in first.wrt}
     first_signature, signature = signature_of(first), signature_of(derivation)
     gradient = compiled(first, bind=bind, signature=first_signature)
+    wrt = first.wrt
+    if written_out is not None:  # each member of a layer list (W1, W2, …) that has a gradient
+        returned = gradient(**first_signature.keywords(values, sizes, depth))[1]
+        wrt = tuple(name for name in program.parameters
+                    if gradient_of(returned, first_signature, name, depth) is not None)
+    directions = {name: rng.normal(size=np.shape(values[name])) for name in wrt}
+    direction_names = (second.directions if written_out is None else
+                       {name: DIRECTION_PREFIX + name for name in wrt})
     product = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
                       **CHECK_OPTIONS.get(backend, {}))
 
     def gradients_at(sign: float) -> dict[str, Any]:
         moved = {name: value + sign * step * directions[name] if name in directions else value
                  for name, value in values.items()}
-        result: dict[str, Any] = gradient(**first_signature.keywords(moved, sizes))[1]
-        return result
+        result = gradient(**first_signature.keywords(moved, sizes, depth))[1]
+        return {name: gradient_of(result, first_signature, name, depth) for name in wrt}
 
     try:
-        arguments = {**values, **{second.directions[name]: direction
+        arguments = {**values, **{direction_names[name]: direction
                                   for name, direction in directions.items()}}
-        derived = product(**signature.keywords(arguments, sizes))
+        returned = product(**signature.keywords(arguments, sizes, depth))
+        derived = {name: gradient_of(returned, signature, name, depth) for name in wrt}
         plus, minus = gradients_at(1.0), gradients_at(-1.0)
         at = gradients_at(0.0)
     except np.linalg.LinAlgError:
@@ -286,7 +299,7 @@ def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
                          "matrix that it inverts is singular there. Try other --sizes or "
                          "--seed.") from None
     reports = []
-    for name in first.wrt:
+    for name in wrt:
         shape = np.shape(values[name])
         numeric = (np.asarray(plus[name], dtype=float) - np.asarray(minus[name], dtype=float)) \
             / (2 * step)
@@ -296,9 +309,12 @@ def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
             name, np.broadcast_to(np.asarray(derived[name], dtype=float), shape), numeric,
             size, step))
     notes = _non_finite_notes(f"∇{program.objective}", 0.0,
-                              [(name, derived[name]) for name in first.wrt])
+                              [(name, derived[name]) for name in wrt])
     objective = first.objective
-    return CheckReport(tuple(reports), tolerance, dict(sizes), notes,
+    shown = dict(sizes)
+    if first.layers is not None and depth is not None:
+        shown[first.layers.layered.depth_symbol] = depth
+    return CheckReport(tuple(reports), tolerance, shown, notes,
                        title=f"Hessian-vector product vs central differences of ∇{objective} "
                              "along random directions V",
                        label=f"(∇²{objective} V)_{{}}")

@@ -661,13 +661,13 @@ class NumpyGenerator:
         return form(expr.arg, output, Ones(*self.full_shape(expr)),
                     Apply(expr.fn, expr.arg, 1))
 
-    def _lower_second(self, expr: Expr) -> Expr:
+    def lower_second(self, expr: Expr) -> Expr:
         """`expr` with every f″(A) of a built-in f written out (`_second_derivative`)."""
         if not any(isinstance(node, Apply) and node.order == 2 for node in expr.walk()):
             return expr
         kids = expr.children()
         if kids:
-            expr = expr.with_children(tuple(self._lower_second(kid) for kid in kids))
+            expr = expr.with_children(tuple(self.lower_second(kid) for kid in kids))
         lowered = self._second_derivative(expr) if isinstance(expr, Apply) else None
         return expr if lowered is None else lowered
 
@@ -807,9 +807,9 @@ class NumpyGenerator:
         # written out before planning, so that what its form shares with other values (σ(A)
         # of softplus″) is computed once.
         lifted: dict[Expr, Expr] = {}
-        backward = [(name, lift_transposes(self._lower_second(value), lifted))
+        backward = [(name, lift_transposes(self.lower_second(value), lifted))
                     for name, value in derivation.adjoints.items() if name in used]
-        gradients = {name: lift_transposes(self._lower_second(gradient), lifted)
+        gradients = {name: lift_transposes(self.lower_second(gradient), lifted)
                      for name, gradient in derivation.gradients.items()}
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
             gradients.values())

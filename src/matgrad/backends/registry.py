@@ -18,11 +18,13 @@ from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
 from matgrad.backends.emit import NumpyGenerator, load_function
 from matgrad.backends.jax import JAX
+from matgrad.backends.loop_hvp import loop_product_source
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
+from matgrad.engine.loop_second_order import product_of
 from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.rewrite.rules import load_rules
@@ -70,6 +72,9 @@ def module_source(derivation: Derivation, name: str = "value_and_grad",
         if not checks:
             raise UsageError("checks=False is for programs without a layer loop: the loop "
                              "module reads its depth and sizes in its entry checks.")
+        if derivation.second_order is not None:
+            return loop_product_source(product_of(derivation), name, dict(bind or {}),
+                                       signature, chosen)
         return loop_numpy_source(derivation.layers, name, dict(bind or {}), signature, chosen)
     return NumpyGenerator(derivation, name, dict(bind or {}), signature=signature,
                           checks=checks, backend=chosen).generate()

@@ -90,8 +90,9 @@ def hvp_program(first: Derivation) -> tuple[Program, SecondOrder]:
     """φ = Σₖ ∇ₖJ · V_k as a program over the first derivation's values (see the module)."""
     if first.layers is not None:
         raise UnsupportedError(
-            "the Hessian-vector product of a layer loop at symbolic depth is not derived yet; "
-            "write the layers out (depth={'k': 3}, --depth k=3) to derive it.")
+            "a layer loop at symbolic depth has its Hessian-vector product derived for any "
+            "depth (d.hvp(), --hvp), but not its Hessian's blocks yet: write the layers out "
+            "(depth={'k': 3}, --depth k=3) for those.")
     if first.second_order is not None:
         raise UnsupportedError("third derivatives are not derived: the Hessian-vector product "
                                "is matgrad's highest order.")

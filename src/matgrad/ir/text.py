@@ -81,7 +81,9 @@ def pretty_name(name: str, style: Style) -> str:
     → `Zⱼ₋₁`."""
     indexed = indexing.pretty(name, style == "unicode")
     if indexed is not None:
-        return indexed
+        if style == "ascii":
+            return indexed.replace("\u0307", "_dot")
+        return unicodedata.normalize("NFC", indexed)  # Żⱼ₋₁ as one letter where Unicode has it
     if style == "ascii":
         return name.replace("\u0307", "_dot")  # a tangent Ȧ (second_order.py) as A_dot
     if "\u0307" in name:  # a tangent's dot, composed with its letter where Unicode can (Ȧ)

@@ -1,0 +1,239 @@
+"""Array code for the Hessian-vector product of a layer loop at symbolic depth: one function for
+every depth k, taking the loop module's arguments and one direction per parameter (a list
+`V_W` per layer family), returning {W: [(∇²J V)_W[1], …], …}.
+
+Forward-over-reverse in two sweeps (engine/loop_second_order.py):
+    forward:   for j = 1…k: the body's values (A[j], Z[j]) and the forward tangent Ż[j] (the
+               body product's ΔZ[j] component, through the tangents it reads: Ȧ[j]);
+    epilogue:  its values, ΔZ[k] (first order) and Δ̇Z[k] (its product's Z[k] component);
+    backward:  for j = k…1: the body's named adjoints (Δ[j]) and tangents (Ȧ[j]), the
+               components of W[j], b[j], then ΔZ[j-1] and Δ̇Z[j-1] for the layer below.
+Every expression is emitted by `NumpyGenerator` through the loop module's embedding, so a
+layer's code is what the flat product's module would hold for it.
+
+Invariants: as the loop module's (depth from the lists, every list and shape checked at entry,
+names through `python_name`); Ż[0] is a zero matrix (start values are data).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import replace
+
+from matgrad.backends.base import Backend
+from matgrad.backends.numpy import NUMPY
+from matgrad.backends.numpy_helpers import helper_lines
+from matgrad.backends.numpy_loop import AGREE_HELPER, LoopCodegen, float_helper
+from matgrad.codegen.signature import Signature, loop_signature
+from matgrad.engine.derivation import carried_adjoint
+from matgrad.engine.loop_second_order import LoopProduct, product_layers
+from matgrad.errors import CodegenError
+from matgrad.front.syntax import Let
+from matgrad.ir import indexing
+from matgrad.ir.expr import Expr, Sym
+from matgrad.ir.indexing import Index
+from matgrad.ir.text import to_text
+
+
+class LoopProductCodegen(LoopCodegen):
+    def __init__(self, product: LoopProduct, function_name: str, bind: dict[str, str],
+                 signature: Signature | None = None, backend: Backend = NUMPY) -> None:
+        layers = product_layers(product)
+        super().__init__(layers, function_name, bind,
+                         signature=signature or loop_signature(layers, function_name),
+                         backend=backend)
+        self.product = product
+
+    def generate(self) -> str:
+        product, layered = self.product, self.layered
+        first = product.first
+        body, epilogue = product.body, product.epilogue
+        var, loop = self.var, layered.loop
+        body_gen, epi_gen = self.generator(body), self.generator(epilogue)
+        # f″ of a built-in written out before planning, as the flat product's module does.
+        body = replace(body, gradients={n: body_gen.lower_second(g)
+                                        for n, g in body.gradients.items()},
+                       adjoints={n: body_gen.lower_second(a) for n, a in body.adjoints.items()})
+        epilogue = replace(epilogue, gradients={n: epi_gen.lower_second(g)
+                                                for n, g in epilogue.gradients.items()},
+                           adjoints={n: epi_gen.lower_second(a)
+                                     for n, a in epilogue.adjoints.items()})
+        lines: list[str] = []
+        internal = [base for base, family in self.families.items() if not family.is_parameter]
+        top = max([loop.stop[1], *(self.families[base].top for base in internal)])
+        size = self.index_text(Index(layered.depth_symbol, top))
+        for base in internal:
+            lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
+        for base, start in layered.start_values.items():
+            start_name = self._start_text(base, start.value)
+            lines.append(f"{self.name_text(layered.initial(base))} = {start_name}")
+            tangent = indexing.make(product.forward[base], Index(None, loop.start - 1))
+            lines.append(f"{self.name_text(tangent)} = {self.backend.alias}.zeros_like("
+                         f"{start_name})")
+        # forward: the body's values, then the forward tangents and what they read
+        body_lets = [(s.name, body.program.definitions[s.name]) for s in first.layered.loop.body
+                     if isinstance(s, Let)]
+        tangents = {layered.at(product.forward[base], 0): body.gradients[
+            carried_adjoint(base, layered)] for base in layered.carried}
+        reads = self._adjoints_read(list(tangents.values()))
+        body_values = [value for _, value in body_lets]
+        forward_roots = [*body_values, *(body.adjoints[n] for n in reads), *tangents.values()]
+        body_gen.plan(forward_roots, computed=body_values)
+        known_before = body_gen.computed_temporaries()
+        forward: list[str] = []
+        for name, value in body_lets:
+            forward += body_gen.statements(self.name_text(name), value)
+        for name in reads:
+            forward += body_gen.statements(self.name_text(name), body.adjoints[name])
+        for name, value in tangents.items():
+            forward += body_gen.statements(self.name_text(name), value)
+        body_gen.forget_temporaries(known_before)
+        lines.append(f"for {var} in range({loop.start}, "
+                     f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
+        lines += ["    " + line for line in forward]
+        # the epilogue: its values, its first-order adjoints and ΔZ[k], its tangents and Δ̇Z[k]
+        objective = epilogue.program.objective
+        epi_defs = [(n, v) for n, v in epilogue.program.definitions.items() if n != objective]
+        epi_tangents = list(epilogue.adjoints.items())
+        epi_gen.plan([v for _, v in epi_defs] + [v for _, v in epi_tangents]
+                     + list(epilogue.gradients.values())
+                     + list(first.epilogue.gradients.values()),
+                     computed=[v for _, v in epi_defs])
+        for name, value in epi_defs:
+            lines += epi_gen.statements(self.name_text(name), value)
+        for name, value in epi_tangents:
+            lines += epi_gen.statements(self.name_text(name), value)
+        results: list[str] = []
+        grad_lists: dict[str, str] = {}
+        for base, family in self.families.items():
+            if family.is_parameter and any(indexing.base_of(p) == base
+                                           for p in first.parameters):
+                grad_lists[base] = self.names.claim(f"grad_{self.lists[base]}")
+                lines.append(f"{grad_lists[base]} = [None] * len({self.lists[base]})")
+                results.append(f'"{base}": {grad_lists[base]}')
+        backward_locals = {base: self.name_text(carried_adjoint(base, layered))
+                           for base in layered.carried}
+        dot_locals = {base: self.name_text(indexing.make(product.backward[base],
+                                                         Index(var, 0)))
+                      for base in layered.carried}
+        finals = {layered.final(base): base for base in layered.carried}
+        for name, gradient in first.epilogue.gradients.items():
+            if name in finals:
+                lines += epi_gen.statements(backward_locals[finals[name]], gradient)
+        for name, component in epilogue.gradients.items():
+            if name in finals:
+                lines += epi_gen.statements(dot_locals[finals[name]], component)
+                continue
+            parts = indexing.split(name)
+            if parts is not None:  # W[k], declared after the loop: a member of W's list
+                family = self.families[parts[0]]
+                target = f"{grad_lists[parts[0]]}[{self.index_text(parts[1], family.lowest)}]"
+            else:
+                target = self.names.claim(f"grad_{self.name_text(name)}")
+                results.append(f'"{name}": {target}')
+            lines += epi_gen.gradient_statements(target, component,
+                                                 epilogue.program.shapes[name],
+                                                 self.name_text(name))
+        # backward through the layers
+        carried_inputs = {layered.at(base, -1): base for base in layered.carried}
+        named = [(n, v) for n, v in body.program.definitions.items()
+                 if n not in dict(body_lets) and n != body.program.objective]
+        components = {n: g for n, g in body.gradients.items()
+                      if n not in carried_inputs and n not in
+                      {carried_adjoint(base, layered) for base in layered.carried}}
+        belows = {base: (first.body.gradients[name], body.gradients[name])
+                  for name, base in carried_inputs.items()}
+        body_gen.plan([*(v for _, v in named), *body.adjoints.values(), *components.values(),
+                       *(value for pair in belows.values() for value in pair)],
+                      computed=[v for _, v in named])
+        backward: list[str] = []
+        for name, value in named:
+            backward += body_gen.statements(self.name_text(name), value)
+        for name, value in body.adjoints.items():
+            backward += body_gen.statements(self.name_text(name), value)
+        for name, gradient in components.items():
+            base, index = indexing.split(name)  # type: ignore[misc]
+            target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
+            backward += body_gen.gradient_statements(target, gradient,
+                                                     body.program.shapes[name],
+                                                     self.name_text(name))
+        for base, (first_order, second) in belows.items():
+            # Both reads of ΔZ[j] and Δ̇Z[j] are done before either is rebound.
+            below = self.names.claim(f"{backward_locals[base]}_below")
+            dot_below = self.names.claim(f"{dot_locals[base]}_below")
+            backward.append(f"if {var} > {loop.start}:")
+            backward += ["    " + line for line in body_gen.statements(below, first_order)]
+            backward += ["    " + line for line in body_gen.statements(dot_below, second)]
+            backward += [f"    {backward_locals[base]} = {below}",
+                         f"    {dot_locals[base]} = {dot_below}"]
+        stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
+        lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
+        lines += ["    " + line for line in backward]
+        lines.append(f"return {{{', '.join(results)}}}")
+        arguments = list(self.signature.arguments)
+        checks = self._checks(arguments)
+        if any("float_type" in line for line in lines):
+            raise CodegenError(f"the {self.backend.name} backend's loop product would convert "
+                               "numbers to the arrays' type; use the numpy backend.")
+        return self._product_module(arguments, checks + lines)
+
+    def _adjoints_read(self, roots: list[Expr]) -> list[str]:
+        """The body product's tangents the forward tangents read, in the order named; one that
+        reads the backward sweep's values is an error, never a wrong forward sweep."""
+        adjoints = self.product.body.adjoints
+        wanted: set[str] = set()
+        stack = list(roots)
+        while stack:
+            for node in stack.pop().walk():
+                if isinstance(node, Sym) and node.name in adjoints and node.name not in wanted:
+                    wanted.add(node.name)
+                    stack.append(adjoints[node.name])
+        backward_names = {carried_adjoint(base, self.layered) for base in self.layered.carried}
+        backward_names |= {indexing.make(self.product.backward[base], Index(self.var, 0))
+                           for base in self.layered.carried}
+        for name in wanted:
+            if any(isinstance(node, Sym) and node.name in backward_names
+                   for node in adjoints[name].walk()):
+                raise CodegenError(f"internal: the forward tangent reads {name}, which needs "
+                                   "the backward sweep; write the layers out (--depth k=3).")
+        return [name for name in adjoints if name in wanted]
+
+    def _product_module(self, arguments: list[str], body: list[str]) -> str:
+        product = self.product
+        args = ", ".join(self.lists.get(name) or self.name_text(name) for name in arguments)
+        objective = product.first.objective
+        formulas = [f"    (d2{objective} V)_{name} = {to_text(g, 'ascii')}"
+                    for name, g in product.body.gradients.items()
+                    if name in product.first.parameters]
+        formulas += [f"    (d2{objective} V)_{name} = {to_text(g, 'ascii')}"
+                     for name, g in product.epilogue.gradients.items()
+                     if name in product.first.parameters]
+        bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
+        directions = ", ".join(dict.fromkeys(
+            self.lists.get(indexing.base_of(d)) or self.name_text(d)
+            for d in product.directions.values()))
+        lines = [f'"""The Hessian-vector product of {objective} for any depth, generated by '
+                 "matgrad.", "", "Forward-over-reverse, derived once for a generic layer:",
+                 *(wrapped for line in formulas for wrapped in textwrap.wrap(
+                     line, 96, initial_indent="    ", subsequent_indent="        ",
+                     break_long_words=False, break_on_hyphens=False))]
+        if bound:
+            lines += ["", f"with {bound}."]
+        lines += ['"""', "", *self.backend.import_lines, "", ""]
+        lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+        lines += [*float_helper(self.backend), "", "", *AGREE_HELPER.splitlines(), "", ""]
+        lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
+                  f'    """Return {{P: (d2{objective} V)_P}} along the directions {directions}; '
+                  "a layer family's",
+                  "    arguments, directions and components are lists, one matrix per layer.",
+                  '    """']
+        lines += [f"    {line}" for line in body]
+        return "\n".join(lines) + "\n"
+
+
+def loop_product_source(product: LoopProduct, name: str, bind: dict[str, str],
+                        signature: Signature | None = None, backend: Backend = NUMPY) -> str:
+    return LoopProductCodegen(product, name, bind, signature, backend).generate()
+
+
+__all__ = ["LoopProductCodegen", "loop_product_source"]

@@ -1,0 +1,163 @@
+"""The Hessian-vector product of a layer loop at symbolic depth, derived once for any k.
+
+The first derivation has a body (J_b = ⟨ΔZ[j], Z[j]⟩ with ΔZ[j] = ∂J/∂Z[j] an input) and an
+epilogue (J with the loop's result Z[k] a parameter).  Forward-over-reverse carries a tangent
+with every value: Ż[j] along the forward sweep, Δ̇Z[j] along the backward one.  Both come out of
+one product derivation of the body (engine/second_order.py) in which ΔZ[j] is differentiated
+too, with ∂J_b/∂ΔZ[j] = Z[j] exactly and the directions of the carried values being their
+tangents — V_{Z[j-1]} = Ż[j-1], V_{ΔZ[j]} = Δ̇Z[j]:
+
+    its ΔZ[j] component is Ż[j] (the forward tangent: ∂φ/∂ΔZ[j] = dZ[j] along V),
+    its Z[j-1] component is Δ̇Z[j-1] (the backward tangent, one layer down),
+    its W[j], b[j] components are (∇²J V)_W[j], (∇²J V)_b[j];
+
+and the epilogue's product gives Δ̇Z[k] (its Z[k] component, V_{Z[k]} = Ż[k]) and the
+components of the epilogue's parameters.  Ż[0] = 0: start values are data.
+
+Invariants: both parts are products derived by the engine (every step cited); the renaming of
+directions to tangents is a substitution of names only; the first derivation is not changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from matgrad.engine.derivation import (
+    Derivation,
+    Layers,
+    SecondOrder,
+    carried_adjoint,
+    layered_derivation,
+)
+from matgrad.engine.second_order import DIRECTION_PREFIX, DOT, hvp_derivation
+from matgrad.errors import UnsupportedError
+from matgrad.front.syntax import Decl, Let, SName
+from matgrad.ir import indexing
+from matgrad.ir.expr import Expr, Sym
+from matgrad.rewrite.rules import RuleSet
+
+
+@dataclass(frozen=True)
+class LoopProduct:
+    """The two products and the tangents' names: `forward[base]` is Ż (the family of forward
+    tangents), `backward[base]` is Δ̇Z (the backward tangent, carried like ΔZ)."""
+
+    first: Layers
+    body: Derivation
+    epilogue: Derivation
+    forward: dict[str, str]
+    backward: dict[str, str]
+    directions: dict[str, str]  # layer or epilogue parameter → its direction (V_W[j], V_c)
+
+
+def tangent_base(base: str) -> str:
+    """Ż for Z, Δ̇Z for ΔZ: a dot over the first letter."""
+    return base[:1] + DOT + base[1:]
+
+
+def _renamed(derivation: Derivation, names: dict[str, str]) -> Derivation:
+    """The derivation with the symbols `names` maps renamed, everywhere a result reads them."""
+    def rename(expr: Expr) -> Expr:
+        return indexing.rename(expr, lambda name: names.get(name, name)) if names else expr
+
+    shapes = {names.get(name, name): shape for name, shape in derivation.shapes.items()}
+    program = replace(derivation.program, shapes={names.get(n, n): s for n, s in
+                                                  derivation.program.shapes.items()},
+                      definitions={name: rename(value) for name, value in
+                                   derivation.program.definitions.items()},
+                      parameters=tuple(names.get(n, n) for n in derivation.program.parameters))
+    return replace(derivation, program=program, shapes=shapes,
+                   gradients={name: rename(value) for name, value in
+                              derivation.gradients.items()},
+                   adjoints={name: rename(value) for name, value in
+                             derivation.adjoints.items()})
+
+
+def loop_product(first: Derivation, rules: RuleSet) -> LoopProduct:
+    """The products of `first`'s body and epilogue (see the module)."""
+    layers = first.layers
+    assert layers is not None
+    layered = layers.layered
+    body, epilogue = layers.body, layers.epilogue
+    forward = {base: tangent_base(base) for base in layered.carried}
+    backward = {base: tangent_base(carried_adjoint(base, layered).split("[")[0])
+                for base in layered.carried}
+    extra: dict[str, Expr] = {}
+    for base in layered.carried:
+        # J_b = Σ ⟨ΔZ[j], Z[j]⟩: its gradient with respect to the input ΔZ[j] is Z[j].
+        extra[carried_adjoint(base, layered)] = Sym(layered.at(base, 0))
+    extended = replace(body, wrt=(*body.wrt, *extra), gradients={**body.gradients, **extra})
+    body_product = hvp_derivation(extended, rules)
+    epilogue_product = hvp_derivation(epilogue, rules)
+    body_second, epilogue_second = body_product.second_order, epilogue_product.second_order
+    assert body_second is not None and epilogue_second is not None
+    body_names: dict[str, str] = {}
+    for base in layered.carried:
+        body_names[body_second.directions[layered.at(base, -1)]] = indexing.make(
+            forward[base], indexing.Index(layered.var, -1))
+        body_names[body_second.directions[carried_adjoint(base, layered)]] = indexing.make(
+            backward[base], indexing.Index(layered.var, 0))
+    epilogue_names = {epilogue_second.directions[layered.final(base)]: indexing.make(
+        forward[base], indexing.split(layered.final(base))[1])  # type: ignore[index]
+        for base in layered.carried}
+    for name in (*body_product.adjoints, *epilogue_product.adjoints):
+        if name in body_names.values() or name in epilogue_names.values():
+            raise UnsupportedError(f"internal: the tangent name {name} is taken; write the "
+                                   "layers out (--depth k=3).")
+    directions = {name: direction for name, direction in body_second.directions.items()
+                  if name in layers.parameters}
+    directions.update((name, direction) for name, direction in
+                      epilogue_second.directions.items() if name in layers.parameters)
+    return LoopProduct(layers, _renamed(body_product, body_names),
+                       _renamed(epilogue_product, epilogue_names), forward, backward, directions)
+
+
+def product_of(derivation: Derivation) -> LoopProduct:
+    """The LoopProduct a loop's product derivation (`loop_hvp_derivation`) was made of."""
+    second, layers = derivation.second_order, derivation.layers
+    assert second is not None and layers is not None and second.first.layers is not None
+    first = second.first.layers
+    carried = first.layered.carried
+    return LoopProduct(first, layers.body, layers.epilogue,
+                       {base: tangent_base(base) for base in carried},
+                       {base: tangent_base(carried_adjoint(base, first.layered).split("[")[0])
+                        for base in carried}, dict(second.directions))
+
+
+def product_layers(product: LoopProduct) -> Layers:
+    """The loop's Layers with the directions declared (a list per layer family, a matrix per
+    epilogue parameter) and the forward tangent bound in the body, so that the loop module's
+    signature and entry checks cover them."""
+    first = product.first
+    layered = first.layered
+    loop = layered.loop
+    declared = {s.name: s for s in (*loop.body, *layered.epilogue, *layered.prologue)
+                if isinstance(s, Decl)}
+    in_body = {s.name for s in loop.body if isinstance(s, Decl)}
+    body_extra: list[Decl | Let] = []
+    epilogue_extra: list[Decl] = []
+    for parameter, direction in product.directions.items():
+        decl = declared.get(parameter)
+        if decl is None:
+            raise UnsupportedError(f"the product needs the declared shape of {parameter}.")
+        made = Decl(direction, decl.shape, ("data",), decl.pos)
+        # Declared where its parameter is: in the body (V_W[j]) or after the loop (V_W[k]).
+        (body_extra if parameter in in_body else epilogue_extra).append(made)
+    for base, tangent in product.forward.items():
+        body_extra.append(Let(layered.at(tangent, 0), SName(loop.pos, layered.at(base, 0)),
+                              loop.pos))
+    extended = replace(layered, loop=replace(loop, body=(*loop.body, *body_extra)),
+                       epilogue=(*epilogue_extra, *layered.epilogue))
+    return Layers(extended, product.body, product.epilogue, first.parameters)
+
+
+def loop_hvp_derivation(first: Derivation, rules: RuleSet) -> Derivation:
+    """The product ∇²J·V of a loop derivation, as a layered derivation of its two products
+    (the directions and tangents declared in the loop, for the signature)."""
+    product = loop_product(first, rules)
+    return replace(layered_derivation(product_layers(product)),
+                   second_order=SecondOrder(first, dict(product.directions), {}))
+
+
+__all__ = ["DIRECTION_PREFIX", "LoopProduct", "loop_hvp_derivation", "loop_product",
+           "product_layers", "product_of", "tangent_base"]
