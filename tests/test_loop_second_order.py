@@ -140,8 +140,8 @@ def test_the_cli_prints_generates_and_checks_a_loop_product(
     assert_ruff_clean(module, tmp_path)
     assert main([example, "--hvp", "--check", "--bind", "f[j]=tanh"]) == 0
     assert "passed" in capsys.readouterr().out
-    assert main([example, "--hvp", "--latex"]) == 2
-    assert "--depth k=3" in capsys.readouterr().err
+    assert main([example, "--hvp", "--latex"]) == 0
+    assert "(\\nabla^2 J\\,\\mathbf{V})_{\\mathbf{W}_{j}}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
@@ -156,18 +156,25 @@ def test_the_loop_product_in_jax_and_torch(backend: str) -> None:
                                    atol=1e-12, err_msg=key)
 
 
-def test_a_loop_products_text_documents_compile_as_flat_ones(tmp_path: Path) -> None:
-    """The LaTeX of a loop's product is refused with the way to get it: written out, the
-    product typesets."""
+def test_a_loop_products_latex_compiles(tmp_path: Path) -> None:
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         pytest.skip("pdflatex is not installed (texlive-latex-base; .ci/run installs it)")
-    source = PROGRAMS["regression_loop"]
-    with pytest.raises(matgrad.MatgradError, match="--depth k=3"):
-        matgrad.derive(source).hvp().latex()
-    document = matgrad.derive(source, depth={"k": 3}).hvp().latex(standalone=True)
-    (tmp_path / "product.tex").write_text(document, encoding="utf-8")
-    result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error",
-                             "product.tex"], cwd=tmp_path, capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stdout[-2000:]
+    for name in ("regression_loop", "classification_loop"):
+        document = matgrad.derive(PROGRAMS[name]).hvp().latex(standalone=True)
+        assert "\\dot{\\mathbf{Z}}_{j}" in document and "\\begin{cases}" in document
+        (tmp_path / f"{name}.tex").write_text(document, encoding="utf-8")
+        result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error",
+                                 f"{name}.tex"], cwd=tmp_path, capture_output=True, text=True,
+                                check=False)
+        assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_the_readme_loop_example_is_what_the_cli_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ matgrad examples/regression_loop.mg --hvp\n", 1)[1].split("```")[0]
+    assert main([str(ROOT / "examples" / "regression_loop.mg"), "--hvp"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    shown = [line for line in block.splitlines() if line.strip() != "…"]
+    assert shown and all(line in printed for line in shown)

@@ -26,7 +26,7 @@ from matgrad.engine.layers import derive_layers
 from matgrad.engine.loop_second_order import loop_hvp_derivation, product_of
 from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
-from matgrad.errors import UnsupportedError, UsageError
+from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
 from matgrad.front.naming import name_layer_arguments
 from matgrad.front.read import TOO_DEEP, read_program
@@ -41,6 +41,7 @@ from matgrad.printing.latex import (
     latex_fragment,
 )
 from matgrad.printing.loop_latex import loop_latex
+from matgrad.printing.loop_product_latex import loop_product_latex
 from matgrad.printing.loop_product_text import format_loop_product, format_loop_product_steps
 from matgrad.printing.loop_text import format_loop, format_loop_steps
 from matgrad.printing.report import format_gradients, format_hessian, format_steps
@@ -120,9 +121,7 @@ class Derivation(engine_result.Derivation):
         if style != "align":
             raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
         if self.layers is not None and self.second_order is not None:
-            raise UnsupportedError(
-                "the LaTeX of a loop's Hessian-vector product is not written yet: write the "
-                "layers out (depth={'k': 3}, --depth k=3) for it, or print it as text.")
+            return loop_product_latex(product_of(self), standalone)
         if self.layers is not None:
             return loop_latex(self.layers, standalone)
         if not standalone:

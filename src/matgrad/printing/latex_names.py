@@ -112,7 +112,10 @@ def latex_name(name: str, bold: bool) -> str:
         base, index = indexed
         if not _SUBSCRIPT_INDEX.fullmatch(index.text()):
             raise ValueError(f"unexpected character in name {name!r}")
-        return f"{latex_name(base, bold)}_{{{index.text()}}}"
+        written = latex_name(base, bold)
+        # A base with a subscript of its own (V_W of V_W[j]) is braced: {V_{W}}_{j}.
+        braced = f"{{{written}}}" if "_" in written else written
+        return f"{braced}_{{{index.text()}}}"
     body, underscore, rest = name.partition("_")
     digits_match = re.search(r"\d+$", body)
     digits = digits_match.group(0) if digits_match and digits_match.start() > 0 else ""

@@ -19,7 +19,7 @@ from matgrad.printing.loop_text import format_loop_steps
 from matgrad.printing.report import format_steps
 
 
-def _shifted_up(expr: Expr, var: str) -> Expr:
+def shifted_up(expr: Expr, var: str) -> Expr:
     """`expr` one layer up (j → j+1): the layer below's value as layer j+1 computes it."""
     return indexing.rename(expr, lambda name: indexing.substitute_symbol(
         name, var, Index(var, 1)))
@@ -62,7 +62,7 @@ def format_loop_product(product: LoopProduct, style: Style = "unicode") -> str:
         dotted = indexing.make(product.backward[base], Index(var, 0))
         final = layered.final(base)
         cases.append((f"  {shown(dotted, epilogue.gradients[final])}", f"if {var} = {last}"))
-        below = _shifted_up(body.gradients[layered.at(base, -1)], var)
+        below = shifted_up(body.gradients[layered.at(base, -1)], var)
         cases.append((f"  {shown(dotted, below)}", f"if {var} < {last}"))
         at_last, one_up = first.carried_cases(base)
         adjoint = carried_adjoint(base, layered)
@@ -100,4 +100,4 @@ def format_loop_product_steps(product: LoopProduct, style: Style = "unicode") ->
         format_steps(product.epilogue, style)])
 
 
-__all__ = ["format_loop_product", "format_loop_product_steps"]
+__all__ = ["format_loop_product", "format_loop_product_steps", "shifted_up"]

@@ -1,0 +1,98 @@
+"""LaTeX for a layer loop's Hessian-vector product: each layer's components, the forward
+tangents (Ȧⱼ, Żⱼ, Ż₀ = 0) and the backward tangent Δ̇Zⱼ and adjoint ΔZⱼ in `cases` (after the loop,
+one layer up) — and, in the standalone document, the two products they come from (a generic
+layer j with ΔZⱼ differentiated too, and the code after the loop), each step cited.
+
+Invariant: only names that pass `latex_name` reach the output (as for flat derivations).
+"""
+
+from __future__ import annotations
+
+from matgrad.engine.derivation import carried_adjoint
+from matgrad.engine.loop_second_order import LoopProduct
+from matgrad.ir import indexing
+from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import Expr
+from matgrad.ir.indexing import Index
+from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment
+from matgrad.printing.latex_names import latex_name
+from matgrad.printing.loop_product_text import shifted_up
+
+
+def _shapes(product: LoopProduct) -> dict[str, Shape]:
+    return {**product.first.epilogue.shapes, **product.first.body.shapes,
+            **product.epilogue.shapes, **product.body.shapes}
+
+
+def loop_product_lines(product: LoopProduct) -> list[str]:
+    first = product.first
+    layered = first.layered
+    shapes = _shapes(product)
+    printer = LatexPrinter(shapes)
+    objective = latex_name(first.objective, False)
+    var = latex_name(layered.var, False)
+    last = Index(layered.depth_symbol, layered.loop.stop[1]).text()
+
+    def name(symbol: str) -> str:
+        return latex_name(symbol, shapes.get(symbol, (2, 2)) != SCALAR)
+
+    def cases(symbol: str, at_last: Expr, below: Expr) -> str:
+        return (f"{name(symbol)} &= \\begin{{cases}} {printer(at_last)} & {var} = {last} \\\\ "
+                f"{printer(below)} & {var} < {last} \\end{{cases}}")
+
+    lines: list[str] = []
+    for part, in_loop in ((product.body, True), (product.epilogue, False)):
+        for parameter, component in part.gradients.items():
+            if parameter in first.parameters:
+                where = f" && {var} = {layered.loop.start}, \\dots, {last}" if in_loop else ""
+                lines.append(f"(\\nabla^2 {objective}\\,\\mathbf{{V}})_{{{name(parameter)}}} &= "
+                             f"{printer(component)}{where}")
+    for symbol, value in product.body.adjoints.items():
+        lines.append(f"{name(symbol)} &= {printer(value)}")
+    for base in layered.carried:
+        tangent = indexing.make(product.forward[base], Index(layered.var, 0))
+        lines.append(f"{name(tangent)} &= "
+                     f"{printer(product.body.gradients[carried_adjoint(base, layered)])}, "
+                     f"\\quad {name(indexing.make(product.forward[base], Index(None, 0)))} "
+                     "= \\mathbf{0}")
+        lines.append(cases(indexing.make(product.backward[base], Index(layered.var, 0)),
+                           product.epilogue.gradients[layered.final(base)],
+                           shifted_up(product.body.gradients[layered.at(base, -1)],
+                                      layered.var)))
+        at_last, one_up = first.carried_cases(base)
+        lines.append(cases(carried_adjoint(base, layered), at_last, one_up))
+    for symbol, value in product.epilogue.adjoints.items():
+        lines.append(f"{name(symbol)} &= {printer(value)}")
+    return lines
+
+
+def loop_product_latex(product: LoopProduct, standalone: bool) -> str:
+    result = "\\begin{align*}\n" + " \\\\\n".join(loop_product_lines(product)) + \
+        "\n\\end{align*}\n"
+    if not standalone:
+        return result
+    first = product.first
+    var = latex_name(first.layered.var, False)
+    objective = latex_name(first.objective, False)
+    parts = [
+        *DOCUMENT_PREAMBLE,
+        f"\\section*{{The Hessian-vector product of ${objective}$, for any depth}}",
+        "Forward-over-reverse in two sweeps, derived once for a generic layer:",
+        "{\\small",
+        result.rstrip(),
+        "}",
+        f"\\subsection*{{Layer ${var}$: the product of $\\nabla {objective} \\cdot "
+        "\\mathbf{V}$, its input $\\boldsymbol{\\Delta}\\mathbf{Z}$ differentiated too}",
+        "{\\small",
+        latex_fragment(product.body, narrow=True).rstrip(),
+        "}",
+        "\\subsection*{After the loop}",
+        "{\\small",
+        latex_fragment(product.epilogue, narrow=True).rstrip(),
+        "}",
+        "\\end{document}",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+__all__ = ["loop_product_latex", "loop_product_lines"]
