@@ -23,7 +23,7 @@ from dataclasses import replace
 from matgrad.backends.base import Backend
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
-from matgrad.backends.numpy_loop import AGREE_HELPER, LoopCodegen, float_helper
+from matgrad.backends.numpy_loop import AGREE_HELPER, LoopCodegen, module_float_helper
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.engine.derivation import carried_adjoint
 from matgrad.engine.loop_second_order import LoopProduct, product_layers
@@ -221,13 +221,13 @@ class LoopProductCodegen(LoopCodegen):
             lines += ["", f"with {bound}."]
         lines += ['"""', "", *self.backend.import_lines, "", ""]
         lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
-        lines += [*float_helper(self.backend), "", "", *AGREE_HELPER.splitlines(), "", ""]
+        lines += [*module_float_helper(self.backend), *AGREE_HELPER.splitlines(), "", ""]
         lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
                   f'    """Return {{P: (d2{objective} V)_P}} along the directions {directions}; '
                   "a layer family's",
                   "    arguments, directions and components are lists, one matrix per layer.",
                   '    """']
-        lines += [f"    {line}" for line in body]
+        lines += [f"    {line}" for line in [*self.prologue(arguments), *body]]
         return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,6 @@
 """Array code for a layered program at symbolic depth: one function for every depth k, spelled
-by a backend's table (NumPy by default; JAX, PyTorch and CuPy as well).
+by a backend's table (NumPy by default; JAX, PyTorch, CuPy and the array API as well — the
+last takes its namespace from every input, each list's members too, before `_float`).
 
 The function takes each layer family as a list (`W = [W1, …, Wk]`) and plain matrices as
 arrays, and runs
@@ -45,6 +46,20 @@ def float_helper(backend: Backend) -> list[str]:
             '    """An array of floats: float32 stays float32, integers become float64."""',
             *(f"    {line.format(a='m')}" for line in backend.to_float_array),
             "    return m"]
+
+
+def module_float_helper(backend: Backend) -> list[str]:
+    """`_float` at module level, for a backend whose module names its library; a backend that
+    takes its namespace from the inputs (the array API's) defines it in the function."""
+    return [] if backend.prologue else [*float_helper(backend), "", ""]
+
+
+def function_prologue(backend: Backend, arrays: str) -> list[str]:
+    """The function's first lines: the namespace from the inputs (`arrays`, the lists
+    starred) and then `_float`, which reads it, where the backend has a prologue."""
+    if not backend.prologue:
+        return []
+    return [*(line.format(arrays=arrays) for line in backend.prologue), *float_helper(backend)]
 
 
 AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
@@ -345,6 +360,13 @@ class LoopCodegen:
             f"{self.lists[base]}[" in line for line in lines[after_forward:])}
         return self._module(arguments, checks + lines)
 
+    def prologue(self, arguments: list[str]) -> list[str]:
+        """The backend's opening lines over every array argument (a list starred)."""
+        arrays = ", ".join(f"*{self.lists[name]}" if name in self.families
+                           else self.name_text(name) for name in arguments
+                           if name in self.families or self._declared_shape(name) is not None)
+        return function_prologue(self.backend, arrays)
+
     def _start_text(self, base: str, value: SExpr) -> str:
         """A start value: a name (Z[0] = X) or, for a scalar family, a number (r[0] = 0, the
         start of a penalty summed over the layers)."""
@@ -382,13 +404,13 @@ class LoopCodegen:
             lines += ["", f"with {bound}."]
         lines += ['"""', "", *self.backend.import_lines, "", ""]
         lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
-        lines += [*float_helper(self.backend), "", "", *AGREE_HELPER.splitlines(), "", ""]
+        lines += [*module_float_helper(self.backend), *AGREE_HELPER.splitlines(), "", ""]
         lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
                   f'    """Return ({derivation.objective}, gradients); {layer_lists} are lists '
                   "holding one matrix per layer,",
                   "    and each gradient of a list is a list.",
                   '    """']
-        lines += [f"    {line}" for line in body]
+        lines += [f"    {line}" for line in [*self.prologue(arguments), *body]]
         return "\n".join(lines) + "\n"
 
 

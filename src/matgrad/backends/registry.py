@@ -26,7 +26,7 @@ from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.derivation import Derivation
 from matgrad.engine.loop_second_order import product_of
 from matgrad.engine.row_loops import row_blocks_of
-from matgrad.errors import UnsupportedError, UsageError
+from matgrad.errors import UsageError
 from matgrad.rewrite.rules import load_rules
 
 BACKENDS: dict[str, Backend] = {backend.name: backend
@@ -65,10 +65,6 @@ def module_source(derivation: Derivation, name: str = "value_and_grad",
     if signature.function_name != name:
         raise UsageError(f"the signature is for {signature.function_name}, not {name}.")
     if derivation.layers is not None:
-        if chosen.prologue:
-            raise UnsupportedError(f"the {chosen.name} backend generates programs without a "
-                                   "layer loop so far; write the layers out (depth={'k': 4}, "
-                                   "--depth k=4) or use another backend.")
         if not checks:
             raise UsageError("checks=False is for programs without a layer loop: the loop "
                              "module reads its depth and sizes in its entry checks.")
