@@ -3,7 +3,8 @@
 function for every depth, weights as lists) against the same network written out.
 
 Workloads: §1 single layer f = tanh (1024×256→128 and 64×32→16), the tanh MLP (k = 2, 4, 8;
-width 256, t = 512) written out and as a loop; float64 and float32.  One thread
+width 256, t = 512) written out and as a loop, and k = 4 at width 32, t = 64; the 2-layer
+softmax classifier and the k = 4 tied auto-encoder; float64 and float32.  One thread
 (torch.set_num_threads(1), OpenBLAS/OMP 1), set before torch loads; a warm-up call, then the
 contenders interleaved, the order rotating each round; medians and ratios to autograd (below 1:
 matgrad faster).
@@ -27,6 +28,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from bench_backends import deep, single  # noqa: E402
+from bench_networks import SOFTMAX, TIED, softmax_objective, tied_objective  # noqa: E402
 from timing import side_by_side  # noqa: E402
 
 import matgrad  # noqa: E402
@@ -34,6 +36,29 @@ import matgrad  # noqa: E402
 torch.set_num_threads(1)
 LOOP = (ROOT / "examples" / "regression_loop.mg").read_text()
 
+
+
+def classifier(rng: np.random.Generator) -> Any:
+    """The guide's 2-layer softmax classifier (t = 512, width 256, 10 classes), in torch."""
+    t, width, classes = 512, 256, 10
+    arrays = {"X": rng.normal(size=(t, width)),
+              "Y": np.eye(classes)[rng.integers(0, classes, size=t)],
+              "W1": rng.normal(size=(width, width)) / 16, "b1": rng.normal(size=(1, width)),
+              "W2": rng.normal(size=(width, classes)) / 16, "b2": rng.normal(size=(1, classes))}
+
+    def objective(xp: Any, *args: Any) -> Any:
+        return softmax_objective(xp, lambda a: torch.logsumexp(a, dim=1), *args)
+
+    return SOFTMAX, arrays, objective, ["W1", "b1", "W2", "b2"]
+
+
+def tied(rng: np.random.Generator) -> Any:
+    """The guide's k = 4 tied auto-encoder (t = 512, width 256)."""
+    t, width = 512, 256
+    arrays = {"X": rng.normal(size=(t, width)), "W1": rng.normal(size=(width, width)) / 16,
+              "W2": rng.normal(size=(width, width)) / 16}
+    arrays |= {f"b{j}": rng.normal(size=(1, width)) / 4 for j in range(1, 5)}
+    return TIED, arrays, tied_objective, ["W1", "W2", "b1", "b2", "b3", "b4"]
 
 
 def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None) -> None:
@@ -86,7 +111,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     cases = [("§1 1024×256→128", single(1024, 256, 128, rng), None),
              ("§1 64×32→16", single(64, 32, 16, rng), None),
-             *((f"MLP k={k}", deep(k, rng), k) for k in (2, 4, 8))]
+             *((f"MLP k={k}", deep(k, rng), k) for k in (2, 4, 8)),
+             ("MLP k=4 small", deep(4, rng, t=64, width=32), None),
+             ("softmax classifier", classifier(rng), None),
+             ("tied AE k=4", tied(rng), None)]
     print(f"torch {torch.__version__}, CPU, one thread; median of {repeats} interleaved rounds; "
           "time (ratio to autograd)")
     for dtype in ("float64",) if args.quick else ("float64", "float32"):
