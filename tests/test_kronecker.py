@@ -321,3 +321,11 @@ def test_random_program_hessians_against_autograd(source: str) -> None:
     functions, products, traces, norms) closed or computed from the product, against autograd."""
     derivation = matgrad.derive(source)
     assert_blocks_match_autograd(derivation, require_closed=False)
+
+
+def test_identity_sizes_print_as_names_in_latex() -> None:
+    """Iₙₘ of 2‖X‖² with X n_in × m: the size through latex_name (no bare n_in, which would
+    be a double subscript), and as eye(n*m) in ASCII."""
+    hessian = matgrad.derive("X: n_in x m\nJ = 2*||X||^2").hessian()
+    assert "4\\mathbf{I}_{n_{\\mathrm{in}} m}" in hessian.latex()
+    assert "d2J/dXdX = 4*eye(n_in*m)" in hessian.text("ascii")

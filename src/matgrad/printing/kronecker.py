@@ -29,6 +29,7 @@ from matgrad.ir.expr import (
 )
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask, Term
 from matgrad.ir.text import Style, to_text
+from matgrad.printing.latex_names import latex_name
 
 COMMUTATION_NOTE = "K₍ₘ,ₙ₎ is the commutation matrix: vec(Mᵀ) = K₍ₘ,ₙ₎ vec(M) for M m×n"
 COMMUTATION_LATEX = ("$\\mathbf{K}_{(m,n)}$ is the commutation matrix: "
@@ -42,10 +43,6 @@ def _subscript(text: str) -> str:
     if all(char in "0123456789aehijklmnoprstuvx,()" for char in text):
         return text.translate(_SUBSCRIPTS)
     return f"_{text}" if len(text) == 1 or text.isdigit() else f"_({text})"
-
-
-def _dim_text(dim: Dim) -> str:
-    return str(dim)
 
 
 class _Writer:
@@ -73,19 +70,24 @@ class _Writer:
             return f"\\left({text}\\right)" if self.latex else f"({text})"
         return text
 
-    def identity(self, size: Dim | str) -> str:
+    def dim(self, dim: Dim) -> str:
+        """A size as this writer prints it (in LaTeX through latex_name: n_in is n_{in})."""
+        return latex_name(dim, False) if self.latex and isinstance(dim, str) else str(dim)
+
+    def identity(self, *sizes: Dim) -> str:
+        """I of the product of `sizes` (Iₙₘ = Iₘ ⊗ Iₙ)."""
         if self.latex:
-            return f"\\mathbf{{I}}_{{{_dim_text(size)}}}"
+            return f"\\mathbf{{I}}_{{{' '.join(map(self.dim, sizes))}}}"
         if self.ascii:
-            return f"eye({_dim_text(size)})"
-        return "I" + _subscript(_dim_text(size))
+            return f"eye({'*'.join(map(str, sizes))})"
+        return "I" + _subscript("".join(map(str, sizes)))
 
     def commutation(self, rows: Dim, cols: Dim) -> str:
         if self.latex:
-            return f"\\mathbf{{K}}_{{({_dim_text(rows)},{_dim_text(cols)})}}"
+            return f"\\mathbf{{K}}_{{({self.dim(rows)},{self.dim(cols)})}}"
         if self.ascii:
-            return f"commutation({_dim_text(rows)}, {_dim_text(cols)})"
-        return "K" + _subscript(f"({_dim_text(rows)},{_dim_text(cols)})")
+            return f"commutation({rows}, {cols})"
+        return "K" + _subscript(f"({rows},{cols})")
 
     def kron(self, outer: str, inner: str) -> str:
         if self.ascii:
@@ -109,8 +111,7 @@ class _Writer:
                 return self.operand(found)
             if factor.outer is None and factor.inner is None:  # Iₙ ⊗ Iₘ = Iₘₙ
                 if cols != 1 and rows != 1:
-                    joined = f"{rows}*{cols}" if self.ascii else f"{rows}{cols}"
-                    return self.identity(joined)
+                    return self.identity(rows, cols)
                 return self.identity(rows if cols == 1 else cols)
             outer = self.identity(cols) if factor.outer is None else self.operand(factor.outer)
             inner = self.identity(rows) if factor.inner is None else self.operand(factor.inner)
