@@ -27,11 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from matgrad.engine.derivation import Derivation
-from matgrad.engine.kronecker import KroneckerReader, NoClosedForm
-from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
+from matgrad.ir.dims import Dim, Shape
 from matgrad.ir.expr import (
     Add,
-    Diff,
     Div,
     Expr,
     Frob,
@@ -51,9 +50,7 @@ from matgrad.ir.expr import (
     size,
 )
 from matgrad.ir.kronecker import KroneckerForm
-from matgrad.ir.shapes import shape_of
-from matgrad.rewrite.rules import GuardContext, RuleSet
-from matgrad.rewrite.simplify import Tidier
+from matgrad.rewrite.rules import RuleSet
 
 MAX_BLOCK_SIZE = 20_000  # nodes; a block larger than this is left to the product
 MAX_TERMS = 16  # a Kronecker form of more terms than this reads as no formula at all
@@ -82,48 +79,18 @@ def _is_vector(shape: Shape) -> bool:
     return shape[0] == 1 or shape[1] == 1
 
 
-class _Reader(GuardContext):
+class _Reader(DirectionReader):
     """Reads the matrix J_E of each subexpression E linear in one direction v."""
 
     def __init__(self, product: Derivation, direction: str, others: frozenset[str],
                  rules: RuleSet) -> None:
-        self.product = product
-        self.direction = direction
-        self.directions = others | {direction}
-        self.shapes = product.shapes
-        self.memo: dict[Expr, Shape] = {}
+        super().__init__(product, direction, others, rules)
         self.width: Dim = self._length(self.shapes[direction])
         self.read: dict[Expr, Expr | None] = {}
-        # v and the tangents that read it; the product's adjoints are in the order the engine
-        # named them, each reading only those named before it.
-        self.dependent: set[str] = {direction}
-        for name, value in product.adjoints.items():
-            if any(isinstance(node, Sym) and node.name in self.dependent
-                   for node in value.walk()):
-                self.dependent.add(name)
-        self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
-
-    # ---- GuardContext (the tidy rules' guards) ---------------------------------------------
-
-    def shape_of(self, expr: Expr) -> Shape:
-        return shape_of(expr, self.shapes, self.memo)
-
-    def is_constant(self, expr: Expr) -> bool:
-        return not self._reads_directions(expr)
-
-    def is_scalar(self, expr: Expr) -> bool:
-        return self.shape_of(expr) == SCALAR
-
-    # ---- reading ---------------------------------------------------------------------------
 
     @staticmethod
     def _length(shape: Shape) -> Dim:
         return shape[0] if shape[1] == 1 else shape[1]
-
-    def _reads_directions(self, expr: Expr) -> bool:
-        return any(isinstance(node, Diff) or (isinstance(node, Sym) and (
-            node.name in self.directions or node.name in self.product.adjoints))
-            for node in expr.walk())
 
     def matrix(self, expr: Expr) -> Expr | None:
         """J_E with vec(E) = J_E v, or None when E does not depend on v."""
@@ -131,15 +98,10 @@ class _Reader(GuardContext):
             self.read[expr] = self._matrix(expr)
         return self.read[expr]
 
-    def _constant(self, expr: Expr) -> Expr:
-        if self._reads_directions(expr):
-            raise NoClosedForm("a product of two factors that both depend on the directions")
-        return expr
-
     def _matrix(self, expr: Expr) -> Expr | None:  # noqa: C901 - one case per operation
         rows, cols = self.shape_of(expr)
         if rows != 1 and cols != 1:
-            if not self._reads_directions(expr) or not self._reads_any_this(expr):
+            if not self._reads_directions(expr) or not self._reads_this(expr):
                 return None
             raise NoClosedForm("the product passes through a matrix-valued intermediate "
                                f"({rows}×{cols}); its block is a Kronecker form")
@@ -149,7 +111,7 @@ class _Reader(GuardContext):
             if expr.name in self.product.adjoints:  # a tangent: read its definition
                 return self.matrix(self.product.adjoints[expr.name])
             return None
-        if not self._reads_any_this(expr):
+        if not self._reads_this(expr):
             return None
         column = cols == 1
         if isinstance(expr, Add):
@@ -166,12 +128,12 @@ class _Reader(GuardContext):
         if isinstance(expr, Trace):
             return self._required(expr.x)
         if isinstance(expr, Scale):
-            if self._reads_any_this(expr.x):
+            if self._reads_this(expr.x):
                 return Scale(self._constant(expr.s), self._required(expr.x))
             factor = self._constant(expr.x)
             return MatMul(factor if column else Transpose(factor), self._required(expr.s))
         if isinstance(expr, MatMul):
-            if self._reads_any_this(expr.b):
+            if self._reads_this(expr.b):
                 left = self._constant(expr.a)
                 inner = self._required(expr.b)
                 if column:
@@ -183,7 +145,7 @@ class _Reader(GuardContext):
                 return Scale(right, inner)  # a column times a 1×1
             return MatMul(Transpose(right), inner)
         if isinstance(expr, (Hadamard, HadDiv)):
-            varying, factor = (expr.a, expr.b) if self._reads_any_this(expr.a) else (expr.b,
+            varying, factor = (expr.a, expr.b) if self._reads_this(expr.a) else (expr.b,
                                                                                   expr.a)
             if isinstance(expr, HadDiv) and varying is expr.b:
                 raise NoClosedForm("the directions divide (the product is not linear)")
@@ -196,7 +158,7 @@ class _Reader(GuardContext):
             return Hadamard(spread, inner) if isinstance(expr, Hadamard) else HadDiv(inner,
                                                                                      spread)
         if isinstance(expr, Frob):
-            varying, factor = (expr.b, expr.a) if self._reads_any_this(expr.b) else (expr.a,
+            varying, factor = (expr.b, expr.a) if self._reads_this(expr.b) else (expr.a,
                                                                                   expr.b)
             factor = self._constant(factor)
             inner = self._required(varying)
@@ -207,11 +169,6 @@ class _Reader(GuardContext):
         if isinstance(expr, Sum):
             return MatMul(Ones(1, self._length(self.shape_of(expr.x))), self._required(expr.x))
         raise NoClosedForm(f"no rule reads a matrix off {type(expr).__name__} yet")
-
-    def _reads_any_this(self, expr: Expr) -> bool:
-        """Whether expr depends on v, directly or through a tangent."""
-        return any(isinstance(node, Sym) and node.name in self.dependent
-                   for node in expr.walk())
 
     def _required(self, expr: Expr) -> Expr:
         found = self.matrix(expr)

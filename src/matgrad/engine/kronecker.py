@@ -28,6 +28,7 @@ from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (
     Add,
     Const,
+    Diff,
     Div,
     Expr,
     Frob,
@@ -81,8 +82,9 @@ def _scaled(coefficient: Expr, terms: Terms) -> Terms:
     return [Term(times(coefficient, term.coefficient), term.factors) for term in terms]
 
 
-class KroneckerReader(GuardContext):
-    """Reads the chains of each subexpression of the product linear in one direction."""
+class DirectionReader(GuardContext):
+    """What reading a block off the product needs, for one direction v: which names depend on
+    v (v and the tangents that read it), shapes, and the tidy rules with their guards."""
 
     def __init__(self, product: Derivation, direction: str, directions: frozenset[str],
                  rules: RuleSet) -> None:
@@ -91,7 +93,6 @@ class KroneckerReader(GuardContext):
         self.directions = directions | {direction}
         self.shapes = product.shapes
         self.memo: dict[Expr, Shape] = {}
-        self.read: dict[Expr, Terms | None] = {}
         # The direction and the tangents that read it (the adjoints are in the order the
         # engine named them, each reading only those named before it).
         self.dependent: set[str] = {direction}
@@ -112,14 +113,16 @@ class KroneckerReader(GuardContext):
     def is_scalar(self, expr: Expr) -> bool:
         return self.shape_of(expr) == SCALAR
 
-    # ---- reading ---------------------------------------------------------------------------
+    # ---- what an expression reads ----------------------------------------------------------
 
     def _reads_directions(self, expr: Expr) -> bool:
-        return any(isinstance(node, Sym) and (node.name in self.directions
-                                              or node.name in self.product.adjoints)
-                   for node in expr.walk())
+        """Whether expr reads any direction or tangent (or a differential)."""
+        return any(isinstance(node, Diff) or (isinstance(node, Sym) and (
+            node.name in self.directions or node.name in self.product.adjoints))
+            for node in expr.walk())
 
     def _reads_this(self, expr: Expr) -> bool:
+        """Whether expr depends on v, directly or through a tangent."""
         return any(isinstance(node, Sym) and node.name in self.dependent
                    for node in expr.walk())
 
@@ -127,6 +130,15 @@ class KroneckerReader(GuardContext):
         if self._reads_directions(expr):
             raise NoClosedForm("a product of two factors that both depend on the directions")
         return expr
+
+
+class KroneckerReader(DirectionReader):
+    """Reads the chains of each subexpression of the product linear in one direction."""
+
+    def __init__(self, product: Derivation, direction: str, directions: frozenset[str],
+                 rules: RuleSet) -> None:
+        super().__init__(product, direction, directions, rules)
+        self.read: dict[Expr, Terms | None] = {}
 
     def terms(self, expr: Expr) -> Terms | None:
         """The chains of `expr` applied to the direction, None when it does not read it."""
@@ -234,4 +246,4 @@ def _cleaned(term: Term) -> Term | None:
     return term
 
 
-__all__ = ["KroneckerReader", "NoClosedForm"]
+__all__ = ["DirectionReader", "KroneckerReader", "NoClosedForm"]
