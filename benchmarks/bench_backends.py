@@ -68,16 +68,23 @@ def deep(k: int, rng: np.random.Generator, t: int = 512, width: int = 256) -> Ca
     return mlp(k), arrays, objective, [f"{p}{j}" for j in range(1, k + 1) for p in "Wb"]
 
 
-def classifier(rng: np.random.Generator) -> Case:
+def classifier(rng: np.random.Generator,
+               logsumexp: Callable[[Any], Any] | None = None) -> Case:
+    """The 2-layer softmax classifier; `logsumexp` row-wise in the objective's library (JAX's
+    by default)."""
     t, width, classes = 512, 256, 10
     arrays = {"X": rng.normal(size=(t, width)),
               "Y": np.eye(classes)[rng.integers(0, classes, size=t)],
               "W1": rng.normal(size=(width, width)) / 16, "b1": rng.normal(size=(1, width)),
               "W2": rng.normal(size=(width, classes)) / 16, "b2": rng.normal(size=(1, classes))}
-    from jax.scipy.special import logsumexp
+    if logsumexp is None:
+        from jax.scipy.special import logsumexp as jax_logsumexp
+
+        def logsumexp(a: Any) -> Any:
+            return jax_logsumexp(a, axis=1)
 
     def objective(xp: Any, *args: Any) -> Any:
-        return softmax_objective(xp, lambda a: logsumexp(a, axis=1), *args)
+        return softmax_objective(xp, logsumexp, *args)
 
     return SOFTMAX, arrays, objective, ["W1", "b1", "W2", "b2"]
 

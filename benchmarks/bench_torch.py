@@ -27,8 +27,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from bench_backends import deep, single  # noqa: E402
-from bench_networks import SOFTMAX, TIED, softmax_objective, tied_objective  # noqa: E402
+from bench_backends import classifier, deep, single, tied  # noqa: E402
 from timing import side_by_side  # noqa: E402
 
 import matgrad  # noqa: E402
@@ -36,29 +35,6 @@ import matgrad  # noqa: E402
 torch.set_num_threads(1)
 LOOP = (ROOT / "examples" / "regression_loop.mg").read_text()
 
-
-
-def classifier(rng: np.random.Generator) -> Any:
-    """The guide's 2-layer softmax classifier (t = 512, width 256, 10 classes), in torch."""
-    t, width, classes = 512, 256, 10
-    arrays = {"X": rng.normal(size=(t, width)),
-              "Y": np.eye(classes)[rng.integers(0, classes, size=t)],
-              "W1": rng.normal(size=(width, width)) / 16, "b1": rng.normal(size=(1, width)),
-              "W2": rng.normal(size=(width, classes)) / 16, "b2": rng.normal(size=(1, classes))}
-
-    def objective(xp: Any, *args: Any) -> Any:
-        return softmax_objective(xp, lambda a: torch.logsumexp(a, dim=1), *args)
-
-    return SOFTMAX, arrays, objective, ["W1", "b1", "W2", "b2"]
-
-
-def tied(rng: np.random.Generator) -> Any:
-    """The guide's k = 4 tied auto-encoder (t = 512, width 256)."""
-    t, width = 512, 256
-    arrays = {"X": rng.normal(size=(t, width)), "W1": rng.normal(size=(width, width)) / 16,
-              "W2": rng.normal(size=(width, width)) / 16}
-    arrays |= {f"b{j}": rng.normal(size=(1, width)) / 4 for j in range(1, 5)}
-    return TIED, arrays, tied_objective, ["W1", "W2", "b1", "b2", "b3", "b4"]
 
 
 def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None) -> None:
@@ -113,7 +89,8 @@ def main() -> None:
              ("§1 64×32→16", single(64, 32, 16, rng), None),
              *((f"MLP k={k}", deep(k, rng), k) for k in (2, 4, 8)),
              ("MLP k=4 small", deep(4, rng, t=64, width=32), None),
-             ("softmax classifier", classifier(rng), None),
+             ("softmax classifier",
+              classifier(rng, lambda a: torch.logsumexp(a, dim=1)), None),
              ("tied AE k=4", tied(rng), None)]
     print(f"torch {torch.__version__}, CPU, one thread; median of {repeats} interleaved rounds; "
           "time (ratio to autograd)")

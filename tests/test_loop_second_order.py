@@ -19,8 +19,8 @@ import pytest
 from autograd_reference import autograd_hvp
 from backend_cases import assert_ruff_clean
 from hypothesis import HealthCheck, given, settings
+from test_backend_loops import PROGRAMS
 from test_loop_bodies import loop_programs
-from test_loops import WEIGHT_DECAY
 
 import matgrad
 from matgrad.check import random_arguments
@@ -28,13 +28,6 @@ from matgrad.cli import main
 from matgrad.codegen.signature import gradient_of, signature_of
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = {
-    "regression_loop": (ROOT / "examples" / "regression_loop.mg").read_text(),
-    "classification_loop": (ROOT / "examples" / "classification_loop.mg").read_text(),
-    "weight_decay": WEIGHT_DECAY,
-    "residual": ("X: t x n, data; Y: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x n\n"
-                 "    Z[j] = Z[j-1] + tanh(Z[j-1]*W[j])\nend\nJ = 1/2 * ||Z[k] - Y||^2"),
-}
 
 
 def _bind(source: str, depth: int | None = None) -> dict[str, str]:

@@ -103,14 +103,7 @@ class LoopProductCodegen(LoopCodegen):
             lines += epi_gen.statements(self.name_text(name), value)
         for name, value in epi_tangents:
             lines += epi_gen.statements(self.name_text(name), value)
-        results: list[str] = []
-        grad_lists: dict[str, str] = {}
-        for base, family in self.families.items():
-            if family.is_parameter and any(indexing.base_of(p) == base
-                                           for p in first.parameters):
-                grad_lists[base] = self.names.claim(f"grad_{self.lists[base]}")
-                lines.append(f"{grad_lists[base]} = [None] * len({self.lists[base]})")
-                results.append(f'"{base}": {grad_lists[base]}')
+        grad_lists, results = self.gradient_lists(first.parameters, lines)
         backward_locals = {base: self.name_text(carried_adjoint(base, layered))
                            for base in layered.carried}
         dot_locals = {base: self.name_text(indexing.make(product.backward[base],

@@ -295,14 +295,7 @@ class LoopCodegen:
             lines += epi_gen.statements(self.name_text(name), value)
         for name, value in epi_backward:
             lines += epi_gen.statements(self.name_text(name), value)
-        results: list[str] = []
-        grad_lists: dict[str, str] = {}
-        for base, family in self.families.items():
-            if family.is_parameter and any(indexing.base_of(p) == base
-                                           for p in derivation.parameters):
-                grad_lists[base] = self.names.claim(f"grad_{self.lists[base]}")
-                lines.append(f"{grad_lists[base]} = [None] * len({self.lists[base]})")
-                results.append(f'"{base}": {grad_lists[base]}')
+        grad_lists, results = self.gradient_lists(derivation.parameters, lines)
         finals = {layered.final(base): base for base in layered.carried}
         for name, gradient in epilogue.gradients.items():
             shape = epilogue.program.shapes[name]
@@ -359,6 +352,19 @@ class LoopCodegen:
         self.lists_read_later = {base for base in internal if any(
             f"{self.lists[base]}[" in line for line in lines[after_forward:])}
         return self._module(arguments, checks + lines)
+
+    def gradient_lists(self, parameters: tuple[str, ...], lines: list[str],
+                       ) -> tuple[dict[str, str], list[str]]:
+        """A list per differentiated layer family (`grad_W = [None] * len(W)`, appended to
+        `lines`): family → its name, and the returned dict's entries."""
+        grad_lists: dict[str, str] = {}
+        results: list[str] = []
+        for base, family in self.families.items():
+            if family.is_parameter and any(indexing.base_of(p) == base for p in parameters):
+                grad_lists[base] = self.names.claim(f"grad_{self.lists[base]}")
+                lines.append(f"{grad_lists[base]} = [None] * len({self.lists[base]})")
+                results.append(f'"{base}": {grad_lists[base]}')
+        return grad_lists, results
 
     def prologue(self, arguments: list[str]) -> list[str]:
         """The backend's opening lines over every array argument (a list starred)."""
