@@ -171,3 +171,9 @@ def test_the_readme_loop_example_is_what_the_cli_prints(
     printed = capsys.readouterr().out.splitlines()
     shown = [line for line in block.splitlines() if line.strip() != "…"]
     assert shown and all(line in printed for line in shown)
+
+
+def test_the_dask_backend_refuses_a_loop_product_with_the_alternative() -> None:
+    product = matgrad.derive(PROGRAMS["regression_loop"]).hvp()
+    with pytest.raises(matgrad.MatgradError, match="--depth k=3"):
+        product.source(backend="dask", bind={"f[j]": "tanh"})

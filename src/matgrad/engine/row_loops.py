@@ -136,6 +136,10 @@ def row_blocks_of(derivation: Derivation, rules: RuleSet, rows: str | None = Non
     depth (here)."""
     if derivation.layers is None:
         return row_blocks(derivation, rules, rows)
+    if derivation.second_order is not None:
+        raise UnsupportedError(
+            "the Dask backend splits a loop's gradient but not yet its Hessian-vector product: "
+            "write the layers out (depth={'k': 3}, --depth k=3) or use another backend.")
     return loop_row_blocks(derivation, rules, rows)
 
 
