@@ -329,3 +329,11 @@ def test_identity_sizes_print_as_names_in_latex() -> None:
     hessian = matgrad.derive("X: n_in x m\nJ = 2*||X||^2").hessian()
     assert "4\\mathbf{I}_{n_{\\mathrm{in}} m}" in hessian.latex()
     assert "d2J/dXdX = 4*eye(n_in*m)" in hessian.text("ascii")
+
+
+def test_collected_symmetric_blocks_fold_their_scalars() -> None:
+    """(Kᵀ + K)/2 with K spd collects to (1/2)(2K) and prints K; the block is still right."""
+    derivation = matgrad.derive("K: t x t, spd, data; y: t x 1, data; a: t x 1\n"
+                                "J = 1/2*a'*K*a - a'*y")
+    assert str(derivation.hessian()).startswith("∂²J/∂a∂a = K\n")
+    assert_blocks_match_autograd(derivation)

@@ -136,6 +136,13 @@ def textbook_writer(shapes: Mapping[str, Shape], definitions: Mapping[str, Expr]
         if isinstance(node, Add) and symmetric:
             # (A + Aᵀ)x with A symmetric reads 2Ax, not (A + A)x.
             return collect_like_terms(node, lambda e: shape_of(e, shapes, memo)) or node
+        if isinstance(node, Scale) and isinstance(node.s, Const) and isinstance(node.x, Scale) \
+                and isinstance(node.x.s, Const):
+            # (1/2)(2K), what collecting (Kᵀ + K)/2 gives, reads K; a product beyond floats
+            # (1e-200 · 1e-200) stays a product, as the tidy rules keep it.
+            product = node.s.value * node.x.s.value
+            if max(abs(product.numerator), product.denominator) < 10**6:
+                return node.x.x if product == 1 else Scale(Const(product), node.x.x)
         if not (isinstance(node, Apply) and ((node.order == 1 and node.fn in TEXTBOOK)
                                              or (node.order == 2 and node.fn in SECOND))):
             return node
