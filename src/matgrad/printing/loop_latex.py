@@ -8,6 +8,7 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 from __future__ import annotations
 
 from matgrad.engine.derivation import Layers, carried_adjoint
+from matgrad.front.loops import LayeredProgram
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Expr
 from matgrad.ir.indexing import Index
@@ -19,28 +20,38 @@ def _shapes(derivation: Layers) -> dict[str, Shape]:
     return {**derivation.epilogue.shapes, **derivation.body.shapes}
 
 
+class LoopLines:
+    """What every line of a loop's LaTeX result needs: its names (bold for matrices), the
+    printer, the layer range `where` and the two cases of a recursion (j = last, j < last)."""
+
+    def __init__(self, shapes: dict[str, Shape], layered: LayeredProgram) -> None:
+        self.shapes = shapes
+        self.printer = LatexPrinter(shapes)
+        self.var = latex_name(layered.var, False)
+        self.last = Index(layered.depth_symbol, layered.loop.stop[1]).text()
+        self.where = f" && {self.var} = {layered.loop.start}, \\dots, {self.last}"
+
+    def name(self, symbol: str) -> str:
+        return latex_name(symbol, self.shapes.get(symbol, (2, 2)) != SCALAR)
+
+    def cases(self, symbol: str, at_last: Expr, below: Expr) -> str:
+        printer, var, last = self.printer, self.var, self.last
+        return (f"{self.name(symbol)} &= \\begin{{cases}} {printer(at_last)} & {var} = {last} "
+                f"\\\\ {printer(below)} & {var} < {last} \\end{{cases}}")
+
+
 def loop_result_lines(derivation: Layers) -> list[str]:
     layered = derivation.layered
-    shapes = _shapes(derivation)
-    printer = LatexPrinter(shapes)
+    writer = LoopLines(_shapes(derivation), layered)
+    printer, name, cases = writer.printer, writer.name, writer.cases
     objective = latex_name(derivation.objective, False)
-    var = latex_name(layered.var, False)
-    last = Index(layered.depth_symbol, layered.loop.stop[1]).text()
     in_loop = set(derivation.body.wrt)
-
-    def name(symbol: str) -> str:
-        return latex_name(symbol, shapes.get(symbol, (2, 2)) != SCALAR)
 
     lines: list[str] = []
     for parameter, gradient in derivation.gradients.items():
-        where = (f" && {var} = {layered.loop.start}, \\dots, {last}"
-                 if parameter in in_loop else "")
+        where = writer.where if parameter in in_loop else ""
         lines.append(f"\\frac{{\\partial {objective}}}{{\\partial {name(parameter)}}} &= "
                      f"{printer(gradient)}{where}")
-
-    def cases(symbol: str, at_last: Expr, below: Expr) -> str:
-        return (f"{name(symbol)} &= \\begin{{cases}} {printer(at_last)} & {var} = {last} \\\\ "
-                f"{printer(below)} & {var} < {last} \\end{{cases}}")
 
     for symbol, at_last, below in derivation.adjoint_cases():
         lines.append(cases(symbol, at_last, below) if below is not None

@@ -11,11 +11,11 @@ from __future__ import annotations
 from matgrad.engine.derivation import carried_adjoint
 from matgrad.engine.loop_second_order import LoopProduct
 from matgrad.ir import indexing
-from matgrad.ir.dims import SCALAR, Shape
-from matgrad.ir.expr import Expr
+from matgrad.ir.dims import Shape
 from matgrad.ir.indexing import Index
-from matgrad.printing.latex import DOCUMENT_PREAMBLE, LatexPrinter, latex_fragment
+from matgrad.printing.latex import DOCUMENT_PREAMBLE, latex_fragment
 from matgrad.printing.latex_names import latex_name
+from matgrad.printing.loop_latex import LoopLines
 from matgrad.printing.loop_product_text import shifted_up
 
 
@@ -27,24 +27,15 @@ def _shapes(product: LoopProduct) -> dict[str, Shape]:
 def loop_product_lines(product: LoopProduct) -> list[str]:
     first = product.first
     layered = first.layered
-    shapes = _shapes(product)
-    printer = LatexPrinter(shapes)
+    writer = LoopLines(_shapes(product), layered)
+    printer, name, cases = writer.printer, writer.name, writer.cases
     objective = latex_name(first.objective, False)
-    var = latex_name(layered.var, False)
-    last = Index(layered.depth_symbol, layered.loop.stop[1]).text()
-
-    def name(symbol: str) -> str:
-        return latex_name(symbol, shapes.get(symbol, (2, 2)) != SCALAR)
-
-    def cases(symbol: str, at_last: Expr, below: Expr) -> str:
-        return (f"{name(symbol)} &= \\begin{{cases}} {printer(at_last)} & {var} = {last} \\\\ "
-                f"{printer(below)} & {var} < {last} \\end{{cases}}")
 
     lines: list[str] = []
     for part, in_loop in ((product.body, True), (product.epilogue, False)):
         for parameter, component in part.gradients.items():
             if parameter in first.parameters:
-                where = f" && {var} = {layered.loop.start}, \\dots, {last}" if in_loop else ""
+                where = writer.where if in_loop else ""
                 lines.append(f"(\\nabla^2 {objective}\\,\\mathbf{{V}})_{{{name(parameter)}}} &= "
                              f"{printer(component)}{where}")
     for symbol, value in product.body.adjoints.items():
