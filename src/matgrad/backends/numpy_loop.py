@@ -20,9 +20,10 @@ range(k)`), so under `jax.jit` it is unrolled for the depth of the lists traced.
 from __future__ import annotations
 
 from matgrad.backends.base import Backend
-from matgrad.backends.emit import Embedding, NumpyGenerator, _fraction_literal
+from matgrad.backends.emit import Embedding, NumpyGenerator
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
+from matgrad.codegen.lower import fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
     check_bind_keys,
@@ -377,7 +378,7 @@ class LoopCodegen:
         """A start value: a name (Z[0] = X) or, for a scalar family, a number (r[0] = 0, the
         start of a penalty summed over the layers)."""
         if isinstance(value, SNumber) and self._family_shape(base) == SCALAR:
-            return _fraction_literal(value.value)
+            return fraction_literal(value.value)
         names = [node.name for node in surface_names(value)]
         if len(names) != 1 or not isinstance(value, SName):
             raise CodegenError("the generated code takes a loop's start value as a name "

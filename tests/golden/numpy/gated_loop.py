@@ -62,12 +62,13 @@ def value_and_grad(X, Y, W):
     delta_Z = Z[k] - Y
     for j in range(k, 0, -1):
         tmp1_ = delta_Z * Z[j - 1]
-        tmp2 = Z[j - 1] @ W[j - 1]
-        tmp1_ *= 0.25 * (1 - np.tanh(0.5 * tmp2) ** 2)
+        tmp3 = 0.5 * (1 + np.tanh(0.5 * (Z[j - 1] @ W[j - 1])))
+        tmp2 = 1.0 - tmp3
+        tmp2 *= tmp3
+        tmp1_ *= tmp2
         grad_W[j - 1] = Z[j - 1].T @ tmp1_
         if j > 1:
-            delta_Z_below = 0.5 * (1 + np.tanh(0.5 * tmp2))
-            delta_Z_below *= delta_Z
+            delta_Z_below = delta_Z * tmp3
             delta_Z_below += tmp1_ @ W[j - 1].T
             delta_Z = delta_Z_below
     return np.asarray(J).item(), {"W": grad_W}

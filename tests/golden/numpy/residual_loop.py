@@ -61,7 +61,9 @@ def value_and_grad(X, Y, W):
     grad_W = [None] * len(W)
     delta_Z = Z[k] - Y
     for j in range(k, 0, -1):
-        tmp1_ = 1 - np.tanh(Z[j - 1] @ W[j - 1]) ** 2
+        tmp2 = np.tanh(Z[j - 1] @ W[j - 1])
+        tmp1_ = tmp2 * tmp2
+        np.subtract(1.0, tmp1_, tmp1_)
         tmp1_ *= delta_Z
         grad_W[j - 1] = Z[j - 1].T @ tmp1_
         if j > 1:

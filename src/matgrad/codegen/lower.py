@@ -1,0 +1,396 @@
+"""Lowering: the expressions of a derivation → values of the typed array program
+(codegen/array_program.py), with every decision of what to compute made here, once, for every
+backend:
+
+- matrix-chain order from shapes (codegen/chain.py), shared products kept whole;
+- no ones matrix: 𝟏b is b left to broadcast, 1ᵀΔ a column sum, Δ𝟏 a row sum, 𝟏𝟏 = k𝟏;
+- X⁻¹B as a solve, never the inverse times B;
+- f′(A) through the cached output Z = f(A) (tanh′ = 1 − Z², σ′ = Z(1 − Z); the function
+  table's `via_output`), and f″ written out through printing/textbook.py's SECOND table, so no
+  backend spells f″;
+- softmax(A) next to logsumexp(A) computed from it, exp(A − logsumexp(A));
+- ‖E‖² as ⟨E, E⟩; a broadcast made explicit where an operation needs the full array.
+
+Values are numbered globally (one value per distinct operation), so a subexpression that two
+expressions share is one value however the user wrote it.  Which values are shared at the
+expression level is planned first (codegen/plan.py); lowering marks them.
+
+Invariant: lowering changes how a value is computed, never what it is; every identity used
+here is one of matrix algebra or of the function table (each checked numerically by tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+
+from matgrad.codegen.array_program import ArrayProgram, Value
+from matgrad.codegen.chain import best_bracketing, ones_shape
+from matgrad.codegen.derivatives import through_output
+from matgrad.codegen.plan import plan_shared_values
+from matgrad.errors import CodegenError
+from matgrad.functions import ELEMENTWISE
+from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import (
+    Add,
+    Apply,
+    Const,
+    Det,
+    Diff,
+    DimSize,
+    Div,
+    Expr,
+    Frob,
+    Hadamard,
+    HadDiv,
+    HadPower,
+    Identity,
+    Inv,
+    LogDet,
+    MatMul,
+    Neg,
+    Norm,
+    Ones,
+    Power,
+    RowApply,
+    RowDot,
+    RowGrad,
+    Scale,
+    Sum,
+    Sym,
+    Trace,
+    Transpose,
+    Zero,
+)
+from matgrad.printing.textbook import SECOND
+
+_SCALAR_OPS = {Trace: "trace", Det: "det", LogDet: "logdet", Norm: "norm"}
+
+
+def fraction_literal(value: Fraction) -> str:
+    """A float literal for an exact constant; one beyond floating point is an error."""
+    if value.denominator == 1 and abs(value.numerator) < 10**15:
+        return f"{value.numerator}.0"
+    try:
+        number = float(value)
+    except OverflowError:
+        number = float("inf")
+    if number in (float("inf"), float("-inf")):
+        digits = len(str(abs(value.numerator)))
+        raise CodegenError(f"a constant with {digits} digits is too large for floating point.")
+    return repr(number)
+
+
+def _broadcast(a: Shape, b: Shape) -> Shape:
+    return (a[0] if a[0] != 1 else b[0], a[1] if a[1] != 1 else b[1])
+
+
+class Lowering:
+    """Expressions → array values.  `name_shape(name)` is the shape a named value is held in
+    (None: its full shape); `bind` names the built-in function of each abstract one."""
+
+    def __init__(self, full_shape: Callable[[Expr], Shape],
+                 name_shape: Callable[[str], Shape | None], known_name: Callable[[str], bool],
+                 bind: Mapping[str, str], typed_sizes: bool) -> None:
+        self.program = ArrayProgram()
+        self.full_shape = full_shape
+        self.name_shape = name_shape
+        self.known_name = known_name
+        self.bind = bind
+        self.typed_sizes = typed_sizes
+        self.memo: dict[Expr, Value] = {}
+        self.origin: dict[Value, Expr] = {}        # the first expression lowered to a value
+        self.shared_exprs: set[Expr] = set()       # planned shared at the expression level
+        self.pinned: set[Value] = set()            # their values
+        self.softmax_from_logsumexp: set[Expr] = set()
+        self.forward_of_apply: dict[Expr, str] = {}  # f(A) → the name holding it
+
+    # ---- planning and sharing ------------------------------------------------------------------
+
+    def plan(self, roots: list[Expr], computed: tuple[Expr, ...] | list[Expr] = ()) -> None:
+        """Values shared among `roots` get names of their own; `computed` ones (let-bound
+        definitions, computed into their own names) do not need another."""
+        shared, from_logsumexp = plan_shared_values(roots)
+        self.shared_exprs.update(shared)
+        self.softmax_from_logsumexp |= from_logsumexp
+        for value in computed:
+            self.shared_exprs.discard(value)
+            if value in self.memo:
+                self.pinned.discard(self.memo[value])
+
+    def shared(self, value: Value) -> bool:
+        """Computed once into a name: planned shared, or read by two operations or more."""
+        return (value in self.pinned and not value.cheap()) or self.program.shared(value)
+
+    # ---- values --------------------------------------------------------------------------------
+
+    def _value(self, op: str, args: tuple[Value, ...], shape: Shape, full: Shape,
+               attrs: tuple[object, ...] = ()) -> Value:
+        return self.program.value(op, args, attrs, shape, full)
+
+    def full(self, value: Value) -> Value:
+        """The value at its full shape (an explicit broadcast where it is held smaller)."""
+        if value.shape == value.full or value.full == SCALAR:
+            return value
+        return self._value("broadcast", (value,), value.full, value.full)
+
+    def _spread(self, value: Value, full: Shape) -> Value:
+        """The same code standing for a value of another full shape (𝟏b is b; 1ᵀ of a number)."""
+        if value.full == full:
+            return value
+        return self._value("spread", (value,), value.shape, full)
+
+    def lower(self, expr: Expr) -> Value:
+        found = self.memo.get(expr)
+        if found is not None:
+            return found
+        method = _LOWER.get(type(expr))
+        if method is None:
+            raise CodegenError(f"no array code for {type(expr).__name__} yet")
+        value = method(self, expr)
+        self.memo[expr] = value
+        self.origin.setdefault(value, expr)
+        if expr in self.shared_exprs:
+            self.pinned.add(value)
+        return value
+
+    def _sym(self, expr: Sym) -> Value:
+        if not self.known_name(expr.name):
+            raise CodegenError(f"'{expr.name}' has no value in the generated code.")
+        full = self.full_shape(expr)
+        shape = self.name_shape(expr.name) or full
+        return self._value("name", (), shape, full, (expr.name,))
+
+    def _literal(self, text: str, full: Shape) -> Value:
+        return self._value("literal", (), SCALAR, full, (text,))
+
+    def _const(self, expr: Const) -> Value:
+        return self._literal(fraction_literal(expr.value), SCALAR)
+
+    def _dim_size(self, expr: DimSize) -> Value:
+        # A size as a number of the arrays' type: 1/t at t = 0 is inf, as NumPy has it.
+        return self.program.value("size", (), (expr.dim, self.typed_sizes), SCALAR, SCALAR,
+                                  "float" if self.typed_sizes else "index")
+
+    def _ones(self, expr: Ones) -> Value:
+        return self._literal("1.0", self.full_shape(expr))
+
+    def _zero(self, expr: Zero) -> Value:
+        return self._literal("0.0", self.full_shape(expr))
+
+    def _identity(self, expr: Identity) -> Value:
+        size = (expr.size, expr.size)
+        return self._value("eye", (), size, size, (expr.size,))
+
+    def _add(self, expr: Add) -> Value:
+        args, signs = [], []
+        shape: Shape = SCALAR
+        for term in expr.terms:
+            negative = isinstance(term, Neg)
+            value = self.lower(term.x if isinstance(term, Neg) else term)
+            shape = _broadcast(shape, value.shape)
+            args.append(value)
+            signs.append("-" if negative else "+")
+        return self._value("add", tuple(args), shape, self.full_shape(expr), (tuple(signs),))
+
+    def _neg(self, expr: Neg) -> Value:
+        if isinstance(expr.x, Neg):
+            return self.lower(expr.x.x)  # −(−A) = A
+        inner = self.lower(expr.x)
+        return self._value("neg", (inner,), inner.shape, self.full_shape(expr))
+
+    def _binary(self, op: str, a: Expr, b: Expr, expr: Expr) -> Value:
+        left, right = self.lower(a), self.lower(b)
+        return self._value(op, (left, right), _broadcast(left.shape, right.shape),
+                           self.full_shape(expr))
+
+    def _scale(self, expr: Scale) -> Value:
+        return self._binary("mul", expr.s, expr.x, expr)
+
+    def _div(self, expr: Div) -> Value:
+        return self._binary("div", expr.x, expr.s, expr)
+
+    def _hadamard(self, expr: Hadamard) -> Value:
+        return self._binary("mul", expr.a, expr.b, expr)
+
+    def _had_div(self, expr: HadDiv) -> Value:
+        return self._binary("div", expr.a, expr.b, expr)
+
+    def _had_power(self, expr: HadPower) -> Value:
+        base = self.lower(expr.base)
+        if expr.exponent == Const(Fraction(1, 2)):
+            return self._value("sqrt", (base,), base.shape, self.full_shape(expr))
+        exponent = self.lower(expr.exponent)
+        return self._value("pow", (base, exponent), base.shape, self.full_shape(expr))
+
+    def _power(self, expr: Power) -> Value:
+        if isinstance(expr.base, Norm) and expr.exponent == Const(Fraction(2)):
+            inner = self.full(self.lower(expr.base.x))
+            return self._value("vdot", (inner, inner), SCALAR, SCALAR)
+        base, exponent = self.lower(expr.base), self.lower(expr.exponent)
+        return self._value("pow", (base, exponent), SCALAR, SCALAR)
+
+    def _known(self, part: Expr) -> bool:
+        return part in self.shared_exprs or part in self.memo
+
+    def _matmul(self, expr: MatMul) -> Value:
+        reordered = best_bracketing(expr, self.full_shape, self._known)
+        if reordered is not None:
+            return self.lower(reordered)
+        a, b = expr.a, expr.b
+        full = self.full_shape(expr)
+        ones_a, ones_b = ones_shape(a), ones_shape(b)
+        if ones_a is not None and ones_b is not None:
+            return self._value("ones_product", (), SCALAR, full, (ones_a[1],))
+        if ones_a is not None:
+            inner = self.full(self.lower(b))
+            if ones_a[1] == 1:
+                return self._spread(inner, full)
+            return self._value("column_sum", (inner,), (1, inner.shape[1]), full)
+        if ones_b is not None:
+            inner = self.full(self.lower(a))
+            if ones_b[0] == 1:
+                return self._spread(inner, full)
+            return self._value("row_sum", (inner,), (inner.shape[0], 1), full)
+        if isinstance(a, Inv) and not self._known(a):
+            system, rhs = self.full(self.lower(a.x)), self.full(self.lower(b))
+            return self._value("solve", (system, rhs), full, full)
+        left, right = self.lower(a), self.lower(b)
+        if SCALAR in (left.full, right.full):
+            # A 1×1 factor may be a Python float: a scale, not a product.
+            return self._value("mul", (left, right), _broadcast(left.shape, right.shape), full)
+        return self._value("matmul", (self.full(left), self.full(right)), full, full)
+
+    def _frob(self, expr: Frob) -> Value:
+        a, b = self.full(self.lower(expr.a)), self.full(self.lower(expr.b))
+        return self._value("vdot", (a, b), SCALAR, SCALAR)
+
+    def _row_dot(self, expr: RowDot) -> Value:
+        a, b = self.full(self.lower(expr.a)), self.full(self.lower(expr.b))
+        column = (self.full_shape(expr)[0], 1)
+        return self._value("row_dot", (a, b), column, column)
+
+    def _transpose(self, expr: Transpose) -> Value:
+        inner = self.lower(expr.x)
+        full = self.full_shape(expr)
+        if SCALAR in (full, inner.shape):
+            return self._spread(inner, full)  # a number (1.0 for 𝟏) is its own transpose
+        return self._value("transpose", (inner,), (inner.shape[1], inner.shape[0]), full)
+
+    def _sum(self, expr: Sum) -> Value:
+        inner = self.lower(expr.x)
+        if inner.full == SCALAR:
+            return inner  # the sum of a 1×1 value (perhaps a float) is itself
+        return self._value("total_sum", (self.full(inner),), SCALAR, SCALAR)
+
+    def _scalar_of(self, expr: Trace | Det | LogDet | Norm) -> Value:
+        inner = self.full(self.lower(expr.x))
+        return self._value(_SCALAR_OPS[type(expr)], (inner,), SCALAR, SCALAR)
+
+    def _inv(self, expr: Inv) -> Value:
+        full = self.full_shape(expr)
+        return self._value("inv", (self.full(self.lower(expr.x)),), full, full)
+
+    # ---- functions -----------------------------------------------------------------------------
+
+    def function(self, name: str) -> str:
+        """The built-in elementwise function an abstract (or built-in) one stands for."""
+        concrete = self.bind.get(name, name)
+        if concrete not in ELEMENTWISE:
+            raise CodegenError(
+                f"the abstract function {name} has no NumPy implementation: bind it to a "
+                f"built-in function, e.g. bind={{'{name}': 'tanh'}} or --bind {name}=tanh.")
+        return concrete
+
+    def via_output(self, expr: Apply) -> Expr | None:
+        """f′(A) written through the cached Z = f(A), as an expression (tanh′ = 1 − Z ⊙ Z)."""
+        if expr.order != 1:
+            return None
+        via = ELEMENTWISE[self.function(expr.fn)].via_output_expr()
+        if via is None:
+            return None
+        forward = Apply(expr.fn, expr.arg, 0)
+        cached = self.forward_of_apply.get(forward)
+        if cached is not None:
+            return through_output(via, Sym(cached), self.full_shape(expr))
+        # f(A) computed once anyway (Z = α f(A) reads it too): f′ reads it as well.
+        if forward in self.shared_exprs or forward in self.memo:
+            return through_output(via, forward, self.full_shape(expr))
+        return None
+
+    def _second_derivative(self, expr: Apply) -> Expr | None:
+        """f″(A) as the expression of the SECOND table (through a cached Z = f(A))."""
+        form = SECOND.get(self.function(expr.fn)) if expr.order == 2 else None
+        if form is None:
+            return None
+        forward = Apply(expr.fn, expr.arg, 0)
+        cached = self.forward_of_apply.get(forward)
+        output = Sym(cached) if cached is not None else forward
+        return form(expr.arg, output, Ones(*self.full_shape(expr)), Apply(expr.fn, expr.arg, 1))
+
+    def lower_second(self, expr: Expr) -> Expr:
+        """`expr` with every f″(A) of a built-in f written out: done before planning, so that
+        what its form shares with other values (σ(A) of softplus″) is computed once."""
+        if not any(isinstance(node, Apply) and node.order == 2 for node in expr.walk()):
+            return expr
+        kids = expr.children()
+        if kids:
+            expr = expr.with_children(tuple(self.lower_second(kid) for kid in kids))
+        lowered = self._second_derivative(expr) if isinstance(expr, Apply) else None
+        return expr if lowered is None else lowered
+
+    def _apply(self, expr: Apply) -> Value:
+        via = self.via_output(expr) or self._second_derivative(expr)
+        if via is not None:
+            return self.lower(via)
+        concrete = self.function(expr.fn)
+        if expr.order > 1:
+            raise CodegenError(f"no array code for the derivative of order {expr.order} of "
+                               f"{expr.fn} yet.")
+        argument = self.lower(expr.arg)
+        return self._value("apply", (argument,), argument.shape, self.full_shape(expr),
+                           (concrete, expr.order))
+
+    def _row_operand(self, expr: Expr) -> Value:
+        """The argument of a row-wise function as a 2-D array (a 1×1 may be a Python float)."""
+        inner = self.full(self.lower(expr))
+        if inner.full == SCALAR:
+            return self._value("full_1x1", (inner,), (1, 1), (1, 1))
+        return inner
+
+    def _row_apply(self, expr: RowApply) -> Value:
+        inner = self._row_operand(expr.arg)
+        fn = self.bind.get(expr.fn, expr.fn)
+        if fn not in ("logsumexp", "sumsq"):
+            raise CodegenError(f"no array code for the row-wise function {expr.fn} yet.")
+        column = (self.full_shape(expr.arg)[0], 1)
+        return self._value(fn, (inner,), column, column)
+
+    def _row_grad(self, expr: RowGrad) -> Value:
+        inner = self._row_operand(expr.arg)
+        fn = self.bind.get(expr.fn, expr.fn)
+        full = self.full_shape(expr.arg)
+        if expr in self.softmax_from_logsumexp:
+            total = self.lower(RowApply(expr.fn, expr.arg))
+            return self._value("softmax_from", (inner, total), full, full)
+        if fn == "logsumexp":
+            return self._value("softmax", (inner,), full, full)
+        if fn == "sumsq":
+            return self._value("twice", (inner,), full, full)
+        raise CodegenError(f"no array code for the gradient of {expr.fn} yet.")
+
+    def _diff(self, expr: Diff) -> Value:  # pragma: no cover - derivations have none left
+        raise CodegenError("a differential cannot be turned into code")
+
+
+_LOWER: dict[type, Callable[..., Value]] = {
+    Sym: Lowering._sym, Const: Lowering._const, DimSize: Lowering._dim_size,
+    Ones: Lowering._ones, Zero: Lowering._zero, Identity: Lowering._identity,
+    Add: Lowering._add, Neg: Lowering._neg, Scale: Lowering._scale, Div: Lowering._div,
+    Hadamard: Lowering._hadamard, HadDiv: Lowering._had_div, HadPower: Lowering._had_power,
+    Power: Lowering._power, MatMul: Lowering._matmul, Frob: Lowering._frob,
+    RowDot: Lowering._row_dot, Transpose: Lowering._transpose, Sum: Lowering._sum,
+    Trace: Lowering._scalar_of, Det: Lowering._scalar_of, LogDet: Lowering._scalar_of,
+    Norm: Lowering._scalar_of, Inv: Lowering._inv, Apply: Lowering._apply,
+    RowApply: Lowering._row_apply, RowGrad: Lowering._row_grad, Diff: Lowering._diff,
+}

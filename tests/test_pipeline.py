@@ -1,0 +1,117 @@
+"""The code-generation pipeline's middle: the typed array program (global value numbering,
+use counts), lowering's choices, and the in-place planner's invariant that a buffer is never a
+value some other operation still reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matgrad
+from matgrad.backends.emit import NumpyGenerator
+from matgrad.codegen.array_program import ArrayProgram, Value
+from matgrad.codegen.inplace import InPlacePlanner
+from matgrad.engine.derivation import Derivation
+
+
+def _leaf(program: ArrayProgram, name: str, shape: tuple[int, int] = (3, 4)) -> Value:
+    return program.value("name", (), (name,), shape, shape)
+
+
+def test_the_same_operation_on_the_same_values_is_one_value() -> None:
+    program = ArrayProgram()
+    x, w = _leaf(program, "X", (3, 2)), _leaf(program, "W", (2, 4))
+    first = program.value("matmul", (x, w), (), (3, 4), (3, 4))
+    again = program.value("matmul", (x, w), (), (3, 4), (3, 4))
+    other = program.value("matmul", (x, w), ("other",), (3, 4), (3, 4))
+    assert first is again and first is not other
+    assert program.uses[x] == 2  # read by two distinct operations, not three
+    assert not program.shared(first)
+    program.value("apply", (first,), ("tanh", 0), (3, 4), (3, 4))
+    program.value("total_sum", (first,), (), (1, 1), (1, 1))
+    assert program.shared(first)  # two readers: computed once into a name
+    assert not program.shared(x) and x.cheap()  # a name is never worth another name
+
+
+def _planner(program: ArrayProgram, bound: frozenset[Value] = frozenset()) -> InPlacePlanner:
+    return InPlacePlanner(bound.__contains__, program.shared, lambda value: True,
+                          lambda value: "np.tanh" if value.op == "apply" else None)
+
+
+def test_a_fresh_product_is_updated_in_place() -> None:
+    program = ArrayProgram()
+    x, w, b = _leaf(program, "X", (3, 2)), _leaf(program, "W", (2, 4)), _leaf(program, "b",
+                                                                                (1, 4))
+    product = program.value("matmul", (x, w), (), (3, 4), (3, 4))
+    spread = program.value("spread", (b,), (), (1, 4), (3, 4))
+    total = program.value("add", (product, spread), (("+", "+"),), (3, 4), (3, 4))
+    layer = program.value("apply", (total,), ("tanh", 0), (3, 4), (3, 4))
+    plan = _planner(program).plan(layer)
+    assert plan is not None and plan.start is product
+    assert [update.op for update in plan.updates] == ["add", "apply"]
+    assert plan.updates[0].operand is spread
+
+
+def test_a_value_read_twice_is_never_a_buffer() -> None:
+    program = ArrayProgram()
+    x, w = _leaf(program, "X", (3, 2)), _leaf(program, "W", (2, 4))
+    product = program.value("matmul", (x, w), (), (3, 4), (3, 4))
+    doubled = program.value("add", (product, _leaf(program, "Y")), (("+", "+"),), (3, 4),
+                            (3, 4))
+    program.value("total_sum", (product,), (), (1, 1), (1, 1))  # a second reader of XW
+    planner = _planner(program)
+    assert planner.plan(doubled) is None  # XW stays intact for its other reader
+    # A value held by a name is never a buffer either, however few read it.
+    fresh = ArrayProgram()
+    held = fresh.value("matmul", (_leaf(fresh, "X", (3, 2)), _leaf(fresh, "W", (2, 4))), (),
+                       (3, 4), (3, 4))
+    plus = fresh.value("add", (held, _leaf(fresh, "Y")), (("+", "+"),), (3, 4), (3, 4))
+    assert _planner(fresh, frozenset({held})).plan(plus) is None
+    assert _planner(fresh).plan(plus) is not None
+
+
+def test_a_broadcast_or_a_number_never_starts_a_buffer() -> None:
+    program = ArrayProgram()
+    b = _leaf(program, "b", (1, 4))
+    spread = program.value("spread", (b,), (), (1, 4), (3, 4))
+    column = program.value("column_sum", (_leaf(program, "D"),), (), (1, 4), (3, 4))
+    total = program.value("add", (spread, column), (("+", "+"),), (3, 4), (3, 4))
+    assert _planner(program).plan(total) is None  # both terms are smaller than the result
+
+
+def _generator(source: str, **bind: str) -> NumpyGenerator:
+    derivation = matgrad.derive(source)
+    assert isinstance(derivation, Derivation)  # the façade's result is the engine's data
+    return NumpyGenerator(derivation, bind=bind)
+
+
+@pytest.mark.parametrize("source", [
+    "x: n x 1; A: n x n\nJ = x'*A*x",
+    "X: t x n; y: t x 1; w: n x 1\nJ = ||X*w - y||^2 + <X*w - y, X*w>",
+])
+def test_every_value_of_a_module_is_computed_once(source: str) -> None:
+    generator = _generator(source)
+    module = generator.generate()
+    lowering = generator.lowering
+    # Global value numbering: no two values are the same operation on the same operands.
+    keys = [(v.op, tuple(id(a) for a in v.args), v.attrs, v.shape, v.full)
+            for v in lowering.memo.values()]
+    assert len(set(keys)) == len(set(map(id, lowering.memo.values())))
+    namespace: dict[str, object] = {}
+    exec(compile(module, "<test>", "exec"), namespace)
+    assert callable(namespace["value_and_grad"])
+
+
+def test_the_written_and_the_named_forms_share_values() -> None:
+    # X*w - y read twice: once a value of its own, computed once however it is written.
+    module = _generator("X: t x n; y: t x 1; w: n x 1\n"
+                        "J = ||X*w - y||^2 + <X*w - y, X*w>").generate()
+    assert module.count("X @ w") == 1
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(5, 3)), rng.normal(size=(5, 1)), rng.normal(size=(3, 1))
+    namespace: dict[str, object] = {}
+    exec(compile(module, "<test>", "exec"), namespace)
+    value, grads = namespace["value_and_grad"](X, y, w)  # type: ignore[operator]
+    r = X @ w - y
+    assert np.isclose(value, r.T @ r + r.T @ (X @ w))
+    assert np.allclose(grads["w"], 2 * X.T @ r + X.T @ (X @ w) + X.T @ r)
