@@ -139,3 +139,15 @@ def test_check_works_out_the_signature_once(monkeypatch: pytest.MonkeyPatch,
     derivation = matgrad.derive((EXAMPLES / example).read_text())
     assert matgrad.check(derivation, bind={"f": "tanh"}).passed
     assert made[0] == 1
+
+
+def test_the_loop_check_does_not_read_the_source_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The written-out program comes from the derivation's statements, not from parsing again.
+    derivation = matgrad.derive((EXAMPLES / "regression_loop.mg").read_text())
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the check parsed the source text again")
+
+    monkeypatch.setattr("matgrad.front.read.parse_program", refuse)
+    monkeypatch.setattr("matgrad.front.syntax.parse_program", refuse)
+    assert matgrad.check(derivation, bind={"f": "tanh"}).passed

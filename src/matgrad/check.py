@@ -24,7 +24,7 @@ from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
 from matgrad.engine.second_order import DIRECTION_PREFIX
 from matgrad.errors import UsageError
-from matgrad.front.read import read_program
+from matgrad.front.read import written_out
 from matgrad.front.resolve import Program
 from matgrad.functions import ELEMENTWISE
 from matgrad.ir.dims import Dim
@@ -194,7 +194,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     layers = derivation.layers
     if layers is not None:
         depth = DEFAULT_DEPTH if depth is None else depth
-        program = read_program(layers.layered.source, {layers.layered.depth_symbol: depth})
+        program = written_out(layers.layered, depth)
         where = f" at depth {depth} the dimensions are"
     else:
         depth, program = None, derivation.program
