@@ -11,6 +11,7 @@ import matgrad
 from matgrad.backends.emit import NumpyGenerator
 from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.inplace import InPlacePlanner
+from matgrad.codegen.liveness import release_layers
 from matgrad.engine.derivation import Derivation
 
 
@@ -115,3 +116,14 @@ def test_the_written_and_the_named_forms_share_values() -> None:
     r = X @ w - y
     assert np.isclose(value, r.T @ r + r.T @ (X @ w))
     assert np.allclose(grads["w"], 2 * X.T @ r + X.T @ (X @ w) + X.T @ r)
+
+
+def test_a_backward_loop_releases_each_layer_after_its_last_reader() -> None:
+    body = ["Delta = Z[j] * Z[j]", "grad_W[j - 1] = Z[j - 1].T @ Delta",
+            "if j > 1:", "    below = Delta @ W[j - 1].T", "    H[j + 1] += H[k]"]
+    # Z is read at j and j − 1: iteration j reads Z[j] last (the loop counts down); H is read
+    # at k as well, so no iteration may drop one of its entries; W is not a list of layers
+    # stored by the forward loop, and A is not read at all.
+    assert release_layers(body, ["Z", "H", "A"], "j") == ["Z[j] = None"]
+    assert release_layers(["x = myZ[j] + Z.T[j - 2]"], ["Z"], "j") == []
+    assert release_layers(["x = Z[j - 2] @ Z[j - 1]"], ["Z"], "j") == ["Z[j - 1] = None"]

@@ -23,6 +23,7 @@ from matgrad.backends.base import Backend
 from matgrad.backends.emit import Embedding, NumpyGenerator
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
+from matgrad.codegen.liveness import release_layers
 from matgrad.codegen.lower import fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -336,6 +337,9 @@ class LoopCodegen:
             backward += ["    " + line for line in body_gen.statements(below,
                                                              body.gradients[name])]
             backward.append(f"    {local} = {below}")
+        # Each layer's stored values go back to the allocator once no later layer reads them.
+        backward += release_layers(backward, [self.lists[base] for base in internal
+                                              if base not in self.local_families], var)
         lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
         lines += ["    " + line for line in backward]
         objective = self.name_text(epilogue.objective)

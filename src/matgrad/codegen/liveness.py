@@ -3,6 +3,9 @@
 Works on the emitted statements of any Python-syntax backend (NumPy, CuPy, PyTorch): a local is
 a name assigned at the start of a line; its last use is the last line that mentions it.
 
+A backward loop over layers releases each layer's entry of a list (Z[j]) after the last
+iteration that reads it (`release_layers`).
+
 Invariant: only names are dropped, never a value still read — a later line that mentions the
 name keeps it alive — so releasing changes memory use, not results.
 """
@@ -37,3 +40,31 @@ def release_dead(lines: list[str], kept: set[str]) -> list[str]:
         if index in last_use and index != len(lines) - 1:
             released.append(f"del {', '.join(last_use[index])}")
     return released
+
+
+def release_layers(body: list[str], lists: list[str], var: str) -> list[str]:
+    """The statements releasing, at the end of one iteration of a backward loop over layers
+    (`for var in range(k, 0, -1)`), each list entry no later iteration reads: a list read only
+    at `var + o` offsets is read at `var + max(o)` for the last time (the loop counts down), so
+    `Z[j] = None` there gives its memory back, as `del` does in a written-out module (an entry
+    read at any other index keeps its list whole)."""
+    released = []
+    for name in lists:
+        reads = [match.group(1) for line in body
+                 for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\[([^\]]*)\]", line)]
+        offsets = [_offset(index, var) for index in reads]
+        if not offsets or any(offset is None for offset in offsets):
+            continue
+        last = max(offset for offset in offsets if offset is not None)
+        shown = var if last == 0 else f"{var} {'+' if last > 0 else '-'} {abs(last)}"
+        released.append(f"{name}[{shown}] = None")
+    return released
+
+
+def _offset(index: str, var: str) -> int | None:
+    match = re.fullmatch(rf"{re.escape(var)}(?: ([+-]) (\d+))?", index.strip())
+    if match is None:
+        return None
+    if match.group(1) is None:
+        return 0
+    return int(match.group(2)) * (1 if match.group(1) == "+" else -1)

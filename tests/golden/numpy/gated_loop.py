@@ -71,4 +71,5 @@ def value_and_grad(X, Y, W):
             delta_Z_below = delta_Z * tmp3
             delta_Z_below += tmp1_ @ W[j - 1].T
             delta_Z = delta_Z_below
+        Z[j - 1] = None
     return np.asarray(J).item(), {"W": grad_W}

@@ -86,4 +86,5 @@ def value_and_grad(X, Y, W, b):
         if j > 1:
             delta_Z_below = Delta @ W[j - 1].T
             delta_Z = delta_Z_below
+        Z[j] = None
     return np.asarray(J).item(), {"W": grad_W, "b": grad_b}
