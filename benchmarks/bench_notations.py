@@ -4,10 +4,10 @@ hand-written NumPy backprop of the guide's formulas.
 Workloads (the NumPy workloads of issue 13): §1 single layer f = tanh, 1024×256→128 and
 64×32→16; the tanh MLP, k = 2, 4, 8 at width 256, t = 512, and k = 4 at width 32, t = 64; the
 2-layer softmax classifier (10 classes); the tied auto-encoder k = 4.  Each in float64 and
-float32.  Every implementation of a workload runs in one process, interleaved (the order
-rotates each round; a small call is timed in batches of ≥ 5 ms); medians and ratios to
-the hand-written code are printed ('unchecked': the let-bound module generated with
-checks=False).  The BLAS thread count is pinned before NumPy loads (`--threads`, default 1).
+float32. Every implementation of a workload runs in one process, interleaved (a shuffled order
+each round, the second of two calls timed; a small call in batches of ≥ 5 ms); medians and
+ratios to the hand-written code are printed ('unchecked': the let-bound module generated with
+checks=False). The BLAS thread count is pinned before NumPy loads (`--threads`, default 1).
 
     python benchmarks/bench_notations.py [--threads 1] [--repeats 25] [--quick]
 """

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 
 import matgrad
-from matgrad.backends.emit import NumpyGenerator
+from matgrad.backends import numpy_loop
+from matgrad.backends.emit import NumpyGenerator, emit_statements
 from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.inplace import InPlacePlanner
 from matgrad.codegen.liveness import release_layers
+from matgrad.codegen.statements import Assign, Loop
 from matgrad.engine.derivation import Derivation
+from matgrad.ir.expr import MatMul, Sum, Sym
 
 
 def _leaf(program: ArrayProgram, name: str, shape: tuple[int, int] = (3, 4)) -> Value:
@@ -127,3 +130,65 @@ def test_a_backward_loop_releases_each_layer_after_its_last_reader() -> None:
     assert release_layers(body, ["Z", "H", "A"], "j") == ["Z[j] = None"]
     assert release_layers(["x = myZ[j] + Z.T[j - 2]"], ["Z"], "j") == []
     assert release_layers(["x = Z[j - 2] @ Z[j - 1]"], ["Z"], "j") == ["Z[j - 1] = None"]
+
+
+def test_a_value_computed_in_a_loop_is_not_read_after_it() -> None:
+    # Inside the loop the product holds one iteration's value: code after the loop computes
+    # its own instead of reading the loop's name.
+    derivation = matgrad.derive("X: n x n; W: n x n\nJ = ||X*W||^2")
+    generator = NumpyGenerator(derivation)
+    product = MatMul(Sym("X"), Sym("W"))
+    lines = emit_statements([Loop("j", "0", "2", 1, (Assign("inside", product),)),
+                             Assign("total", Sum(product)), Assign("after", product),
+                             Assign("again", Sum(product))], {"": generator})
+    assert lines == ["for j in range(0, 2):", "    inside = X @ W", "total = (X @ W).sum()",
+                     "after = X @ W", "again = after.sum()"]  # outside blocks, names are read
+
+
+LOOP = """X: t x n, data; Y: t x n, data
+Z[0] = X
+for j in 1..k:
+    W[j]: n x n
+    A[j] = Z[j-1]*W[j]
+    Z[j] = {f}(A[j])
+end
+J = 1/2 * ||Z[k] - Y||^2"""
+
+
+def test_a_loop_module_is_generated_once_and_keeps_only_what_it_reads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+    real = numpy_loop.LoopCodegen.__init__
+
+    def counting(self: numpy_loop.LoopCodegen, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(numpy_loop.LoopCodegen, "__init__", counting)
+    # tanh′ goes through Z, so A lives in a per-layer local; sin′ = cos(A) reads A[j] in the
+    # backward loop, so every layer's A is kept.
+    through_z = matgrad.derive(LOOP.format(f="tanh")).numpy_source()
+    reads_a = matgrad.derive(LOOP.format(f="sin")).numpy_source()
+    assert len(made) == 2
+    assert "A = [None]" not in through_z and "A = Z[j - 1] @ W[j - 1]" in through_z
+    assert "A = [None]" in reads_a and "np.cos(A[j])" in reads_a
+
+
+def test_a_missed_read_of_a_per_layer_local_falls_back_to_its_list(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    derivation = matgrad.derive(LOOP.format(f="sin"))
+    expected = derivation.compile()
+    monkeypatch.setattr(numpy_loop.LoopCodegen, "per_layer_locals",
+                        lambda self: frozenset({"A"}))  # wrong: the backward reads A[j]
+    module = derivation.numpy_source()
+    assert "A = [None]" in module
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    W = [rng.normal(size=(3, 3)) for _ in range(3)]
+    namespace: dict[str, object] = {}
+    exec(compile(module, "<test>", "exec"), namespace)
+    value, grads = namespace["value_and_grad"](X, Y, W)  # type: ignore[operator]
+    value_expected, grads_expected = expected(X, Y, W)
+    assert np.isclose(value, value_expected)
+    for mine, theirs in zip(grads["W"], grads_expected["W"], strict=True):
+        np.testing.assert_allclose(mine, theirs)

@@ -18,7 +18,7 @@ printed from exact Fractions; function bindings must name built-in functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +30,11 @@ from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.backends.spell import ATOM, UNARY, Code, Spelling, wrap
 from matgrad.codegen.array_program import Value
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
-from matgrad.codegen.liveness import release_dead
+from matgrad.codegen.liveness import release_dead, release_layers, release_locals
 from matgrad.codegen.lower import Lowering
 from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
 from matgrad.codegen.signature import Signature, flat_signature, returned_mapping
+from matgrad.codegen.statements import Assign, Line, Release, Statement, Store
 from matgrad.codegen.transposes import lift_transposes
 from matgrad.engine.derivation import Derivation
 from matgrad.errors import CodegenError
@@ -128,11 +129,12 @@ class NumpyGenerator(Spelling):
         definitions) are computed into their own names, so they are no temporaries."""
         self.lowering.plan(roots, list(computed))
 
-    def statements(self, target: str, expr: Expr) -> list[str]:
-        """The statements computing `target = expr` (temporaries included)."""
+    def statements(self, target: str, expr: Expr, name: str = "") -> list[str]:
+        """The statements computing `target = expr` (temporaries included); `name` is the
+        program's name the target holds, if any."""
         start = len(self.lines)
         code = self.assign(target, expr)
-        self.emitted_shapes[target] = code.shape
+        self.emitted_shapes[name or target] = code.shape
         return self.lines[start:]
 
     def gradient_statements(self, target: str, gradient: Expr, shape: Shape,
@@ -258,12 +260,6 @@ class NumpyGenerator(Spelling):
         return entry_checks(EntryPoint(self.program, parameters, self.identifiers, self.dims,
                                        self.checks, self.sizes_as_numbers, self.backend), used)
 
-    def _gradient(self, name: str, gradient: Expr) -> str:
-        """Statements computing ∂J/∂name as an array of its own (never a view of an input)."""
-        result = self.names.claim(f"grad_{self.identifiers[name]}")
-        self.store_gradient(result, gradient, self.program.shapes[name], self.identifiers[name])
-        return result
-
     def store_gradient(self, result: str, gradient: Expr, target: Shape, parameter: str) -> None:
         """`result = gradient` with the shape of `parameter` (its Python text), as a fresh array
         (a zero gradient has the parameter's dtype too)."""
@@ -343,10 +339,8 @@ class NumpyGenerator(Spelling):
             gradients.values())
         # Let-bound names are computed once: uses of their definition reuse the name.
         self.plan(roots, computed=[definition for _, definition in forward])
-        self.lines = []
-        for name, definition in forward:
-            code = self.assign(self.identifiers[name], definition)
-            self.emitted_shapes[name] = code.shape
+        statements: list[Statement] = [Assign(self.identifiers[name], definition, name=name)
+                                       for name, definition in forward]
         # A gradient is computed as soon as the adjoints it reads are, as hand-written backprop
         # does layer by layer: each Δ is used while it is still in cache, and fewer are alive.
         adjoint_names = {name for name, _ in backward}
@@ -361,16 +355,18 @@ class NumpyGenerator(Spelling):
             ready = sorted((name for name, needs in pending.items() if needs <= done),
                            key=lambda name: sum(1 for _ in gradients[name].walk()))
             for name in ready:
-                results[name] = self._gradient(name, gradients[name])
+                results[name] = self.names.claim(f"grad_{self.identifiers[name]}")
+                statements.append(Store(results[name], gradients[name],
+                                        self.program.shapes[name], self.identifiers[name]))
                 del pending[name]
 
         flush()
         for name, value in backward:
-            code = self.assign(self.identifiers[name], value)
-            self.emitted_shapes[name] = code.shape
+            statements.append(Assign(self.identifiers[name], value, name=name))
             done.add(name)
             flush()
         flush()
+        self.lines = emit_statements(statements, {"": self})
         results = {name: results[name] for name in derivation.gradients}
         objective = self.identifiers[program.objective]
         kept = {objective, *results.values(), *(self.identifiers[name] for name in parameters)}
@@ -416,6 +412,32 @@ class NumpyGenerator(Spelling):
         lines += [f"    {line.format(arrays=arrays)}" for line in self.backend.prologue]
         lines += [f"    {line}" for line in body]
         return "\n".join(lines) + "\n"
+
+
+def emit_statements(statements: Sequence[Statement],
+                    parts: Mapping[str, NumpyGenerator]) -> list[str]:
+    """The lines of `statements`, each expression lowered, planned and spelled by the
+    generator of its part; a value computed inside a block is forgotten when the block ends."""
+    lines: list[str] = []
+    for statement in statements:
+        if isinstance(statement, Assign):
+            lines += parts[statement.part].statements(statement.target, statement.expr,
+                                                      statement.name)
+        elif isinstance(statement, Store):
+            lines += parts[statement.part].gradient_statements(
+                statement.target, statement.expr, statement.shape, statement.parameter)
+        elif isinstance(statement, Line):
+            lines.append(statement.text)
+        elif isinstance(statement, Release):
+            lines += release_layers(lines, list(statement.lists), statement.var)
+            lines += release_locals(lines, set(statement.kept))
+        else:
+            known = {part: generator.computed_temporaries() for part, generator in parts.items()}
+            lines.append(statement.header)
+            lines += ["    " + line for line in emit_statements(statement.body, parts)]
+            for part, generator in parts.items():
+                generator.forget_temporaries(known[part])
+    return lines
 
 
 def load_function(source: str, name: str) -> Callable[..., Any]:

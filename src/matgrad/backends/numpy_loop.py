@@ -4,12 +4,17 @@ last takes its namespace from every input, each list's members too, before `_flo
 
 The function takes each layer family as a list (`W = [W1, …, Wk]`) and plain matrices as
 arrays, and runs
-    forward:   for j = 1…k: the body's definitions (A[j], Z[j]) into lists indexed by layer;
-               then the epilogue (J);
+    forward:   for j = 1…k: the body's definitions (A[j], Z[j]) into lists indexed by layer
+               (or a per-layer local, for a family no later code reads); then the epilogue (J);
     backward:  the epilogue's ∂J/∂Z[k] into `delta_Z`; for j = k…1: the body's adjoints and
                gradients with ΔZ[j] = delta_Z, then delta_Z = ∂J/∂Z[j-1] for the next layer.
-Every expression is emitted by `NumpyGenerator`, so the loop body is the code the flat module
-would contain for one layer (CSE, in-place chains, f′ through the cached Z, 1ᵀΔ as a row sum).
+The module is built as statements (codegen/statements.py: assignments, gradient stores, the two
+loops, the block of the layers but the first) and written by the one walker of every module
+(backends/emit.py `emit_statements`): each expression is lowered, planned and spelled by a
+`NumpyGenerator` of its part, so the loop body is the code the flat module would contain for
+one layer (CSE, in-place chains, f′ through the cached Z, 1ᵀΔ as a row sum).  Which families
+can live in per-layer locals is read off the lowered backward and epilogue code before
+anything is written, so the module is generated once.
 
 Invariants: the depth is read from the lists' lengths and every list and shape is checked at
 entry (a size shared by two arguments must agree, named in the error); gradients never alias
@@ -19,25 +24,31 @@ range(k)`), so under `jax.jit` it is unrolled for the depth of the lists traced.
 
 from __future__ import annotations
 
+import re
+from functools import partial
+
 from matgrad.backends.base import Backend
-from matgrad.backends.emit import Embedding, NumpyGenerator
+from matgrad.backends.emit import Embedding, NumpyGenerator, emit_statements
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
-from matgrad.codegen.liveness import release_layers
-from matgrad.codegen.lower import fraction_literal
+from matgrad.codegen.array_program import names_read
+from matgrad.codegen.lower import Lowering, fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
     check_bind_keys,
     python_name,
 )
 from matgrad.codegen.signature import Signature, loop_signature
+from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
 from matgrad.engine.derivation import Derivation, Layers
 from matgrad.errors import CodegenError
 from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Shape
+from matgrad.ir.expr import Apply, Expr
 from matgrad.ir.indexing import Index
+from matgrad.ir.shapes import shape_of
 from matgrad.ir.text import to_text
 
 
@@ -78,13 +89,10 @@ AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
 
 class LoopCodegen:
     def __init__(self, derivation: Layers, function_name: str,
-                 bind: dict[str, str], local_families: frozenset[str] = frozenset(),
+                 bind: dict[str, str], local_families: frozenset[str] | None = None,
                  signature: Signature | None = None, backend: Backend = NUMPY) -> None:
         self.backend = backend
-        # Families only the forward step itself reads (A when f′ goes through Z) live in a
-        # local rebound every layer, not in a list that keeps every layer's A to the end.
-        self.local_families = local_families
-        self.lists_read_later: set[str] = set()
+        self.locals_read_later: set[str] = set()
         self.derivation = derivation
         self.layered = derivation.layered
         self.function_name = function_name
@@ -104,6 +112,41 @@ class LoopCodegen:
             if name not in self.families}
         self.lists: dict[str, str] = dict(self.signature.locals)
         self.carried_locals = dict(self.signature.carried_locals)
+        # Families only the forward step itself reads (A when f′ goes through Z) live in a
+        # local rebound every layer, not in a list that keeps every layer's A to the end.
+        self.local_families = (self.per_layer_locals() if local_families is None
+                               else local_families)
+
+    def part_bind(self, part: Derivation) -> dict[str, str]:
+        """The bindings of a part's functions (f[j] bound by f, or by itself)."""
+        return {fn: concrete for fn in part.program.abstract_functions
+                if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
+
+    def per_layer_locals(self) -> frozenset[str]:
+        """The families no code after the forward loop reads, as lowering writes that code
+        (f′(A) through the cached Z reads Z, not A): each can live in a local."""
+        body, epilogue = self.derivation.body, self.derivation.epilogue
+        later = [
+            (body, [*body.adjoints.values(), *body.gradients.values()]),
+            (epilogue, [*epilogue.program.definitions.values(), *epilogue.adjoints.values(),
+                        *epilogue.gradients.values()])]
+        read: set[str] = set()
+        for part, roots in later:
+            memo: dict[Expr, Shape] = {}
+            probe = Lowering(partial(shape_of, symbol_shapes=dict(part.shapes), memo=memo),
+                             lambda name: None, lambda name: True, self.part_bind(part),
+                             typed_sizes=False)
+            probe.forward_of_apply = {definition: name for name, definition
+                                      in part.program.definitions.items()
+                                      if isinstance(definition, Apply) and definition.order == 0}
+            probe.plan(roots)
+            for root in roots:
+                read |= names_read(probe.lower(root))
+        carried = set(self.layered.carried)
+        read_bases = {indexing.base_of(name) for name in read}
+        return frozenset(base for base, family in self.families.items()
+                         if not family.is_parameter and base not in carried
+                         and base not in read_bases)
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -160,8 +203,7 @@ class LoopCodegen:
 
     def generator(self, part: Derivation) -> NumpyGenerator:
         """A generator for one part, emitting into this module through its embedding."""
-        bind = {fn: concrete for fn in part.program.abstract_functions
-                if (concrete := self.bind.get(fn, self.bind.get(indexing.base_of(fn))))}
+        bind = self.part_bind(part)
         names = [*part.program.shapes, *part.program.definitions, *part.adjoints]
         embedding = Embedding(self.names, self.helpers,
                               {name: self.name_text(name) for name in names}, self.dim_text)
@@ -261,90 +303,61 @@ class LoopCodegen:
         derivation, layered = self.derivation, self.layered
         body, epilogue = derivation.body, derivation.epilogue
         var, loop = self.var, layered.loop
-        body_gen, epi_gen = self.generator(body), self.generator(epilogue)
-        lines: list[str] = []
+        parts = {"body": self.generator(body), "epilogue": self.generator(epilogue)}
+        body_gen, epi_gen = parts["body"], parts["epilogue"]
+        head: list[Statement] = []
         internal = [base for base, family in self.families.items() if not family.is_parameter]
         top = max([loop.stop[1], *(self.families[base].top for base in internal)])
         size = self.index_text(Index(layered.depth_symbol, top))
-        for base in internal:
-            if base not in self.local_families:
-                lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
+        stored = [base for base in internal if base not in self.local_families]
+        head += [Line(f"{self.lists[base]} = [None] * ({size} + 1)") for base in stored]
         for base, start in layered.start_values.items():
-            lines.append(f"{self.name_text(layered.initial(base))} = "
-                         f"{self._start_text(base, start.value)}")
-        # forward
+            head.append(Line(f"{self.name_text(layered.initial(base))} = "
+                             f"{self._start_text(base, start.value)}"))
+        # forward: the body's definitions, layer by layer, into the lists (or locals)
         body_lets = [(s.name, body.program.definitions[s.name]) for s in loop.body
                      if isinstance(s, Let)]
         body_values = [value for _, value in body_lets]
         body_gen.plan(body_values, computed=body_values)
-        forward = []
-        known_before = body_gen.computed_temporaries()
-        for name, value in body_lets:
-            forward += body_gen.statements(self.name_text(name), value)
-        # A temporary of the forward loop holds the last layer's value after it: the backward
-        # loop must compute its own, per layer (only the stored families are per layer).
-        body_gen.forget_temporaries(known_before)
-        stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
-        lines.append(f"for {var} in range({loop.start}, "
-                     f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
-        lines += ["    " + line for line in forward]
-        after_forward = len(lines)
+        last = self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))
+        head.append(Loop(var, str(loop.start), last, 1, (
+            *(Assign(self.name_text(name), value, "body", name) for name, value in body_lets),
+            Release())))
+        # Each part is planned just before it is written: what the backward loop shares is no
+        # temporary of the forward one.
+        forward_lines = emit_statements(head, parts)
+        # the epilogue: J, its adjoints and the gradients it gives
+        rest: list[Statement] = []
         epi_defs = list(epilogue.program.definitions.items())
         epi_backward = list(epilogue.adjoints.items())
         epi_gen.plan([v for _, v in epi_defs] + [v for _, v in epi_backward]
                      + list(epilogue.gradients.values()), computed=[v for _, v in epi_defs])
-        for name, value in epi_defs:
-            lines += epi_gen.statements(self.name_text(name), value)
-        for name, value in epi_backward:
-            lines += epi_gen.statements(self.name_text(name), value)
-        grad_lists, results = self.gradient_lists(derivation.parameters, lines)
+        rest += [Assign(self.name_text(name), value, "epilogue", name)
+                 for name, value in [*epi_defs, *epi_backward]]
+        allocations: list[str] = []
+        grad_lists, results = self.gradient_lists(derivation.parameters, allocations)
+        rest += [Line(line) for line in allocations]
         finals = {layered.final(base): base for base in layered.carried}
         for name, gradient in epilogue.gradients.items():
-            shape = epilogue.program.shapes[name]
             if name in finals:
-                lines += epi_gen.statements(self.carried_locals[finals[name]], gradient)
+                rest.append(Assign(self.carried_locals[finals[name]], gradient, "epilogue"))
                 continue
-            parts = indexing.split(name)
-            if parts is not None:
-                family = self.families[parts[0]]
-                target = f"{grad_lists[parts[0]]}[{self.index_text(parts[1], family.lowest)}]"
+            parts_of_name = indexing.split(name)
+            if parts_of_name is not None:
+                family = self.families[parts_of_name[0]]
+                target = (f"{grad_lists[parts_of_name[0]]}"
+                          f"[{self.index_text(parts_of_name[1], family.lowest)}]")
             else:
                 target = self.names.claim(f"grad_{self.name_text(name)}")
                 results.append(f'"{name}": {target}')
-            lines += epi_gen.gradient_statements(target, gradient, shape, self.name_text(name))
-        # backward through the layers
-        carried_inputs = {layered.at(base, -1): base for base in layered.carried}
-        roots = list(body.adjoints.values()) + list(body.gradients.values())
-        body_gen.plan(roots)
-        backward: list[str] = []
-        for name, value in body.adjoints.items():
-            backward += body_gen.statements(self.name_text(name), value)
-        for name, gradient in body.gradients.items():
-            if name in carried_inputs:
-                continue
-            base, index = indexing.split(name)  # type: ignore[misc]
-            target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
-            backward += body_gen.gradient_statements(target, gradient,
-                                                     body.program.shapes[name],
-                                                     self.name_text(name))
-        for name, base in carried_inputs.items():
-            # ∂J/∂Z[j-1] reads ΔZ[j] (a residual layer reads it twice): computed into a name
-            # of its own, then rebound, so that no in-place step overwrites ΔZ[j] while the
-            # expression still needs it.
-            local = self.carried_locals[base]
-            below = self.names.claim(f"{local}_below")
-            backward.append(f"if {var} > {loop.start}:")
-            backward += ["    " + line for line in body_gen.statements(below,
-                                                             body.gradients[name])]
-            backward.append(f"    {local} = {below}")
-        # Each layer's stored values go back to the allocator once no later layer reads them.
-        backward += release_layers(backward, [self.lists[base] for base in internal
-                                              if base not in self.local_families], var)
-        lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
-        lines += ["    " + line for line in backward]
+            rest.append(Store(target, gradient, epilogue.program.shapes[name],
+                              self.name_text(name), "epilogue"))
+        rest.append(self._backward_loop(body_gen, grad_lists))
         objective = self.name_text(epilogue.objective)
         returned = self.backend.returned_scalar.format(x=objective)
-        lines.append(f"return {returned}, {{{', '.join(results)}}}")
+        rest.append(Line(f"return {returned}, {{{', '.join(results)}}}"))
+        later_lines = emit_statements(rest, parts)
+        lines = forward_lines + later_lines
         arguments = list(self.signature.arguments)
         checks = self._checks(arguments)
         if any("float_type" in line for line in lines):
@@ -354,9 +367,47 @@ class LoopCodegen:
                       or self._declared_shape(name) is not None]
             checks.append("float_type = " + self.backend.result_type(self.backend.alias,
                                                                      arrays))
-        self.lists_read_later = {base for base in internal if any(
-            f"{self.lists[base]}[" in line for line in lines[after_forward:])}
+        self.locals_read_later = {base for base in self.local_families if any(
+            re.search(rf"(?<![\w.]){re.escape(self.lists[base])}\b", line)
+            for line in later_lines)}
         return self._module(arguments, checks + lines)
+
+    def _backward_loop(self, body_gen: NumpyGenerator, grad_lists: dict[str, str]) -> Loop:
+        """for j = k…1: the body's adjoints and gradients with ΔZ[j] = delta_Z, then (but at
+        the first layer) delta_Z = ∂J/∂Z[j-1] for the next one."""
+        layered, body = self.layered, self.derivation.body
+        var, loop = self.var, layered.loop
+        carried_inputs = {layered.at(base, -1): base for base in layered.carried}
+        body_gen.plan(list(body.adjoints.values()) + list(body.gradients.values()))
+        statements: list[Statement] = [Assign(self.name_text(name), value, "body", name)
+                                       for name, value in body.adjoints.items()]
+        for name, gradient in body.gradients.items():
+            if name in carried_inputs:
+                continue
+            base, index = indexing.split(name)  # type: ignore[misc]
+            target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
+            statements.append(Store(target, gradient, body.program.shapes[name],
+                                    self.name_text(name), "body"))
+        below_layers: list[Statement] = []
+        rebound: list[Statement] = []
+        for name, base in carried_inputs.items():
+            # ∂J/∂Z[j-1] reads ΔZ[j] (a residual layer reads it twice): computed into a name
+            # of its own, and every carried value rebound only when all are computed, so that
+            # no in-place step or rebinding changes a ΔZ[j] an expression still needs.
+            local = self.carried_locals[base]
+            below = self.names.claim(f"{local}_below")
+            below_layers.append(Assign(below, body.gradients[name], "body"))
+            rebound.append(Line(f"{local} = {below}"))
+        internal = [base for base, family in self.families.items()
+                    if not family.is_parameter and base not in self.local_families]
+        # Each layer's stored values, and the iteration's own, go back to the allocator once
+        # no later layer reads them.
+        release = Release(frozenset(self.carried_locals.values()),
+                          tuple(self.lists[base] for base in internal), var)
+        stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
+        if below_layers:
+            statements.append(When(f"{var} > {loop.start}", (*below_layers, *rebound)))
+        return Loop(var, stop, str(loop.start - 1), -1, (*statements, release))
 
     def gradient_lists(self, parameters: tuple[str, ...], lines: list[str],
                        ) -> tuple[dict[str, str], list[str]]:
@@ -432,13 +483,10 @@ def _plus(text: str, amount: int) -> str:
 def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],
                       signature: Signature | None = None, backend: Backend = NUMPY) -> str:
     signature = signature or loop_signature(derivation, name)
-    first = LoopCodegen(derivation, name, bind, signature=signature, backend=backend)
-    source = first.generate()
-    carried = set(derivation.layered.carried)
-    # A second pass keeps in a per-layer local each family the backward loop never reads.
-    local = frozenset(base for base, family in first.families.items()
-                      if not family.is_parameter and base not in carried
-                      and base not in first.lists_read_later)
-    if not local:
+    generator = LoopCodegen(derivation, name, bind, signature=signature, backend=backend)
+    source = generator.generate()
+    if not generator.locals_read_later:
         return source
-    return LoopCodegen(derivation, name, bind, local, signature, backend).generate()
+    # A family kept in a per-layer local that the code after the forward loop reads after all
+    # (the analysis missed a read) is stored in its list instead: never a wrong value.
+    return LoopCodegen(derivation, name, bind, frozenset(), signature, backend).generate()

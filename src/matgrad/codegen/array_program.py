@@ -125,3 +125,19 @@ class ArrayProgram:
     def shared(self, value: Value) -> bool:
         """Read by two operations or more, and worth computing once into a name."""
         return self.uses[value] >= 2 and not value.cheap()
+
+
+def names_read(value: Value) -> set[str]:
+    """The program names the code of `value` reads."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.op == "name":
+            found.add(str(current.attrs[0]))
+        stack.extend(current.args)
+    return found

@@ -68,3 +68,22 @@ def _offset(index: str, var: str) -> int | None:
     if match.group(1) is None:
         return 0
     return int(match.group(2)) * (1 if match.group(1) == "+" else -1)
+
+
+def release_locals(body: list[str], kept: set[str]) -> list[str]:
+    """`del` of the names one iteration of a loop body assigns before it reads them (its own
+    temporaries, Δ of the layer), at the end of the iteration: the next iteration's arrays then
+    reuse their memory, warm, instead of being allocated while the last ones are still held.
+    A name the next iteration reads before assigning it (a carried ΔZ), or one in `kept`, is
+    kept."""
+    first_seen: dict[str, bool] = {}  # name → whether its first mention assigns it
+    for line in body:
+        match = _ASSIGNED.match(line)
+        assigned = match.group(1) if match is not None else None
+        reads = _WORD.findall(line.split("=", 1)[1] if assigned else line)
+        for word in reads:
+            first_seen.setdefault(word, False)
+        if assigned is not None:
+            first_seen.setdefault(assigned, True)
+    local = [name for name, assigns in first_seen.items() if assigns and name not in kept]
+    return [f"del {', '.join(local)}"] if local else []

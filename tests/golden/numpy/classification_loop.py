@@ -107,4 +107,5 @@ def value_and_grad(X, Y, lambda_, W, b):
             delta_Z_below = Delta @ W[j - 1].T
             delta_Z = delta_Z_below
         Z[j] = None
+        del Delta
     return np.asarray(J).item(), {"W": grad_W, "b": grad_b}

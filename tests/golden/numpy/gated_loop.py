@@ -72,4 +72,5 @@ def value_and_grad(X, Y, W):
             delta_Z_below += tmp1_ @ W[j - 1].T
             delta_Z = delta_Z_below
         Z[j - 1] = None
+        del tmp1_, tmp3, tmp2
     return np.asarray(J).item(), {"W": grad_W}

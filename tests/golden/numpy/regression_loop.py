@@ -71,6 +71,7 @@ def value_and_grad(X, Y, W, b):
         A = Z[j - 1] @ W[j - 1]
         A += b[j - 1]
         Z[j] = np.tanh(A)
+        del A
     tmp1 = 1.0 / t
     tmp2 = Z[k] - Y
     J = 0.5 * (tmp1 * np.vdot(tmp2, tmp2))
@@ -87,4 +88,5 @@ def value_and_grad(X, Y, W, b):
             delta_Z_below = Delta @ W[j - 1].T
             delta_Z = delta_Z_below
         Z[j] = None
+        del Delta
     return np.asarray(J).item(), {"W": grad_W, "b": grad_b}

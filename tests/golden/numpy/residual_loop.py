@@ -71,4 +71,5 @@ def value_and_grad(X, Y, W):
             delta_Z_below += delta_Z
             delta_Z = delta_Z_below
         Z[j - 1] = None
+        del tmp2, tmp1_
     return np.asarray(J).item(), {"W": grad_W}
