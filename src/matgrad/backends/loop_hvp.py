@@ -8,7 +8,8 @@ Forward-over-reverse in two sweeps (engine/loop_second_order.py):
     epilogue:  its values, ΔZ[k] (first order) and Δ̇Z[k] (its product's Z[k] component);
     backward:  for j = k…1: the body's named adjoints (Δ[j]) and tangents (Ȧ[j]), the
                components of W[j], b[j], then ΔZ[j-1] and Δ̇Z[j-1] for the layer below.
-Every expression is emitted by `NumpyGenerator` through the loop module's embedding, so a
+The module is statements (codegen/statements.py) written by the walker of every module;
+every expression is emitted by `NumpyGenerator` through the loop module's embedding, so a
 layer's code is what the flat product's module would hold for it.
 
 Invariants: as the loop module's (depth from the lists, every list and shape checked at entry,
@@ -21,11 +22,13 @@ import textwrap
 from dataclasses import replace
 
 from matgrad.backends.base import Backend
+from matgrad.backends.emit import NumpyGenerator, emit_statements
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.backends.numpy_loop import AGREE_HELPER, LoopCodegen, module_float_helper
 from matgrad.codegen.signature import Signature, loop_signature
-from matgrad.engine.derivation import carried_adjoint
+from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
+from matgrad.engine.derivation import Layers, carried_adjoint
 from matgrad.engine.loop_second_order import LoopProduct, product_layers
 from matgrad.errors import CodegenError
 from matgrad.front.syntax import Let
@@ -39,7 +42,8 @@ class LoopProductCodegen(LoopCodegen):
     def __init__(self, product: LoopProduct, function_name: str, bind: dict[str, str],
                  signature: Signature | None = None, backend: Backend = NUMPY) -> None:
         layers = product_layers(product)
-        super().__init__(layers, function_name, bind,
+        # Every family of the two sweeps is stored in its list.
+        super().__init__(layers, function_name, bind, frozenset(),
                          signature=signature or loop_signature(layers, function_name),
                          backend=backend)
         self.product = product
@@ -58,18 +62,18 @@ class LoopProductCodegen(LoopCodegen):
                                                 for n, g in epilogue.gradients.items()},
                            adjoints={n: epi_gen.lower_second(a)
                                      for n, a in epilogue.adjoints.items()})
-        lines: list[str] = []
+        parts = {"body": body_gen, "epilogue": epi_gen}
+        head: list[Statement] = []
         internal = [base for base, family in self.families.items() if not family.is_parameter]
         top = max([loop.stop[1], *(self.families[base].top for base in internal)])
         size = self.index_text(Index(layered.depth_symbol, top))
-        for base in internal:
-            lines.append(f"{self.lists[base]} = [None] * ({size} + 1)")
+        head += [Line(f"{self.lists[base]} = [None] * ({size} + 1)") for base in internal]
         for base, start in layered.start_values.items():
             start_name = self._start_text(base, start.value)
-            lines.append(f"{self.name_text(layered.initial(base))} = {start_name}")
+            head.append(Line(f"{self.name_text(layered.initial(base))} = {start_name}"))
             tangent = indexing.make(product.forward[base], Index(None, loop.start - 1))
-            lines.append(f"{self.name_text(tangent)} = {self.backend.alias}.zeros_like("
-                         f"{start_name})")
+            head.append(Line(f"{self.name_text(tangent)} = {self.backend.alias}.zeros_like("
+                             f"{start_name})"))
         # forward: the body's values, then the forward tangents and what they read
         body_lets = [(s.name, body.program.definitions[s.name]) for s in first.layered.loop.body
                      if isinstance(s, Let)]
@@ -79,18 +83,13 @@ class LoopProductCodegen(LoopCodegen):
         body_values = [value for _, value in body_lets]
         forward_roots = [*body_values, *(body.adjoints[n] for n in reads), *tangents.values()]
         body_gen.plan(forward_roots, computed=body_values)
-        known_before = body_gen.computed_temporaries()
-        forward: list[str] = []
-        for name, value in body_lets:
-            forward += body_gen.statements(self.name_text(name), value)
-        for name in reads:
-            forward += body_gen.statements(self.name_text(name), body.adjoints[name])
-        for name, value in tangents.items():
-            forward += body_gen.statements(self.name_text(name), value)
-        body_gen.forget_temporaries(known_before)
-        lines.append(f"for {var} in range({loop.start}, "
-                     f"{self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))}):")
-        lines += ["    " + line for line in forward]
+        forward = [*body_lets, *((name, body.adjoints[name]) for name in reads),
+                   *tangents.items()]
+        last = self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))
+        head.append(Loop(var, str(loop.start), last, 1, (
+            *(Assign(self.name_text(name), value, "body", name) for name, value in forward),
+            Release())))
+        lines = emit_statements(head, parts)
         # the epilogue: its values, its first-order adjoints and ΔZ[k], its tangents and Δ̇Z[k]
         objective = epilogue.program.objective
         epi_defs = [(n, v) for n, v in epilogue.program.definitions.items() if n != objective]
@@ -99,11 +98,11 @@ class LoopProductCodegen(LoopCodegen):
                      + list(epilogue.gradients.values())
                      + list(first.epilogue.gradients.values()),
                      computed=[v for _, v in epi_defs])
-        for name, value in epi_defs:
-            lines += epi_gen.statements(self.name_text(name), value)
-        for name, value in epi_tangents:
-            lines += epi_gen.statements(self.name_text(name), value)
-        grad_lists, results = self.gradient_lists(first.parameters, lines)
+        tail: list[Statement] = [Assign(self.name_text(name), value, "epilogue", name)
+                                 for name, value in [*epi_defs, *epi_tangents]]
+        allocations: list[str] = []
+        grad_lists, results = self.gradient_lists(first.parameters, allocations)
+        tail += [Line(line) for line in allocations]
         backward_locals = {base: self.name_text(carried_adjoint(base, layered))
                            for base in layered.carried}
         dot_locals = {base: self.name_text(indexing.make(product.backward[base],
@@ -112,25 +111,43 @@ class LoopProductCodegen(LoopCodegen):
         finals = {layered.final(base): base for base in layered.carried}
         for name, gradient in first.epilogue.gradients.items():
             if name in finals:
-                lines += epi_gen.statements(backward_locals[finals[name]], gradient)
+                tail.append(Assign(backward_locals[finals[name]], gradient, "epilogue"))
         for name, component in epilogue.gradients.items():
             if name in finals:
-                lines += epi_gen.statements(dot_locals[finals[name]], component)
+                tail.append(Assign(dot_locals[finals[name]], component, "epilogue"))
                 continue
-            parts = indexing.split(name)
-            if parts is not None:  # W[k], declared after the loop: a member of W's list
-                family = self.families[parts[0]]
-                target = f"{grad_lists[parts[0]]}[{self.index_text(parts[1], family.lowest)}]"
+            name_parts = indexing.split(name)
+            if name_parts is not None:  # W[k], declared after the loop: a member of W's list
+                family = self.families[name_parts[0]]
+                target = (f"{grad_lists[name_parts[0]]}"
+                          f"[{self.index_text(name_parts[1], family.lowest)}]")
             else:
                 target = self.names.claim(f"grad_{self.name_text(name)}")
                 results.append(f'"{name}": {target}')
-            lines += epi_gen.gradient_statements(target, component,
-                                                 epilogue.program.shapes[name],
-                                                 self.name_text(name))
-        # backward through the layers
+            tail.append(Store(target, component, epilogue.program.shapes[name],
+                              self.name_text(name), "epilogue"))
+        lines += emit_statements(tail, parts)
+        lines += emit_statements([self._backward_sweep(body_gen, first, grad_lists,
+                                                       backward_locals, dot_locals)], parts)
+        lines.append(f"return {{{', '.join(results)}}}")
+        arguments = list(self.signature.arguments)
+        checks = self._checks(arguments)
+        if any("float_type" in line for line in lines):
+            raise CodegenError(f"the {self.backend.name} backend's loop product would convert "
+                               "numbers to the arrays' type; use the numpy backend.")
+        return self._product_module(arguments, checks + lines)
+
+    def _backward_sweep(self, body_gen: NumpyGenerator, first: Layers,
+                        grad_lists: dict[str, str], backward_locals: dict[str, str],
+                        dot_locals: dict[str, str]) -> Loop:
+        """for j = k…1: the body's named values, adjoints and components, then (but at the
+        first layer) ΔZ and Δ̇Z for the layer below, both read before either is rebound."""
+        layered, body = self.layered, self.product.body
+        var, loop = self.var, layered.loop
         carried_inputs = {layered.at(base, -1): base for base in layered.carried}
+        lets = {s.name for s in first.layered.loop.body if isinstance(s, Let)}
         named = [(n, v) for n, v in body.program.definitions.items()
-                 if n not in dict(body_lets) and n != body.program.objective]
+                 if n not in lets and n != body.program.objective]
         components = {n: g for n, g in body.gradients.items()
                       if n not in carried_inputs and n not in
                       {carried_adjoint(base, layered) for base in layered.carried}}
@@ -139,36 +156,30 @@ class LoopProductCodegen(LoopCodegen):
         body_gen.plan([*(v for _, v in named), *body.adjoints.values(), *components.values(),
                        *(value for pair in belows.values() for value in pair)],
                       computed=[v for _, v in named])
-        backward: list[str] = []
-        for name, value in named:
-            backward += body_gen.statements(self.name_text(name), value)
-        for name, value in body.adjoints.items():
-            backward += body_gen.statements(self.name_text(name), value)
+        statements: list[Statement] = [
+            Assign(self.name_text(name), value, "body", name)
+            for name, value in [*named, *body.adjoints.items()]]
         for name, gradient in components.items():
             base, index = indexing.split(name)  # type: ignore[misc]
             target = f"{grad_lists[base]}[{self.index_text(index, self.families[base].lowest)}]"
-            backward += body_gen.gradient_statements(target, gradient,
-                                                     body.program.shapes[name],
-                                                     self.name_text(name))
+            statements.append(Store(target, gradient, body.program.shapes[name],
+                                    self.name_text(name), "body"))
         for base, (first_order, second) in belows.items():
             # Both reads of ΔZ[j] and Δ̇Z[j] are done before either is rebound.
             below = self.names.claim(f"{backward_locals[base]}_below")
             dot_below = self.names.claim(f"{dot_locals[base]}_below")
-            backward.append(f"if {var} > {loop.start}:")
-            backward += ["    " + line for line in body_gen.statements(below, first_order)]
-            backward += ["    " + line for line in body_gen.statements(dot_below, second)]
-            backward += [f"    {backward_locals[base]} = {below}",
-                         f"    {dot_locals[base]} = {dot_below}"]
+            statements.append(When(f"{var} > {loop.start}", (
+                Assign(below, first_order, "body"), Assign(dot_below, second, "body"),
+                Line(f"{backward_locals[base]} = {below}"),
+                Line(f"{dot_locals[base]} = {dot_below}"))))
+        # Each layer's stored values, and the iteration's own, go back to the allocator once
+        # no later layer reads them.
+        internal = [self.lists[base] for base, family in self.families.items()
+                    if not family.is_parameter]
+        statements.append(Release(frozenset({*backward_locals.values(), *dot_locals.values()}),
+                                  tuple(internal), var))
         stop = self.index_text(Index(layered.depth_symbol, loop.stop[1]))
-        lines.append(f"for {var} in range({stop}, {loop.start - 1}, -1):")
-        lines += ["    " + line for line in backward]
-        lines.append(f"return {{{', '.join(results)}}}")
-        arguments = list(self.signature.arguments)
-        checks = self._checks(arguments)
-        if any("float_type" in line for line in lines):
-            raise CodegenError(f"the {self.backend.name} backend's loop product would convert "
-                               "numbers to the arrays' type; use the numpy backend.")
-        return self._product_module(arguments, checks + lines)
+        return Loop(var, stop, str(loop.start - 1), -1, tuple(statements))
 
     def _adjoints_read(self, roots: list[Expr]) -> list[str]:
         """The body product's tangents the forward tangents read, in the order named; one that
