@@ -1,7 +1,8 @@
 """Every entry of the function table (src/matgrad/functions.py) is checked numerically: its
 SymPy derivative against central differences of its SymPy definition, its NumPy template and
-its NumPy derivative template against SymPy, its derivative through the output y = f(x) against
-SymPy, and its LaTeX name against pdflatex — so a mistyped template fails a test."""
+its NumPy derivative template against SymPy, and its LaTeX name against pdflatex — so a
+mistyped template fails a test.  The written-out derivatives (rules/derivatives.rules) are
+checked in tests/test_textbook.py and tests/test_rules.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sympy
 
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
 from matgrad.front.resolve import SPECIAL_CALLS
-from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol, y_symbol
+from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol
 from matgrad.ir.expr import Apply, Sym
 from matgrad.printing.latex import to_latex
 
@@ -65,17 +66,6 @@ def test_numpy_derivative_template_matches_sympy(name: str) -> None:
     _, derivative = NUMPY_SPELLINGS[name]
     np.testing.assert_allclose(template(derivative, x), sympy_values(fn.sympy_expr(1), x),
                                rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("name", [name for name in NAMES if ELEMENTWISE[name].via_output])
-def test_derivative_through_the_output_matches_sympy(name: str) -> None:
-    fn, x = ELEMENTWISE[name], points(name)
-    via = fn.via_output_expr()
-    assert via is not None
-    y = sympy_values(fn.sympy_expr(), x)
-    through_output = sympy.lambdify(y_symbol(), via, modules="numpy")(y)
-    np.testing.assert_allclose(np.broadcast_to(through_output, x.shape),
-                               sympy_values(fn.sympy_expr(1), x), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(ROWWISE))

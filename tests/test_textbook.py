@@ -1,6 +1,7 @@
-"""Printed results write the derivatives of built-in functions out (printing/textbook.py):
-every form equals f′ numerically, with and without a named output, and results read as a
-textbook writes them; abstract functions and relu keep f′."""
+"""Printed results write the derivatives of built-in functions out (printing/textbook.py, by
+the rules of rules/derivatives.rules): every form equals f′ or f″ numerically on the function's
+domain, with and without a named output, and results read as a textbook writes them; abstract
+functions and relu keep f′."""
 
 from __future__ import annotations
 
@@ -9,27 +10,53 @@ import pytest
 from helpers import bound_functions
 
 import matgrad
+from matgrad.errors import RuleError
 from matgrad.functions import ELEMENTWISE
 from matgrad.ir.evaluate import Environment, evaluate
 from matgrad.ir.expr import Apply, Sym
-from matgrad.printing.textbook import TEXTBOOK, textbook
+from matgrad.printing.textbook import textbook
+from matgrad.rewrite.derivative_forms import derivative_forms, forms_of
+from matgrad.rewrite.rules import load_rule_texts
+
+FORMS = derivative_forms()
 
 
-@pytest.mark.parametrize("fn", sorted(TEXTBOOK))
+@pytest.mark.parametrize(("fn", "order"), sorted(FORMS.rules))
 @pytest.mark.parametrize("named", [True, False])
-def test_form_equals_the_derivative(fn: str, named: bool) -> None:
+def test_form_equals_the_derivative(fn: str, order: int, named: bool) -> None:
+    # On the function's own domain (tests/test_rules.py checks every rule at 0.5–1.5 too).
     low, high = ELEMENTWISE[fn].domain
     x = np.random.default_rng(len(fn)).uniform(low, high, size=(3, 4))
     shapes = {"X": ("n", "m"), "Z": ("n", "m")}
     definitions = {"Z": Apply(fn, Sym("X"))} if named else {}
-    written = textbook(Apply(fn, Sym("X"), 1), shapes, definitions)
-    assert written != Apply(fn, Sym("X"), 1)
+    written = textbook(Apply(fn, Sym("X"), order), shapes, definitions)
+    assert not any(isinstance(node, Apply) and node.order for node in written.walk()), written
+    assert named == (Sym("Z") in written.walk()) or not FORMS.reads_output(fn, order)
     values = {"X": x, "Z": np.asarray(evaluate(Apply(fn, Sym("X")),
                                                Environment({"X": x}, {"n": 3, "m": 4})))}
     env = Environment(values, {"n": 3, "m": 4}, bound_functions({}))  # type: ignore[arg-type]
-    expected = evaluate(Apply(fn, Sym("X"), 1), env)
+    expected = evaluate(Apply(fn, Sym("X"), order), env)
     np.testing.assert_allclose(np.broadcast_to(evaluate(written, env), x.shape), expected,
                                rtol=1e-12, atol=1e-14)
+
+
+def test_every_built_in_has_its_second_derivative_and_all_but_relu_and_abs_the_first() -> None:
+    # relu′ has no closed form in the language; abs′ = sign is a tidy rule, applied in deriving.
+    assert {fn for fn, order in FORMS.rules if order == 1} == set(ELEMENTWISE) - {"relu", "abs"}
+    assert {fn for fn, order in FORMS.rules if order == 2} == set(ELEMENTWISE)
+    assert {fn for fn in ELEMENTWISE if FORMS.reads_output(fn, 1)} == {
+        "tanh", "sigmoid", "exp", "expm1", "sqrt"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("bad (t) : tanh(X) => tanh(X)", r"reads f′\(X\) or f′′\(X\) of a built-in"),
+    ("bad (t) : f'(X) => f'(X)", "of a built-in"),
+    ("one (t) : exp'(X) => exp(X)\ntwo (t) : exp'(X) => exp(X) + 0", "has a rule for that"),
+])
+def test_bad_derivative_rules_are_rejected(text: str, message: str) -> None:
+    rules = load_rule_texts([("bad.rules", "@phase derivatives\n" + text + "\n")])
+    with pytest.raises(RuleError, match=message):
+        forms_of(rules)
 
 
 @pytest.mark.parametrize(("source", "printed"), [

@@ -21,6 +21,7 @@ PHASE_TEXT = {
     "tidy": "exact algebra applied silently after every step",
     "readoff": "reads the gradient off a finished term",
     "stabilize": "rewrites a program into numerically stable forms before differentiation",
+    "derivatives": "writes f′ and f″ of a built-in function out, for printed results and code",
 }
 
 ERROR_EXAMPLES = [

@@ -1,10 +1,11 @@
 """The library of elementwise and row-wise functions.
 
 Each elementwise function is one row of `ELEMENTWISE`: its scalar definition in SymPy syntax (the
-derivative comes from SymPy, so a new function is one line), optionally its derivative written
-through its own output y = f(x) (checked equal to SymPy's derivative by the tests), its LaTeX
-name and the interval to sample inputs from in numerical checks.  No backend strings: each
-backend spells the functions in a table of its own (backends/numpy_spellings.py).
+derivative comes from SymPy, so a new function is one line), its LaTeX name and the interval to
+sample inputs from in numerical checks.  How printed results and generated code write f′ and f″
+out (tanh′ = 1 − tanh², through the forward value) are rules (rules/derivatives.rules).  No
+backend strings: each backend spells the functions in a table of its own
+(backends/numpy_spellings.py).
 
 Invariants: names are unique; a name not in the table applied elementwise is an *abstract*
 function (`f`, `g`) whose derivative stays symbolic (`f′`) until the user binds it.
@@ -38,21 +39,13 @@ def x_symbol() -> sympy.Symbol:
     return sympy_module().Symbol("x", real=True)
 
 
-@cache
-def y_symbol() -> sympy.Symbol:
-    """The output y = f(x) in which `via_output` forms are written."""
-    return sympy_module().Symbol("y", real=True)
-
-
 @dataclass(frozen=True)
 class ElementwiseFunction:
-    """`definition` is f(x) in SymPy syntax; `via_output` is f′ written in y = f(x), for code
-    that reuses a cached forward value (checked against SymPy's f′ by the tests).  How a
-    backend spells f and f′ lives with the backend (backends/numpy_spellings.py)."""
+    """`definition` is f(x) in SymPy syntax.  How a backend spells f and f′ lives with the
+    backend (backends/numpy_spellings.py)."""
 
     name: str
     definition: str
-    via_output: str | None = None
     latex: str | None = None
     domain: tuple[float, float] = (-2.0, 2.0)
     # How the LaTeX writes an application when not as `name(x)`: \sqrt{x}, in `{x}`.
@@ -62,11 +55,6 @@ class ElementwiseFunction:
         sympy = sympy_module()
         expr = sympy.sympify(self.definition, locals={"x": x_symbol()})
         return sympy.diff(expr, x_symbol(), order) if order else expr
-
-    def via_output_expr(self) -> sympy.Expr | None:
-        if self.via_output is None:
-            return None
-        return sympy_module().sympify(self.via_output, locals={"y": y_symbol()})
 
 
 @dataclass(frozen=True)
@@ -84,13 +72,13 @@ class RowFunction:
 ELEMENTWISE: dict[str, ElementwiseFunction] = {
     fn.name: fn
     for fn in [
-        ElementwiseFunction("tanh", "tanh(x)", via_output="1 - y**2"),
-        ElementwiseFunction("sigmoid", "1/(1 + exp(-x))", via_output="y*(1 - y)", latex=r"\sigma"),
+        ElementwiseFunction("tanh", "tanh(x)"),
+        ElementwiseFunction("sigmoid", "1/(1 + exp(-x))", latex=r"\sigma"),
         ElementwiseFunction("relu", "Piecewise((x, x > 0), (0, True))",
                             latex=r"\operatorname{relu}", domain=(0.1, 2.0)),
-        ElementwiseFunction("exp", "exp(x)", via_output="y"),
+        ElementwiseFunction("exp", "exp(x)"),
         ElementwiseFunction("log", "log(x)", domain=(0.5, 3.0)),
-        ElementwiseFunction("sqrt", "sqrt(x)", via_output="1/(2*y)", domain=(0.5, 3.0),
+        ElementwiseFunction("sqrt", "sqrt(x)", domain=(0.5, 3.0),
                             latex=r"\operatorname{sqrt}", latex_call=r"\sqrt{{{x}}}"),
         ElementwiseFunction("square", "x**2", latex=r"\operatorname{sq}"),
         ElementwiseFunction("abs", "Abs(x)", latex=r"\operatorname{abs}", domain=(0.1, 2.0)),
@@ -102,8 +90,7 @@ ELEMENTWISE: dict[str, ElementwiseFunction] = {
         ElementwiseFunction("identity", "x", latex=r"\operatorname{id}"),
         ElementwiseFunction("log1p", "log(1 + x)",
                             latex=r"\operatorname{log1p}", domain=(-0.5, 2.0)),
-        ElementwiseFunction("expm1", "exp(x) - 1",
-                            via_output="y + 1", latex=r"\operatorname{expm1}"),
+        ElementwiseFunction("expm1", "exp(x) - 1", latex=r"\operatorname{expm1}"),
         ElementwiseFunction("sinh", "sinh(x)"),
         ElementwiseFunction("cosh", "cosh(x)"),
         ElementwiseFunction("arctan", "atan(x)", latex=r"\arctan"),
@@ -160,7 +147,9 @@ def is_builtin(name: str) -> bool:
 def numeric(name: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
     """The order-th derivative of a built-in elementwise function, as a NumPy callable."""
     expr = ELEMENTWISE[name].sympy_expr(order)
-    func = sympy_module().lambdify(x_symbol(), expr, modules="numpy")
+    # abs″ = 2δ(x): zero almost everywhere, as the rules write the piecewise-linear f″.
+    func = sympy_module().lambdify(x_symbol(), expr,
+                                   modules=[{"DiracDelta": np.zeros_like}, "numpy"])
 
     def apply(values: np.ndarray) -> np.ndarray:
         result: np.ndarray = np.broadcast_to(np.asarray(func(values), dtype=float),

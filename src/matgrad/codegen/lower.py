@@ -5,9 +5,8 @@ backend:
 - matrix-chain order from shapes (codegen/chain.py), shared products kept whole;
 - no ones matrix: 𝟏b is b left to broadcast, 1ᵀΔ a column sum, Δ𝟏 a row sum, 𝟏𝟏 = k𝟏;
 - X⁻¹B as a solve, never the inverse times B;
-- f′(A) through the cached output Z = f(A) (tanh′ = 1 − Z², σ′ = Z(1 − Z); the function
-  table's `via_output`), and f″ written out through printing/textbook.py's SECOND table, so no
-  backend spells f″;
+- f′(A) through the cached output Z = f(A) (tanh′ = 1 − Z², σ′ = Z(1 − Z)), and f″ written
+  out, both by the rules of rules/derivatives.rules, so no backend spells f″;
 - softmax(A) next to logsumexp(A) computed from it, exp(A − logsumexp(A));
 - ‖E‖² as ⟨E, E⟩; a broadcast made explicit where an operation needs the full array.
 
@@ -26,7 +25,6 @@ from fractions import Fraction
 
 from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.chain import best_bracketing, ones_shape
-from matgrad.codegen.derivatives import through_output
 from matgrad.codegen.plan import plan_shared_values
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE
@@ -61,8 +59,9 @@ from matgrad.ir.expr import (
     Trace,
     Transpose,
     Zero,
+    substitute,
 )
-from matgrad.printing.textbook import SECOND
+from matgrad.rewrite.derivative_forms import derivative_forms
 
 _SCALAR_OPS = {Trace: "trace", Det: "det", LogDet: "logdet", Norm: "norm"}
 
@@ -104,6 +103,7 @@ class Lowering:
         self.pinned: set[Value] = set()            # their values
         self.softmax_from_logsumexp: set[Expr] = set()
         self.forward_of_apply: dict[Expr, str] = {}  # f(A) → the name holding it
+        self.forms = derivative_forms()
 
     # ---- planning and sharing ------------------------------------------------------------------
 
@@ -304,29 +304,35 @@ class Lowering:
 
     def via_output(self, expr: Apply) -> Expr | None:
         """f′(A) written through the cached Z = f(A), as an expression (tanh′ = 1 − Z ⊙ Z)."""
-        if expr.order != 1:
-            return None
-        via = ELEMENTWISE[self.function(expr.fn)].via_output_expr()
-        if via is None:
+        concrete = self.function(expr.fn)
+        if expr.order != 1 or not self.forms.reads_output(concrete, 1):
             return None
         forward = Apply(expr.fn, expr.arg, 0)
         cached = self.forward_of_apply.get(forward)
         if cached is not None:
-            return through_output(via, Sym(cached), self.full_shape(expr))
+            return self._written_out(expr, Sym(cached))
         # f(A) computed once anyway (Z = α f(A) reads it too): f′ reads it as well.
         if forward in self.shared_exprs or forward in self.memo:
-            return through_output(via, forward, self.full_shape(expr))
+            return self._written_out(expr, forward)
         return None
 
     def _second_derivative(self, expr: Apply) -> Expr | None:
-        """f″(A) as the expression of the SECOND table (through a cached Z = f(A))."""
-        form = SECOND.get(self.function(expr.fn)) if expr.order == 2 else None
-        if form is None:
+        """f″(A) by its rule (rules/derivatives.rules), through a cached Z = f(A)."""
+        if expr.order != 2:
+            return None
+        cached = self.forward_of_apply.get(Apply(expr.fn, expr.arg, 0))
+        return self._written_out(expr, Sym(cached) if cached is not None else None)
+
+    def _written_out(self, expr: Apply, output: Expr | None) -> Expr | None:
+        """`expr` by the rule of its (bound) function, the function's applications in it named
+        as in the program (f, when f is bound to tanh) and f(A) read as `output` if given."""
+        concrete = self.function(expr.fn)
+        written = self.forms.written_out(Apply(concrete, expr.arg, expr.order), self.full_shape)
+        if written is None:
             return None
         forward = Apply(expr.fn, expr.arg, 0)
-        cached = self.forward_of_apply.get(forward)
-        output = Sym(cached) if cached is not None else forward
-        return form(expr.arg, output, Ones(*self.full_shape(expr)), Apply(expr.fn, expr.arg, 1))
+        return substitute(written, {Apply(concrete, expr.arg, 0): output or forward,
+                                    Apply(concrete, expr.arg, 1): Apply(expr.fn, expr.arg, 1)})
 
     def lower_second(self, expr: Expr) -> Expr:
         """`expr` with every f″(A) of a built-in f written out: done before planning, so that

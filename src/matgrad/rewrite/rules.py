@@ -9,7 +9,9 @@ left-hand side.
 
 Phases: `differentiate` rewrites d(…); `isolate` rewrites a whole term of dJ; `tidy` rewrites
 anywhere, silently; `readoff` recognises a finished term G · dX and gives G; `stabilize`
-rewrites a program's definitions into numerically stable forms before differentiation.
+rewrites a program's definitions into numerically stable forms before differentiation;
+`derivatives` writes f′ and f″ of a built-in function out, for printers and code generation
+(rewrite/derivative_forms.py).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from matgrad.ir.shapes import Unifier
 from matgrad.resources import rule_files
 from matgrad.rewrite.match import FUNCTION_VARS, Bindings, Instantiator, Matcher, ShapeOf
 
-PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize")
+PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize", "derivatives")
 
 
 class GuardContext:
