@@ -121,6 +121,24 @@ def test_the_written_and_the_named_forms_share_values() -> None:
     assert np.allclose(grads["w"], 2 * X.T @ r + X.T @ (X @ w) + X.T @ r)
 
 
+@pytest.mark.parametrize(("source", "call"), [
+    ("x: n x 1, positive; a: n x 1, data\nZ = sqrt(x)\nJ = a'*Z", "np.sqrt("),
+    ("X: t x n, data; Y: t x m, data; W: n x m\nJ = 1/2*||tanh(X*W) - Y||^2", "np.tanh("),
+    ("x: n x 1; a: n x 1, data\nJ = a'*exp(x)", "np.exp("),
+    # σ(x) is spelled (1 + tanh(x/2))/2.
+    ("X: t x n, data; y: t x 1, data; w: n x 1\nJ = 1/2*||sigmoid(X*w) - y||^2", "np.tanh("),
+])
+def test_a_derivative_written_in_its_output_reads_the_forward_value(source: str, call: str
+                                                                    ) -> None:
+    # rules/derivatives.rules: tanh′ = 1 − tanh², √′ = 1/(2√), exp′ = exp, σ′ = σ(1 − σ), all
+    # lowered through the forward value, so the function is called once in the whole module.
+    derivation = matgrad.derive(source)
+    module = derivation.numpy_source()
+    body = module.split("def value_and_grad")[1]
+    assert body.count(call) == 1, body
+    assert matgrad.check(derivation).passed
+
+
 def test_a_backward_loop_releases_each_layer_after_its_last_reader() -> None:
     body = ["Delta = Z[j] * Z[j]", "grad_W[j - 1] = Z[j - 1].T @ Delta",
             "if j > 1:", "    below = Delta @ W[j - 1].T", "    H[j + 1] += H[k]"]

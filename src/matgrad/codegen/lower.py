@@ -110,7 +110,8 @@ class Lowering:
     def plan(self, roots: list[Expr], computed: tuple[Expr, ...] | list[Expr] = ()) -> None:
         """Values shared among `roots` get names of their own; `computed` ones (let-bound
         definitions, computed into their own names) do not need another."""
-        shared, from_logsumexp = plan_shared_values(roots)
+        shared, from_logsumexp = plan_shared_values(
+            roots, lambda fn: self.forms.reads_output(self.bind.get(fn, fn), 1))
         self.shared_exprs.update(shared)
         self.softmax_from_logsumexp |= from_logsumexp
         for value in computed:

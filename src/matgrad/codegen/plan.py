@@ -4,7 +4,9 @@ A value with two or more parents in the DAG of all the module's roots (forward d
 adjoints, gradients) is shared: computed once, however the objective was written.  Trivial
 values (names, constants, ones, a transposed name) are not worth a name.  softmax(A) next to
 logsumexp(A) (the NLL objective and its gradient) is computed from it, exp(A − logsumexp(A)):
-one max and one sum of the rows instead of two.
+one max and one sum of the rows instead of two.  f(A) next to an f′(A) that is written through
+it (tanh′ = 1 − tanh², rules/derivatives.rules) is shared too, before lowering writes f′ out:
+otherwise the objective would spell f(A) inline and the gradient compute it again.
 
 Invariant: the plan only names values; it never changes what is computed.
 """
@@ -12,8 +14,10 @@ Invariant: the plan only names values; it never changes what is computed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from matgrad.ir.expr import (
+    Apply,
     Const,
     DimSize,
     Expr,
@@ -39,8 +43,11 @@ def trivial(node: Expr) -> bool:
             isinstance(node.b, Transpose) and isinstance(node.b.x, Ones)))
 
 
-def plan_shared_values(roots: list[Expr]) -> tuple[list[Expr], set[Expr]]:
-    """(the shared values, in first-seen order; the softmaxes computed from their logsumexp)."""
+def plan_shared_values(roots: list[Expr],
+                       through_output: Callable[[str], bool] = lambda fn: False,
+                       ) -> tuple[list[Expr], set[Expr]]:
+    """(the shared values, in first-seen order; the softmaxes computed from their logsumexp).
+    `through_output(f)`: whether f′ is written through f's output."""
     references: Counter[Expr] = Counter(roots)
     seen: set[Expr] = set()
     stack = list(roots)
@@ -61,4 +68,8 @@ def plan_shared_values(roots: list[Expr]) -> tuple[list[Expr], set[Expr]]:
                 if partner not in shared:
                     shared.append(partner)
                 from_logsumexp.add(node)
+        if isinstance(node, Apply) and node.order == 1 and through_output(node.fn):
+            forward = Apply(node.fn, node.arg)
+            if forward in references and forward not in shared and not trivial(forward):
+                shared.append(forward)
     return shared, from_logsumexp
