@@ -111,6 +111,18 @@ def test_float32_loops_stay_float32(backend: str) -> None:
     compare(PROGRAMS["regression_loop"], backend, 3, dtype="float32", seed=4)
 
 
+CANCELLING = ("X: t x n, data; Y: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x n\n"
+              "    Z[j] = tanh(Z[j-1]*W[j]) - tanh(Z[j-1]*W[j])\nend\nJ = sum(Z[k] .* Y)")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_torch_loop_creates_its_zero_layers_like_its_inputs(dtype: str) -> None:
+    # Z[j] = 0 (what random bodies found refused before): torch.zeros with the inputs' dtype
+    # and device.
+    assert "device=float_device" in matgrad.derive(CANCELLING).source("torch")
+    compare(CANCELLING, "torch", 3, dtype=dtype, seed=2)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_array_api_loops_under_array_api_strict(name: str) -> None:
     """The loop module takes its namespace from every input (`*W` of a list too) and defines

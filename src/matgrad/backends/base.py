@@ -59,6 +59,9 @@ class Backend:
     full_1x1: str | None = "{ns}.full((1, 1), {x})"
     # The floating type of the arrays (statements may read it as float_type), from their names.
     result_type: Callable[[str, list[str]], str] = _numpy_result_type
+    # The device of the arrays, from their names, for spellings that create an array on it
+    # (PyTorch's zeros read float_device, defined wherever float_type is); None: no devices.
+    device_of: Callable[[list[str]], str] | None = None
     # Whether a size read as a number is converted to the arrays' type (float_type.type(t)):
     # NumPy and JAX promote a Python float to float64 in some operations; PyTorch does not.
     typed_sizes: bool = True

@@ -107,7 +107,15 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
     if scalars or entry.sizes_as_numbers:
         # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
         # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
-        lines.append("float_type = " + entry.backend.result_type(entry.backend.alias, arrays))
+        lines += array_type_lines(entry.backend, arrays)
         lines += [f"{ident} = " + entry.backend.typed_scalar.format(a=ident)
                   for ident in scalars]
+    return lines
+
+
+def array_type_lines(backend: Backend, arrays: list[str]) -> list[str]:
+    """`float_type` (and, for a library with devices, `float_device`) from the arrays."""
+    lines = ["float_type = " + backend.result_type(backend.alias, arrays)]
+    if backend.device_of is not None:
+        lines.append("float_device = " + backend.device_of(arrays))
     return lines

@@ -29,6 +29,7 @@ from functools import partial
 
 from matgrad.backends.base import Backend
 from matgrad.backends.emit import Embedding, NumpyGenerator, emit_statements
+from matgrad.backends.entry import array_type_lines
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.array_program import names_read
@@ -365,8 +366,7 @@ class LoopCodegen:
             arrays = [f"{self.lists[name]}[0]" if name in self.families else self.name_text(name)
                       for name in arguments if name in self.families
                       or self._declared_shape(name) is not None]
-            checks.append("float_type = " + self.backend.result_type(self.backend.alias,
-                                                                     arrays))
+            checks += array_type_lines(self.backend, arrays)
         self.locals_read_later = {base for base in self.local_families if any(
             re.search(rf"(?<![\w.]){re.escape(self.lists[base])}\b", line)
             for line in later_lines)}

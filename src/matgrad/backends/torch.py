@@ -6,7 +6,8 @@ logaddexp against a zero tensor, vdot is 1-D only) and copies with `clone()`; si
 numbers stay Python numbers, which PyTorch treats as weak scalars.  A buffer the statement
 itself allocated is updated in place as in NumPy (`+=`, `*=`), with PyTorch's spellings where
 NumPy passes a positional output: `t.neg_().add_(x)` for x − t, `t.neg_()`, `torch.tanh(t,
-out=t)`.
+out=t)`.  An array the code creates (a zero matrix, an identity, a broadcast number) takes the
+inputs' dtype and device: `float_type` and `float_device`, read from the inputs at entry.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def _promote(alias: str, arrays: list[str]) -> str:
     for array in arrays[1:]:
         dtype = f"{alias}.promote_types({dtype}, {array}.dtype)"
     return dtype
+
+
+def _device(arrays: list[str]) -> str:
+    return f"{arrays[0]}.device" if arrays else 'torch.device("cpu")'
 
 
 TORCH_SPELLINGS: dict[str, tuple[str, str]] = {
@@ -104,13 +109,16 @@ TORCH = Backend(
     vdot="torch.sum(torch.as_tensor({a}, dtype=float_type) * {b})",
     copy="{x}.clone()",
     # A number standing for a matrix becomes a tensor of the arrays' type first.
-    broadcast="torch.broadcast_to(torch.as_tensor({x}, dtype=float_type), {shape})",
+    broadcast=("torch.broadcast_to(torch.as_tensor({x}, dtype=float_type, device=float_device),"
+               " {shape})"),
     scalar_function_argument="torch.as_tensor({x}, dtype=float_type)",
     size_of="{a}.numel()",
-    zeros=None,
-    eye=None,
-    full_1x1=None,
+    # Arrays made here take the inputs' dtype and device (CPU or CUDA).
+    zeros="torch.zeros(({r}, {c}), dtype=float_type, device=float_device)",
+    eye="torch.eye({n}, dtype=float_type, device=float_device)",
+    full_1x1="torch.as_tensor({x}, dtype=float_type, device=float_device).reshape(1, 1)",
     result_type=_promote,
+    device_of=_device,
     typed_sizes=False,
     decorators=("@torch.no_grad()",),
 )

@@ -18,8 +18,8 @@ from matgrad.ir import indexing
 # Names every generated module may use itself: the array library, its helpers, the loop
 # module's own locals.  No user identifier is ever given one of them.
 MODULE_NAMES = frozenset({
-    "np", "grads", "SINGULAR", "float_type", "_logsumexp", "_softmax", "_norm", "_logdet", "_inv",
-    "_solve",
+    "np", "grads", "SINGULAR", "float_type", "float_device", "_logsumexp", "_softmax", "_norm",
+    "_logdet", "_inv", "_solve",
     # Every backend's library alias: the signature is the same for every backend, so a user's
     # matrix named `torch` must not shadow the module in any of them (test_backend_names.py).
     "jnp", "torch", "cp", "dask", "da", "xp", "array_namespace",
