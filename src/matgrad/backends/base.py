@@ -48,6 +48,8 @@ class Backend:
     # Idioms whose spelling differs between libraries, in {a}, {b}, {x}, {r}, {c}, {n}; None
     # where this backend has none yet (the generator then refuses the program, naming it).
     vdot: str = "{ns}.vdot({a}, {b})"
+    # ⟨a, b⟩ where one operand at least is an array (not a number); None: `vdot` always.
+    vdot_of_arrays: str | None = None
     copy: str = "{x}.copy()"
     broadcast: str = "{ns}.broadcast_to({x}, {shape})"
     # A number given to an elementwise function, where the library's functions take arrays

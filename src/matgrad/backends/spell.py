@@ -227,7 +227,11 @@ class Spelling:
 
     def _spell_vdot(self, value: Value) -> Code:
         a, b = (self.atom(arg) for arg in value.args)
-        return Code(self.idiom(self.backend.vdot, "", a=a.text, b=b.text), ATOM, SCALAR)
+        template = self.backend.vdot
+        if self.backend.vdot_of_arrays is not None and (a.shape, b.shape) != (SCALAR, SCALAR):
+            # An operand larger than 1×1 is an array, never a number.
+            template = self.backend.vdot_of_arrays
+        return Code(self.idiom(template, "", a=a.text, b=b.text), ATOM, SCALAR)
 
     def _spell_row_dot(self, value: Value) -> Code:
         a, b = (self.atom(arg) for arg in value.args)

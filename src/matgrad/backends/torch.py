@@ -105,8 +105,10 @@ TORCH = Backend(
     returned_objective="{x}.item()",
     scalar_note="A scalar may be a float, a 0-d or a 1x1 tensor; its gradient is a float.",
     install='pip install "matgrad[torch]"',
-    # vdot is 1-D only in PyTorch; a constant operand (<2, 2>) becomes a tensor first.
+    # vdot is 1-D only in PyTorch; a constant operand (<2, 2>) becomes a tensor first, where
+    # both are 1×1 (one may be a number).
     vdot="torch.sum(torch.as_tensor({a}, dtype=float_type) * {b})",
+    vdot_of_arrays="torch.sum({a} * {b})",
     copy="{x}.clone()",
     # A number standing for a matrix becomes a tensor of the arrays' type first.
     broadcast=("torch.broadcast_to(torch.as_tensor({x}, dtype=float_type, device=float_device),"
