@@ -29,11 +29,13 @@ Result = tuple[Any, dict[str, Any]]
 
 
 def both(source: str, backend: str, dtype: str = "float64", seed: int = 0,
-         convert: Callable[[np.ndarray], Any] = lambda array: array
+         convert: Callable[[np.ndarray], Any] = lambda array: array,
+         bind: dict[str, str] | None = None,
          ) -> tuple[Result, Result, Callable[..., Any], dict[str, Any]]:
-    """(NumPy's result, the backend's result, the backend's function, its arguments)."""
+    """(NumPy's result, the backend's result, the backend's function, its arguments); `bind`
+    overrides the default bindings of abstract functions."""
     derivation = matgrad.derive(source)
-    bind = bind_for(derivation, {**DEFAULT_BIND, **BIND})
+    bind = bind_for(derivation, {**DEFAULT_BIND, **BIND, **(bind or {})})
     sizes = {dim: 3 + index for index, dim in enumerate(derivation.program.dims)}
     values = random_arguments(derivation.program, sizes, np.random.default_rng(seed))
     names = derivation.python_names

@@ -48,8 +48,21 @@ def test_torch_updates_only_its_own_buffers_in_place(name: str) -> None:
 
 
 def test_torch_code_updates_fresh_buffers_in_place() -> None:
-    source = matgrad.derive(FLAT["single_layer"]).source("torch", bind={"f": "tanh"})
-    assert "delta_A.neg_().add_(1.0)" in source and "delta_A *= delta_Z" in source
+    source = matgrad.derive(FLAT["single_layer"]).source("torch", bind={"f": "sin"})
+    assert "delta_A *= delta_Z" in source
+    source = matgrad.derive("X: t x n, data; W: n x m\nJ = sum(sin(1 - X*W))").source("torch")
+    assert "A.neg_().add_(1.0)" in source and "grad_W.neg_()" in source
+
+
+@pytest.mark.parametrize("function", ["tanh", "sigmoid"])
+def test_torch_computes_the_derivative_product_in_one_kernel(function: str) -> None:
+    # Δ ⊙ f′(A) from Z = f(A) as autograd's own kernel: one pass instead of four.
+    source = matgrad.derive(FLAT["single_layer"]).source("torch", bind={"f": function})
+    assert f"delta_A = torch.ops.aten.{function}_backward(delta_Z, Z)" in source
+    assert "neg_" not in source
+    expected, got, _, _ = both(FLAT["single_layer"], "torch", seed=6, convert=tensors,
+                               bind={"f": function})
+    assert_close(expected, got, 1e-10)
 
 
 @pytest.mark.parametrize("name", ["single_layer", "classification_2layer", "logistic_regression"])

@@ -113,7 +113,8 @@ class NumpyGenerator(Spelling):
         # Sizes read as numbers of the arrays' type (float_type); the loop module, which
         # assembles its own entry checks, keeps them Python ints.
         self.lowering = Lowering(self.full_shape, self.emitted_shapes.get,
-                                 self.identifiers.__contains__, self.bind, typed_sizes)
+                                 self.identifiers.__contains__, self.bind, typed_sizes,
+                                 frozenset(self.backend.derivative_products))
         self.planner = InPlacePlanner(self.bound.__contains__, self.lowering.shared,
                                       self.allocates, self.output_call)
         if embedding is not None:

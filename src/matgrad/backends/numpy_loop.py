@@ -136,7 +136,8 @@ class LoopCodegen:
             memo: dict[Expr, Shape] = {}
             probe = Lowering(partial(shape_of, symbol_shapes=dict(part.shapes), memo=memo),
                              lambda name: None, lambda name: True, self.part_bind(part),
-                             typed_sizes=False)
+                             typed_sizes=False,
+                             derivative_products=frozenset(self.backend.derivative_products))
             probe.forward_of_apply = {definition: name for name, definition
                                       in part.program.definitions.items()
                                       if isinstance(definition, Apply) and definition.order == 0}

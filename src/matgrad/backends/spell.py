@@ -189,6 +189,13 @@ class Spelling:
         simple_call = re.fullmatch(rf"{self.ns}\.[a-z0-9_]+\(.*\)", template) is not None
         return Code(text, ATOM if simple_call else ADD, argument.shape)
 
+    def _spell_derivative_product(self, value: Value) -> Code:
+        (function,) = value.attrs
+        assert isinstance(function, str)
+        gradient, output = (self.text(arg) for arg in value.args)
+        template = self.backend.derivative_products[function]
+        return Code(template.format(g=gradient.text, y=output.text), ATOM, value.shape)
+
     # ---- products, views and reductions --------------------------------------------------------
 
     def _spell_matmul(self, value: Value) -> Code:

@@ -93,6 +93,9 @@ TORCH = Backend(
     subtract_from="{t}.neg_().add_({x})",
     negate="{t}.neg_()",
     apply_into="{f}({t}, out={t})",
+    # Autograd's own kernels for g ⊙ tanh′ and g ⊙ σ′ from the forward value: one pass.
+    derivative_products={"tanh": "torch.ops.aten.tanh_backward({g}, {y})",
+                         "sigmoid": "torch.ops.aten.sigmoid_backward({g}, {y})"},
     to_float_array=(
         "if type({a}) is not torch.Tensor or not {a}.is_floating_point():",
         "    {a} = torch.as_tensor({a})",

@@ -52,6 +52,7 @@ OPS: dict[str, OpInfo] = {
     "pow": _NEW,             # a .^ b (a ** b), scalar or elementwise
     "sqrt": _NEW,
     "apply": _ELEMENTWISE,   # (function, order): f(x) or f′(x) of the function table
+    "derivative_product": _NEW,  # (function,): g ⊙ f′(x) from (g, y = f(x)), one kernel
     "matmul": _NEW,
     "solve": _NEW,           # A⁻¹B without forming the inverse
     "transpose": _VIEW,

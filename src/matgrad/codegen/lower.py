@@ -90,7 +90,8 @@ class Lowering:
 
     def __init__(self, full_shape: Callable[[Expr], Shape],
                  name_shape: Callable[[str], Shape | None], known_name: Callable[[str], bool],
-                 bind: Mapping[str, str], typed_sizes: bool) -> None:
+                 bind: Mapping[str, str], typed_sizes: bool,
+                 derivative_products: frozenset[str] = frozenset()) -> None:
         self.program = ArrayProgram()
         self.full_shape = full_shape
         self.name_shape = name_shape
@@ -104,6 +105,8 @@ class Lowering:
         self.softmax_from_logsumexp: set[Expr] = set()
         self.forward_of_apply: dict[Expr, str] = {}  # f(A) → the name holding it
         self.forms = derivative_forms()
+        # Functions f whose g ⊙ f′(A) the backend computes in one kernel from Z = f(A).
+        self.derivative_products = derivative_products
 
     # ---- planning and sharing ------------------------------------------------------------------
 
@@ -212,7 +215,29 @@ class Lowering:
         return self._binary("div", expr.x, expr.s, expr)
 
     def _hadamard(self, expr: Hadamard) -> Value:
-        return self._binary("mul", expr.a, expr.b, expr)
+        product = self._derivative_product(expr.a, expr.b) or self._derivative_product(
+            expr.b, expr.a)
+        return product or self._binary("mul", expr.a, expr.b, expr)
+
+    def _derivative_product(self, gradient: Expr, factor: Expr) -> Value | None:
+        """g ⊙ f′(A) as the backend's one kernel from Z = f(A), where it has one and the
+        forward value is at hand (as for f′ through the output) and g is of full shape."""
+        if not (isinstance(factor, Apply) and factor.order == 1 and self.derivative_products):
+            return None
+        concrete = self.function(factor.fn)
+        forward = Apply(factor.fn, factor.arg, 0)
+        cached = self.forward_of_apply.get(forward)
+        if concrete not in self.derivative_products or (
+                cached is None and forward not in self.shared_exprs and forward not in self.memo):
+            return None
+        full = self.full_shape(factor)
+        if full == SCALAR:  # a 1×1 operand may be a number, which the kernels do not take
+            return None
+        g = self.full(self.lower(gradient))
+        if g.full != full or g.shape != full:
+            return None
+        output = self.full(self.lower(Sym(cached) if cached is not None else forward))
+        return self._value("derivative_product", (g, output), full, full, (concrete,))
 
     def _had_div(self, expr: HadDiv) -> Value:
         return self._binary("div", expr.a, expr.b, expr)
