@@ -4,12 +4,15 @@ value some other operation still reads."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 import matgrad
 from matgrad.backends import numpy_loop
 from matgrad.backends.emit import NumpyGenerator, emit_statements
+from matgrad.backends.numpy_helpers import HELPERS
 from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.inplace import InPlacePlanner
 from matgrad.codegen.liveness import release_layers
@@ -210,3 +213,26 @@ def test_a_missed_read_of_a_per_layer_local_falls_back_to_its_list(
     assert np.isclose(value, value_expected)
     for mine, theirs in zip(grads["W"], grads_expected["W"], strict=True):
         np.testing.assert_allclose(mine, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sums_as_products_with_ones_equal_numpys_sums(dtype: str) -> None:
+    # 1ᵀX and X𝟏 (numpy_helpers.py) through BLAS, in x's dtype, on any strides; the cached
+    # ones are read-only, and the cache stays bounded however many sizes pass.
+    namespace: dict[str, Any] = {"np": np}
+    exec(HELPERS["_column_sum"] + "\n" + HELPERS["_row_sum"], namespace)
+    rng = np.random.default_rng(0)
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    for shape in [(1, 1), (5, 3), (64, 16), (1024, 7)]:
+        x = rng.normal(size=shape).astype(dtype)
+        for operand in (x, x.T, x[::2]):
+            column, row = namespace["_column_sum"](operand), namespace["_row_sum"](operand)
+            assert column.dtype == row.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(column, operand.sum(axis=0, keepdims=True),
+                                       rtol=tolerance, atol=tolerance * operand.shape[0])
+            np.testing.assert_allclose(row, operand.sum(axis=1, keepdims=True),
+                                       rtol=tolerance, atol=tolerance * operand.shape[1])
+    assert not any(ones.flags.writeable for ones in namespace["_COLUMN_ONES"].values())
+    for size in range(1, 100):
+        namespace["_column_sum"](np.ones((size, 2)))
+    assert len(namespace["_COLUMN_ONES"]) <= 32

@@ -27,4 +27,7 @@ NUMPY = Backend(
     returned_objective="{x}.item()",
     scalar_note="A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.",
     install="pip install numpy",
+    # 1ᵀX and X𝟏 as products with ones (numpy_helpers.py): faster than x.sum(axis=…).
+    column_sum="_column_sum({x})",
+    row_sum="_row_sum({x})",
 )

@@ -81,6 +81,9 @@ class Spelling:
     def reduced(self, template: str, code: Code) -> str:
         """A reduction spelled by the backend: a method (`{x}.sum()`) needs an atom before the
         dot; a function (`xp.sum({x})`) takes the text as its argument."""
+        helper = template.split("(", 1)[0]
+        if helper in self.backend.helpers:
+            self.helpers.add(helper)  # a helper of the module (NumPy's _column_sum)
         return template.format(x=wrap(code, ATOM) if template.startswith("{x}") else code.text)
 
     def template(self, value: Value) -> str:

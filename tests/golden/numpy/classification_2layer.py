@@ -13,6 +13,22 @@ with f1 = tanh.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
     peak = x.max(axis=1, keepdims=True)
@@ -79,7 +95,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2):
     del Z2
     Delta2 *= 1.0 / float_type.type(t)
     grad_W2 = Z1.T @ Delta2
-    grad_b2 = Delta2.sum(axis=0, keepdims=True)
+    grad_b2 = _column_sum(Delta2)
     delta_A1 = Delta2 @ W2.T
     del Delta2
     tmp2 = Z1 * Z1
@@ -88,5 +104,5 @@ def value_and_grad(X, Y, W1, b1, W2, b2):
     delta_A1 *= tmp2
     del tmp2
     grad_W1 = X.T @ delta_A1
-    grad_b1 = delta_A1.sum(axis=0, keepdims=True)
+    grad_b1 = _column_sum(delta_A1)
     return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2}

@@ -13,6 +13,22 @@ with f = tanh, f[j] = tanh.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
     peak = x.max(axis=1, keepdims=True)
@@ -96,13 +112,13 @@ def value_and_grad(X, Y, lambda_, W, b):
     delta_Z = Delta_ @ W[k - 1].T
     grad_W[k - 1] = Z[k - 1].T @ Delta_
     grad_W[k - 1] += lambda_ * W[k - 1]
-    grad_b[k - 1] = Delta_.sum(axis=0, keepdims=True)
+    grad_b[k - 1] = _column_sum(Delta_)
     for j in range(k - 1, 0, -1):
         Delta = Z[j] * Z[j]
         np.subtract(1.0, Delta, Delta)
         Delta *= delta_Z
         grad_W[j - 1] = Z[j - 1].T @ Delta
-        grad_b[j - 1] = Delta.sum(axis=0, keepdims=True)
+        grad_b[j - 1] = _column_sum(Delta)
         if j > 1:
             delta_Z_below = Delta @ W[j - 1].T
             delta_Z = delta_Z_below

@@ -16,6 +16,22 @@ with f1 = tanh, f2 = sigmoid, f3 = tanh.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, W3, b3).
 
@@ -98,7 +114,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     Delta3 *= tmp3
     del tmp3
     grad_W3 = Z2.T @ Delta3
-    grad_b3 = Delta3.sum(axis=0, keepdims=True)
+    grad_b3 = _column_sum(Delta3)
     Delta2 = Delta3 @ W3.T
     del Delta3
     tmp4 = 1.0 - Z2
@@ -107,7 +123,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     Delta2 *= tmp4
     del tmp4
     grad_W2 = Z1.T @ Delta2
-    grad_b2 = Delta2.sum(axis=0, keepdims=True)
+    grad_b2 = _column_sum(Delta2)
     delta_A1 = Delta2 @ W2.T
     del Delta2
     tmp5 = Z1 * Z1
@@ -116,5 +132,5 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     delta_A1 *= tmp5
     del tmp5
     grad_W1 = X.T @ delta_A1
-    grad_b1 = delta_A1.sum(axis=0, keepdims=True)
+    grad_b1 = _column_sum(delta_A1)
     return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}

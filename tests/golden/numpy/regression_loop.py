@@ -11,6 +11,22 @@ with f = tanh, f[j] = tanh.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def _float(m):
     """An array of floats: float32 stays float32, integers become float64."""
     if type(m) is not np.ndarray or m.dtype.kind not in 'fc':
@@ -83,7 +99,7 @@ def value_and_grad(X, Y, W, b):
         np.subtract(1.0, Delta, Delta)
         Delta *= delta_Z
         grad_W[j - 1] = Z[j - 1].T @ Delta
-        grad_b[j - 1] = Delta.sum(axis=0, keepdims=True)
+        grad_b[j - 1] = _column_sum(Delta)
         if j > 1:
             delta_Z_below = Delta @ W[j - 1].T
             delta_Z = delta_Z_below

@@ -23,6 +23,22 @@ with f1 = tanh, f2 = sigmoid, f3 = tanh, f4 = sigmoid.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, alpha2, b3, alpha3, b4, alpha4).
 
@@ -123,7 +139,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     del tmp3
     Delta4 *= tmp6
     del tmp6
-    grad_b4 = Delta4.sum(axis=0, keepdims=True)
+    grad_b4 = _column_sum(Delta4)
     DeltaZ3 = Delta4 @ W1
     grad_alpha3 = np.asarray(np.vdot(DeltaZ3, tmp2)).item()
     Delta3 = alpha3 * DeltaZ3
@@ -133,7 +149,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     np.subtract(1.0, tmp7, tmp7)
     Delta3 *= tmp7
     del tmp7
-    grad_b3 = Delta3.sum(axis=0, keepdims=True)
+    grad_b3 = _column_sum(Delta3)
     DeltaZ2 = Delta3 @ W2
     grad_alpha2 = np.asarray(np.vdot(DeltaZ2, tmp1)).item()
     Delta2 = alpha2 * DeltaZ2
@@ -143,7 +159,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     del tmp1
     Delta2 *= tmp8
     del tmp8
-    grad_b2 = Delta2.sum(axis=0, keepdims=True)
+    grad_b2 = _column_sum(Delta2)
     grad_W2 = Z1.T @ Delta2
     grad_W2 += Delta3.T @ Z2
     del Z2, Delta3
@@ -154,7 +170,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     np.subtract(1.0, tmp9, tmp9)
     delta_A1 *= tmp9
     del tmp9
-    grad_b1 = delta_A1.sum(axis=0, keepdims=True)
+    grad_b1 = _column_sum(delta_A1)
     grad_W1 = X.T @ delta_A1
     del delta_A1
     grad_W1 += Delta4.T @ Z3

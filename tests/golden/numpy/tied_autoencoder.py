@@ -17,6 +17,22 @@ with f1 = tanh, f2 = sigmoid, f3 = tanh, f4 = sigmoid.
 import numpy as np
 
 
+_COLUMN_ONES = {}
+
+
+def _column_sum(x):
+    """1ᵀx, the column sums of x as a row: one product with a row of ones of x's size and
+    dtype, made once (at most 32 kept)."""
+    key = (x.shape[0], x.dtype)
+    ones = _COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_COLUMN_ONES) >= 32:
+            _COLUMN_ONES.clear()
+        ones = _COLUMN_ONES[key] = np.ones((1, x.shape[0]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, b3, b4).
 
@@ -95,19 +111,19 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     del Z4
     Delta4 *= tmp3
     del tmp3
-    grad_b4 = Delta4.sum(axis=0, keepdims=True)
+    grad_b4 = _column_sum(Delta4)
     Delta3 = Delta4 @ W1
     tmp4 = Z3 * Z3
     np.subtract(1.0, tmp4, tmp4)
     Delta3 *= tmp4
     del tmp4
-    grad_b3 = Delta3.sum(axis=0, keepdims=True)
+    grad_b3 = _column_sum(Delta3)
     Delta2 = Delta3 @ W2
     tmp5 = 1.0 - Z2
     tmp5 *= Z2
     Delta2 *= tmp5
     del tmp5
-    grad_b2 = Delta2.sum(axis=0, keepdims=True)
+    grad_b2 = _column_sum(Delta2)
     grad_W2 = Z1.T @ Delta2
     grad_W2 += Delta3.T @ Z2
     del Z2, Delta3
@@ -118,7 +134,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     np.subtract(1.0, tmp6, tmp6)
     delta_A1 *= tmp6
     del tmp6
-    grad_b1 = delta_A1.sum(axis=0, keepdims=True)
+    grad_b1 = _column_sum(delta_A1)
     grad_W1 = X.T @ delta_A1
     del delta_A1
     grad_W1 += Delta4.T @ Z3
