@@ -6,7 +6,8 @@ backend:
 - no ones matrix: 𝟏b is b left to broadcast, 1ᵀΔ a column sum, Δ𝟏 a row sum, 𝟏𝟏 = k𝟏;
 - X⁻¹B as a solve, never the inverse times B;
 - f′(A) through the cached output Z = f(A) (tanh′ = 1 − Z², σ′ = Z(1 − Z)), and f″ written
-  out, both by the rules of rules/derivatives.rules, so no backend spells f″;
+  out, both by the rules of rules/derivatives.rules, so no backend spells f″; Δ ⊙ f′(A) as one
+  `derivative_product` of (Δ, Z) where the backend has that kernel (PyTorch's tanh_backward);
 - softmax(A) next to logsumexp(A) computed from it, exp(A − logsumexp(A));
 - ‖E‖² as ⟨E, E⟩; a broadcast made explicit where an operation needs the full array.
 
@@ -233,10 +234,10 @@ class Lowering:
         full = self.full_shape(factor)
         if full == SCALAR:  # a 1×1 operand may be a number, which the kernels do not take
             return None
-        g = self.full(self.lower(gradient))
-        if g.full != full or g.shape != full:
-            return None
-        output = self.full(self.lower(Sym(cached) if cached is not None else forward))
+        g = self.lower(gradient)
+        output = self.lower(Sym(cached) if cached is not None else forward)
+        if (g.shape, g.full, output.shape) != (full, full, full):
+            return None  # an operand held smaller (𝟏b) is left to the product's broadcast
         return self._value("derivative_product", (g, output), full, full, (concrete,))
 
     def _had_div(self, expr: HadDiv) -> Value:
