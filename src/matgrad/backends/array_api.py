@@ -87,7 +87,9 @@ ARRAY_API = Backend(
     returned_objective="float(xp.reshape({x}, ()))",
     scalar_note="A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.",
     install='pip install "matgrad[array-api]"',
-    vdot="xp.sum({a} * {b})",
+    # Where both are 1×1 one may be a number (‖2‖²): an array of the arrays' type first.
+    vdot="xp.sum(xp.asarray({a}, dtype=float_type) * {b})",
+    vdot_of_arrays="xp.sum({a} * {b})",
     copy="xp.asarray({x}, copy=True)",
     broadcast="xp.broadcast_to(xp.asarray({x}, dtype=float_type), {shape})",
     scalar_function_argument="xp.asarray({x}, dtype=float_type)",

@@ -257,7 +257,14 @@ class Spelling:
 
     def _helper_call(self, helper: str, value: Value) -> Code:
         self.helpers.add(helper)
-        return Code(f"{helper}({self.atom(value.args[0]).text})", ATOM, value.shape)
+        argument = self.atom(value.args[0])
+        if self.backend.scalar_function_argument and argument.shape == SCALAR:
+            # A number (‖3‖) becomes an array first where helpers find their library from
+            # their argument (the array API's array_namespace).
+            self.sizes_as_numbers = True  # the entry checks then define float_type
+            argument = Code(self.backend.scalar_function_argument.format(x=argument.text), ATOM,
+                            SCALAR)
+        return Code(f"{helper}({argument.text})", ATOM, value.shape)
 
     def _spell_logdet(self, value: Value) -> Code:
         # Through slogdet (no overflow of det for large matrices), and never log |det X|.
