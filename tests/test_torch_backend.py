@@ -125,6 +125,17 @@ def test_arrays_torch_creates_take_the_inputs_dtype_and_device(name: str, dtype:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_tensors_stay_on_their_device() -> None:
+    derivation = matgrad.derive(FLAT["single_layer"])
+    function = derivation.compile(bind={"f": "tanh"}, backend="torch")
+    rng = np.random.default_rng(4)
+    arguments = [torch.tensor(rng.normal(size=shape), device="cuda")
+                 for shape in ((5, 3), (5, 2), (3, 2), (1, 2))]
+    _, gradients = function(*arguments)
+    assert all(gradient.device.type == "cuda" for gradient in gradients.values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 @pytest.mark.parametrize("name", sorted(CREATED))
 def test_arrays_torch_creates_are_on_the_inputs_cuda_device(name: str) -> None:
     derivation = matgrad.derive(CREATED[name])
