@@ -226,16 +226,13 @@ class Lowering:
         if not (isinstance(factor, Apply) and factor.order == 1 and self.derivative_products):
             return None
         concrete = self.function(factor.fn)
-        forward = Apply(factor.fn, factor.arg, 0)
-        cached = self.forward_of_apply.get(forward)
-        if concrete not in self.derivative_products or (
-                cached is None and forward not in self.shared_exprs and forward not in self.memo):
+        forward = self._forward_at_hand(factor)
+        if concrete not in self.derivative_products or forward is None:
             return None
         full = self.full_shape(factor)
         if full == SCALAR:  # a 1×1 operand may be a number, which the kernels do not take
             return None
-        g = self.lower(gradient)
-        output = self.lower(Sym(cached) if cached is not None else forward)
+        g, output = self.lower(gradient), self.lower(forward)
         if (g.shape, g.full, output.shape) != (full, full, full):
             return None  # an operand held smaller (𝟏b) is left to the product's broadcast
         return self._value("derivative_product", (g, output), full, full, (concrete,))
@@ -334,14 +331,17 @@ class Lowering:
         concrete = self.function(expr.fn)
         if expr.order != 1 or not self.forms.reads_output(concrete, 1):
             return None
-        forward = Apply(expr.fn, expr.arg, 0)
+        forward = self._forward_at_hand(expr)
+        return None if forward is None else self._written_out(expr, forward)
+
+    def _forward_at_hand(self, derivative: Apply) -> Expr | None:
+        """f(A) for f′(A) where it is computed anyway: the name holding it, or f(A) itself
+        when it is shared or lowered already (Z = α f(A) reads it too); None otherwise."""
+        forward = Apply(derivative.fn, derivative.arg, 0)
         cached = self.forward_of_apply.get(forward)
         if cached is not None:
-            return self._written_out(expr, Sym(cached))
-        # f(A) computed once anyway (Z = α f(A) reads it too): f′ reads it as well.
-        if forward in self.shared_exprs or forward in self.memo:
-            return self._written_out(expr, forward)
-        return None
+            return Sym(cached)
+        return forward if forward in self.shared_exprs or forward in self.memo else None
 
     def _second_derivative(self, expr: Apply) -> Expr | None:
         """f″(A) by its rule (rules/derivatives.rules), through a cached Z = f(A)."""
