@@ -4,6 +4,7 @@ value some other operation still reads."""
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,22 @@ def test_the_written_and_the_named_forms_share_values() -> None:
     r = X @ w - y
     assert np.isclose(value, r.T @ r + r.T @ (X @ w))
     assert np.allclose(grads["w"], 2 * X.T @ r + X.T @ (X @ w) + X.T @ r)
+
+
+@pytest.mark.parametrize("source", [
+    "X: t x n, data; y: t x 1, data; w: n x 1\nJ = 1/(2*t) * ||X*w - y||^2",
+    "X: t x n, data; y: t x 1, data; w: n x 1\nJ = 3 * (1/t * ||X*w - y||^2)",
+])
+def test_numbers_multiply_before_they_scale_an_array(source: str) -> None:
+    # c₁(c₂⟨E, E⟩) as (c₁c₂)⟨E, E⟩: one operation on the 0-d result, the numbers first.
+    module = _generator(source).generate()
+    (line,) = [line.strip() for line in module.splitlines() if line.strip().startswith("J = ")]
+    product = ast.parse(line).body[0].value  # type: ignore[attr-defined]
+    assert isinstance(product, ast.BinOp) and isinstance(product.op, ast.Mult), line
+    assert isinstance(product.right, ast.Call) and ast.unparse(product.right).startswith(
+        "np.vdot"), line
+    assert not any(isinstance(node, ast.Call) for node in ast.walk(product.left)), line
+    assert matgrad.check(matgrad.derive(source)).passed
 
 
 @pytest.mark.parametrize(("source", "call"), [

@@ -65,6 +65,21 @@ def test_torch_computes_the_derivative_product_in_one_kernel(function: str) -> N
     assert_close(expected, got, 1e-10)
 
 
+def test_torch_reduces_with_blas_dot_and_positional_sums() -> None:
+    # ‖E‖² as one BLAS dot (no E ⊙ E array), 1ᵀΔ as sum(0, True): PyTorch parses keyword
+    # arguments more slowly; the numbers of 1/(2t) multiply before they scale ⟨E, E⟩.
+    derivation = matgrad.derive(FLAT["regression_3layer"])
+    source = derivation.source("torch", bind={name: "tanh" for name in
+                                              derivation.program.abstract_functions})
+    assert "J = 0.5 * tmp1 * torch.dot(tmp2.reshape(-1), tmp2.reshape(-1))" in source
+    assert ".sum(0, True)" in source and "keepdims" not in source
+    # A transposed (non-contiguous) operand: reshape copies where a view cannot be taken.
+    program = "X: n x m, data; W: m x n\nJ = <X', W> + ||X' - W||^2"
+    assert "torch.dot(" in matgrad.derive(program).source("torch")
+    expected, got, _, _ = both(program, "torch", seed=3, convert=tensors)
+    assert_close(expected, got, 1e-10)
+
+
 @pytest.mark.parametrize("name", ["single_layer", "classification_2layer", "logistic_regression"])
 def test_torch_float32_stays_float32(name: str) -> None:
     expected, got, _, _ = both(FLAT[name], "torch", "float32", seed=2, convert=tensors)

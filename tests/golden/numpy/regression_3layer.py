@@ -105,7 +105,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     del A3
     tmp1 = 1.0 / float_type.type(t)
     tmp2 = Z3 - Y
-    J = 0.5 * (tmp1 * np.vdot(tmp2, tmp2))
+    J = 0.5 * tmp1 * np.vdot(tmp2, tmp2)
     Delta3 = tmp1 * tmp2
     del tmp1, tmp2
     tmp3 = Z3 * Z3

@@ -90,7 +90,7 @@ def value_and_grad(X, Y, W, b):
         del A
     tmp1 = 1.0 / t
     tmp2 = Z[k] - Y
-    J = 0.5 * (tmp1 * np.vdot(tmp2, tmp2))
+    J = 0.5 * tmp1 * np.vdot(tmp2, tmp2)
     grad_W = [None] * len(W)
     grad_b = [None] * len(b)
     delta_Z = tmp1 * tmp2

@@ -128,7 +128,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     tmp4 = 1.0 / float_type.type(t)
     tmp5 = Z4 - X
     del Z4
-    J = 0.5 * (tmp4 * np.vdot(tmp5, tmp5))
+    J = 0.5 * tmp4 * np.vdot(tmp5, tmp5)
     DeltaZ4 = tmp4 * tmp5
     del tmp4, tmp5
     grad_alpha4 = np.asarray(np.vdot(DeltaZ4, tmp3)).item()

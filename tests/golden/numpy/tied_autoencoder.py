@@ -103,7 +103,7 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     del A4
     tmp1 = 1.0 / float_type.type(t)
     tmp2 = Z4 - X
-    J = 0.5 * (tmp1 * np.vdot(tmp2, tmp2))
+    J = 0.5 * tmp1 * np.vdot(tmp2, tmp2)
     Delta4 = tmp1 * tmp2
     del tmp1, tmp2
     tmp3 = 1.0 - Z4
