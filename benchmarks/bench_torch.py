@@ -7,7 +7,8 @@ width 256, t = 512) written out and as a loop, and k = 4 at width 32, t = 64; th
 softmax classifier and the k = 4 tied auto-encoder; float64 and float32.  One thread
 (torch.set_num_threads(1), OpenBLAS/OMP 1), set before torch loads; a warm-up call, then the
 contenders interleaved, the order rotating each round; medians and ratios to autograd (below 1:
-matgrad faster).
+matgrad faster).  For the MLPs, `floor` times the matrix products and tanh alone (what every
+implementation computes): no gradient code can run faster than that ratio.
 
     python benchmarks/bench_torch.py [--repeats 25] [--quick]
 """
@@ -37,7 +38,28 @@ LOOP = (ROOT / "examples" / "regression_loop.mg").read_text()
 
 
 
-def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None) -> None:
+def floor_of(tensors: dict[str, Any], depth: int) -> Any:
+    """The tanh MLP's matrix products and tanh alone (k forward, 2k − 1 backward, k tanh):
+    what every implementation computes, so no gradient code can run faster than this."""
+    X, weights = tensors["X"], [tensors[f"W{j}"] for j in range(1, depth + 1)]
+
+    def products_and_tanh() -> Any:
+        Z, inputs = X, []
+        for W in weights:
+            inputs.append(Z)
+            Z = torch.tanh(Z @ W)
+        delta = Z
+        for j in range(depth - 1, -1, -1):
+            inputs[j].T @ delta
+            if j:
+                delta = delta @ weights[j].T
+        return Z
+
+    return products_and_tanh
+
+
+def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None,
+             depth: int | None = None) -> None:
     source, arrays, objective, wrt = case
     derivation = matgrad.derive(source)
     bind = {name: "tanh" for name in derivation.program.abstract_functions}
@@ -68,6 +90,8 @@ def run_case(label: str, case: Any, dtype: str, repeats: int, k: int | None) -> 
                  "b": [tensors[f"b{j}"] for j in range(1, k + 1)]}
         runs["matgrad loop"] = lambda: loop_function(**lists)
     values = {name: float(run()[0]) for name, run in runs.items()}
+    if depth is not None:
+        runs["floor"] = floor_of(tensors, depth)
     reference = values["autograd"]
     assert all(np.isclose(value, reference, rtol=1e-3 if dtype == "float32" else 1e-9)
                for value in values.values()), values
@@ -85,18 +109,18 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 7 if args.quick else args.repeats
     rng = np.random.default_rng(0)
-    cases = [("§1 1024×256→128", single(1024, 256, 128, rng), None),
-             ("§1 64×32→16", single(64, 32, 16, rng), None),
-             *((f"MLP k={k}", deep(k, rng), k) for k in (2, 4, 8)),
-             ("MLP k=4 small", deep(4, rng, t=64, width=32), None),
+    cases = [("§1 1024×256→128", single(1024, 256, 128, rng), None, None),
+             ("§1 64×32→16", single(64, 32, 16, rng), None, None),
+             *((f"MLP k={k}", deep(k, rng), k, k) for k in (2, 4, 8)),
+             ("MLP k=4 small", deep(4, rng, t=64, width=32), None, 4),
              ("softmax classifier",
-              classifier(rng, lambda a: torch.logsumexp(a, dim=1)), None),
-             ("tied AE k=4", tied(rng), None)]
+              classifier(rng, lambda a: torch.logsumexp(a, dim=1)), None, None),
+             ("tied AE k=4", tied(rng), None, None)]
     print(f"torch {torch.__version__}, CPU, one thread; median of {repeats} interleaved rounds; "
           "time (ratio to autograd)")
     for dtype in ("float64",) if args.quick else ("float64", "float32"):
-        for label, case, k in cases:
-            run_case(label, case, dtype, repeats, k)
+        for label, case, k, depth in cases:
+            run_case(label, case, dtype, repeats, k, depth)
 
 
 if __name__ == "__main__":
