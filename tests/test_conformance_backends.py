@@ -1,0 +1,86 @@
+"""The conformance set (the Matrix Cookbook and matrixcalculus.org objectives of
+tests/test_conformance.py) through every backend, each module against the NumPy module at the
+same random inputs (SPD and positive inputs where the program declares them).
+
+PyTorch, the array API (under array-api-strict) and CuPy (NumPy standing in for `cupy`, see
+tests/test_cupy_backend.py) run the whole set in the default suite (under a second each); JAX
+runs eagerly op by op, about 0.4 s an objective, so the default suite runs one objective of each
+Cookbook section and the whole set runs under the `slow` marker.
+
+Tolerance: float64, 1e-9 relative (the same formulas through another library's BLAS and
+LAPACK: inverses, solves and determinants of the SPD inputs).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from backend_cases import assert_close, both
+from test_conformance import OBJECTIVES
+
+RTOL = 1e-9
+
+# One objective of each section (traces, inverses, determinants, forms, norms) and the
+# matrixcalculus.org logistic regression: the JAX subset of the default suite.
+JAX_DEFAULT = ["tr(X'AX)", "a'inv(X)b", "logdet(X)", "b'X'Xc", "||x||", "logistic regression"]
+
+
+def _convert(backend: str) -> Callable[[np.ndarray], Any]:
+    if backend == "torch":
+        torch = pytest.importorskip("torch", reason="torch is not installed")
+        return torch.from_numpy  # type: ignore[no-any-return]
+    if backend == "array-api":
+        strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
+        pytest.importorskip("array_api_compat", reason="array-api-compat is not installed")
+        return strict.asarray  # type: ignore[no-any-return]
+    return lambda array: array
+
+
+def _to_numpy(result: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """Gradients as NumPy arrays: through DLPack (array-api-strict has no __array__), a float
+    as it is."""
+    value, gradients = result
+    return float(value), {name: gradient if isinstance(gradient, float)
+                          else np.from_dlpack(gradient) for name, gradient in gradients.items()}
+
+
+def _agrees(name: str, backend: str) -> None:
+    source = OBJECTIVES[name][0]
+    expected, got, _, _ = both(source, backend, seed=5, convert=_convert(backend))
+    assert_close(expected, _to_numpy(got), RTOL)
+
+
+@pytest.mark.parametrize("backend", ["torch", "array-api"])
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_the_conformance_set_agrees_with_numpy(name: str, backend: str) -> None:
+    _agrees(name, backend)
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_the_conformance_set_through_cupy_agrees_with_numpy(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", np)  # every name the module calls is NumPy's too
+    _agrees(name, "cupy")
+
+
+def _jax() -> Any:
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+@pytest.mark.parametrize("name", JAX_DEFAULT)
+def test_one_objective_of_each_section_through_jax_agrees_with_numpy(name: str) -> None:
+    _jax()
+    _agrees(name, "jax")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_the_conformance_set_through_jax_agrees_with_numpy(name: str) -> None:
+    _jax()
+    _agrees(name, "jax")
