@@ -31,9 +31,11 @@ Result = tuple[Any, dict[str, Any]]
 def both(source: str, backend: str, dtype: str = "float64", seed: int = 0,
          convert: Callable[[np.ndarray], Any] = lambda array: array,
          bind: dict[str, str] | None = None,
+         wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda function: function,
          ) -> tuple[Result, Result, Callable[..., Any], dict[str, Any]]:
     """(NumPy's result, the backend's result, the backend's function, its arguments); `bind`
-    overrides the default bindings of abstract functions."""
+    overrides the default bindings of abstract functions; the backend's result is that of
+    `wrap(function)` (jax.jit: compiled, never run op by op)."""
     derivation = matgrad.derive(source)
     bind = bind_for(derivation, {**DEFAULT_BIND, **BIND, **(bind or {})})
     sizes = {dim: 3 + index for index, dim in enumerate(derivation.program.dims)}
@@ -44,7 +46,7 @@ def both(source: str, backend: str, dtype: str = "float64", seed: int = 0,
     function = derivation.compile(bind=bind, backend=backend)
     expected = derivation.compile(bind=bind)(**arrays, **keywords)
     arguments = {name: convert(array) for name, array in arrays.items()} | keywords
-    return expected, function(**arguments), function, arguments
+    return expected, wrap(function)(**arguments), function, arguments
 
 
 def assert_close(expected: Result, got: Result, rtol: float) -> None:
