@@ -9,7 +9,7 @@ backend:
   out, both by the rules of rules/derivatives.rules, so no backend spells f″; Δ ⊙ f′(A) as one
   `derivative_product` of (Δ, Z) where the backend has that kernel (PyTorch's tanh_backward);
 - softmax(A) next to logsumexp(A) computed from it, exp(A − logsumexp(A));
-- c₁(c₂X) of numbers as (c₁c₂)X, one array operation;
+- s₁(s₂X) as (s₁s₂)X, the scalars multiplied first and the array once;
 - ‖E‖² as ⟨E, E⟩; a broadcast made explicit where an operation needs the full array.
 
 Values are numbered globally (one value per distinct operation), so a subexpression that two
@@ -65,13 +65,7 @@ from matgrad.ir.expr import (
 )
 from matgrad.rewrite.derivative_forms import derivative_forms
 
-_NUMBER_NODES = (Const, DimSize, Add, Neg, Scale, Div, Power)
 _SCALAR_OPS = {Trace: "trace", Det: "det", LogDet: "logdet", Norm: "norm"}
-
-
-def _constant_number(expr: Expr) -> bool:
-    """A number made of constants and sizes only (1/(2t)): never an array at run time."""
-    return all(isinstance(node, _NUMBER_NODES) for node in expr.walk())
 
 
 def fraction_literal(value: Fraction) -> str:
@@ -218,10 +212,10 @@ class Lowering:
 
     def _scale(self, expr: Scale) -> Value:
         inner = expr.x
-        if isinstance(inner, Scale) and _constant_number(expr.s) \
-                and _constant_number(inner.s) and not self._known(inner):
-            # c₁(c₂X) as (c₁c₂)X: the numbers multiply as numbers, the array once (an
-            # operation on a 0-d PyTorch tensor costs microseconds, 0.5 · (1/t · ⟨E, E⟩)).
+        if isinstance(inner, Scale) and not self._known(inner):
+            # s₁(s₂X) as (s₁s₂)X: the two 1×1 factors multiply first, then the array once
+            # (0.5 · (λW) is one pass over W, not two; 0.5 · (1/t · ⟨E, E⟩) one operation on a
+            # 0-d PyTorch tensor, which costs microseconds).
             return self.lower(Scale(Scale(expr.s, inner.s), inner.x))
         return self._binary("mul", expr.s, expr.x, expr)
 

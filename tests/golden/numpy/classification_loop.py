@@ -104,7 +104,7 @@ def value_and_grad(X, Y, lambda_, W, b):
     A[k] += b[k - 1]
     tmp1 = _logsumexp(A[k])
     Z[k] = np.exp(A[k] - tmp1)
-    J = -1.0 / t * ((Y * A[k]).sum() - tmp1.sum()) + 0.5 * (lambda_ * np.vdot(W[k - 1], W[k - 1]))
+    J = -1.0 / t * ((Y * A[k]).sum() - tmp1.sum()) + 0.5 * lambda_ * np.vdot(W[k - 1], W[k - 1])
     Delta_ = Z[k] - Y
     Delta_ *= 1.0 / t
     grad_W = [None] * len(W)

@@ -40,7 +40,7 @@ def value_and_grad(X, y, w, lam):
     lam = float_type.type(lam)
     tmp1 = X @ w
     tmp1 -= y
-    J = 0.5 * np.vdot(tmp1, tmp1) + 0.5 * (lam * np.vdot(w, w))
+    J = 0.5 * np.vdot(tmp1, tmp1) + 0.5 * lam * np.vdot(w, w)
     grad_w = X.T @ tmp1
     del tmp1
     grad_w += lam * w
