@@ -160,7 +160,7 @@ def test_generated_code_passes_ruff(program: str, tmp_path: Path) -> None:
     derivation = matgrad.derive(program)
     path.write_text(derivation.numpy_source(bind=bind_for(derivation, {"f": "tanh"})))
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
-                             "--select", "E,F,W,B,UP", "--line-length", "200", str(path)],
+                             "--select", "E,F,W,B,UP", "--line-length", "100", str(path)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 
@@ -254,6 +254,8 @@ def test_generated_modules_of_random_programs_pass_ruff(source: str, tmp_path_fa
     path = tmp_path_factory.mktemp("ruff") / "generated.py"
     derivation = matgrad.derive(source)
     path.write_text(derivation.numpy_source(bind=bind_for(derivation)))
+    # A random expression may be one statement longer than a line with no bracket around it
+    # to break (a + b + …); the examples and golden programs fit (test_generated_layout.py).
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
                              "--select", "E,F,W,B,UP", "--ignore", "E501", str(path)],
                             capture_output=True, text=True, check=False)

@@ -101,7 +101,7 @@ def test_the_jax_module_imports_only_jax_and_passes_ruff(tmp_path: Path) -> None
                if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert [ast.unparse(node) for node in imports] == ["import jax.numpy as jnp"]
     assert "np." not in source.replace("jnp.", "")
-    assert_ruff_clean(source, tmp_path, "--ignore", "E501")
+    assert_ruff_clean(source, tmp_path)
 
 
 def test_jax_loops_generate_and_unknown_backends_are_refused_with_the_reason() -> None:

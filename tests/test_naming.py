@@ -4,6 +4,7 @@ network prints the recursion (23) with output size and derivation time linear in
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import time
@@ -61,7 +62,9 @@ def code_body(derivation: Derivation) -> tuple[str, set[str]]:
     (listed in the order the parameters first appear, which the notation may change)."""
     code = derivation.numpy_source(bind=bind_for(derivation, BIND)).split('"""')[-1]
     body, _, returned = code.rpartition("return ")
-    return body, set(returned.strip().strip("}").split("{", 1)[1].split(", "))
+    mapping = ast.parse(returned.strip()).body[0].value.elts[1]  # type: ignore[attr-defined]
+    return body, {f"{ast.unparse(key)}: {ast.unparse(value)}"
+                  for key, value in zip(mapping.keys, mapping.values, strict=True)}
 
 
 def inline_network(depth: int) -> str:

@@ -63,8 +63,9 @@ ARRAY_API_HELPERS = {
 }
 
 
-def _result_type(alias: str, arrays: list[str]) -> str:
-    return f"{alias}.result_type({', '.join(arrays)})" if arrays else f"{alias}.float64"
+def _result_type(alias: str, arrays: list[str]) -> list[str]:
+    return [f"float_type = {alias}.result_type({', '.join(arrays)})" if arrays
+            else f"float_type = {alias}.float64"]
 
 
 ARRAY_API = Backend(

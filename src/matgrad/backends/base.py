@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
-def _numpy_result_type(alias: str, arrays: list[str]) -> str:
-    return f"{alias}.result_type({', '.join(arrays)})" if arrays else f"{alias}.result_type(float)"
+def _numpy_result_type(alias: str, arrays: list[str]) -> list[str]:
+    return [f"float_type = {alias}.result_type({', '.join(arrays) if arrays else 'float'})"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class Backend:
     zeros: str | None = "{ns}.zeros(({r}, {c}))"
     eye: str | None = "{ns}.eye({n})"
     full_1x1: str | None = "{ns}.full((1, 1), {x})"
-    # The floating type of the arrays (statements may read it as float_type), from their names.
-    result_type: Callable[[str, list[str]], str] = _numpy_result_type
+    # The statements defining float_type, the floating type of the arrays, from their names.
+    result_type: Callable[[str, list[str]], list[str]] = _numpy_result_type
     # The device of the arrays, from their names, for spellings that create an array on it
     # (PyTorch's zeros read float_device, defined wherever float_type is); None: no devices.
     device_of: Callable[[list[str]], str] | None = None

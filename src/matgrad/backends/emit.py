@@ -18,6 +18,8 @@ printed from exact Fractions; function bindings must name built-in functions.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 from matgrad.backends.base import Backend
 from matgrad.backends.docstrings import Docstrings, docstrings
 from matgrad.backends.entry import EntryPoint, entry_checks
+from matgrad.backends.layout import WIDTH, laid_out
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.backends.spell import ATOM, UNARY, Code, Spelling, wrap
@@ -258,8 +261,10 @@ class NumpyGenerator(Spelling):
     # ---- the module -------------------------------------------------------------------------
 
     def _check_arguments(self, parameters: list[str], used: set[str]) -> list[str]:
+        reads_device = any("float_device" in line for line in self.lines)
         return entry_checks(EntryPoint(self.program, parameters, self.identifiers, self.dims,
-                                       self.checks, self.sizes_as_numbers, self.backend), used)
+                                       self.checks, self.sizes_as_numbers, self.backend,
+                                       reads_device), used)
 
     def store_gradient(self, result: str, gradient: Expr, target: Shape, parameter: str) -> None:
         """`result = gradient` with the shape of `parameter` (its Python text), as a fresh array
@@ -389,17 +394,17 @@ class NumpyGenerator(Spelling):
         keywords = ["*", *self.signature.size_keywords.values()] \
             if self.signature.size_keywords else []
         args = ", ".join([*(self.identifiers[name] for name in parameters), *keywords])
-        shapes = ", ".join(f"{self.identifiers[n]} ({program.shapes[n][0]} x "
+        # No break inside an argument's shape: its spaces are unbreakable until wrapped.
+        shapes = ", ".join(f"{self.identifiers[n]}\0({program.shapes[n][0]}\0x\0"
                            f"{program.shapes[n][1]})" for n in parameters)
         documented = self.documented or docstrings(self.derivation, self.bind, self.identifiers)
-        lines = [*documented.module, "", *self.backend.import_lines, "", ""]
-        lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+        lines = helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
         lines += [
             *self.backend.decorators,
             f"def {self.function_name}({args}):",
             f'    """{documented.returns}',
             "",
-            f"    Arguments: {shapes}.",
+            *(f"    {line}" for line in _wrapped_words(f"Arguments: {shapes}.")),
             f"    {self.backend.scalar_note}"
             if self.checks else
             "    Unchecked (generated with checks=False): pass float ndarrays of these shapes.",
@@ -411,8 +416,23 @@ class NumpyGenerator(Spelling):
             raise CodegenError(f"the {self.backend.name} backend takes its namespace from a "
                                "matrix argument, and this function has none.")
         lines += [f"    {line.format(arrays=arrays)}" for line in self.backend.prologue]
-        lines += [f"    {line}" for line in body]
-        return "\n".join(lines) + "\n"
+        lines += laid_out([f"    {line}" for line in body])
+        # The library is imported where the code calls it: x'Ax without checks calls nothing.
+        imports = [*_used_imports(self.backend.import_lines, "\n".join(lines)), "", ""]
+        return "\n".join([*documented.module, "", *imports, *lines]) + "\n"
+
+
+def _used_imports(import_lines: Sequence[str], code: str) -> list[str]:
+    """The import lines whose name (`np` of `import numpy as np`) the code reads."""
+    return [line for line in import_lines
+            if re.search(rf"(?<![\w.]){re.escape(line.split()[-1])}\b", code)]
+
+
+def _wrapped_words(text: str) -> list[str]:
+    """A docstring paragraph in lines of the module's width (at the function's indent), with
+    NUL marking a space that must not break."""
+    return [line.replace("\0", " ") for line in textwrap.wrap(
+        text, WIDTH - 4, subsequent_indent="    ", break_long_words=False)]
 
 
 def emit_statements(statements: Sequence[Statement],

@@ -27,6 +27,7 @@ class EntryPoint:
     checks: bool
     sizes_as_numbers: bool  # whether the code reads a size as a number (1/t)
     backend: Backend
+    reads_device: bool = False  # whether the code reads float_device (PyTorch's zeros)
 
 
 def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
@@ -72,8 +73,9 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
                 known.append(entry.dims[dim])
             else:
                 assert isinstance(dim, str), "a resolved program has no unknown dimensions"
-                # n x n: both axes, so that the second is checked against the first.
-                if dim in used or dim in later or rows == cols:
+                # n x n: both axes, so that the second is checked against the first; without
+                # checks, only the sizes the code reads.
+                if dim in used or (entry.checks and (dim in later or rows == cols)):
                     binds.append((axis, dim))
         described = list(dict.fromkeys(described))
         detail = f" with {', '.join(described)}" if described else ""
@@ -107,15 +109,16 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
     if scalars or entry.sizes_as_numbers:
         # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
         # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.
-        lines += array_type_lines(entry.backend, arrays)
+        lines += array_type_lines(entry.backend, arrays, entry.reads_device)
         lines += [f"{ident} = " + entry.backend.typed_scalar.format(a=ident)
                   for ident in scalars]
     return lines
 
 
-def array_type_lines(backend: Backend, arrays: list[str]) -> list[str]:
-    """`float_type` (and, for a library with devices, `float_device`) from the arrays."""
-    lines = ["float_type = " + backend.result_type(backend.alias, arrays)]
-    if backend.device_of is not None:
+def array_type_lines(backend: Backend, arrays: list[str], device: bool = True) -> list[str]:
+    """`float_type` (and, for a library with devices where `device`, `float_device`) from the
+    arrays."""
+    lines = backend.result_type(backend.alias, arrays)
+    if device and backend.device_of is not None:
         lines.append("float_device = " + backend.device_of(arrays))
     return lines

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from matgrad.backends.layout import fitted
+
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
@@ -95,7 +97,7 @@ def helper_lines(used: set[str], table: Mapping[str, str] = HELPERS,
     backend's `table`), after the SINGULAR message when the inverse helpers read it."""
     lines: list[str] = []
     if singular and used & {"_inv", "_solve"}:
-        lines += [f"SINGULAR = {SINGULAR_MESSAGE!r}", "", ""]
+        lines += [*fitted(f"SINGULAR = ({SINGULAR_MESSAGE!r})", 0), "", ""]
     for helper in sorted(used):
         lines += [*table[helper].splitlines(), "", ""]
     return lines

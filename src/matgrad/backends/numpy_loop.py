@@ -30,6 +30,7 @@ from functools import partial
 from matgrad.backends.base import Backend
 from matgrad.backends.emit import Embedding, NumpyGenerator, emit_statements
 from matgrad.backends.entry import array_type_lines
+from matgrad.backends.layout import laid_out
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.array_program import names_read
@@ -367,7 +368,8 @@ class LoopCodegen:
             arrays = [f"{self.lists[name]}[0]" if name in self.families else self.name_text(name)
                       for name in arguments if name in self.families
                       or self._declared_shape(name) is not None]
-            checks += array_type_lines(self.backend, arrays)
+            checks += array_type_lines(self.backend, arrays,
+                                       any("float_device" in line for line in lines))
         self.locals_read_later = {base for base in self.local_families if any(
             re.search(rf"(?<![\w.]){re.escape(self.lists[base])}\b", line)
             for line in later_lines)}
@@ -479,7 +481,7 @@ class LoopCodegen:
         lines += [*module_float_helper(self.backend), *AGREE_HELPER.splitlines(), "", ""]
         lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
                   f'    """{returns[0]}', *(f"    {line}" for line in returns[1:]), '    """']
-        lines += [f"    {line}" for line in [*self.prologue(arguments), *body]]
+        lines += laid_out([f"    {line}" for line in [*self.prologue(arguments), *body]])
         return "\n".join(lines) + "\n"
 
 

@@ -15,13 +15,18 @@ from __future__ import annotations
 from matgrad.backends.base import Backend
 
 
-def _promote(alias: str, arrays: list[str]) -> str:
+def _promote(alias: str, arrays: list[str]) -> list[str]:
+    """float_type as PyTorch promotes the arrays' dtypes (float32 with float64 is float64), in a
+    loop where a nested promote_types(promote_types(…)) would grow with every argument."""
     if not arrays:
-        return f"{alias}.get_default_dtype()"
-    dtype = f"{arrays[0]}.dtype"
-    for array in arrays[1:]:
-        dtype = f"{alias}.promote_types({dtype}, {array}.dtype)"
-    return dtype
+        return [f"float_type = {alias}.get_default_dtype()"]
+    if len(arrays) <= 2:
+        dtypes = [f"{array}.dtype" for array in arrays]
+        return [f"float_type = {alias}.promote_types({', '.join(dtypes)})" if len(arrays) == 2
+                else f"float_type = {dtypes[0]}"]
+    return [f"float_type = {arrays[0]}.dtype",
+            f"for _array in ({', '.join(arrays[1:])}):",
+            f"    float_type = {alias}.promote_types(float_type, _array.dtype)"]
 
 
 def _device(arrays: list[str]) -> str:

@@ -35,7 +35,8 @@ def _column_sum(x):
 def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, W3, b3).
 
-    Arguments: X (t x n0), Y (t x n3), W1 (n0 x n1), b1 (1 x n1), W2 (n1 x n2), b2 (1 x n2), W3 (n2 x n3), b3 (1 x n3).
+    Arguments: X (t x n0), Y (t x n3), W1 (n0 x n1), b1 (1 x n1), W2 (n1 x n2), b2 (1 x n2),
+        W3 (n2 x n3), b3 (1 x n3).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
     if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
@@ -133,4 +134,11 @@ def value_and_grad(X, Y, W1, b1, W2, b2, W3, b3):
     del tmp5
     grad_W1 = X.T @ delta_A1
     grad_b1 = _column_sum(delta_A1)
-    return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}
+    return J.item(), {
+        "W1": grad_W1,
+        "b1": grad_b1,
+        "W2": grad_W2,
+        "b2": grad_b2,
+        "W3": grad_W3,
+        "b3": grad_b3,
+    }

@@ -34,7 +34,9 @@ def value_and_grad(X, y, w, lam):
         raise ValueError(f"w must be n x 1 with n = {n}, got shape {w.shape}")
     lam = np.asarray(lam)
     if lam.size != 1:
-        raise ValueError(f"lam must be a scalar (a float, a 0-d or a 1x1 array), got shape {lam.shape}")
+        raise ValueError(
+            f"lam must be a scalar (a float, a 0-d or a 1x1 array), got shape {lam.shape}",
+        )
     lam = lam.item()
     float_type = np.result_type(X, y, w)
     lam = float_type.type(lam)

@@ -42,7 +42,8 @@ def _column_sum(x):
 def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, alpha2, b3, alpha3, b4, alpha4).
 
-    Arguments: X (t x n0), W1 (n0 x n1), W2 (n1 x n2), b1 (1 x n1), b2 (1 x n2), b3 (1 x n1), b4 (1 x n0), alpha2 (1 x 1), alpha3 (1 x 1), alpha4 (1 x 1).
+    Arguments: X (t x n0), W1 (n0 x n1), W2 (n1 x n2), b1 (1 x n1), b2 (1 x n2), b3 (1 x n1),
+        b4 (1 x n0), alpha2 (1 x 1), alpha3 (1 x 1), alpha4 (1 x 1).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
     if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
@@ -92,15 +93,21 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
         raise ValueError(f"b4 must be 1 x n0 with n0 = {n0}, got shape {b4.shape}")
     alpha2 = np.asarray(alpha2)
     if alpha2.size != 1:
-        raise ValueError(f"alpha2 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha2.shape}")
+        raise ValueError(
+            f"alpha2 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha2.shape}",
+        )
     alpha2 = alpha2.item()
     alpha3 = np.asarray(alpha3)
     if alpha3.size != 1:
-        raise ValueError(f"alpha3 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha3.shape}")
+        raise ValueError(
+            f"alpha3 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha3.shape}",
+        )
     alpha3 = alpha3.item()
     alpha4 = np.asarray(alpha4)
     if alpha4.size != 1:
-        raise ValueError(f"alpha4 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha4.shape}")
+        raise ValueError(
+            f"alpha4 must be a scalar (a float, a 0-d or a 1x1 array), got shape {alpha4.shape}",
+        )
     alpha4 = alpha4.item()
     float_type = np.result_type(X, W1, W2, b1, b2, b3, b4)
     alpha2 = float_type.type(alpha2)
@@ -174,4 +181,14 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4, alpha2, alpha3, alpha4):
     grad_W1 = X.T @ delta_A1
     del delta_A1
     grad_W1 += Delta4.T @ Z3
-    return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "alpha2": grad_alpha2, "b3": grad_b3, "alpha3": grad_alpha3, "b4": grad_b4, "alpha4": grad_alpha4}
+    return J.item(), {
+        "W1": grad_W1,
+        "b1": grad_b1,
+        "W2": grad_W2,
+        "b2": grad_b2,
+        "alpha2": grad_alpha2,
+        "b3": grad_b3,
+        "alpha3": grad_alpha3,
+        "b4": grad_b4,
+        "alpha4": grad_alpha4,
+    }

@@ -36,7 +36,8 @@ def _column_sum(x):
 def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     """Return (J, gradients of J with respect to W1, b1, W2, b2, b3, b4).
 
-    Arguments: X (t x n0), W1 (n0 x n1), W2 (n1 x n2), b1 (1 x n1), b2 (1 x n2), b3 (1 x n1), b4 (1 x n0).
+    Arguments: X (t x n0), W1 (n0 x n1), W2 (n1 x n2), b1 (1 x n1), b2 (1 x n2), b3 (1 x n1),
+        b4 (1 x n0).
     A scalar may be a float, a 0-d or a 1x1 array; its gradient is a float.
     """
     if type(X) is not np.ndarray or X.dtype.kind not in 'fc':
@@ -138,4 +139,11 @@ def value_and_grad(X, W1, W2, b1, b2, b3, b4):
     grad_W1 = X.T @ delta_A1
     del delta_A1
     grad_W1 += Delta4.T @ Z3
-    return J.item(), {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "b3": grad_b3, "b4": grad_b4}
+    return J.item(), {
+        "W1": grad_W1,
+        "b1": grad_b1,
+        "W2": grad_W2,
+        "b2": grad_b2,
+        "b3": grad_b3,
+        "b4": grad_b4,
+    }

@@ -7,7 +7,10 @@ Gradients, derived by the identities of the guide:
 import numpy as np
 
 
-SINGULAR = 'a matrix that the objective or its gradient inverts is singular at these inputs (its determinant is 0), so the inverse does not exist there'
+SINGULAR = (
+    'a matrix that the objective or its gradient inverts is singular at these inputs (its '
+    'determinant is 0), so the inverse does not exist there'
+)
 
 
 def _inv(x):
