@@ -62,6 +62,17 @@ LONG_STATEMENTS = [
     "w_long_name[(1, 2), :])",
     "x = f('a, b', \"c, (d\", g(h, i), [j, k], {'l': m}, n_long_name_one, n_long_name_two, "
     "o_long_name_three, o)",
+    # No closing bracket to break: the right side a term a line, in parentheses.
+    "J = 0.5 * np.vdot(E_long_name, E_long_name) + 0.5 * lam * np.vdot(w_long_name, "
+    "w_long_name) - np.trace(A_long_name @ B_long_name) + c",
+    "grad_W += " + " + ".join(f"np.tanh(X{index}) - 'a + b'" for index in range(8)),
+    "return " + " - ".join(f"(x{index} + y{index})" for index in range(12)),
+    # The widest brackets inside a product, and the rest after them broken again.
+    "grad_M = (Pre.T @ ((tmp5 + tmp6) @ S * tmp7 * tmp8 @ Pre.T) + Pre @ (S.T @ (tmp6 + tmp5) * "
+    "tmp7.T * tmp8.T) @ Pre) @ M",
+    "A3 = torch.broadcast_to(torch.as_tensor(0.25 * 1.0, dtype=float_type, device=float_device), "
+    "(n, 1)) @ torch.broadcast_to(torch.as_tensor((2.0 * 1.0 + torch.square(torch.as_tensor(1.0, "
+    "dtype=float_type))) ** (-0.5), dtype=float_type, device=float_device), (1, m))",
 ]
 
 
@@ -75,7 +86,7 @@ def test_a_broken_statement_is_the_same_python(statement: str) -> None:
 
 def test_short_statements_and_unbreakable_ones_are_left_as_they_are() -> None:
     assert laid_out(["    x = 1", "        y = f(x)"]) == ["    x = 1", "        y = f(x)"]
-    unbreakable = "y = " + " + ".join(f"x{index}" for index in range(40))
+    unbreakable = "y = " + " * ".join(f"x{index}" for index in range(40))  # no + or −
     assert fitted(unbreakable, 4) == [unbreakable]
     in_string = "y = '" + "(" * 120 + "'"
     assert fitted(in_string, 0) == [in_string]

@@ -402,7 +402,7 @@ class NumpyGenerator(Spelling):
         lines += [
             *self.backend.decorators,
             f"def {self.function_name}({args}):",
-            f'    """{documented.returns}',
+            *(f"    {line}" for line in _wrapped_words(f'"""{documented.returns}')),
             "",
             *(f"    {line}" for line in _wrapped_words(f"Arguments: {shapes}.")),
             f"    {self.backend.scalar_note}"

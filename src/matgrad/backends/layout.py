@@ -1,12 +1,13 @@
 """Layout of generated statements: one that would pass 100 columns is broken where Python
 allows it, inside the brackets that close it (a call's arguments, a tuple, a dict: one item a
-line), and a string literal too long for its line becomes adjacent literals, so that generated
-modules pass a linter's line length.
+line) or, where that is not enough, its right side in parentheses a term a line (before each
+binary + and −); a string literal too long for its line becomes adjacent literals.  So
+generated modules pass a linter's line length.
 
 Invariant: a broken statement is the same Python as the one-line statement: only whitespace
-between tokens changes, and a literal is split only outside its {…} fields, into adjacent
-literals of the same prefix (f"…" f"…" is one string).  A statement with nothing to break is
-returned as it is.
+between tokens and grouping parentheses around a whole right side are added, and a literal is
+split only outside its {…} fields, into adjacent literals of the same prefix (f"…" f"…" is one
+string).  A statement with nothing to break is returned as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import itertools
 
 WIDTH = 100
-_CLOSING = {")": "(", "]": "[", "}": "{"}
 
 
 def laid_out(lines: list[str], width: int = WIDTH) -> list[str]:
@@ -28,29 +28,102 @@ def laid_out(lines: list[str], width: int = WIDTH) -> list[str]:
 
 def fitted(statement: str, indent: int, width: int = WIDTH) -> list[str]:
     """`statement` as lines of at most `width` columns at `indent`, where it can be broken."""
-    if indent + len(statement) <= width:
-        return [statement]
-    opening = _opening_of_last(statement)
-    if opening is None:
-        return [statement]
-    items = _top_level_items(statement[opening + 1:-1])
+    return _fit(statement, indent, width, nested=False)
+
+
+def _fit(line: str, indent: int, width: int, nested: bool) -> list[str]:
+    """`line` broken at its terms, else inside its widest brackets, else (a lone literal inside
+    brackets) into adjacent literals; `nested`: the line is inside brackets already."""
+    if indent + len(line) <= width:
+        return [line]
+    for attempt in (_at_terms, _in_widest_brackets, _as_literals):
+        lines = attempt(line, indent, width, nested)
+        if lines is not None:
+            return lines
+    return [line]
+
+
+def _at_terms(line: str, indent: int, width: int, nested: bool) -> list[str] | None:
+    """`J = a + b − c` as `J = (`, a term a line, `)` (inside brackets, no parentheses are
+    needed); None where there are fewer than two terms."""
+    if nested:
+        terms = _terms(line)
+        if len(terms) < 2:
+            return None
+        return [part for term in terms for part in _fit(term, indent, width, True)]
+    head, right = _split_head(line)
+    if head is None:
+        return None
+    terms = _terms(right)
+    if len(terms) < 2:
+        return None
+    body = [part for term in terms for part in _fit(term, indent + 4, width, True)]
+    return [f"{head}(", *(f"    {part}" for part in body), ")"]
+
+
+def _in_widest_brackets(line: str, indent: int, width: int, nested: bool) -> list[str] | None:
+    """f(a, b) @ M as `f(`, one item a line, `) @ M`, in the outermost brackets holding the
+    most text of those whose opening line fits (the rest after them broken the same way);
+    None where there are none or they hold nothing."""
+    groups = _outer_groups(line)
+    fitting = [group for group in groups if indent + group[0] + 1 <= width]
+    if not groups:
+        return None
+    opening, closing = max(fitting or groups, key=lambda group: group[1] - group[0])
+    items = _top_level_items(line[opening + 1:closing])
     if not items:
-        return [statement]
-    before = statement[opening - 1] if opening else " "
-    grouping = statement[opening] == "(" and not (before.isalnum() or before in "_)]")
+        return None
+    before = line[opening - 1] if opening else " "
+    grouping = line[opening] == "(" and not (before.isalnum() or before in "_)]")
     # (x) is x, but (x,) is a tuple: a lone item in grouping parentheses takes no comma.
     comma = "" if grouping and len(items) == 1 else ","
-    inner = indent + 4
     body: list[str] = []
     for item in items:
-        room = width - inner - len(comma)
-        pieces = _split_literal(item, room) if len(item) > room else [item]
-        body += [f"    {piece}" for piece in pieces[:-1]] + [f"    {pieces[-1]}{comma}"]
-    return [statement[:opening + 1], *body, statement[-1]]
+        parts = _fit(item, indent + 4, width - len(comma), True)
+        body += [*parts[:-1], parts[-1] + comma]
+    tail = [line[closing:]]
+    if indent + len(tail[0]) > width:
+        # `) @ g(…)`: the rest broken inside its own brackets, after the closing one.
+        rest = _in_widest_brackets(line[closing + 1:], indent + 1, width, nested)
+        if rest is not None:
+            tail = [line[closing] + rest[0], *rest[1:]]
+    return [line[:opening + 1], *(f"    {part}" for part in body), *tail]
 
 
-def _scan(text: str) -> list[tuple[int, str, int]]:
-    """(position, bracket, depth before it) of every bracket outside string literals."""
+def _as_literals(line: str, indent: int, width: int, nested: bool) -> list[str] | None:
+    """A lone string literal inside brackets as adjacent literals; None for anything else."""
+    if not nested:
+        return None
+    pieces = _split_literal(line, width - indent)
+    return pieces if len(pieces) > 1 else None
+
+
+def _split_head(statement: str) -> tuple[str | None, str]:
+    """(`target = ` or `return `, the expression after it); (None, statement) for neither."""
+    if statement.startswith("return "):
+        return "return ", statement[len("return "):]
+    for index, char, depth in _characters(statement):
+        if (char == "=" and depth == 0 and statement[index + 1:index + 2] == " "
+                and statement[index - 1:index] in (" ", "+", "-", "*", "/", "@")):
+            return statement[:index + 2], statement[index + 2:]
+    return None, statement
+
+
+def _terms(expression: str) -> list[str]:
+    """The expression split before each + and − (with spaces: binary) outside brackets and
+    strings, each part keeping its operator: ["a", "+ b", "- c"]."""
+    cuts = [0]
+    for index, char, depth in _characters(expression):
+        if (char in "+-" and depth == 0 and expression[index - 1:index] == " "
+                and expression[index + 1:index + 2] == " "):
+            cuts.append(index)
+    cuts.append(len(expression))
+    return [expression[start:end].strip() for start, end in itertools.pairwise(cuts)]
+
+
+def _characters(text: str) -> list[tuple[int, str, int]]:
+    """(position, character, bracket depth) of every character outside string literals; a
+    bracket is counted at the depth outside it."""
     found: list[tuple[int, str, int]] = []
     depth, quote, index = 0, "", 0
     while index < len(text):
@@ -68,46 +141,29 @@ def _scan(text: str) -> list[tuple[int, str, int]]:
         elif char in ")]}":
             depth -= 1
             found.append((index, char, depth))
+        else:
+            found.append((index, char, depth))
         index += 1
     return found
 
 
-def _opening_of_last(statement: str) -> int | None:
-    """Where the bracket opens that the statement's last character closes, if it ends in one."""
-    if not statement or statement[-1] not in _CLOSING:
-        return None
-    brackets = _scan(statement)
-    if not brackets or brackets[-1][0] != len(statement) - 1:
-        return None  # the last character is inside a string
-    last_depth = brackets[-1][2]
-    for position, char, depth in reversed(brackets[:-1]):
-        if depth == last_depth and char in "([{":
-            return position
-    return None
+def _outer_groups(text: str) -> list[tuple[int, int]]:
+    """(opening, closing) positions of each outermost bracket pair outside strings."""
+    groups: list[tuple[int, int]] = []
+    opening = -1
+    for index, char, depth in _characters(text):
+        if depth == 0 and char in "([{":
+            opening = index
+        elif depth == 0 and char in ")]}" and opening >= 0:
+            groups.append((opening, index))
+            opening = -1
+    return groups
 
 
 def _top_level_items(text: str) -> list[str]:
     """`text` split at its commas outside brackets and strings, each item stripped."""
-    cuts = [-1]
-    depth, quote = 0, ""
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            cuts.append(index)
-        index += 1
-    cuts.append(len(text))
+    cuts = [-1, *(index for index, char, depth in _characters(text)
+                  if char == "," and depth == 0), len(text)]
     items = [text[start + 1:end].strip() for start, end in itertools.pairwise(cuts)]
     return [item for item in items if item]
 

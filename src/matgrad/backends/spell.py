@@ -37,6 +37,15 @@ def wrap(code: Code, prec: int) -> str:
     return code.text if code.prec >= prec else f"({code.text})"
 
 
+def _negated(code: Code) -> Code:
+    """−code; −(−x) is x: `--x` would read as a decrement (and lints as one), and a library
+    negative() would not take a Python number."""
+    inner = wrap(code, UNARY)
+    if inner.startswith("-"):  # a negation (or a negative number) as a whole
+        return Code(inner[1:], UNARY, code.shape)
+    return Code(f"-{inner}", UNARY, code.shape)
+
+
 class Spelling:
     """The spellings of a backend; the generator provides `text`, `atom` and `dim`."""
 
@@ -146,17 +155,13 @@ class Spelling:
             code = self.text(arg)
             text = wrap(code, MUL if negative or index else ADD)
             if index == 0:
-                parts.append(f"-{wrap(code, UNARY)}" if negative else text)
+                parts.append(_negated(code).text if negative else text)
             else:
                 parts.append(f" - {text}" if negative else f" + {text}")
         return Code("".join(parts), ADD, value.shape)
 
     def _spell_neg(self, value: Value) -> Code:
-        code = self.text(value.args[0])
-        inner = wrap(code, UNARY)
-        if inner.startswith("-"):  # `--A` would read as a decrement
-            return Code(f"{self.ns}.negative({code.text})", ATOM, value.shape)
-        return Code(f"-{inner}", UNARY, value.shape)
+        return _negated(self.text(value.args[0]))
 
     def _binary(self, value: Value, op: str) -> Code:
         left, right = (self.text(arg) for arg in value.args)
