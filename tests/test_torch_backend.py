@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
+from backend_cases import FLAT, PROGRAMS, ROOT, assert_close, assert_ruff_clean, both
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
@@ -63,6 +63,26 @@ def test_torch_computes_the_derivative_product_in_one_kernel(function: str) -> N
     expected, got, _, _ = both(FLAT["single_layer"], "torch", seed=6, convert=tensors,
                                bind={"f": function})
     assert_close(expected, got, 1e-10)
+
+
+def test_mixed_dtypes_are_promoted_and_the_layer_is_one_addmm() -> None:
+    # float32 data with float64 weights: promoted at entry as NumPy promotes them (torch's
+    # matmul would refuse them), so X W + b can be one addmm with the bias as its start.
+    derivation = matgrad.derive(FLAT["single_layer"])
+    source = derivation.source("torch", bind={"f": "tanh"})
+    assert "A = torch.addmm(b, X, W)" in source and "A += b" not in source
+    function = derivation.compile(backend="torch", bind={"f": "tanh"})
+    rng = np.random.default_rng(8)
+    arrays = {"X": rng.normal(size=(6, 3)).astype("float32"), "Y": rng.normal(size=(6, 2)),
+              "W": rng.normal(size=(3, 2)), "b": rng.normal(size=(1, 2)).astype("float32")}
+    value, gradients = function(**{name: tensors(array) for name, array in arrays.items()})
+    expected, expected_gradients = derivation.compile(bind={"f": "tanh"})(**arrays)
+    assert all(gradient.dtype == torch.float64 for gradient in gradients.values())
+    assert_close((expected, expected_gradients),
+                 (value, {name: gradient.numpy() for name, gradient in gradients.items()}), 1e-12)
+    # A loop module's entry does not promote: its layers keep `A += b`.
+    loop = matgrad.derive((ROOT / "examples" / "regression_loop.mg").read_text())
+    assert "addmm" not in loop.source("torch", bind={"f[j]": "tanh"})
 
 
 def test_torch_reduces_with_blas_dot_and_positional_sums() -> None:

@@ -86,3 +86,9 @@ class Backend:
     # g ⊙ f′(x) in one call from the forward value y = f(x), in {g} and {y}, for the functions
     # the library has such a kernel for (PyTorch's tanh_backward): one pass instead of four.
     derivative_products: Mapping[str, str] = field(default_factory=dict)
+    # An array {a} converted to float_type, where the library's products take one dtype only
+    # (the checked entry then promotes mixed dtypes); None: the library promotes by itself.
+    one_dtype: str | None = None
+    # c + a @ b in one call (BLAS's C ← AB + C), in {c}, {a}, {b}, for a fresh product whose
+    # first update adds an array (PyTorch's addmm); None: the product, then `+=`.
+    affine_product: str | None = None

@@ -109,6 +109,8 @@ class NumpyGenerator(Spelling):
         self.used_dims: set[str] = set()
         self.emitted_shapes: dict[str, Shape] = {}
         self.bound: dict[Value, tuple[str, Shape]] = {}  # values held by a name, and its shape
+        # A part of a loop module: its host's entry checks, which do not unify dtypes.
+        self.embedded = embedding is not None
         if embedding is not None:
             self.names, self.helpers = embedding.names, embedding.helpers
             self.identifiers = dict(embedding.identifiers)
@@ -235,8 +237,14 @@ class NumpyGenerator(Spelling):
 
     def _emit_in_place(self, target: str, plan: InPlace) -> None:
         """The planned statements: `target = start`, then each update of the buffer."""
-        self.lines.append(f"{target} = {self.spell(plan.start).text}")
-        for update in plan.updates:
+        updates = plan.updates
+        fused = self._affine_start(plan)
+        if fused is not None:
+            self.lines.append(f"{target} = {fused}")
+            updates = updates[1:]
+        else:
+            self.lines.append(f"{target} = {self.spell(plan.start).text}")
+        for update in updates:
             if update.op == "negate":
                 self.lines.append(self.backend.negate.format(ns=self.ns, t=target))
             elif update.op == "apply":
@@ -257,6 +265,19 @@ class NumpyGenerator(Spelling):
                     operator = {"add": "+=", "subtract": "-=", "multiply": "*=",
                                 "divide": "/="}[update.op]
                     self.lines.append(f"{target} {operator} {code.text}")
+
+    def _affine_start(self, plan: InPlace) -> str | None:
+        """`A = X @ W; A += b` as the backend's one call (addmm), where it has one and the
+        entry gives every array one dtype (a flat module with checks); None otherwise."""
+        template = self.backend.affine_product
+        if template is None or not self.checks or self.embedded or plan.start.op != "matmul" \
+                or not plan.updates or plan.updates[0].op != "add":
+            return None
+        operand = plan.updates[0].operand
+        if operand is None or SCALAR in (operand.shape, operand.full):
+            return None  # a number or a 1×1 value may be a Python float: addmm takes tensors
+        left, right = (self.text(arg) for arg in plan.start.args)
+        return template.format(c=self.text(operand).text, a=left.text, b=right.text)
 
     # ---- the module -------------------------------------------------------------------------
 

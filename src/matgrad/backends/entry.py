@@ -106,6 +106,15 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
             else:
                 lines.append(f"{entry.dims[dim]} = {ident}.shape[{axis}]")
                 bound.add(dim)
+    if entry.checks and entry.backend.one_dtype is not None and len(arrays) >= 2:
+        # Arrays of mixed dtypes in the dtype they promote to, as NumPy computes them: the
+        # library's products (and its fused kernels) take one dtype.
+        lines += [f"if len({{{', '.join(f'{array}.dtype' for array in arrays)}}}) != 1:",
+                  *(f"    {line}" for line in entry.backend.result_type(entry.backend.alias,
+                                                                         arrays)),
+                  f"    {', '.join(arrays)} = ("
+                  + entry.backend.one_dtype.format(a="_array")
+                  + f" for _array in ({', '.join(arrays)}))"]
     if scalars or entry.sizes_as_numbers:
         # Scalars as NumPy numbers of the arrays' type (float32 data stays float32): 1/s at
         # s = 0 and s ** 400 give inf with NumPy's warning, not Python's exceptions.

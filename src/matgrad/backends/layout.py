@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 
 WIDTH = 100
+_PACKED = 30  # items up to this long share lines
 
 
 def laid_out(lines: list[str], width: int = WIDTH) -> list[str]:
@@ -78,7 +79,15 @@ def _in_widest_brackets(line: str, indent: int, width: int, nested: bool) -> lis
     # (x) is x, but (x,) is a tuple: a lone item in grouping parentheses takes no comma.
     comma = "" if grouping and len(items) == 1 else ","
     body: list[str] = []
-    for item in items:
+    if len(items) > 3 and all(len(item) <= _PACKED and ":" not in _outside(item)
+                              for item in items):
+        # Many short items (names, X.dtype): as many a line as fit, not one each.
+        for item in items:
+            if body and indent + 4 + len(body[-1]) + len(item) + 2 <= width:
+                body[-1] += f" {item},"
+            else:
+                body.append(f"{item},")
+    for item in items if not body else ():
         parts = _fit(item, indent + 4, width - len(comma), True)
         body += [*parts[:-1], parts[-1] + comma]
     tail = [line[closing:]]
@@ -88,6 +97,11 @@ def _in_widest_brackets(line: str, indent: int, width: int, nested: bool) -> lis
         if rest is not None:
             tail = [line[closing] + rest[0], *rest[1:]]
     return [line[:opening + 1], *(f"    {part}" for part in body), *tail]
+
+
+def _outside(text: str) -> str:
+    """The characters of `text` outside brackets and strings (a dict entry's `:` shows)."""
+    return "".join(char for _, char, depth in _characters(text) if depth == 0)
 
 
 def _as_literals(line: str, indent: int, width: int, nested: bool) -> list[str] | None:

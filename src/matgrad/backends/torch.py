@@ -132,6 +132,10 @@ TORCH = Backend(
     device_of=_device,
     typed_sizes=False,
     decorators=("@torch.no_grad()",),
+    # torch's matmul takes one dtype: mixed arguments are promoted at entry (checked modules),
+    # which lets A = XW + b be addmm, one call (the bias is the product's starting value).
+    one_dtype="{a}.to(float_type)",
+    affine_product="torch.addmm({c}, {a}, {b})",
     # Positional arguments: PyTorch parses keywords (axis=, keepdims=) more slowly.
     column_sum="{x}.sum(0, True)",
     row_sum="{x}.sum(1, True)",
