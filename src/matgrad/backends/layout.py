@@ -1,8 +1,8 @@
 """Layout of generated statements: one that would pass 100 columns is broken where Python
-allows it, inside the brackets that close it (a call's arguments, a tuple, a dict: one item a
-line) or, where that is not enough, its right side in parentheses a term a line (before each
-binary + and −); a string literal too long for its line becomes adjacent literals.  So
-generated modules pass a linter's line length.
+allows it: its right side in parentheses a term a line (before each binary + and −), else
+inside its widest brackets (a call's arguments, a tuple, a dict: one item a line, short items
+packed), and a string literal too long for its line becomes adjacent literals.  So generated
+modules pass a linter's line length.
 
 Invariant: a broken statement is the same Python as the one-line statement: only whitespace
 between tokens and grouping parentheses around a whole right side are added, and a literal is
