@@ -7,7 +7,9 @@ float64 and float32.  The layer loop module (k = 2, 4, 8, 32) also against the s
 written with jax.lax.scan, the other way to run a loop under jit (compile time included).
 One XLA thread (PJRT_NPROC=1, single-threaded Eigen), set before JAX
 loads; each function is compiled by a first call (reported, excluded), then the two run
-interleaved, the order rotating each round; medians and the ratio matgrad / jax.grad.
+interleaved, the order rotating each round; medians and the ratio matgrad / jax.grad.  After
+each: the compiled XLA programs' matrix products, fusions and operations, matgrad / jax.grad
+(equal counts: XLA compiled both to the same program).
 
     python benchmarks/bench_backends.py [--repeats 25] [--quick]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -103,6 +106,15 @@ def timed(function: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def compiled_structure(compiled_text: str) -> tuple[int, int, int]:
+    """(matrix products, fusions, operations) of a compiled XLA program's entry computation:
+    equal counts for matgrad's module and jax.grad's mean XLA compiled the same program."""
+    entry = compiled_text[compiled_text.index("ENTRY"):]
+    operations = re.findall(r"=\s*\S+\s+([a-z][a-z\-]*)\(", entry)
+    products = len(re.findall(r"=\s*\S+\s+(?:dot|custom-call)\(", compiled_text))
+    return products, operations.count("fusion"), len(operations)
+
+
 def run_case(label: str, case: Case, dtype: str, repeats: int) -> None:
     import jax
     import jax.numpy as jnp
@@ -134,9 +146,12 @@ def run_case(label: str, case: Case, dtype: str, repeats: int) -> None:
         for name in (list(runs) if index % 2 == 0 else list(runs)[::-1]):
             times[name].append(timed(runs[name]))
     mine, reference = median(times["matgrad"]), median(times["jax.grad"])
+    structure = " / ".join(
+        "-".join(map(str, compiled_structure(function.lower(*args, **kwargs).compile().as_text())))
+        for function, args, kwargs in ((ours, (), keywords), (theirs, positional, {})))
     print(f"{label:<18} {dtype:<8} {mine * 1e3:9.3f} {reference * 1e3:10.3f} "
           f"{mine / reference:7.2f}   compile {compile_ours * 1e3:.0f} / "
-          f"{compile_theirs * 1e3:.0f} ms")
+          f"{compile_theirs * 1e3:.0f} ms   XLA products-fusions-ops {structure}")
 
 
 def run_loop_case(k: int, case: Case, dtype: str, repeats: int) -> None:
