@@ -1,9 +1,11 @@
 """The conformance set (the Matrix Cookbook and matrixcalculus.org objectives of
-tests/test_conformance.py) through every backend, each module against the NumPy module at the
-same random inputs (SPD and positive inputs where the program declares them).
+tests/test_conformance.py) and the corpus of user objectives (tests/corpus.py) through every
+backend, each module against the NumPy module at the same random inputs (SPD and positive
+inputs where the program declares them).
 
-PyTorch, the array API (under array-api-strict) and CuPy (NumPy standing in for `cupy`, see
-tests/test_cupy_backend.py) run the whole set in the default suite (under a second each); JAX
+PyTorch and the array API (under array-api-strict) run the whole conformance set in the
+default suite, and PyTorch the corpus (the array API the corpus under `-m slow`); CuPy's module
+is NumPy's text under another alias, tested on the examples.  JAX
 runs eagerly op by op, about 0.4 s an objective, so the default suite runs one objective of each
 Cookbook section and the whole set runs under the `slow` marker.
 
@@ -13,14 +15,17 @@ LAPACK: inverses, solves and determinants of the SPD inputs).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 from backend_cases import assert_close, both
+from corpus import CASES
 from test_conformance import OBJECTIVES
+
+import matgrad
+from matgrad.ir.dims import SCALAR
 
 RTOL = 1e-9
 
@@ -54,17 +59,35 @@ def _agrees(name: str, backend: str) -> None:
     assert_close(expected, _to_numpy(got), RTOL)
 
 
+# The corpus of objectives users bring (tests/corpus.py: ML losses, Cookbook identities, odd
+# names and spellings), each that matgrad derives rather than refuses.
+DERIVED = {case.label: case for case in CASES if case.refused is None}
+
+
+@pytest.mark.parametrize("backend", [
+    "torch",
+    # The array API module on the whole corpus under `-m slow` (the default run stays short).
+    pytest.param("array-api", marks=pytest.mark.slow),
+])
+@pytest.mark.parametrize("label", sorted(DERIVED))
+def test_the_corpus_agrees_with_numpy(label: str, backend: str) -> None:
+    case = DERIVED[label]
+    program = matgrad.derive(case.source).program
+    if backend == "array-api" and all(program.shapes[name] == SCALAR
+                                      for name in program.parameters):
+        # The namespace comes from a matrix argument: numbers alone are refused, clearly.
+        with pytest.raises(matgrad.MatgradError, match="namespace from a matrix argument"):
+            both(case.source, backend, bind=case.bind)
+        return
+    expected, got, _, _ = both(case.source, backend, seed=2, convert=_convert(backend),
+                               bind=case.bind)
+    assert_close(expected, _to_numpy(got), 1e-8)
+
+
 @pytest.mark.parametrize("backend", ["torch", "array-api"])
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
 def test_the_conformance_set_agrees_with_numpy(name: str, backend: str) -> None:
     _agrees(name, backend)
-
-
-@pytest.mark.parametrize("name", sorted(OBJECTIVES))
-def test_the_conformance_set_through_cupy_agrees_with_numpy(
-        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "cupy", np)  # every name the module calls is NumPy's too
-    _agrees(name, "cupy")
 
 
 def _jax() -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,6 +84,17 @@ def test_mixed_dtypes_are_promoted_and_the_layer_is_one_addmm() -> None:
     # A loop module's entry does not promote: its layers keep `A += b`.
     loop = matgrad.derive((ROOT / "examples" / "regression_loop.mg").read_text())
     assert "addmm" not in loop.source("torch", bind={"f[j]": "tanh"})
+
+
+@pytest.mark.parametrize("convert", [float, lambda number: torch.tensor([[number]],
+                                                                     dtype=torch.float64)])
+def test_scalars_alone_are_computed_in_double_precision(convert: Any) -> None:
+    # No matrix argument gives a dtype: Python floats and float64 scalars are doubles, as in
+    # NumPy (torch's default dtype, float32, lost 8 digits of a^b; found by the corpus).
+    derivation = matgrad.derive("a: scalar; b: scalar\nJ = a^b")
+    value, gradients = derivation.compile(backend="torch")(convert(0.8924), convert(-0.5227))
+    assert value == pytest.approx(0.8924 ** -0.5227, rel=1e-14)
+    assert gradients["a"] == pytest.approx(-0.5227 * 0.8924 ** -1.5227, rel=1e-14)
 
 
 def test_torch_reduces_with_blas_dot_and_positional_sums() -> None:

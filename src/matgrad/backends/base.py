@@ -48,6 +48,9 @@ class Backend:
     # Idioms whose spelling differs between libraries, in {a}, {b}, {x}, {r}, {c}, {n}; None
     # where this backend has none yet (the generator then refuses the program, naming it).
     vdot: str = "{ns}.vdot({a}, {b})"
+    # A scalar argument {a} as an array of the library before its size is checked, keeping a
+    # Python float's double precision.
+    scalar_array: str = "{ns}.asarray({a})"
     # ⟨a, b⟩ where one operand at least is an array (not a number); None: `vdot` always.
     vdot_of_arrays: str | None = None
     copy: str = "{x}.copy()"

@@ -44,14 +44,14 @@ def entry_checks(entry: EntryPoint, used: set[str]) -> list[str]:
         rows, cols = entry.program.shapes[name]
         expected = f"{rows} x {cols}"
         if (rows, cols) == SCALAR and not entry.checks:
-            ns = entry.backend.alias
             lines.append(f"{ident} = " + entry.backend.scalar_argument.format(
-                a=f"{ns}.asarray({ident})"))
+                a=entry.backend.scalar_array.format(ns=entry.backend.alias, a=ident)))
             scalars.append(ident)
             continue
         if (rows, cols) == SCALAR:
             lines += [
-                f"{ident} = {entry.backend.alias}.asarray({ident})",
+                f"{ident} = " + entry.backend.scalar_array.format(ns=entry.backend.alias,
+                                                                  a=ident),
                 f"if {entry.backend.size_of.format(a=ident)} != 1:",
                 f'    raise ValueError(f"{name} must be a scalar (a float, a 0-d or a 1x1 '
                 f'array), got shape {{{ident}.shape}}")',

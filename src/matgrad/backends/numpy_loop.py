@@ -253,7 +253,8 @@ class LoopCodegen:
             decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
                                                    layered.loop.pos)
             if decl.shape is None:
-                lines += [f"{ident} = {self.backend.alias}.asarray({ident})",
+                lines += [f"{ident} = " + self.backend.scalar_array.format(
+                              ns=self.backend.alias, a=ident),
                           f"if {self.backend.size_of.format(a=ident)} != 1:",
                           f'    raise ValueError(f"{name} must be a scalar, got shape '
                           f'{{{ident}.shape}}")',

@@ -19,7 +19,9 @@ def _promote(alias: str, arrays: list[str]) -> list[str]:
     """float_type as PyTorch promotes the arrays' dtypes (float32 with float64 is float64), in a
     loop where a nested promote_types(promote_types(…)) would grow with every argument."""
     if not arrays:
-        return [f"float_type = {alias}.get_default_dtype()"]
+        # Numbers alone: Python floats are doubles (NumPy's result_type(float)); torch's default
+        # dtype would round a float64 scalar to float32.
+        return [f"float_type = {alias}.float64"]
     if len(arrays) <= 2:
         dtypes = [f"{array}.dtype" for array in arrays]
         return [f"float_type = {alias}.promote_types({', '.join(dtypes)})" if len(arrays) == 2
@@ -108,6 +110,8 @@ TORCH = Backend(
         "        {a} = {a}.to(torch.float64)",
     ),
     scalar_argument="{a}.item()",
+    # torch.asarray(0.8924) is float32 (the default dtype): a Python float would lose 8 digits.
+    scalar_array="torch.as_tensor({a}, dtype=torch.float64)",
     typed_scalar="torch.as_tensor({a}, dtype=float_type)",
     returned_scalar="torch.as_tensor({x}).item()",
     returned_objective="{x}.item()",
