@@ -71,6 +71,25 @@ def test_the_same_module_runs_on_numpy_and_torch() -> None:
     assert_close(expected, (got[0], {k: v.numpy() for k, v in got[1].items()}), 1e-10)
 
 
+@pytest.mark.parametrize("scalar", [float, np.asarray, "tensor"])
+def test_a_scalar_argument_on_torch_tensors_keeps_double_precision(scalar: Any) -> None:
+    # PyTorch's x.size is a method (the check read it as an attribute and refused every scalar)
+    # and its default dtype is float32 (a Python float lost 8 digits).
+    torch = pytest.importorskip("torch")
+    derivation = matgrad.derive(FLAT["ridge"])
+    function = derivation.compile(backend="array-api")
+    rng = np.random.default_rng(3)
+    X, y, w = rng.normal(size=(6, 3)), rng.normal(size=(6, 1)), rng.normal(size=(3, 1))
+    lam = 0.1234567891234
+    given = torch.tensor(lam, dtype=torch.float64) if scalar == "tensor" else scalar(lam)
+    value, gradients = function(*(torch.from_numpy(a) for a in (X, y, w)), given)
+    expected, expected_gradients = derivation.compile()(X, y, w, lam)
+    assert value == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_allclose(gradients["w"].numpy(), expected_gradients["w"], rtol=1e-13)
+    with pytest.raises(ValueError, match="lam must be a scalar"):
+        function(*(torch.from_numpy(a) for a in (X, y, w)), torch.ones(2, dtype=torch.float64))
+
+
 def test_softmax_is_stable_at_large_logits() -> None:
     derivation = matgrad.derive(PROGRAMS["softmax_regression"])
     function = derivation.compile(backend="array-api")

@@ -83,6 +83,9 @@ ARRAY_API = Backend(
         "    {a} = xp.astype({a}, xp.float64)",
     ),
     scalar_argument="float(xp.reshape({a}, ()))",
+    # A Python number as a double: the library's default dtype may be float32 (PyTorch's).
+    scalar_array="xp.asarray({a}, dtype=xp.float64) if isinstance({a}, (int, float)) "
+                 "else xp.asarray({a})",
     typed_scalar="xp.asarray({a}, dtype=float_type)",
     returned_scalar="float(xp.reshape(xp.asarray({x}), ()))",
     returned_objective="float(xp.reshape({x}, ()))",
@@ -94,7 +97,8 @@ ARRAY_API = Backend(
     copy="xp.asarray({x}, copy=True)",
     broadcast="xp.broadcast_to(xp.asarray({x}, dtype=float_type), {shape})",
     scalar_function_argument="xp.asarray({x}, dtype=float_type)",
-    size_of="{a}.size",
+    # The standard's x.size is PyTorch's method x.size(): the size from the shape instead.
+    size_of="xp.reshape({a}, (-1,)).shape[0]",
     zeros="xp.zeros(({r}, {c}), dtype=float_type)",
     eye="xp.eye({n}, dtype=float_type)",
     full_1x1="xp.full((1, 1), {x}, dtype=float_type)",
