@@ -102,6 +102,29 @@ def test_one_objective_of_each_section_through_jax_agrees_with_numpy(name: str) 
     _agrees(name, "jax")
 
 
+def _scalar_parameters(source: str) -> list[bool]:
+    program = matgrad.derive(source).program
+    return [program.shapes[name] == SCALAR for name in program.parameters]
+
+
+# Programs with a scalar argument and a matrix one (numbers alone give no namespace: refused).
+WITH_SCALARS = sorted(label for label, case in DERIVED.items()
+                      if any(_scalar_parameters(case.source))
+                      and not all(_scalar_parameters(case.source)))
+
+
+@pytest.mark.parametrize("label", WITH_SCALARS)
+def test_the_array_api_module_on_torch_tensors_reads_scalars(label: str) -> None:
+    # The array API module with PyTorch's namespace: x.size is a method there and the default
+    # dtype float32 (a scalar argument was refused, or rounded, until both were handled).
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    case = DERIVED[label]
+    expected, got, _, _ = both(case.source, "array-api", seed=2, convert=torch.from_numpy,
+                               bind=case.bind)
+    assert_close(expected, (got[0], {name: value if isinstance(value, float) else value.numpy()
+                                     for name, value in got[1].items()}), 1e-10)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
 def test_the_conformance_set_through_jax_agrees_with_numpy(name: str) -> None:
