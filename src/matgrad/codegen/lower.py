@@ -329,8 +329,9 @@ class Lowering:
         concrete = self.bind.get(name, name)
         if concrete not in ELEMENTWISE:
             raise CodegenError(
-                f"the abstract function {name} has no NumPy implementation: bind it to a "
-                f"built-in function, e.g. bind={{'{name}': 'tanh'}} or --bind {name}=tanh.")
+                f"the abstract function {name} has no definition to generate code from: bind "
+                f"it to a built-in function, e.g. bind={{'{name}': 'tanh'}} or --bind "
+                f"{name}=tanh.")
         return concrete
 
     def via_output(self, expr: Apply) -> Expr | None:
