@@ -108,9 +108,9 @@ def _scalar_parameters(source: str) -> list[bool]:
 
 
 # Programs with a scalar argument and a matrix one (numbers alone give no namespace: refused).
-WITH_SCALARS = sorted(label for label, case in DERIVED.items()
-                      if any(_scalar_parameters(case.source))
-                      and not all(_scalar_parameters(case.source)))
+WITH_SCALARS = sorted(label for label, flags in ((label, _scalar_parameters(case.source))
+                                                for label, case in DERIVED.items())
+                      if any(flags) and not all(flags))
 
 
 @pytest.mark.parametrize("label", WITH_SCALARS)
