@@ -3,6 +3,7 @@ against central differences (the guide's eval_grad_numeric, done along random di
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,6 +14,8 @@ from matgrad.front.resolve import Program
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
 
+# How many examples the property tests draw (MATGRAD_FUZZ_EXAMPLES=20000 for a long run).
+FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 DEFAULT_BIND = {"f": "tanh", "g": "sin", "h": "cos"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from corpus import CASES
 from helpers import DEFAULT_BIND, bound_functions
 from hypothesis import HealthCheck, assume, given, settings
@@ -122,3 +123,15 @@ def test_printed_output_of_random_programs_reads_back(source: str) -> None:
     # to context, so such programs are left out (the exact printer spells them out).
     assume("ones(" not in source)
     assert_printed_output_reads_back(matgrad.derive(source))
+
+
+@pytest.mark.parametrize("objective", [
+    "(s^-1)^2 * sum(W)",          # printed s⁻¹², one superscript: s to the −12
+    "(s^2)^3 * sum(W)",
+    "sum(P' (W V')')",            # a postfix mark on a parenthesised factor after a matrix
+    "tr(M (M + eye(n))')",
+    "sum(2 * (A' * (A * W)))",    # 2Aᵀ(A W) for the reader, 2(Aᵀ(A W)) exactly
+    "tr((s * s) * (M' * (M + M)'))",
+])
+def test_printed_forms_that_once_read_back_otherwise(objective: str) -> None:
+    _roundtrip(f"{DECLARATIONS}J = {objective}")

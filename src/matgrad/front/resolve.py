@@ -37,8 +37,6 @@ from typing import Literal
 from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
 from matgrad.front.naming import name_intermediates
 from matgrad.front.syntax import (
-    FUNCTION_DECLARATION,
-    ROWWISE_DECLARATION,
     Decl,
     Let,
     Objective,
@@ -55,6 +53,7 @@ from matgrad.front.syntax import (
     Wrt,
     written_size,
 )
+from matgrad.front.words import FUNCTION_DECLARATION, IDENTITY_NAME, ROWWISE_DECLARATION
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape, format_shape
@@ -119,9 +118,6 @@ KEYWORDS = frozenset({"end", "for", "in", "wrt", "objective", "scalar", "rowwise
 GUIDE_FUNCTION_NAME = re.compile(r"[A-Za-z\u0370-\u03FFℓ][0-9]*")
 # `X^T` is the transpose in the notation of many textbooks when T names nothing else.
 TRANSPOSE_EXPONENT = "T"
-# An undeclared, unbound `I` is the identity matrix, as the guide and the printer write it; its
-# size comes from its context (`X + I`, `WᵀW − I`).
-IDENTITY_NAME = "I"
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,22 @@ error instead of a RecursionError.
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lark import PostLex
 from lark.visitors import Transformer_NonRecursive
 
 from matgrad.cache import folder, key, prune
 from matgrad.errors import MatgradSyntaxError, caret_excerpt
+from matgrad.front.postlex import PostLexer
+from matgrad.front.words import (
+    FUNCTION_DECLARATION,
+    ROWWISE_DECLARATION,
+    normalize_name,
+)
 from matgrad.resources import grammar_text
 
 MAX_DEPTH = 200
@@ -31,7 +34,6 @@ MAX_SOURCE_CHARS = 200_000
 # that builds such a matrix would not finish.
 MAX_WRITTEN_SIZE = 1_000_000_000
 
-SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 # What the user sees instead of Lark's terminal names in "expected …" lists; a terminal not
@@ -39,18 +41,13 @@ SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789
 TERMINAL_NAMES = {
     "NAME": "a name", "NUMBER": "a number", "INT": "a whole number", "MINUS": "'-'",
     "PLUS": "'+'", "_SEP": "a new line or ';'", "_TIMES": "'x' or '×' between two sizes",
-    "TRANSPOSE": "a transpose (')", "FROB": "'·'", "HADAMARD": "'.*'",
+    "TRANSPOSE": "a transpose (')", "FNAME": "a name", "FROB": "'·'", "HADAMARD": "'.*'",
     "$END": "the end of the input", "BAR": "'||'", "_OPEN_BAR": "'||'",
     "_CLOSE_BAR": "a closing '||'", "BOLD_ONE": "'𝟏'", "SUPERSCRIPT": "a superscript such as ²",
     "NORM_SUB": "a norm subscript (_1, _2, _F)", "PRIME": "'′'", "OF": "'of'",
     "CITE": "a citation such as (5)", "RULE_NAME": "a rule name",
 }
 BYTE_ORDER_MARK = "\ufeff"
-
-# Tokens after which a bar closes a norm that is still open (they end an operand).
-_OPERAND_ENDS = frozenset({"NAME", "NUMBER", "INT", "RPAR", "RSQB", "MORETHAN", "TRANSPOSE",
-                           "PRIME", "SUPERSCRIPT", "NORM_SUB", "BOLD_ONE", "_CLOSE_BAR"})
-
 
 # ---- surface syntax -------------------------------------------------------------------------
 
@@ -123,10 +120,6 @@ class SCall(SExpr):
     args: tuple[SExpr, ...]
 
 
-# `ell: rowwise` declares an abstract row-wise function ℓ: t×m → t×1 (the guide's (16), (19)).
-ROWWISE_DECLARATION = "rowwise"
-# `phi: function` declares an abstract elementwise function (its derivative stays φ′).
-FUNCTION_DECLARATION = "function"
 # What a norm's subscript names: ‖x‖₁, ||x||_2, ||X||_F (a plain ‖X‖ is Frobenius's).
 NORM_SUBSCRIPTS = {"_1": "norm_1", "₁": "norm_1", "_{1}": "norm_1", "_2": "norm_2", "₂": "norm_2",
                    "_{2}": "norm_2", "_F": "norm_F", "_{F}": "norm_F", "_fro": "norm_F"}
@@ -188,30 +181,6 @@ class RuleSource:
 # ---- parsing --------------------------------------------------------------------------------
 
 
-class _NormBars(PostLex):
-    """Tells a norm's opening bar from its closing one, which `||` and `‖` leave to context: a
-    bar closes the innermost open norm when it follows an operand, and opens a norm otherwise.
-    So `‖a‖‖b‖` is a product of two norms and `(1/2)‖E‖²` a scaled norm, with one lookbehind."""
-
-    always_accept = ("BAR",)
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        open_bars = 0
-        previous = ""
-        for token in stream:
-            if token.type == "BAR":
-                if previous in _OPERAND_ENDS and open_bars:
-                    open_bars -= 1
-                    token = Token.new_borrow_pos("_CLOSE_BAR", token.value, token)
-                else:
-                    open_bars += 1
-                    token = Token.new_borrow_pos("_OPEN_BAR", token.value, token)
-            elif token.type == "_SEP":
-                open_bars = 0
-            previous = token.type
-            yield token
-
-
 def _parser_cache() -> str | bool:
     """Where Lark keeps the grammar's LALR tables between runs (building them takes longer than
     a small derivation); no cache when the user's cache folder cannot be written."""
@@ -227,14 +196,9 @@ def _parser_cache() -> str | bool:
 def _parser() -> Lark:
     return Lark(
         grammar_text(), parser="lalr", lexer="contextual", start=["program", "rulefile"],
-        propagate_positions=True, maybe_placeholders=False, postlex=_NormBars(),
+        propagate_positions=True, maybe_placeholders=False, postlex=PostLexer(),
         cache=_parser_cache(),
     )
-
-
-def normalize_name(text: str) -> str:
-    """`W₁` and `W1` are the same name."""
-    return unicodedata.normalize("NFC", text).translate(SUBSCRIPT_DIGITS)
 
 
 def parse_number(text: str) -> Fraction:

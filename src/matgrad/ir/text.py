@@ -63,6 +63,8 @@ ADD, FROB, PRODUCT, UNARY, JUXT, POWER, POSTFIX, ATOM = 10, 20, 30, 35, 40, 50, 
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+# Digits that a following superscript would join into one exponent (s⁻¹ then ² reads s⁻¹²).
+SUPERSCRIPT_DIGITS = frozenset("⁰¹²³⁴⁵⁶⁷⁸⁹")
 WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -70,6 +72,16 @@ WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 class Printed:
     text: str
     prec: int
+
+
+def _separator(left: str, right: str) -> str:
+    """What goes between two juxtaposed factors: a space where the tokens would run together."""
+    if left[-1].isdigit():
+        # 2Aᵀ needs no space (a name cannot start with a digit), but 2 3 is not 23, and
+        # 2 e1 is not the number 2e1.
+        return " " if right[0].isdigit() or right[0] in "eE" else ""
+    return " " if _is_word_char(right[0]) and (_is_word_char(left[-1]) or left[-1] == ")") \
+        else ""
 
 
 def _is_word_char(char: str) -> bool:
@@ -268,31 +280,21 @@ class TextPrinter:
         """Unicode matrix/scalar product by juxtaposition, as the guide writes it."""
         if _is_ones_row(left):
             left_text = "1ᵀ"
-            left_prec = POSTFIX
         else:
             printed_left = self.print(left)
             if isinstance(left, Const) and "/" in printed_left.text:
-                left_text, left_prec = f"({printed_left.text})", ATOM
+                left_text = f"({printed_left.text})"
             elif printed_left.prec >= JUXT:
-                left_text, left_prec = printed_left.text, printed_left.prec
+                left_text = printed_left.text
             else:
-                left_text, left_prec = f"({printed_left.text})", ATOM
+                left_text = f"({printed_left.text})"
         right_text = self.print(right).text
         if not self._safe_right(right):
-            # The right operand is parenthesised: written as a postfix call on the left operand,
-            # which must itself be a postfix expression to keep the grouping.
-            if left_prec < POSTFIX:
-                left_text = f"({left_text})"
-            # `L(R)` is a postfix call in the grammar (a product when L is a matrix), so it can
-            # follow a scalar without parentheses: 2Aᵀ(A x − b) reads as 2 · (Aᵀ(A x − b)).
-            return Printed(f"{left_text}({right_text})", POSTFIX)
-        separator = " " if _is_word_char(right_text[0]) and (
-            _is_word_char(left_text[-1]) or left_text[-1] == ")") else ""
-        if left_text[-1].isdigit():
-            # 2Aᵀ needs no space (a name cannot start with a digit), but 2 3 is not 23, and
-            # 2 e1 is not the number 2e1.
-            separator = " " if right_text[0].isdigit() or right_text[0] in "eE" else ""
-        return Printed(f"{left_text}{separator}{right_text}", JUXT)
+            # The right operand is parenthesised: `L(R)` is a juxtaposition like any other
+            # (left-associative, below the postfix marks: `L(R)ᵀ` is L·Rᵀ), so the result is a
+            # juxtaposed product that a postfix mark or a call-like reading never reaches into.
+            return Printed(f"{left_text}({right_text})", JUXT)
+        return Printed(f"{left_text}{_separator(left_text, right_text)}{right_text}", JUXT)
 
     def _binary(self, left: Expr, op: str, right: Expr, prec: int) -> Printed:
         return Printed(f"{self.at_least(left, prec)} {op} {self.at_least(right, prec + 5)}", prec)
@@ -315,8 +317,15 @@ class TextPrinter:
                 # A scalar that is itself a product, (1ᵀc)𝟏: 1ᵀc𝟏 would read as one product.
                 right = self.print(expr.x).text
                 if not self._safe_right(expr.x):
-                    return Printed(f"({factor.text})({right})", POSTFIX)
+                    return Printed(f"({factor.text})({right})", JUXT)
                 return Printed(f"({factor.text}){right}", JUXT)
+            if not self.exact and isinstance(expr.x, MatMul) and not self._safe_right(expr.x.b):
+                # 2Aᵀ(A x − b), as textbooks write it: it reads back as (2Aᵀ)(A x − b), the
+                # same matrix (a scalar commutes with the product); the exact printer, whose
+                # output must read back as the same tree, writes 2(Aᵀ(A x − b)).
+                left = factor.text if factor.prec > JUXT else f"({factor.text})"
+                inner = self.print(expr.x).text
+                return Printed(f"{left}{_separator(left, inner)}{inner}", JUXT)
             return self._juxtapose(expr.s, expr.x)
         return Printed(f"{self.at_least(expr.s, PRODUCT)} * {self.at_least(expr.x, UNARY)}",
                        PRODUCT)
@@ -377,6 +386,8 @@ class TextPrinter:
             -exponent.x.value if isinstance(exponent, Neg) and isinstance(exponent.x, Const)
             else None)
         if self.unicode and value is not None and value.denominator == 1:
+            if base[-1] in SUPERSCRIPT_DIGITS:
+                base = f"({base})"  # s⁻¹² is one superscript, s to the −12: write (s⁻¹)²
             return Printed(base + str(value.numerator).translate(SUPERSCRIPTS), POWER)
         if value is not None and value.denominator == 1:
             return Printed(f"{base}^{value.numerator}", POWER)
