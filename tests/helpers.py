@@ -76,7 +76,7 @@ def objective_value(program: Program, values: Mapping[str, np.ndarray], sizes: M
     env = Environment(env_values, sizes, bound_functions(bind))  # type: ignore[arg-type]
     for name, definition in program.definitions.items():
         env_values[name] = evaluate(definition, env)
-    return float(env_values[program.objective].item()), env_values
+    return float(np.asarray(env_values[program.objective]).item()), env_values
 
 
 def derived_gradients(derivation: Derivation, values: Mapping[str, np.ndarray],

@@ -160,11 +160,10 @@ class Renderer:
             return f"{self.operand(tree[1], POSTFIX)}{mark}", POSTFIX  # type: ignore[arg-type]
         if kind == "inv":
             inner = self.operand(tree[1], POSTFIX)  # type: ignore[arg-type]
-            spelled = self.choose(f"inv({self.render(tree[1])[0]})",  # type: ignore[arg-type]
-                                  f"{_superscript_base(inner)}⁻¹", f"{inner}^-1",
-                                  f"{inner}^(-1)")
-            postfix = spelled.startswith("inv(") or spelled.endswith("⁻¹")
-            return spelled, (POSTFIX if postfix else POWER)
+            call = f"inv({self.render(tree[1])[0]})"  # type: ignore[arg-type]
+            mark = f"{_superscript_base(inner)}⁻¹"
+            spelled = self.choose(call, mark, f"{inner}^-1", f"{inner}^(-1)")
+            return spelled, (POSTFIX if spelled in (call, mark) else POWER)
         if kind == "sq":
             inner = self.operand(tree[1], POSTFIX)  # type: ignore[arg-type]
             spelled = self.choose(f"{inner}^2", f"{_superscript_base(inner)}²")

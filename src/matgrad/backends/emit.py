@@ -22,6 +22,7 @@ import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from matgrad.backends.base import Backend
@@ -403,10 +404,27 @@ class NumpyGenerator(Spelling):
         if self.second_order:
             body += returned_mapping(results)
         else:
-            # J is a NumPy scalar or a 1×1 array (never a Python number): .item() is a float.
-            body.append(f"return {self.backend.returned_objective.format(x=objective)}, "
-                        f"{{{returned}}}")
+            # J is a NumPy scalar or a 1×1 array: .item() is a float.  A constant objective
+            # (sum(W) − sum(W) is 0) is a Python number, which the library converts first.
+            constant = not self._reads_arrays(program.definitions[program.objective])
+            spelling = self.backend.returned_scalar if constant else \
+                self.backend.returned_objective
+            body.append(f"return {spelling.format(x=objective)}, {{{returned}}}")
         return self._module(parameters, body)
+
+    def _reads_arrays(self, expr: Expr) -> bool:
+        """Whether `expr` reads an argument, directly or through let-bound names (if not, it
+        is computed from numbers alone: a Python number, not an array)."""
+        definitions = self.program.definitions
+        stack, seen = [expr], set()
+        while stack:
+            for node in stack.pop().walk():
+                if isinstance(node, Sym) and node.name not in seen:
+                    seen.add(node.name)
+                    if node.name not in definitions:
+                        return True
+                    stack.append(definitions[node.name])
+        return False
 
     def _module(self, parameters: list[str], body: list[str]) -> str:
         program = self.program
@@ -482,9 +500,26 @@ def emit_statements(statements: Sequence[Statement],
     return lines
 
 
+def _bytecode(source: str, name: str) -> CodeType:
+    try:
+        return compile(source, f"<matgrad {name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        raise CodegenError(
+            f"the module generated for {name}() cannot be compiled by Python "
+            f"({type(exc).__name__}: {exc}); split the program into smaller ones, or report "
+            "it as a bug in matgrad.") from None
+
+
+def checked_source(source: str, name: str) -> str:
+    """`source` once Python has compiled it (as SymPy's lambdify does): a module that cannot
+    compile is an error here, when it is generated, never at the user's call."""
+    _bytecode(source, name)
+    return source
+
+
 def load_function(source: str, name: str) -> Callable[..., Any]:
     """Execute a generated module in a fresh namespace and return its function `name`."""
     namespace: dict[str, Any] = {"__name__": f"matgrad_generated_{name}"}
-    exec(compile(source, f"<matgrad {name}>", "exec"), namespace)
+    exec(_bytecode(source, name), namespace)
     function: Callable[..., Any] = namespace[name]
     return function

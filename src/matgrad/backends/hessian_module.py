@@ -21,7 +21,7 @@ from dataclasses import replace
 from pprint import pformat
 
 from matgrad.backends.docstrings import Docstrings
-from matgrad.backends.emit import NumpyGenerator
+from matgrad.backends.emit import NumpyGenerator, checked_source
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import flat_signature, signature_of
 from matgrad.engine.derivation import Derivation
@@ -174,8 +174,9 @@ def hessian_source(hessian: Hessian, name: str = "hessian",
         f"{name}(), which assembles them).")
     generated = NumpyGenerator(parts_derivation, PARTS_FUNCTION, dict(bind or {}),
                                signature=signature, documented=documented).generate()
-    return generated + "\n\n" + _wrapper(name, first.wrt, first_signature.arguments,
-                                         first_signature.size_keywords, specs, shapes)
+    return checked_source(generated + "\n\n" + _wrapper(
+        name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
+        shapes), name)
 
 
 def _parts_derivation(hessian: Hessian, parts: _Parts) -> Derivation:

@@ -16,7 +16,7 @@ from matgrad.backends.array_api import ARRAY_API
 from matgrad.backends.base import Backend
 from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
-from matgrad.backends.emit import NumpyGenerator, load_function
+from matgrad.backends.emit import NumpyGenerator, checked_source, load_function
 from matgrad.backends.jax import JAX
 from matgrad.backends.loop_hvp import loop_product_source
 from matgrad.backends.numpy import NUMPY
@@ -57,6 +57,13 @@ def module_source(derivation: Derivation, name: str = "value_and_grad",
     `signature` says (by default the derivation's, worked out here).  `checks=False` leaves
     out the conversion and shape tests of array arguments at entry (flat programs); `rows`
     names the dimension the Dask backend splits into blocks (default: the data's rows)."""
+    return checked_source(_module_text(derivation, name, bind, backend, signature, checks, rows),
+                          name)
+
+
+def _module_text(derivation: Derivation, name: str, bind: Mapping[str, str] | None,
+                 backend: str, signature: Signature | None, checks: bool,
+                 rows: str | None) -> str:
     if backend in ASSEMBLED:
         signature = signature or signature_of(derivation, name)
         return _dask_source(derivation, name, bind, signature, rows)

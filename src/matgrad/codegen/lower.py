@@ -86,6 +86,10 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
     return (a[0] if a[0] != 1 else b[0], a[1] if a[1] != 1 else b[1])
 
 
+# The most terms one emitted sum has (a longer one is a sum of such sums).
+MAX_SUM_TERMS = 64
+
+
 class Lowering:
     """Expressions → array values.  `name_shape(name)` is the shape a named value is held in
     (None: its full shape); `bind` names the built-in function of each abstract one."""
@@ -197,7 +201,23 @@ class Lowering:
             shape = _broadcast(shape, value.shape)
             args.append(value)
             signs.append("-" if negative else "+")
-        return self._value("add", tuple(args), shape, self.full_shape(expr), (tuple(signs),))
+        full = self.full_shape(expr)
+        while len(args) > MAX_SUM_TERMS:
+            # A long sum as a sum of sums of at most MAX_SUM_TERMS terms each: one flat
+            # `a + b + …` of thousands of terms nests too deeply for Python's compiler.
+            groups = range(0, len(args), MAX_SUM_TERMS)
+            args = [self._group(args[i:i + MAX_SUM_TERMS], signs[i:i + MAX_SUM_TERMS], full)
+                    for i in groups]
+            signs = ["+"] * len(args)
+        return self._value("add", tuple(args), shape, full, (tuple(signs),))
+
+    def _group(self, args: list[Value], signs: list[str], full: Shape) -> Value:
+        if len(args) == 1 and signs[0] == "+":
+            return args[0]
+        shape: Shape = SCALAR
+        for arg in args:
+            shape = _broadcast(shape, arg.shape)
+        return self._value("add", tuple(args), shape, full, (tuple(signs),))
 
     def _neg(self, expr: Neg) -> Value:
         if isinstance(expr.x, Neg):
@@ -316,10 +336,18 @@ class Lowering:
 
     def _scalar_of(self, expr: Trace | Det | LogDet | Norm) -> Value:
         inner = self.full(self.lower(expr.x))
+        if inner.full == SCALAR:
+            # Of a 1×1 value (perhaps a float or a 0-d array, which the libraries' trace and
+            # det refuse): tr(s) = det(s) = s, logdet(s) = log s, ‖s‖ = |s|.
+            if isinstance(expr, (Trace, Det)):
+                return inner
+            return self.lower(Apply("log" if isinstance(expr, LogDet) else "abs", expr.x, 0))
         return self._value(_SCALAR_OPS[type(expr)], (inner,), SCALAR, SCALAR)
 
     def _inv(self, expr: Inv) -> Value:
         full = self.full_shape(expr)
+        if full == SCALAR:
+            return self.lower(Div(Const(Fraction(1)), expr.x))  # the inverse of a 1×1 is 1/s
         return self._value("inv", (self.full(self.lower(expr.x)),), full, full)
 
     # ---- functions -----------------------------------------------------------------------------

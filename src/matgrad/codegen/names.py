@@ -94,6 +94,11 @@ def check_function_name(name: str, module_names: set[str] | frozenset[str]) -> N
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or \
             name.startswith("__"):
         raise CodegenError(f"{name!r} is not a usable Python function name.")
+    plain = unicodedata.normalize("NFKC", name)
+    if plain != name:
+        # Python reads identifiers in NFKC: `def 𝐧𝐩` defines np (shadowing NumPy), `ｆ` is f.
+        raise CodegenError(f"the function name {name!r} is read by Python as {plain!r}; "
+                           f"write it in plain letters ({plain!r}, if that is free).")
     if name in module_names or name in BUILTIN_NAMES:
         raise CodegenError(f"the function cannot be called '{name}': the generated module "
                            "uses that name itself (NumPy, its helpers or a Python built-in); "

@@ -35,6 +35,12 @@ from fractions import Fraction
 from typing import Literal
 
 from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
+from matgrad.front.constants import (
+    check_divisor,
+    constant_expr,
+    constant_power,
+    constant_value,
+)
 from matgrad.front.naming import name_intermediates
 from matgrad.front.syntax import (
     Decl,
@@ -182,6 +188,8 @@ class _Resolver:
         self.definitions: dict[str, Expr] = {}
         self.dims: list[str] = []
         self.functions: set[str] = set()
+        # Written-out matrix powers: product → (base, power), so that (W^4)^5 is W^20.
+        self.matrix_powers: dict[Expr, tuple[Expr, int]] = {}
         self.row_functions: set[str] = set()  # declared `rowwise`: abstract ℓ of (19)
         self.matrices_used: set[str] = set()
         self.ones_dims: list[DimVar] = []
@@ -379,6 +387,7 @@ class _Resolver:
             if not self.unifier.unify_shapes(sb, SCALAR):
                 raise self.mismatch(node, "division", sa, sb,
                                     "the divisor must be 1×1; use ./ to divide elementwise")
+            check_divisor(b, f"{self.text(node)} at {self.where(node.pos)}")
             return Div(a, b), sa
         if op in (".*", "./"):
             if op == "./" and self.unifier.is_scalar(sb) and not self.unifier.is_scalar(sa):
@@ -394,27 +403,9 @@ class _Resolver:
                                     "the operands must have the same shape")
             return Frob(a, b), SCALAR
         if op == "^":
-            minus_one = b in (Neg(Const(Fraction(1))), Const(Fraction(-1)))
-            if minus_one and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1]):
-                return Inv(a), sa  # X⁻¹, X^-1: the inverse of a square matrix
-            power = b.value if isinstance(b, Const) else None
-            if (power is not None and power.denominator == 1 and 2 <= power <= MAX_MATRIX_POWER
-                    and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1])):
-                product = a  # E^k of a square matrix: the product E E ⋯ E, written out
-                for _ in range(int(power) - 1):
-                    product = MatMul(product, a)
-                return product, sa
-            if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
-                    sa, SCALAR):
-                raise UnsupportedError(
-                    f"{self.text(node)}: matrix power of a ({self.shape_text(sa)}) matrix is not "
-                    f"supported yet (at {self.where(node.pos)}); write the product out, or use "
-                    ".^ for an elementwise power.")
-            exponent = _constant(b)
-            # A varying exponent (a^b, ‖Xw‖^p) is differentiated in both base and exponent.
-            return Power(a, b if exponent is None else _constant_expr(exponent)), SCALAR
+            return self.power(node, a, sa, b, sb)
         if op == ".^":
-            power = _constant(b)
+            power = constant_value(b)
             if power is not None and power.denominator == 1 and 1 <= power <= MAX_MATRIX_POWER:
                 product = a  # E.^k for a whole k: the Hadamard product E ⊙ E ⊙ ⋯ ⊙ E
                 for _ in range(int(power) - 1):
@@ -428,7 +419,7 @@ class _Resolver:
             if power == 0:
                 raise UsageError(f"{self.text(node)}: E .^ 0 is a matrix of ones; write "
                                  f"ones(…) (at {self.where(node.pos)}).")
-            return HadPower(a, b if power is None else _constant_expr(power)), sa
+            return HadPower(a, b if power is None else constant_expr(power)), sa
         raise TypeError(op)  # pragma: no cover
 
     def transpose_exponent(self, node: SBinary) -> tuple[Expr, Shape]:
@@ -441,6 +432,45 @@ class _Resolver:
                              f"'{name}'.")
         inner, shape = self.expr(node.a)
         return Transpose(inner), (shape[1], shape[0])
+
+    def power(self, node: SBinary, a: Expr, sa: Shape, b: Expr, sb: Shape,
+              ) -> tuple[Expr, Shape]:
+        minus_one = b in (Neg(Const(Fraction(1))), Const(Fraction(-1)))
+        if minus_one and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1]):
+            return Inv(a), sa  # X⁻¹, X^-1: the inverse of a square matrix
+        power = b.value if isinstance(b, Const) else None
+        if (power is not None and power.denominator == 1 and power >= 2
+                and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1])):
+            # E^k of a square matrix: the product E E ⋯ E, written out.  A power of a power
+            # is one power, (W^4)^5 = W^20, held to the same limit: nested powers would
+            # otherwise write out a product exponential in their depth.
+            base, times = self.matrix_powers.get(a, (a, 1))
+            total = times * int(power)
+            if total > MAX_MATRIX_POWER:
+                raise UnsupportedError(
+                    f"{self.text(node)} at {self.where(node.pos)} is a matrix power of "
+                    f"{total}; matgrad writes powers up to {MAX_MATRIX_POWER} out as products. "
+                    "Use .^ for an elementwise power.")
+            product = base
+            for _ in range(total - 1):
+                product = MatMul(product, base)
+            self.matrix_powers[product] = (base, total)
+            return product, sa
+        if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
+                sa, SCALAR):
+            raise UnsupportedError(
+                f"{self.text(node)}: matrix power of a ({self.shape_text(sa)}) matrix is not "
+                f"supported yet (at {self.where(node.pos)}); write the product out, or use "
+                ".^ for an elementwise power.")
+        exponent = constant_value(b)
+        base_value = constant_value(a)
+        if base_value is not None and exponent is not None:
+            folded = constant_power(base_value, exponent, f"{self.text(node)} at "
+                                    f"{self.where(node.pos)}")
+            if folded is not None:
+                return constant_expr(folded), SCALAR
+        # A varying exponent (a^b, ‖Xw‖^p) is differentiated in both base and exponent.
+        return Power(a, b if exponent is None else constant_expr(exponent)), SCALAR
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
                 sb: Shape) -> tuple[Expr, Shape]:
@@ -463,7 +493,7 @@ class _Resolver:
         callee, order = node.callee, 0
         # f′(A), and f'(A) in ASCII when f is not a matrix: a derivative of f.
         while isinstance(callee, SUnary) and callee.op in ("prime", "quote"):
-            innermost = self._innermost(callee)
+            innermost = _innermost(callee)
             if not isinstance(innermost, SName) or self.is_matrix_name(innermost.name):
                 break
             order += 1
@@ -478,12 +508,6 @@ class _Resolver:
         a, sa = self.expr(callee)
         b, sb = self.expr(arg)
         return self.product(node, a, sa, b, sb)
-
-    @staticmethod
-    def _innermost(node: SExpr) -> SExpr:
-        while isinstance(node, SUnary):
-            node = node.x
-        return node
 
     def single_arg(self, node: SCall, what: str) -> SExpr:
         if len(node.args) != 1:
@@ -707,6 +731,12 @@ class _Resolver:
         return expr.with_children(tuple(self.finish(kid, names) for kid in kids))
 
 
+def _innermost(node: SExpr) -> SExpr:
+    while isinstance(node, SUnary):
+        node = node.x
+    return node
+
+
 def _is_guide_function_name(name: str) -> bool:
     """f, g₁ (read as g1), f[j], σ, ℓ: the names the guide gives abstract functions."""
     parts = indexing.split(name)
@@ -726,26 +756,6 @@ def _split_into(name: str, known: set[str]) -> list[str] | None:
                     best[end] = candidate
     parts = best.get(len(name))
     return parts if parts is not None and len(parts) >= 2 else None
-
-
-def _constant(expr: Expr) -> Fraction | None:
-    """The value of a numeric constant expression (−1/2, 3/2, 2·0.5), else None."""
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, Neg):
-        inner = _constant(expr.x)
-        return None if inner is None else -inner
-    if isinstance(expr, (Div, Scale)):
-        left = _constant(expr.x)
-        right = _constant(expr.s)
-        if left is None or right is None or (isinstance(expr, Div) and right == 0):
-            return None
-        return left / right if isinstance(expr, Div) else left * right
-    return None
-
-
-def _constant_expr(value: Fraction) -> Expr:
-    return Neg(Const(-value)) if value < 0 else Const(value)
 
 
 def _declared_shape(decl: Decl) -> Shape:
