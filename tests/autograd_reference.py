@@ -122,11 +122,16 @@ def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
             assert node.order == 0, "programs have no derivatives"
             return FUNCTIONS[bind.get(node.fn, node.fn)](go(node.arg))
         if isinstance(node, RowApply):
-            assert node.fn == "logsumexp"
-            return _logsumexp(go(node.arg))
-        if isinstance(node, RowGrad):
-            assert node.fn == "logsumexp"  # softmax, the guide's (24)
             inner = go(node.arg)
+            if node.fn == "sumsq":  # the squared length of each row
+                return anp.sum(inner * inner, axis=1, keepdims=True)
+            assert node.fn == "logsumexp"
+            return _logsumexp(inner)
+        if isinstance(node, RowGrad):
+            inner = go(node.arg)
+            if node.fn == "sumsq":
+                return 2 * inner
+            assert node.fn == "logsumexp"  # softmax, the guide's (24)
             return anp.exp(inner - _logsumexp(inner))
         if isinstance(node, Sum):
             return anp.reshape(anp.sum(go(node.x)), (1, 1))

@@ -80,9 +80,12 @@ def _wrap(text: str, prec: int, needed: int) -> str:
     return text if prec >= needed else f"({text})"
 
 
-def canonical(tree: Tree) -> str:
-    """The objective in one fixed notation."""
-    return Renderer(None).render_objective(tree)
+def canonical(tree: Tree, hadamard_sum: bool = False) -> str:
+    """The objective in one fixed notation; ⟨A, B⟩ as sum(A .* B) when `hadamard_sum` (a
+    different tree with the same value, which the other spellings are compared with)."""
+    renderer = Renderer(None)
+    renderer.hadamard_sum = hadamard_sum
+    return renderer.render_objective(tree)
 
 
 class Renderer:
@@ -91,6 +94,7 @@ class Renderer:
     def __init__(self, seed: int | None) -> None:
         self.random = random.Random(seed) if seed is not None else None
         self.same_tree = True  # False once a rendering with another tree (sum(A .* B)) is used
+        self.hadamard_sum = False  # the canonical spelling of ⟨A, B⟩ is sum(A .* B)
 
     def choose(self, canonical_choice: str, *others: str) -> str:
         if self.random is None:
@@ -122,7 +126,8 @@ class Renderer:
             return self.choose(f"||{inner}||^2", f"‖{inner}‖²", f"||{inner}||_F^2",
                                f"(‖{inner}‖)^2")
         a, b = self.render(tree[1])[0], self.render(tree[2])[0]
-        spelled = self.choose(f"<{a}, {b}>", "dot", "colon", "hadamard-sum")
+        spelled = self.choose("hadamard-sum" if self.hadamard_sum else f"<{a}, {b}>", "dot",
+                              "colon", "hadamard-sum")
         if spelled == "dot":
             return f"{self.operand(tree[1], FROB)} · {self.operand(tree[2], PRODUCT)}"
         if spelled == "colon":

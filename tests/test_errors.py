@@ -126,3 +126,23 @@ def test_cli_rejects_non_utf8_file(tmp_path: Path) -> None:
     result = cli(str(path))
     assert result.returncode == 2
     assert "not UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("source", "advice", "not_said"), [
+    # MATLAB's A / X is A X⁻¹, not an elementwise division
+    ("A: n x n; X: n x n; J = sum(A / X)", "write A \\* inv\\(X\\); to divide elementwise", None),
+    # A^0.5 is a matrix root, not the elementwise root `.^` computes
+    ("A: n x n; J = sum(A^0.5)", "matrix roots and fractional or negative powers are not "
+     "supported", None),
+    ("x: n x 1; J = sum(max(x, 0))", "max\\(x, 0\\) is relu\\(x\\)", "softmax"),
+    ("x: n x 1; J = sum(min(x, 0))", "min\\(x, 0\\) is −relu\\(−x\\)", "did you mean"),
+    ("X: n x n; J = sum(expm(X))", "matrix exponential is not supported yet", "did you mean"),
+    ("X: n x n; J = sum(sqrtm(X))", "matrix square root is not supported yet", "did you mean"),
+])
+def test_near_misses_get_advice_that_is_right(source: str, advice: str,
+                                              not_said: str | None) -> None:
+    with pytest.raises(matgrad.MatgradError, match=advice) as info:
+        matgrad.derive(source)
+    assert not_said is None or not_said not in str(info.value)
+    result = cli("-e", source)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

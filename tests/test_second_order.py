@@ -23,6 +23,7 @@ import matgrad
 from matgrad.api import Derivation
 from matgrad.cli import main
 from matgrad.errors import MatgradError, UnsupportedError
+from matgrad.functions import ELEMENTWISE, NAMED_GRADIENTS, ROWWISE
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIVATIONS = ["tanh", "sigmoid", "softplus", "sin", "exp", "arctan"]
@@ -355,3 +356,33 @@ def test_second_order_latex_compiles(tmp_path: Path) -> None:
                                  path.name], cwd=tmp_path, capture_output=True, text=True,
                                 check=False)
         assert result.returncode == 0, result.stdout[-2000:]
+
+
+def _through(fn: str) -> str:
+    """A program that takes `fn` of the function table through a product of parameters."""
+    if fn in NAMED_GRADIENTS:  # softmax(A) = ∇logsumexp(A), row by row
+        return f"X: t x n, data, positive; W: n x m, positive; Y: t x m, data\n" \
+               f"J = sum({fn}(X*W/4) .* Y)"
+    return f"X: t x n, data, positive; W: n x m, positive\nJ = sum({fn}(X*W/4))"
+
+
+@pytest.mark.parametrize("fn", sorted({*ELEMENTWISE, *ROWWISE, *NAMED_GRADIENTS}))
+def test_every_function_of_the_table_has_second_order(fn: str) -> None:
+    # sumsq (RMSNorm, triplet losses) had a gradient but "no rule for d(∇sumsq(X))".
+    derivation = matgrad.derive(_through(fn))
+    assert_hvp_matches_autograd(derivation, seed=len(fn))
+    hessian = derivation.hessian()
+    assert set(hessian.blocks) == {("W", "W")}
+    rng = np.random.default_rng(len(fn))
+    values = {"X": rng.uniform(0.5, 1.5, size=(4, 3)), "W": rng.uniform(0.5, 1.5, size=(3, 2))}
+    if "Y" in derivation.program.parameters:
+        values["Y"] = rng.uniform(0, 1, size=(4, 2))
+    direction = rng.normal(size=(3, 2))
+    dense = hessian.compile()(**values)[("W", "W")]
+    product = derivation.hvp()
+    second = product.second_order
+    assert second is not None
+    arguments = {**values, product.python_names[second.directions["W"]]: direction}
+    applied = product.compile()(**arguments)["W"]
+    np.testing.assert_allclose(dense @ direction.reshape(-1, order="F"),
+                               np.asarray(applied).reshape(-1, order="F"), rtol=1e-8, atol=1e-10)

@@ -18,6 +18,7 @@ printed from exact Fractions; function bindings must name built-in functions.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -295,9 +296,11 @@ class NumpyGenerator(Spelling):
             self.lines.append(f"{result} = " + self.backend.returned_scalar.format(
                 x=self.emit(gradient).text))
             return
-        if isinstance(gradient, Zero):
+        if isinstance(gradient, Zero) and parameter in self.signature.arguments.values():
             self.lines.append(f"{result} = {self.ns}.zeros_like({parameter})")
             return
+        # A zero output that is no argument (a part of a Hessian module: relu″ = 0) is
+        # broadcast from 0.0 to its shape below: there is no array to take the shape from.
         value = self.lowering.lower(gradient)
         reused = value in self.bound or isinstance(gradient, (Sym, Transpose))
         code = self.assign_value(result, value) if not reused else self.text(value)
@@ -515,6 +518,25 @@ def checked_source(source: str, name: str) -> str:
     compile is an error here, when it is generated, never at the user's call."""
     _bytecode(source, name)
     return source
+
+
+def accepting_declared_names(function: Callable[..., Any],
+                             arguments: Mapping[str, str]) -> Callable[..., Any]:
+    """`function`, also called by the names the program declared where Python spells them
+    otherwise (`**{"lambda": 0.3}` for lambda_, `α=` for alpha): the gradients are keyed by
+    the declared names, and so are the arguments.  Unchanged when every name is its own
+    spelling (no wrapper, no cost)."""
+    aliases = {declared: spelled for declared, spelled in arguments.items()
+               if declared != spelled}
+    if not aliases:
+        return function
+
+    @functools.wraps(function)
+    def called_by_declared_names(*args: Any, **keywords: Any) -> Any:
+        return function(*args, **{aliases.get(key, key): value
+                                   for key, value in keywords.items()})
+
+    return called_by_declared_names
 
 
 def load_function(source: str, name: str) -> Callable[..., Any]:

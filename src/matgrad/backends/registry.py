@@ -16,7 +16,12 @@ from matgrad.backends.array_api import ARRAY_API
 from matgrad.backends.base import Backend
 from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
-from matgrad.backends.emit import NumpyGenerator, checked_source, load_function
+from matgrad.backends.emit import (
+    NumpyGenerator,
+    accepting_declared_names,
+    checked_source,
+    load_function,
+)
 from matgrad.backends.jax import JAX
 from matgrad.backends.loop_hvp import loop_product_source
 from matgrad.backends.numpy import NUMPY
@@ -94,5 +99,7 @@ def compiled(derivation: Derivation, name: str = "value_and_grad",
     if importlib.util.find_spec(library) is None:
         raise UsageError(f"the {backend} backend needs {library}, which is not "
                          f"installed: {install}.")
-    return load_function(module_source(derivation, name, bind, backend, signature, checks,
-                                       rows), name)
+    signature = signature or signature_of(derivation, name)
+    function = load_function(module_source(derivation, name, bind, backend, signature, checks,
+                                           rows), name)
+    return accepting_declared_names(function, signature.arguments)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from matgrad.errors import CodegenError
@@ -72,6 +73,19 @@ def python_name(name: str) -> str:
     if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled) or spelled in BUILTIN_NAMES:
         spelled += "_"
     return spelled
+
+
+def refuse_collisions(names: Iterable[str]) -> None:
+    """Two of the user's names that are one Python identifier (α and alpha, lambda and
+    lambda_) would be one argument, one silently set by the other's value: refused."""
+    spelled: dict[str, str] = {}
+    for name in names:
+        identifier = python_name(name)
+        other = spelled.setdefault(identifier, name)
+        if other != name:
+            raise CodegenError(
+                f"'{other}' and '{name}' are both spelled {identifier} in Python, so the "
+                "generated function could not tell their arguments apart; rename one of them.")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from matgrad.codegen.names import (
     IdentifierPool,
     check_function_name,
     python_name,
+    refuse_collisions,
 )
 from matgrad.engine.derivation import Derivation, Layers
 from matgrad.errors import CodegenError
@@ -150,6 +151,7 @@ def flat_signature(derivation: Derivation, function_name: str = "value_and_grad"
     program = derivation.program
     pool = IdentifierPool({function_name, *MODULE_NAMES})
     parameters = ordered_parameters(derivation)
+    refuse_collisions([*parameters, *program.dims])
     arguments = {name: pool.claim(python_name(name)) for name in parameters}
     local_names = {name: pool.claim(python_name(name))
                    for name in (*program.definitions, *derivation.adjoints)
@@ -220,6 +222,7 @@ def loop_signature(layers: Layers, function_name: str = "value_and_grad") -> Sig
     loop_identifiers = (pool.claim(python_name(layers.layered.var)),
                         pool.claim(python_name(layers.layered.depth_symbol)))
     families = loop_families(layers)
+    refuse_collisions(_loop_argument_order(layers, families))
     lists = {base: pool.claim(python_name(base)) for base in families}
     carried = {base: pool.claim(f"delta_{python_name(base)}") for base in layers.layered.carried}
     arguments = {name: lists[name] if name in families else pool.claim(python_name(name))

@@ -59,9 +59,15 @@ from matgrad.front.syntax import (
     Wrt,
     written_size,
 )
-from matgrad.front.words import FUNCTION_DECLARATION, IDENTITY_NAME, ROWWISE_DECLARATION
+from matgrad.front.words import (
+    FUNCTION_DECLARATION,
+    IDENTITY_NAME,
+    NEAR_MISSES,
+    ROWWISE_DECLARATION,
+    is_guide_function_name,
+    split_into,
+)
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, NAMED_GRADIENTS, ROWWISE
-from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape, format_shape
 from matgrad.ir.expr import (
     Apply,
@@ -118,10 +124,6 @@ SYMMETRIC_ATTRIBUTES = frozenset({"spd", "symmetric"})  # Xᵀ = X: the matrix m
 # Words of the grammar refused as names, so that one spelling never means two things (`end`
 # would close a loop body); `of` and `x` stay usable (see docs/language.md).
 KEYWORDS = frozenset({"end", "for", "in", "wrt", "objective", "scalar", "rowwise", "function"})
-# The guide's abstract functions need no declaration: one letter, optionally numbered or indexed
-# (f, g, h, f₁, f[j], σ, ℓ).  Any other unknown name is refused ("did you mean …?") unless it is
-# declared `name: function`, so that a typo (`tanhh`) is never read as an abstract function.
-GUIDE_FUNCTION_NAME = re.compile(r"[A-Za-z\u0370-\u03FFℓ][0-9]*")
 # `X^T` is the transpose in the notation of many textbooks when T names nothing else.
 TRANSPOSE_EXPONENT = "T"
 
@@ -264,7 +266,7 @@ class _Resolver:
     def refuse_run_together(self, node: SName) -> None:
         """An undeclared name that is declared names written together (`Ax`, `Φθ`) is the
         product the user meant, not a new matrix: say how to write it."""
-        parts = _split_into(node.name, self.declared | set(self.definitions))
+        parts = split_into(node.name, self.declared | set(self.definitions))
         if parts is None:
             return
         spaced, starred = " ".join(parts), "*".join(parts)
@@ -385,8 +387,11 @@ class _Resolver:
             return self.product(node, a, sa, b, sb)
         if op == "/":
             if not self.unifier.unify_shapes(sb, SCALAR):
-                raise self.mismatch(node, "division", sa, sb,
-                                    "the divisor must be 1×1; use ./ to divide elementwise")
+                a_text, b_text = node.a.pos.text(self.source), node.b.pos.text(self.source)
+                raise self.mismatch(node, "division", sa, sb, (
+                    f"the divisor must be 1×1: for {a_text} times the inverse of {b_text} "
+                    f"(MATLAB's /) write {a_text} * inv({b_text}); to divide elementwise "
+                    "write ./"))
             check_divisor(b, f"{self.text(node)} at {self.where(node.pos)}")
             return Div(a, b), sa
         if op in (".*", "./"):
@@ -456,6 +461,17 @@ class _Resolver:
                 product = MatMul(product, base)
             self.matrix_powers[product] = (base, total)
             return product, sa
+        square = self.unifier.find(sa[0]) == self.unifier.find(sa[1])
+        if power is not None and square and not self.unifier.is_scalar(sa):
+            exponent_text = node.b.pos.text(self.source)
+            if not re.fullmatch(r"[0-9.]+", exponent_text):  # X .^ 1/2 would be (X .^ 1)/2
+                exponent_text = f"({exponent_text.removeprefix('(').removesuffix(')')})"
+            raise UnsupportedError(
+                f"{self.text(node)} at {self.where(node.pos)} is a matrix power of a "
+                f"({self.shape_text(sa)}) matrix with exponent {power}: matrix roots and "
+                "fractional or negative powers are not supported yet (write inv(X) for X⁻¹); "
+                f"for an elementwise power write {node.a.pos.text(self.source)} .^ "
+                f"{exponent_text}.")
         if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
                 sa, SCALAR):
             raise UnsupportedError(
@@ -602,10 +618,13 @@ class _Resolver:
         unless the guide would write it so (f, g₁, f[j], ℓ) or it is declared `: function`."""
         known = (name in ELEMENTWISE or name in ROWWISE or name in self.row_functions
                  or name in self.declared_functions or name in SPECIAL_CALLS)
-        if known or _is_guide_function_name(name):
+        if known or is_guide_function_name(name):
             return
         if name in self.declared or name in self.definitions:
             return
+        if name in NEAR_MISSES:
+            raise UsageError(f"unknown function '{name}' at {self.where(node.pos)}: "
+                             f"{NEAR_MISSES[name]}.")
         names = sorted({*ELEMENTWISE, *ROWWISE, *NAMED_GRADIENTS, *SPECIAL_CALLS,
                         *FUNCTION_ALIASES, *self.declared_functions} - {"ones", "zeros", "eye"})
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
@@ -735,27 +754,6 @@ def _innermost(node: SExpr) -> SExpr:
     while isinstance(node, SUnary):
         node = node.x
     return node
-
-
-def _is_guide_function_name(name: str) -> bool:
-    """f, g₁ (read as g1), f[j], σ, ℓ: the names the guide gives abstract functions."""
-    parts = indexing.split(name)
-    base = parts[0] if parts is not None else name
-    return GUIDE_FUNCTION_NAME.fullmatch(base) is not None
-
-
-def _split_into(name: str, known: set[str]) -> list[str] | None:
-    """`name` as two or more names of `known` written together (Ax → A, x), preferring the
-    fewest parts; None when it is no such run."""
-    best: dict[int, list[str]] = {0: []}
-    for end in range(1, len(name) + 1):
-        for start in range(end):
-            if start in best and name[start:end] in known:
-                candidate = [*best[start], name[start:end]]
-                if end not in best or len(candidate) < len(best[end]):
-                    best[end] = candidate
-    parts = best.get(len(name))
-    return parts if parts is not None and len(parts) >= 2 else None
 
 
 def _declared_shape(decl: Decl) -> Shape:

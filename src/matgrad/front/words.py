@@ -7,7 +7,10 @@ Invariant: a name read anywhere (lexer pass, parser, resolver) goes through `nor
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+from matgrad.ir import indexing
 
 SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 # `ell: rowwise` declares an abstract row-wise function ℓ: t×m → t×1 (the guide's (16), (19)).
@@ -22,3 +25,48 @@ IDENTITY_NAME = "I"
 def normalize_name(text: str) -> str:
     """`W₁` and `W1` are the same name."""
     return unicodedata.normalize("NFC", text).translate(SUBSCRIPT_DIGITS)
+
+# Functions users bring from other tools that matgrad spells otherwise or lacks: the advice given
+# instead of a "did you mean" guessed from the spelling (max is not softmax).
+NEAR_MISSES = {
+    "max": "max(x, 0) is relu(x); an elementwise maximum of two matrices has no rule yet",
+    "maximum": "maximum(x, 0) is relu(x); an elementwise maximum of two matrices has no rule "
+               "yet",
+    "min": "min(x, 0) is −relu(−x); an elementwise minimum of two matrices has no rule yet",
+    "minimum": "minimum(x, 0) is −relu(−x); an elementwise minimum of two matrices has no "
+               "rule yet",
+    "expm": "the matrix exponential is not supported yet (exp(X) is elementwise)",
+    "logm": "the matrix logarithm is not supported yet (log(X) is elementwise; logdet(X) is "
+            "tr(logm(X)) for a positive definite X)",
+    "sqrtm": "the matrix square root is not supported yet (sqrt(X) is elementwise)",
+    "dot": "the inner product of a and b is <a, b>, a · b or a' * b",
+    "kron": "Kronecker products are not in the input language; matgrad writes them in results",
+    "log_softmax": "write log(softmax(X)), which matgrad computes stably",
+    "logsoftmax": "write log(softmax(X)), which matgrad computes stably",
+}
+
+# The guide's abstract functions need no declaration: one letter, optionally numbered or indexed
+# (f, g, h, f₁, f[j], σ, ℓ).  Any other unknown name is refused ("did you mean …?") unless it is
+# declared `name: function`, so that a typo (`tanhh`) is never read as an abstract function.
+GUIDE_FUNCTION_NAME = re.compile(r"[A-Za-z\u0370-\u03FFℓ][0-9]*")
+
+
+def is_guide_function_name(name: str) -> bool:
+    """f, g₁ (read as g1), f[j], σ, ℓ: the names the guide gives abstract functions."""
+    parts = indexing.split(name)
+    base = parts[0] if parts is not None else name
+    return GUIDE_FUNCTION_NAME.fullmatch(base) is not None
+
+
+def split_into(name: str, known: set[str]) -> list[str] | None:
+    """`name` as two or more names of `known` written together (Ax → A, x), preferring the
+    fewest parts; None when it is no such run."""
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(name) + 1):
+        for start in range(end):
+            if start in best and name[start:end] in known:
+                candidate = [*best[start], name[start:end]]
+                if end not in best or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    parts = best.get(len(name))
+    return parts if parts is not None and len(parts) >= 2 else None
