@@ -143,8 +143,8 @@ def _evaluate(expr: Expr, env: dict[str, Any], sizes: Mapping[str, int],
         if isinstance(node, Det):
             return anp.reshape(anp.linalg.det(go(node.x)), (1, 1))
         if isinstance(node, LogDet):
-            sign, magnitude = anp.linalg.slogdet(go(node.x))
-            return anp.reshape(anp.log(sign) + magnitude, (1, 1))
+            _, magnitude = anp.linalg.slogdet(go(node.x))  # log |det X|, as matgrad's
+            return anp.reshape(magnitude, (1, 1))
         if isinstance(node, Trace):
             return anp.reshape(anp.trace(go(node.x)), (1, 1))
         raise TypeError(type(node).__name__)

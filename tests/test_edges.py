@@ -19,16 +19,24 @@ def test_norms_are_scaled(scale: float) -> None:
     assert np.allclose(gradients["W"], 1 / np.sqrt(6), rtol=1e-14)
 
 
-def test_logdet_of_a_matrix_without_positive_determinant_is_not_log_abs_det() -> None:
-    function = matgrad.derive("X: n x n\nJ = logdet(X)").compile()
-    with pytest.warns(RuntimeWarning, match="invalid value"):
-        value, _ = function(np.diag([1.0, -2.0]))
-    assert np.isnan(value)  # was log 2
-    with warnings.catch_warnings(), pytest.raises(np.linalg.LinAlgError, match="singular"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # log 0, before the gradient X⁻ᵀ
-        function(np.zeros((2, 2)))
-    value, _ = function(np.diag([2.0, 3.0]))
-    assert value == pytest.approx(np.log(6))
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_logdet_is_log_abs_det_in_value_and_gradient(backend: str) -> None:
+    # logdet(X) at det X < 0 was nan (with a RuntimeWarning) while its gradient was the finite
+    # X⁻ᵀ: value and gradient meant two things.  Both are log |det X| now (as slogdet), in
+    # every backend: d log |det X| = tr(X⁻¹ dX) wherever det X ≠ 0.
+    library = pytest.importorskip(backend)
+    function = matgrad.derive("X: n x n\nJ = logdet(X)").compile(backend=backend)
+    for diagonal in ([1.0, -2.0], [2.0, 3.0], [-1.0, -4.0]):
+        X = np.diag(diagonal)
+        argument = library.asarray(X) if backend != "jax" else library.numpy.asarray(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no nan, no warning
+            value, gradients = function(argument)
+        assert float(value) == pytest.approx(np.log(abs(np.prod(diagonal))), rel=1e-6)
+        np.testing.assert_allclose(np.asarray(gradients["X"]), np.linalg.inv(X).T, rtol=1e-6)
+    numpy_function = matgrad.derive("X: n x n\nJ = logdet(X)").compile()
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        numpy_function(np.zeros((2, 2)))  # log 0 = −inf, and the gradient X⁻ᵀ does not exist
 
 
 @pytest.mark.parametrize("source", ["X: n x n\nJ = det(X)",

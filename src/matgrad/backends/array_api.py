@@ -47,10 +47,8 @@ ARRAY_API_HELPERS = {
     return scale * xp.sqrt(xp.sum(scaled * scaled))
 ''',
     "_logdet": '''def _logdet(x):
-    """log det x, for det x > 0 (det x < 0 gives nan, never log |det x|)."""
-    xp = array_namespace(x)
-    sign, log_magnitude = xp.linalg.slogdet(x)
-    return xp.log(sign) + log_magnitude
+    """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
+    return array_namespace(x).linalg.slogdet(x)[1]
 ''',
     "_inv": '''def _inv(x):
     """The inverse of x."""

@@ -37,9 +37,8 @@ JAX_HELPERS = {
     return scale * jnp.sqrt(jnp.vdot(scaled, scaled))
 ''',
     "_logdet": '''def _logdet(x):
-    """log det x, for det x > 0 (det x < 0 gives nan, never log |det x|)."""
-    sign, log_magnitude = jnp.linalg.slogdet(x)
-    return jnp.log(sign) + log_magnitude
+    """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
+    return jnp.linalg.slogdet(x)[1]
 ''',
     "_inv": '''def _inv(x):
     """The inverse of x (a singular x gives inf or nan entries, as in JAX)."""

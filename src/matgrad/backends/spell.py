@@ -272,7 +272,7 @@ class Spelling:
         return Code(f"{helper}({argument.text})", ATOM, value.shape)
 
     def _spell_logdet(self, value: Value) -> Code:
-        # Through slogdet (no overflow of det for large matrices), and never log |det X|.
+        # log |det X| through slogdet (no overflow of det for large matrices).
         return self._helper_call("_logdet", value)
 
     def _spell_inv(self, value: Value) -> Code:

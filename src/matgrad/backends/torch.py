@@ -75,8 +75,8 @@ TORCH_HELPERS = {
     return scale * torch.sqrt((scaled * scaled).sum())
 ''',
     "_logdet": '''def _logdet(x):
-    """log det x, for det x > 0 (det x < 0 gives nan, never log |det x|)."""
-    return torch.logdet(x)
+    """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
+    return torch.linalg.slogdet(x)[1]
 ''',
     "_inv": '''def _inv(x):
     """The inverse of x."""

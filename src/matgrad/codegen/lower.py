@@ -338,10 +338,11 @@ class Lowering:
         inner = self.full(self.lower(expr.x))
         if inner.full == SCALAR:
             # Of a 1×1 value (perhaps a float or a 0-d array, which the libraries' trace and
-            # det refuse): tr(s) = det(s) = s, logdet(s) = log s, ‖s‖ = |s|.
+            # det refuse): tr(s) = det(s) = s, logdet(s) = log |s|, ‖s‖ = |s|.
             if isinstance(expr, (Trace, Det)):
                 return inner
-            return self.lower(Apply("log" if isinstance(expr, LogDet) else "abs", expr.x, 0))
+            magnitude = Apply("abs", expr.x, 0)
+            return self.lower(Apply("log", magnitude, 0) if isinstance(expr, LogDet) else magnitude)
         return self._value(_SCALAR_OPS[type(expr)], (inner,), SCALAR, SCALAR)
 
     def _inv(self, expr: Inv) -> Value:

@@ -22,10 +22,9 @@ def _inv(x):
 
 
 def _logdet(x):
-    """log det x, for det x > 0; as NumPy's log, det x < 0 gives nan and det x = 0 gives -inf,
-    each with a RuntimeWarning (never log |det x|)."""
-    sign, log_magnitude = np.linalg.slogdet(x)
-    return np.log(sign) + log_magnitude
+    """log |det x| (slogdet's, without overflow): the value whose gradient is x^-T wherever
+    det x != 0, so that value and gradient agree; -inf at det x = 0."""
+    return np.linalg.slogdet(x)[1]
 
 
 def value_and_grad(X):
