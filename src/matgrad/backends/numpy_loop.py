@@ -231,23 +231,21 @@ class LoopCodegen:
             # bias holds k − 1 matrices while W holds k.
             top = self.families[base].top
             expected = _plus(self.depth, top - self.families[base].lowest + 1)
+            scalar = self._family_shape(base) == SCALAR
+            # A scalar family's numbers are converted one by one below, in double precision
+            # (torch.as_tensor of a Python float would make float32 of it).
             lines += [
-                f"{ident} = [_float(m) for m in {ident}]",
+                *([] if scalar else [f"{ident} = [_float(m) for m in {ident}]"]),
                 f"if len({ident}) != {expected}:",
-                f'    raise ValueError(f"{base} must hold one matrix per layer: {{{expected}}}, '
-                f'got {{len({ident})}}")',
+                f'    raise ValueError(f"{base} must hold one {"number" if scalar else "matrix"} '
+                f'per layer: {{{expected}}}, got {{len({ident})}}")',
             ]
         lines.append("sizes = {}")
         declarations = {s.name: s for s in (*layered.prologue, *layered.loop.body,
                                             *layered.epilogue) if isinstance(s, Decl)}
         for name in arguments:
             if name in self.families:
-                decl = next(s for s in layered.loop.body if isinstance(s, Decl)
-                            and indexing.base_of(s.name) == name)
-                lines.append(f"for {self.var}, m in enumerate({self.lists[name]}, "
-                             f"{self.families[name].lowest}):")
-                lines += ["    " + line for line in self._shape_checks(
-                    "m", decl, f"{name}[{{{self.var}}}]", f"{name!r}, {self.var}")]
+                lines += self._family_checks(name)
                 continue
             ident = self.name_text(name)
             decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
@@ -266,6 +264,46 @@ class LoopCodegen:
             if dim in self.used_plain_dims:
                 lines.append(f"{ident} = sizes[{dim!r}]")
         return lines
+
+    def _family_checks(self, name: str) -> list[str]:
+        """Checks of each member of a layer family: the loop's layers against the loop's
+        declaration, and a member declared outside the loop (W[k]: n x m after a loop to
+        k − 1) against its own."""
+        layered, family = self.layered, self.families[name]
+        ident, var, lowest = self.lists[name], self.var, family.lowest
+        inside = next(s for s in layered.loop.body if isinstance(s, Decl)
+                      and indexing.base_of(s.name) == name)
+        outside = [s for s in (*layered.prologue, *layered.epilogue)
+                   if isinstance(s, Decl) and indexing.split(s.name) is not None
+                   and indexing.base_of(s.name) == name]
+        if outside:  # the loop's layers only
+            stop = self.index_text(Index(layered.depth_symbol, layered.loop.stop[1] + 1))
+            lines = [f"for {var} in range({layered.loop.start}, {stop}):",
+                     f"    m = {ident}[{_plus(var, -lowest)}]"]
+        else:
+            lines = [f"for {var}, m in enumerate({ident}, {lowest}):"]
+        lines += ["    " + line for line in self._member_checks(
+            "m", inside, f"{name}[{{{var}}}]", f"{name!r}, {var}",
+            f"{ident}[{_plus(var, -lowest)}]")]
+        for decl in outside:
+            index = indexing.split(decl.name)[1]  # type: ignore[index]
+            at = self.index_text(index)
+            member = f"{ident}[{self.index_text(index, lowest)}]"
+            lines += [f"m = {member}", *self._member_checks(
+                "m", decl, f"{name}[{{{at}}}]", f"{name!r}, {at}", member)]
+        return lines
+
+    def _member_checks(self, ident: str, decl: Decl, shown: str, agree_name: str,
+                       member: str) -> list[str]:
+        """A member of a family: a matrix's shape checks, or a scalar's conversion (g[j]:
+        scalar holds a number per layer), stored back into the list as `member`."""
+        if decl.shape is not None:
+            return self._shape_checks(ident, decl, shown, agree_name)
+        return [f"{ident} = " + self.backend.scalar_array.format(ns=self.backend.alias,
+                                                                  a=ident),
+                f"if {self.backend.size_of.format(a=ident)} != 1:",
+                f'    raise ValueError(f"{shown} must be a scalar, got shape {{{ident}.shape}}")',
+                f"{member} = {self.backend.scalar_argument.format(a=ident)}"]
 
     def _declared_shape(self, name: str) -> tuple[str | int, str | int] | None:
         """A plain argument's shape as declared or inferred (None for a scalar)."""
@@ -367,8 +405,7 @@ class LoopCodegen:
         if any("float_type" in line for line in lines):
             # The arrays' floating type, for spellings that convert a number (PyTorch's).
             arrays = [f"{self.lists[name]}[0]" if name in self.families else self.name_text(name)
-                      for name in arguments if name in self.families
-                      or self._declared_shape(name) is not None]
+                      for name in arguments if self._holds_arrays(name)]
             checks += array_type_lines(self.backend, arrays,
                                        any("float_device" in line for line in lines))
         self.locals_read_later = {base for base in self.local_families if any(
@@ -430,7 +467,7 @@ class LoopCodegen:
         """The backend's opening lines over every array argument (a list starred)."""
         arrays = ", ".join(f"*{self.lists[name]}" if name in self.families
                            else self.name_text(name) for name in arguments
-                           if name in self.families or self._declared_shape(name) is not None)
+                           if self._holds_arrays(name))
         return function_prologue(self.backend, arrays)
 
     def _start_text(self, base: str, value: SExpr) -> str:
@@ -444,6 +481,13 @@ class LoopCodegen:
                                "(Z[0] = X) or, for a scalar, a number (r[0] = 0); bind any "
                                "other expression to a name first.")
         return self.name_text(names[0])
+
+    def _holds_arrays(self, name: str) -> bool:
+        """Whether an argument is a matrix or a list of matrices (not numbers): what the
+        arrays' type and namespace are read from."""
+        if name in self.families:
+            return self._family_shape(name) != SCALAR
+        return self._declared_shape(name) is not None
 
     def _family_shape(self, base: str) -> Shape | None:
         for part in (self.derivation.body, self.derivation.epilogue):

@@ -368,12 +368,10 @@ def _replace_call_arg(value: SExpr, reference: SName) -> SExpr:
 def name_layer_arguments(statements: list[Statement]) -> list[Statement]:
     """In a layer loop, `Z[j] = f[j](Z[j-1]*W[j] + b[j])` becomes `A[j] = Z[j-1]*W[j] + b[j];
     Z[j] = f[j](A[j])`, as the guide writes its layers, so that the recursion is over Δⱼ = ∂J/∂Aⱼ
-    (23).  The stem is A unless the program already uses it (then U, P, …)."""
+    (23).  The stem is A unless the program already uses it (then U, P, …); a layer with two
+    such bindings (U[j] = tanh(…); Z[j] = σ(…)) names each argument with a stem of its own."""
     used = {indexing.base_of(name) for statement in statements
             for name in statement_names(statement)}
-    stem = next((argument for argument, _ in ACTIVATION_STEMS if argument not in used), None)
-    if stem is None:
-        return statements
     result: list[Statement] = []
     for statement in statements:
         if not isinstance(statement, Loop):
@@ -388,6 +386,12 @@ def name_layer_arguments(statements: list[Statement]) -> list[Statement]:
                 body.append(item)
                 continue
             assert isinstance(item, Let)
+            stem = next((argument for argument, _ in ACTIVATION_STEMS if argument not in used),
+                        None)
+            if stem is None:  # every stem taken: the argument stays as written
+                body.append(item)
+                continue
+            used.add(stem)
             name = indexing.make(stem, parts[1])
             body.append(Let(name, call.args[0], call.args[0].pos))
             body.append(replace(item, value=_replace_call_arg(item.value,

@@ -81,17 +81,30 @@ def value_and_grad(X, Y, lambda_, W, b):
     if lambda_.size != 1:
         raise ValueError(f"lambda must be a scalar, got shape {lambda_.shape}")
     lambda_ = lambda_.item()
-    for j, m in enumerate(W, 1):
+    for j in range(1, k):
+        m = W[j - 1]
         if m.ndim != 2:
             raise ValueError(f"W[{j}] must be a matrix, got shape {m.shape}")
         _agree(sizes, ('n', j - 1), m.shape[0], 'rows', 'W', j)
         _agree(sizes, ('n', j), m.shape[1], 'columns', 'W', j)
-    for j, m in enumerate(b, 1):
+    m = W[k - 1]
+    if m.ndim != 2:
+        raise ValueError(f"W[{k}] must be a matrix, got shape {m.shape}")
+    _agree(sizes, ('n', k - 1), m.shape[0], 'rows', 'W', k)
+    _agree(sizes, ('n', k), m.shape[1], 'columns', 'W', k)
+    for j in range(1, k):
+        m = b[j - 1]
         if m.ndim != 2:
             raise ValueError(f"b[{j}] must be a matrix, got shape {m.shape}")
         if m.shape[0] != 1:
             raise ValueError(f"b[{j}] must have 1 rows, got {m.shape}")
         _agree(sizes, ('n', j), m.shape[1], 'columns', 'b', j)
+    m = b[k - 1]
+    if m.ndim != 2:
+        raise ValueError(f"b[{k}] must be a matrix, got shape {m.shape}")
+    if m.shape[0] != 1:
+        raise ValueError(f"b[{k}] must have 1 rows, got {m.shape}")
+    _agree(sizes, ('n', k), m.shape[1], 'columns', 'b', k)
     t = sizes['t']
     A = [None] * (k + 1)
     Z = [None] * (k + 1)
