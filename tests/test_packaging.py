@@ -45,3 +45,11 @@ def test_wheel_installs_and_runs_elsewhere(tmp_path: Path) -> None:
         [str(bin_dir / "python"), "-c", "import matgrad.resources as r; print(r.rule_files()[0])"],
         cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
     assert "_data" in location.stdout and str(ROOT) not in location.stdout
+    # The grammar's tables ship as data and are current: the installed parser is loaded, not
+    # built (building takes longer than a small derivation).
+    loaded = subprocess.run(
+        [str(bin_dir / "python"), "-c", "from matgrad.front import tables, postlex; "
+         "from matgrad.resources import tables_path as p; "
+         "print(p(), tables.load_tables(p(), postlex.PostLexer()) is not None)"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+    assert "_data" in loaded.stdout and loaded.stdout.strip().endswith("True")

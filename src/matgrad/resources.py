@@ -1,7 +1,9 @@
 """Locating the grammar and the rule files, in a source checkout and in an installed wheel.
 
 The top-level `grammar/` and `rules/` folders are the single source of truth; the wheel carries
-copies under `matgrad/_data/` (see pyproject.toml).  Invariant: both layouts give the same text.
+copies under `matgrad/_data/` (see pyproject.toml).  `grammar/matgrad.tables.json` is made from
+the grammar (`python -m matgrad.front.tables`) and shipped beside it.  Invariant: both layouts
+give the same text.
 """
 
 from __future__ import annotations
@@ -29,3 +31,8 @@ def grammar_text() -> str:
 
 def rule_files() -> list[Path]:
     return sorted(_data_dir("rules").glob("*.rules"))
+
+
+def tables_path() -> Path:
+    """The grammar's LALR tables as data (front/tables.py), beside the grammar."""
+    return _data_dir("grammar") / "matgrad.tables.json"

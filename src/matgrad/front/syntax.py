@@ -18,15 +18,13 @@ from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.visitors import Transformer_NonRecursive
 
-from matgrad.cache import folder, key, prune
 from matgrad.errors import MatgradSyntaxError, caret_excerpt
-from matgrad.front.postlex import PostLexer
+from matgrad.front import tables
 from matgrad.front.words import (
     FUNCTION_DECLARATION,
     ROWWISE_DECLARATION,
     normalize_name,
 )
-from matgrad.resources import grammar_text
 
 MAX_DEPTH = 200
 MAX_SOURCE_CHARS = 200_000
@@ -181,24 +179,9 @@ class RuleSource:
 # ---- parsing --------------------------------------------------------------------------------
 
 
-def _parser_cache() -> str | bool:
-    """Where Lark keeps the grammar's LALR tables between runs (building them takes longer than
-    a small derivation); no cache when the user's cache folder cannot be written."""
-    where = folder()
-    if where is None:
-        return False
-    name = f"grammar-{key(grammar_text())}.lark"
-    prune(where, "grammar", name)
-    return str(where / name)
-
-
 @cache
 def _parser() -> Lark:
-    return Lark(
-        grammar_text(), parser="lalr", lexer="contextual", start=["program", "rulefile"],
-        propagate_positions=True, maybe_placeholders=False, postlex=PostLexer(),
-        cache=_parser_cache(),
-    )
+    return tables.parser()
 
 
 def parse_number(text: str) -> Fraction:

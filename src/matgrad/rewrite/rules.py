@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from matgrad import cache as user_cache
 from matgrad.errors import MatgradError, RuleError
 from matgrad.front.resolve import resolve_rule
 from matgrad.front.syntax import RuleSource, parse_rules
@@ -251,14 +250,8 @@ def load_rule_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
 
 @cache
 def load_rules() -> RuleSet:
-    """The rules shipped in rules/, loaded once per process (and kept in the user's cache
-    between runs: parsing and checking them takes longer than a small derivation)."""
+    """The rules shipped in rules/, read and checked once per process (from their text: no
+    cache of objects is ever unpickled)."""
     files: list[Path] = rule_files()
-    texts = [(f"rules/{path.name}", path.read_text(encoding="utf-8")) for path in files]
-    name = "rules-" + user_cache.key(*(part for pair in texts for part in pair))
-    cached = user_cache.load(name)
-    if isinstance(cached, RuleSet):
-        return cached
-    rules = load_rule_texts(texts)
-    user_cache.store(name, rules)
-    return rules
+    return load_rule_texts([(f"rules/{path.name}", path.read_text(encoding="utf-8"))
+                            for path in files])
