@@ -9,7 +9,6 @@ import pickle
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -21,6 +20,8 @@ from hypothesis import strategies as st
 
 import matgrad
 from matgrad.docgen import errors_markdown, rules_markdown
+from matgrad.front import syntax
+from matgrad.front.resolve import MAX_NODES, _Resolver
 from matgrad.ir.expr import Add, Diff, Expr, Sum, Sym
 from matgrad.rewrite.match import Bindings, Matcher
 
@@ -89,11 +90,26 @@ def test_cli_on_random_bytes(seed: int, tmp_path: Path) -> None:
     "W: n x m\nJ = " + " + ".join(f"{k}*sum(W)" for k in range(100_000)),
     "W: n x m\nJ = " + " * ".join("sum(W)" for _ in range(10_000)),
 ])
-def test_deep_and_huge_programs_are_bounded(source: str) -> None:
-    start = time.perf_counter()
+def test_deep_and_huge_programs_are_bounded(source: str, monkeypatch: pytest.MonkeyPatch,
+                                            ) -> None:
+    # Bounded by counting work, not by a clock (a 30 s limit failed on a loaded machine): the
+    # refusal comes before any derivation, after at most MAX_NODES resolved expressions.
+    visits = 0
+    resolve_expression = _Resolver.expr
+
+    def counted(self: _Resolver, node: object) -> object:
+        nonlocal visits
+        visits += 1
+        return resolve_expression(self, node)  # type: ignore[arg-type]
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the derivation started on input that is refused")
+
+    monkeypatch.setattr(_Resolver, "expr", counted)
+    monkeypatch.setattr(matgrad.api, "derivation_of", never)
     with pytest.raises(matgrad.MatgradError, match=r"too deeply|too long|too large"):
         matgrad.derive(source)
-    assert time.perf_counter() - start < 30
+    assert visits <= MAX_NODES + 10
 
 
 def test_a_thousand_term_sum_is_derived() -> None:
@@ -262,10 +278,10 @@ def test_loop_bind_keys_are_checked() -> None:
 def test_nesting_derives_in_bounded_time(label: str, source: str) -> None:
     # Exponential paths (a norm's derivative repeating the inner norm, a printer printing an
     # operand twice) took minutes; named intermediates and a memoised printer keep them linear.
-    start = time.perf_counter()
     derivation = matgrad.derive(source)
-    assert len(str(derivation)) < 20_000
-    assert time.perf_counter() - start < 10, label
+    # Linear, counted: the printed result and the steps grow with the nesting, not beyond.
+    assert len(str(derivation)) < 20_000, label
+    assert len(derivation.steps) < 20 * source.count("("), label
 
 
 def _nest(opening: str, closing: str, depth: int, inner: str = "X") -> str:
@@ -290,11 +306,20 @@ def test_nesting_up_to_the_limit_derives_and_prints(label: str, source: str) -> 
     assert str(derivation) and derivation.latex() and derivation.numpy_source(), label
 
 
-def test_nesting_beyond_the_limit_is_refused_before_work() -> None:
-    start = time.perf_counter()
+def _refused_before_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the derivation started on input that is refused")
+
+    monkeypatch.setattr(matgrad.api, "derivation_of", never)
+    monkeypatch.setattr(matgrad.api, "derive_layers", never)
+
+
+def test_nesting_beyond_the_limit_is_refused_before_work(monkeypatch: pytest.MonkeyPatch,
+                                                         ) -> None:
+    # Before the parser: counting brackets is all the work done.
+    monkeypatch.setattr(syntax, "_parser", lambda: pytest.fail("the parser was called"))
     with pytest.raises(matgrad.MatgradSyntaxError, match="more than 200 open brackets"):
         matgrad.derive("X: n x m\nJ = " + _nest("sum(", ")", 201))
-    assert time.perf_counter() - start < 1
 
 
 @pytest.mark.parametrize(("source", "message"), [
@@ -311,11 +336,11 @@ def test_nesting_beyond_the_limit_is_refused_before_work() -> None:
     ("x: n x 1\nJ = x'*ones(1000000000000, 1)", "sizes written as numbers go up to"),
     ("X: n x n\nJ = tr(eye(1000000000000) * X)", "sizes written as numbers go up to"),
 ])
-def test_inputs_refused_before_work(source: str, message: str) -> None:
-    start = time.perf_counter()
+def test_inputs_refused_before_work(source: str, message: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _refused_before_the_engine(monkeypatch)
     with pytest.raises(matgrad.MatgradError, match=message):
         matgrad.derive(source)
-    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.parametrize(("keywords", "message"), [
@@ -338,11 +363,10 @@ def test_cli_check_arguments_exit_2(args: list[str]) -> None:
 
 
 def test_endless_input_is_read_no_further_than_the_limit() -> None:
-    start = time.perf_counter()
+    # The timeout only stops a hang; what is asserted is the refusal of an endless file.
     result = subprocess.run([sys.executable, "-m", "matgrad.cli", "/dev/zero"],
-                            capture_output=True, text=True, check=False, timeout=60)
+                            capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 2 and "longer than 200,000 characters" in result.stderr
-    assert time.perf_counter() - start < 30
 
 
 def test_a_sum_of_ones_is_its_count() -> None:
@@ -390,7 +414,6 @@ def test_hostile_api_arguments_give_only_matgrad_errors(
         program: str, wrt: list[str] | None, depth: dict[str, object] | None, names: object,
         bind: dict[str, object], function_name: object, sizes: dict[str, object],
         seed: object) -> None:
-    start = time.perf_counter()
     steps: list[Callable[[], object]] = []
     try:
         derivation = matgrad.derive(program, wrt, depth=depth, names=names)  # type: ignore[arg-type]
@@ -401,7 +424,6 @@ def test_hostile_api_arguments_give_only_matgrad_errors(
     for step in steps:
         with contextlib.suppress(matgrad.MatgradError):
             step()
-    assert time.perf_counter() - start < 20
 
 
 CLI_FLAGS = st.sampled_from([["--sizes"], ["--seed"], ["--bind"], ["--name"], ["--depth"],
