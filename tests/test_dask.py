@@ -9,6 +9,7 @@ and the objectives that couple rows are refused with the term named.  A real
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -44,7 +45,10 @@ DEPTH = {"k": 3}
 
 
 def _derive(source: str, wrt: list[str] | None = None) -> matgrad.Derivation:
-    return matgrad.derive(source, wrt, depth=DEPTH if "for " in source else None)
+    # A layer loop, not the word "for" in a comment (a depth for a program without a loop is
+    # refused now, where it was silently ignored).
+    loop = re.search(r"^\s*for\s+\w+\s+in\b", source, re.MULTILINE)
+    return matgrad.derive(source, wrt, depth=DEPTH if loop else None)
 
 
 def _arguments(derivation: matgrad.Derivation, rows: int, seed: int = 0

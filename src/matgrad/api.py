@@ -296,6 +296,10 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
         raise UsageError(f"unknown names='{names}'; use 'guide' or 'inline'.")
     try:
         statements = parse_program(source)
+        if depth and not has_layers(statements):
+            raise UsageError(f"a depth ({', '.join(sorted(depth))}) is for a program with a "
+                             "layer loop (for j in 1..k: … end), and this one has none: leave "
+                             "it out.")
         if has_layers(statements):
             if names == "guide":
                 statements = name_layer_arguments(statements)

@@ -10,7 +10,7 @@ of log or sqrt, the base of a power with a varying or fractional exponent), whic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -205,6 +205,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     if unknown:
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
                          f"{', '.join(program.dims) or '(none)'}.")
+    input_entries(program, chosen)
     if derivation.second_order is not None:
         return check_hvp(derivation, chosen, seed, bind, step, tolerance, backend,
                          (program, depth) if layers is not None else None)
@@ -231,16 +232,19 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     checked = [(name, gradient) for name, gradient in found if gradient is not None]
     notes = _non_finite_notes(program.objective, value, checked)
     reports = []
+    rng = np.random.default_rng([seed, 1])
     for name, gradient in checked:
-        numeric = np.zeros_like(values[name])
-        for index in np.ndindex(numeric.shape):
-            moved = dict(values)
+        derived_full = np.broadcast_to(np.asarray(gradient, dtype=float), values[name].shape)
+
+        def along(direction: np.ndarray, name: str = name) -> float:
+            """The central difference of J along `direction` in the parameter `name`."""
+            total = 0.0
             for sign in (1.0, -1.0):
-                shifted = values[name].copy()
-                shifted[index] += sign * step
-                moved[name] = shifted
-                numeric[index] += sign * evaluate(moved)[0] / (2 * step)
-        derived = np.broadcast_to(np.asarray(gradient, dtype=float), numeric.shape)
+                total += sign * evaluate({**values, name: values[name] + sign * step
+                                          * direction})[0]
+            return total / (2 * step)
+
+        derived, numeric = _compared(derived_full, along, rng)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
     shown_sizes = dict(chosen)
     if layers is not None and depth is not None:
@@ -330,6 +334,14 @@ def check_hessian(hessian: Hessian, sizes: Mapping[str, int] | None = None, seed
     program = first.program
     chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(program.dims)}
     chosen.update(_valid_sizes(sizes or {}))
+    input_entries(program, chosen)
+    order = sum(_size(program.shapes[name][0], chosen) * _size(program.shapes[name][1], chosen)
+                for name in first.wrt)
+    if order * order > MAX_CHECK_ENTRIES:
+        raise UsageError(f"the Hessian has {order:,} × {order:,} entries, more than the "
+                         f"{MAX_CHECK_ENTRIES:,} its check builds densely: check it with "
+                         "smaller sizes, or check the Hessian-vector product (--hvp --check), "
+                         "which costs the same at any size.")
     rng = np.random.default_rng(seed)
     values = random_arguments(program, chosen, rng)
     first_signature = signature_of(first)
@@ -409,7 +421,58 @@ def _non_finite_notes(objective: str, value: float,
     return (f"{what} at the random inputs, so the differences cannot be compared.",)
 
 
-MAX_CHECK_SIZE = 2_000  # central differences evaluate J twice per entry
+MAX_CHECK_SIZE = 2_000  # the largest size of one dimension
+# The most numbers the random inputs may hold, all together (literal sizes such as
+# `W: 1000000000 x 1` included): checked before anything is allocated.
+MAX_CHECK_ENTRIES = 10_000_000
+# A parameter with at most this many entries is checked entry by entry; a larger one at a
+# random sample of its entries and along random directions (as jax.test_util.check_grads and
+# PyTorch's fast gradcheck do), so the check costs the same at any size.
+EXHAUSTIVE_ENTRIES = 64
+SAMPLED_ENTRIES = 32
+DIRECTIONS = 3
+
+
+def _compared(derived: np.ndarray, along: Callable[[np.ndarray], float],
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The derived and the numeric values compared for one parameter: every entry of a small
+    one; else SAMPLED_ENTRIES entries and DIRECTIONS derivatives along random unit directions
+    (⟨G, V⟩ against the central difference along V), each 2 evaluations of J."""
+    size = derived.size
+    if size <= EXHAUSTIVE_ENTRIES:
+        indices = list(np.ndindex(derived.shape))
+        directions: list[np.ndarray] = []
+    else:
+        chosen = rng.choice(size, size=SAMPLED_ENTRIES, replace=False)
+        indices = [np.unravel_index(int(flat), derived.shape) for flat in chosen]
+        directions = [rng.normal(size=derived.shape) for _ in range(DIRECTIONS)]
+        directions = [v / np.linalg.norm(v) for v in directions]
+    got, expected = [], []
+    for index in indices:
+        unit = np.zeros(derived.shape)
+        unit[index] = 1.0
+        got.append(float(derived[index]))
+        expected.append(along(unit))
+    for direction in directions:
+        got.append(float(np.vdot(derived, direction)))
+        expected.append(along(direction))
+    return np.asarray(got), np.asarray(expected)
+
+
+def input_entries(program: Program, sizes: Mapping[str, int]) -> int:
+    """How many numbers the check's random inputs hold (refused past MAX_CHECK_ENTRIES)."""
+    total = 0
+    for name in program.parameters:
+        rows, cols = (_size(dim, sizes) for dim in program.shapes[name])
+        total += rows * cols
+    if total > MAX_CHECK_ENTRIES:
+        shapes = ", ".join(f"{name}: {_size(program.shapes[name][0], sizes):,} × "
+                           f"{_size(program.shapes[name][1], sizes):,}"
+                           for name in program.parameters)
+        raise UsageError(f"the check's random inputs would hold {total:,} numbers ({shapes}); "
+                         f"the limit is {MAX_CHECK_ENTRIES:,}: check with smaller sizes "
+                         "(--sizes, or sizes written as names in the declarations).")
+    return total
 
 
 def _valid_sizes(sizes: Mapping[str, object]) -> dict[str, int]:

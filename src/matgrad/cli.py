@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                         "inputs; exit status 1 if they differ")
     parser.add_argument("--sizes", metavar="t=7,n=5",
                         help="dimension sizes for --check (default: 4, 5, 6, …)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for --check")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for --check")
     parser.add_argument("--latex", action="store_true",
                         help="print the derivation as a LaTeX align* fragment")
     parser.add_argument("--standalone", action="store_true",
@@ -122,7 +123,8 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
 def _sizes(text: str | None, option: str = "--sizes") -> dict[str, int]:
     sizes: dict[str, int] = {}
     for key, value in _pairs([text] if text else [], option).items():
-        if not value.isdigit() or int(value) < 1:
+        # ASCII digits only: str.isdigit() accepts ³, which int() then refuses.
+        if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
             raise UsageError(f"{option}: the value of {key} must be a positive whole number, "
                              f"got '{value}'.")
         sizes[key] = int(value)
@@ -186,7 +188,7 @@ def run(argv: Sequence[str]) -> int:
     status = 0
     report = None
     if args.check:
-        report = check(derivation, _sizes(args.sizes), seed=args.seed, bind=bind,
+        report = check(derivation, _sizes(args.sizes), seed=args.seed or 0, bind=bind,
                        backend=args.backend or "numpy")
         status = 0 if report.passed else 1
     if args.pdf:
@@ -241,7 +243,7 @@ def _hessian(derivation: Derivation, args: argparse.Namespace) -> int:
     _emit(text, args.output)
     if not args.check:
         return 0
-    report = check_hessian(hessian, _sizes(args.sizes), seed=args.seed, bind=bind)
+    report = check_hessian(hessian, _sizes(args.sizes), seed=args.seed or 0, bind=bind)
     print()
     print(report)
     return 0 if report.passed else 1
@@ -264,6 +266,13 @@ def _check_flags(args: argparse.Namespace) -> None:
                          f"{outputs[0]} replaces: leave out one of them.")
     if args.pdf and args.output:
         raise UsageError("--pdf names its own output file; leave out -o.")
+    check_only = [flag for flag, given in (("--sizes", args.sizes is not None),
+                                           ("--seed", args.seed is not None)) if given]
+    if check_only and not args.check:
+        plural = len(check_only) > 1
+        raise UsageError(f"{' and '.join(check_only)} {'are' if plural else 'is'} for --check "
+                         f"(its random inputs): add --check, or leave {'them' if plural else 'it'}"
+                         " out.")
 
 
 def _text(derivation: Derivation, args: argparse.Namespace) -> str:

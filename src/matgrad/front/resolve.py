@@ -777,6 +777,11 @@ def resolve_program(source: str, statements: list[Statement],  # noqa: C901 - on
             for dim in _declared_shape(statement):
                 if isinstance(dim, str) and dim not in resolver.dims:
                     resolver.dims.append(dim)
+    lines_of = {s.name: s.pos.line for s in statements if isinstance(s, (Decl, Let))}
+    for dim in resolver.dims:
+        if dim in lines_of:  # X: X x n — is X in 1/X the size or the matrix?
+            raise UsageError(f"'{dim}' at line {lines_of[dim]} names a matrix and a size; "
+                             "give the size another name.")
     for statement in statements:
         if isinstance(statement, Decl):
             _declare(resolver, statement, attributes)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from matgrad.errors import UsageError
 from matgrad.ir.dims import Dim
 from matgrad.ir.expr import Apply, DimSize, Expr, Identity, Ones, RowApply, RowGrad, Sym, Zero
 
@@ -85,6 +86,11 @@ def concrete(name: str, values: Mapping[str, int]) -> str | None:
     if parts is None:
         return None
     base, index = parts
+    if index.symbol is not None and index.symbol not in values:
+        # W[j] declared or used outside the loop over j (or n[kk] with no such size).
+        raise UsageError(f"'{name}': the index {index.symbol} has no value here. A name indexed "
+                         "by a loop's variable belongs inside that loop (for j in 1..k: W[j]: "
+                         "n x n … end); outside it, index by the depth (W[k]) or a number.")
     value = index.value(values)
     return f"{base}_{value}" if base[-1].isdigit() else f"{base}{value}"
 
