@@ -6,7 +6,9 @@ Families (each grown to its documented limit — 200 brackets — or a size that
   sum-terms      J = sum(W₀ ⊙ X) + … + sum(W_{d−1} ⊙ X), d distinct parameters;
   let-chain      A₁ = tanh(A₀ W₁), …, A_d = tanh(A_{d−1} W_d): d let-bound layers;
   layers         the guide's loop, written out (`depth={"k": d}`);
-  check-depth    `matgrad.check` of a d-layer tanh network at t = n = 2.
+  check-depth    `matgrad.check` of a d-layer tanh network at t = n = 2;
+  nested-power / nested-.^   ((W^2)^2)… and ((W.^2).^2)… of depth d (one power each);
+  check-size     `matgrad.check` at n = m = d (a constant number of evaluations).
 Each size runs in this process: time (median of 3, derivation + printing, or the check) and
 peak memory (tracemalloc, a separate run, since tracing slows allocation).  The slope is the
 least-squares exponent b of time ≈ a·sizeᵇ over the sizes: 1 is linear, 2 quadratic.
@@ -17,6 +19,7 @@ least-squares exponent b of time ≈ a·sizeᵇ over the sizes: 1 is linear, 2 q
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 import tracemalloc
@@ -70,7 +73,27 @@ def check_depth(depth: int) -> None:
     matgrad.check(derivation, {"t": 2, "n": 2})
 
 
+def nested_powers(operator: str) -> Callable[[int], None]:
+    """((W op 2) op 2)… of depth d: `^` is refused past W^16 at once (it wrote out 2ᵈ factors),
+    `.^` is one power E.^(2ᵈ) (it wrote out 2ᵈ Hadamard factors: > 60 s at d = 30)."""
+    def run(depth: int) -> None:
+        source = "W: n x n\nJ = sum(" + "(" * depth + "W" + f"){operator}2" * depth + ")"
+        with contextlib.suppress(matgrad.MatgradError):  # the refusal is what is timed
+            str(matgrad.derive(source))
+    return run
+
+
+def check_size(size: int) -> None:
+    """`matgrad.check` at n = m = size: at most 129 evaluations of J per parameter whatever
+    the size (entry by entry it was 2·n·m: 8 million at 2000)."""
+    matgrad.check(matgrad.derive("W: n x m; A: n x m, data\nJ = sum(tanh(W) .* A)"),
+                  {"n": size, "m": size})
+
+
 FAMILIES: dict[str, tuple[Callable[[int], None], list[int]]] = {
+    "nested-power": (nested_powers("^"), [2, 4, 8, 30]),
+    "nested-.^": (nested_powers(".^"), [2, 8, 15, 30]),
+    "check-size": (check_size, [10, 100, 1000, 2000]),
     "nested-norm": (lambda d: derive_and_print(nested("norm2")(d)), [25, 50, 100, 199]),
     "nested-sum": (lambda d: derive_and_print(nested("sum")(d)), [25, 50, 100, 199]),
     "nested-softmax": (lambda d: derive_and_print(nested("softmax")(d)), [25, 50, 100, 198]),

@@ -137,3 +137,22 @@ def test_a_power_beyond_the_limit_is_refused_before_the_work(power: str) -> None
     # ((((((W)^16)^16)…)^16 wrote out 16⁶ factors (90 s for 52 characters).
     with pytest.raises(matgrad.MatgradError, match="matrix power of"):
         matgrad.parse(f"W: n x n; J = sum({power})")
+
+
+@pytest.mark.parametrize(("depth", "exponent"), [(2, 4), (15, 2**15), (30, 2**30)])
+def test_a_power_of_an_elementwise_power_is_one_power(depth: int, exponent: int) -> None:
+    # ((W.^2).^2)… of depth 30 wrote out 2³⁰ Hadamard factors (more than 60 s).
+    program = matgrad.parse("W: n x n; J = sum(" + "(" * depth + "W" + ").^2" * depth + ")")
+    nodes = list(program.definitions["J"].walk())
+    assert len(nodes) <= 2 * min(exponent, 16)  # W.^4 is W ⊙ W ⊙ W ⊙ W, W.^(2ᵏ) one node
+    assert exponent <= 16 or any(getattr(node, "exponent", None) is not None
+                                 and getattr(node.exponent, "value", None) == exponent
+                                 for node in nodes)
+
+
+def test_a_fractional_power_of_a_power_is_not_folded() -> None:
+    # (x²)^½ = |x|, not x: only a whole outer exponent combines.
+    derivation = matgrad.derive("W: n x n; J = sum((W.^2).^0.5)")
+    value, gradients = derivation.compile()(W=np.array([[-2.0, 1.0], [3.0, -0.5]]))
+    assert value == pytest.approx(6.5)
+    np.testing.assert_allclose(gradients["W"], [[-1.0, 1.0], [1.0, -1.0]])

@@ -9,6 +9,7 @@ the user's text, instead of overflowing when the module runs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from matgrad.errors import UsageError
@@ -64,3 +65,24 @@ def check_divisor(divisor: Expr, written: str) -> None:
     the user wrote and where: the module would divide by zero at every call."""
     if constant_value(divisor) == 0:
         raise UsageError(f"{written} divides by zero.")
+
+
+@dataclass
+class Powers:
+    """The powers the resolver has written out (W^3 as W W W, E.^2 as E ⊙ E), so that a power
+    of a power is one power: (W^4)^5 = W^20 and ((E.^2).^2)… = E.^(2ᵏ), checked against the
+    limit once, instead of a product exponential in the nesting."""
+
+    made: dict[Expr, tuple[Expr, Fraction]] = field(default_factory=dict)
+
+    def split(self, expr: Expr, exponent: Fraction) -> tuple[Expr, Fraction]:
+        """(base, total exponent) of expr^exponent: (X^p)^q = X^(pq) for a whole q (for a
+        fractional q it is not: (x²)^½ = |x|)."""
+        if exponent.denominator == 1 and expr in self.made:
+            base, inner = self.made[expr]
+            return base, inner * exponent
+        return expr, exponent
+
+    def record(self, result: Expr, base: Expr, exponent: Fraction) -> Expr:
+        self.made[result] = (base, exponent)
+        return result

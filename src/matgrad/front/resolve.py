@@ -36,6 +36,7 @@ from typing import Literal
 
 from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageError
 from matgrad.front.constants import (
+    Powers,
     check_divisor,
     constant_expr,
     constant_power,
@@ -57,6 +58,7 @@ from matgrad.front.syntax import (
     Statement,
     SUnary,
     Wrt,
+    innermost,
     written_size,
 )
 from matgrad.front.words import (
@@ -190,8 +192,9 @@ class _Resolver:
         self.definitions: dict[str, Expr] = {}
         self.dims: list[str] = []
         self.functions: set[str] = set()
-        # Written-out matrix powers: product → (base, power), so that (W^4)^5 is W^20.
-        self.matrix_powers: dict[Expr, tuple[Expr, int]] = {}
+        # Written-out powers, so that (W^4)^5 is W^20 and (E.^2).^2 is E.^4.
+        self.matrix_powers = Powers()
+        self.hadamard_powers = Powers()
         self.row_functions: set[str] = set()  # declared `rowwise`: abstract ℓ of (19)
         self.matrices_used: set[str] = set()
         self.ones_dims: list[DimVar] = []
@@ -411,11 +414,13 @@ class _Resolver:
             return self.power(node, a, sa, b, sb)
         if op == ".^":
             power = constant_value(b)
+            if power is not None:
+                a, power = self.hadamard_powers.split(a, power)  # (E.^p).^q = E.^(pq)
             if power is not None and power.denominator == 1 and 1 <= power <= MAX_MATRIX_POWER:
                 product = a  # E.^k for a whole k: the Hadamard product E ⊙ E ⊙ ⋯ ⊙ E
                 for _ in range(int(power) - 1):
                     product = Hadamard(product, a)
-                return product, sa
+                return self.hadamard_powers.record(product, a, power), sa
             if not self.unifier.unify_shapes(sb, SCALAR):
                 raise UnsupportedError(
                     f"{self.text(node)}: the exponent of .^ must be a scalar (at "
@@ -424,7 +429,9 @@ class _Resolver:
             if power == 0:
                 raise UsageError(f"{self.text(node)}: E .^ 0 is a matrix of ones; write "
                                  f"ones(…) (at {self.where(node.pos)}).")
-            return HadPower(a, b if power is None else constant_expr(power)), sa
+            if power is None:
+                return HadPower(a, b), sa
+            return self.hadamard_powers.record(HadPower(a, constant_expr(power)), a, power), sa
         raise TypeError(op)  # pragma: no cover
 
     def transpose_exponent(self, node: SBinary) -> tuple[Expr, Shape]:
@@ -449,8 +456,8 @@ class _Resolver:
             # E^k of a square matrix: the product E E ⋯ E, written out.  A power of a power
             # is one power, (W^4)^5 = W^20, held to the same limit: nested powers would
             # otherwise write out a product exponential in their depth.
-            base, times = self.matrix_powers.get(a, (a, 1))
-            total = times * int(power)
+            base, exact = self.matrix_powers.split(a, power)
+            total = int(exact)
             if total > MAX_MATRIX_POWER:
                 raise UnsupportedError(
                     f"{self.text(node)} at {self.where(node.pos)} is a matrix power of "
@@ -459,13 +466,12 @@ class _Resolver:
             product = base
             for _ in range(total - 1):
                 product = MatMul(product, base)
-            self.matrix_powers[product] = (base, total)
-            return product, sa
+            return self.matrix_powers.record(product, base, exact), sa
         square = self.unifier.find(sa[0]) == self.unifier.find(sa[1])
         if power is not None and square and not self.unifier.is_scalar(sa):
-            exponent_text = node.b.pos.text(self.source)
+            exponent_text = node.b.pos.text(self.source).removeprefix("(").removesuffix(")")
             if not re.fullmatch(r"[0-9.]+", exponent_text):  # X .^ 1/2 would be (X .^ 1)/2
-                exponent_text = f"({exponent_text.removeprefix('(').removesuffix(')')})"
+                exponent_text = f"({exponent_text})"
             raise UnsupportedError(
                 f"{self.text(node)} at {self.where(node.pos)} is a matrix power of a "
                 f"({self.shape_text(sa)}) matrix with exponent {power}: matrix roots and "
@@ -509,8 +515,8 @@ class _Resolver:
         callee, order = node.callee, 0
         # f′(A), and f'(A) in ASCII when f is not a matrix: a derivative of f.
         while isinstance(callee, SUnary) and callee.op in ("prime", "quote"):
-            innermost = _innermost(callee)
-            if not isinstance(innermost, SName) or self.is_matrix_name(innermost.name):
+            operand = innermost(callee)
+            if not isinstance(operand, SName) or self.is_matrix_name(operand.name):
                 break
             order += 1
             callee = callee.x
@@ -750,12 +756,6 @@ class _Resolver:
         return expr.with_children(tuple(self.finish(kid, names) for kid in kids))
 
 
-def _innermost(node: SExpr) -> SExpr:
-    while isinstance(node, SUnary):
-        node = node.x
-    return node
-
-
 def _declared_shape(decl: Decl) -> Shape:
     assert not isinstance(decl.shape, str), "row-wise function declarations have no shape"
     return SCALAR if decl.shape is None else decl.shape
@@ -778,10 +778,9 @@ def resolve_program(source: str, statements: list[Statement],  # noqa: C901 - on
                 if isinstance(dim, str) and dim not in resolver.dims:
                     resolver.dims.append(dim)
     lines_of = {s.name: s.pos.line for s in statements if isinstance(s, (Decl, Let))}
-    for dim in resolver.dims:
-        if dim in lines_of:  # X: X x n — is X in 1/X the size or the matrix?
-            raise UsageError(f"'{dim}' at line {lines_of[dim]} names a matrix and a size; "
-                             "give the size another name.")
+    for dim in set(resolver.dims) & set(lines_of):  # X: X x n — is X in 1/X size or matrix?
+        raise UsageError(f"'{dim}' at line {lines_of[dim]} names a matrix and a size; give the "
+                         "size another name.")
     for statement in statements:
         if isinstance(statement, Decl):
             _declare(resolver, statement, attributes)

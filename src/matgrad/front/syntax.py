@@ -112,6 +112,13 @@ class SUnary(SExpr):
     x: SExpr
 
 
+def innermost(node: SExpr) -> SExpr:
+    """The operand under a chain of unary marks: f of f′′, X of Xᵀ′."""
+    while isinstance(node, SUnary):
+        node = node.x
+    return node
+
+
 @dataclass(frozen=True)
 class SCall(SExpr):
     callee: SExpr
