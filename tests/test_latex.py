@@ -121,7 +121,9 @@ LATEX_COMMANDS = {"mathbf", "boldsymbol", "mathrm"} | set(GREEK_COMMANDS.values(
 
 def test_every_accepted_name_is_printable_everywhere() -> None:
     names = _accepted_names()
-    assert len(names) > 4 * 50  # 24 capitals, 25 small letters, 5 variants
+    # 24 capitals and 25 small letters and 5 variants, less the 15 drawn like Latin letters
+    # (Α, Β, Ε, …, ο: refused, since they print like A, B, E, …, o).
+    assert len(names) > 4 * 38
     for name in names:
         derivation = matgrad.derive(f"{name}: n x m\nJ = sum({name} .* {name})")
         assert str(derivation)  # text

@@ -294,6 +294,12 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     derives the expressions as written, substituted into each other."""
     if names not in ("guide", "inline"):
         raise UsageError(f"unknown names='{names}'; use 'guide' or 'inline'.")
+    if not isinstance(source, str):
+        raise UsageError(f"the program must be text (a str), got {type(source).__name__}"
+                         + ("; decode bytes first, e.g. source.decode()." if isinstance(
+                             source, (bytes, bytearray)) else "."))
+    if isinstance(wrt, str):  # "W, b" is two names; "Wb" one (never its letters)
+        wrt = [name.strip() for name in wrt.split(",") if name.strip()]
     try:
         statements = parse_program(source)
         if depth and not has_layers(statements):

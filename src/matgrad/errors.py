@@ -36,10 +36,25 @@ class CodegenError(MatgradError):
     """Code cannot be generated: unbound abstract function, unsafe identifier, …"""
 
 
+# The most characters of a source line an error shows: a window around the column.
+EXCERPT_WIDTH = 80
+
+
 def caret_excerpt(source: str, line: int, column: int) -> str:
-    """The source line `line` (1-based) with a caret under `column` (1-based)."""
+    """The source line `line` (1-based) with a caret under `column` (1-based); a long line is
+    clipped to EXCERPT_WIDTH characters around the column, … marking what is left out (a
+    180 KB one-line program gave a 360 KB message)."""
     lines = source.splitlines() or [""]
     if not 1 <= line <= len(lines):
         return ""
-    text = lines[line - 1]
-    return f"    {text}\n    {' ' * (column - 1)}^"
+    text, caret = lines[line - 1], column - 1
+    if len(text) > EXCERPT_WIDTH:
+        start = max(0, min(caret - EXCERPT_WIDTH // 2, len(text) - EXCERPT_WIDTH))
+        end = start + EXCERPT_WIDTH
+        caret -= start
+        text = text[start:end]
+        if start > 0:
+            text, caret = "…" + text, caret + 1
+        if end < len(lines[line - 1]):
+            text += "…"
+    return f"    {text}\n    {' ' * caret}^"

@@ -86,8 +86,7 @@ class NumpyGenerator(Spelling):
         self.second_order = derivation.second_order is not None
         self.program = derivation.program
         self.function_name = function_name
-        self.bind = dict(bind or {})
-        check_bind_keys(self.bind, derivation.program.abstract_functions)
+        self.bind = check_bind_keys(dict(bind or {}), derivation.program.abstract_functions)
         for abstract, concrete in self.bind.items():
             row_wise = abstract in derivation.program.row_functions
             allowed = ROWWISE if row_wise else ELEMENTWISE

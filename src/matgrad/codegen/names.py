@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from matgrad.errors import CodegenError
 from matgrad.ir import indexing
@@ -119,13 +121,34 @@ def check_function_name(name: str, module_names: set[str] | frozenset[str]) -> N
                            "choose another, e.g. value_and_grad.")
 
 
-def check_bind_keys(bind: dict[str, str], functions: frozenset[str]) -> None:
-    """Every key of `bind` names an abstract function of the program (f, or f for every
-    f[j]); no other user text may reach the generated module through a binding."""
-    bases = {indexing.base_of(fn) for fn in functions}
-    for key in bind:
-        if key not in functions and key not in bases:
+def _family(function: str) -> str:
+    """The family a function belongs to: f of f[j], and of the written-out f1, f_2, …"""
+    if indexing.split(function) is not None:
+        return indexing.base_of(function)
+    match = re.fullmatch(r"(.+?)_?[0-9]+", function)
+    return match.group(1) if match else function
+
+
+def check_bind_keys(bind: Mapping[Any, Any], functions: frozenset[str]) -> dict[str, str]:
+    """Every key of `bind` names an abstract function of the program or a family of them (f
+    for every f[j], and for f1 … f4 written out); no other user text may reach the generated
+    module through a binding.  The bindings of every function, a family's key applied to
+    each member unless the member has its own."""
+    families = {_family(fn) for fn in functions}
+    for key, value in bind.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise CodegenError(f"bindings name functions by text, as in {{'f': 'tanh'}}; got "
+                               f"{key!r}: {value!r}.")
+        if key not in functions and key not in families:
             known = ", ".join(sorted(functions)) or "none"
             shown = key if key.isidentifier() and len(key) <= 40 else repr(key[:40])
             raise CodegenError(f"cannot bind {shown}: it is not an abstract function of the "
                                f"program (its abstract functions: {known}).")
+    named = {str(key): str(value) for key, value in bind.items()}
+    expanded = dict(named)
+    for fn in functions:
+        if fn not in named and _family(fn) in named:
+            expanded[fn] = named[_family(fn)]
+    return expanded
+
+

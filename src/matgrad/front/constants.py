@@ -86,3 +86,18 @@ class Powers:
     def record(self, result: Expr, base: Expr, exponent: Fraction) -> Expr:
         self.made[result] = (base, exponent)
         return result
+
+
+def check_folded(a: Expr, b: Expr, divided: bool, written: str) -> None:
+    """a·b (or a/b) of two numbers within floating point's range, like every literal (1e300 *
+    1e300 is refused as 1e600 is); `written` says what the user wrote and where."""
+    va, vb = constant_value(a), constant_value(b)
+    if va is None or vb is None or (divided and vb == 0):
+        return
+    value = va / vb if divided else va * vb
+    if value == 0:
+        return
+    magnitude = math.log10(abs(value.numerator)) - math.log10(value.denominator)
+    if not -MAX_DECIMAL_EXPONENT <= magnitude <= MAX_DECIMAL_EXPONENT:
+        raise UsageError(f"{written} is out of range: matgrad's constants lie between 1e-300 "
+                         "and 1e300 in size, as floating point computes them.")

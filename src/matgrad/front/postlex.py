@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from lark import Token
 from lark.lark import PostLex
 
+from matgrad.errors import MatgradSyntaxError
 from matgrad.front.words import (
     FUNCTION_DECLARATION,
     IDENTITY_NAME,
     ROWWISE_DECLARATION,
+    lookalike,
     normalize_name,
 )
 
@@ -107,6 +109,11 @@ class PostLexer(PostLex):
         open_bars = 0
         previous = ""
         for token in stream:
+            if token.type in ("NAME", "FNAME") and (found := lookalike(str(token))):
+                raise MatgradSyntaxError(
+                    f"'{token}' at line {token.line}, column {token.column} is written with the "
+                    f"Greek letter {found[0]}, which prints like the Latin {found[1]}: write "
+                    f"{found[1]} (or spell the Greek letter out, e.g. alpha).")
             token = callees.relabel(token)
             callees.follow(token)
             if token.type == "BAR":

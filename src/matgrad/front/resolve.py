@@ -38,6 +38,7 @@ from matgrad.errors import MatgradError, ShapeError, UnsupportedError, UsageErro
 from matgrad.front.constants import (
     Powers,
     check_divisor,
+    check_folded,
     constant_expr,
     constant_power,
     constant_value,
@@ -396,6 +397,7 @@ class _Resolver:
                     f"(MATLAB's /) write {a_text} * inv({b_text}); to divide elementwise "
                     "write ./"))
             check_divisor(b, f"{self.text(node)} at {self.where(node.pos)}")
+            check_folded(a, b, True, f"{self.text(node)} at {self.where(node.pos)}")
             return Div(a, b), sa
         if op in (".*", "./"):
             if op == "./" and self.unifier.is_scalar(sb) and not self.unifier.is_scalar(sa):
@@ -496,6 +498,7 @@ class _Resolver:
 
     def product(self, node: SBinary | SCall, a: Expr, sa: Shape, b: Expr,
                 sb: Shape) -> tuple[Expr, Shape]:
+        check_folded(a, b, False, f"{node.pos.text(self.source)} at {self.where(node.pos)}")
         if self.unifier.is_scalar(sa):
             return Scale(a, b), sb
         if self.unifier.is_scalar(sb):
@@ -853,7 +856,8 @@ def resolve_program(source: str, statements: list[Statement],  # noqa: C901 - on
 
 
 def _declare(resolver: _Resolver, decl: Decl, attributes: dict[str, frozenset[str]]) -> None:
-    if decl.name in resolver.declared or decl.name in resolver.definitions:
+    if decl.name in resolver.declared or decl.name in resolver.definitions or \
+            decl.name in resolver.declared_functions or decl.name in resolver.row_functions:
         raise UsageError(f"'{decl.name}' is declared twice (line {decl.pos.line}).")
     if decl.name in resolver.matrices_used:
         raise UsageError(f"'{decl.name}' is used before its declaration at line "

@@ -10,6 +10,7 @@ error instead of a RecursionError.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -376,7 +377,12 @@ class _ToSurface(Transformer_NonRecursive[Token, object]):
                 "is ambiguous (is `1/2 x` half of x, or 1/(2x)?): write (1/2) x, or 1/(2 x).")
         # A literal fraction such as 1/2 is one constant, so that printing it back reads the same.
         if isinstance(a, SNumber) and isinstance(b, SNumber) and b.value != 0:
-            return SNumber(_pos(meta), a.value / b.value)
+            value = a.value / b.value
+            if value and not Fraction(1, 10**300) <= abs(value) <= 10**300:  # as a literal
+                raise MatgradSyntaxError(f"the quotient of numbers at line {pos.line}, column "
+                                         f"{pos.column} is out of range: matgrad's constants lie "
+                                         "between 1e-300 and 1e300 in size.")
+            return SNumber(_pos(meta), value)
         return self._binary("/", meta, items)
 
     def hadamard(self, meta: object, items: list[object]) -> SBinary:
@@ -491,6 +497,9 @@ def _check_depth(source: str, what: str) -> None:
 
 def _parse(source: str, start: str, what: str) -> object:
     source = source.removeprefix(BYTE_ORDER_MARK)  # editors on Windows start files with one
+    # A lone carriage return (classic Mac OS) ends a line as a newline does; one character
+    # for one, so that every position still points into the text the user wrote.
+    source = re.sub(r"\r(?!\n)", "\n", source)
     if len(source) > MAX_SOURCE_CHARS:
         raise MatgradSyntaxError(f"{what} is too long ({len(source):,} characters; the limit "
                                  f"is {MAX_SOURCE_CHARS:,}): split it into smaller programs.")

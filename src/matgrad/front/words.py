@@ -70,3 +70,15 @@ def split_into(name: str, known: set[str]) -> list[str] | None:
                     best[end] = candidate
     parts = best.get(len(name))
     return parts if parts is not None and len(parts) >= 2 else None
+
+# Greek letters drawn like Latin ones: Α (alpha) and A print alike, so a program with both would
+# have two symbols a reader cannot tell apart.  Refused where they are written.
+LATIN_LOOKALIKES = {"Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
+                    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+                    "ο": "o"}
+
+
+def lookalike(name: str) -> tuple[str, str] | None:
+    """The first Greek letter of `name` drawn like a Latin one, and that Latin letter."""
+    return next(((char, LATIN_LOOKALIKES[char]) for char in name if char in LATIN_LOOKALIKES),
+                None)
