@@ -46,6 +46,23 @@ CASES: dict[str, tuple[str, Callable[[], Reference]]] = {
     "log-sigmoid": (
         "X: t x n, data; w: n x 1\nJ = -sum(log(sigmoid(X*w)))",
         lambda: (float(np.sum(softplus(-A))), {"w": -X.T @ expit(-A)})),
+    # Textbook spellings, rewritten to their stable forms by rules/stable.rules (they
+    # overflowed exp at z = 1000 with no warning).
+    "log(1 + exp(z))": (
+        "X: t x n, data; y: t x 1, data; w: n x 1\nJ = sum(log(1 + exp(X*w)) - y .* (X*w))",
+        lambda: (float(np.sum(softplus(A) - y * A)), {"w": X.T @ (expit(A) - y)})),
+    "log(exp(z) + 1)": (
+        "X: t x n, data; w: n x 1\nJ = sum(log(exp(X*w) + 1))",
+        lambda: (float(np.sum(softplus(A))), {"w": X.T @ expit(A)})),
+    "log1p(exp(z))": (
+        "X: t x n, data; w: n x 1\nJ = sum(log1p(exp(X*w)))",
+        lambda: (float(np.sum(softplus(A))), {"w": X.T @ expit(A)})),
+    "log(sum(exp(a))) of a column": (
+        "X: t x n, data; w: n x 1\nJ = log(sum(exp(X*w)))",
+        lambda: (float(logsumexp(A)), {"w": X.T @ softmax(A, axis=0)})),
+    "log(sum(exp(a))) of a row": (
+        "X: t x n, data; w: n x 1\nJ = log(sum(exp(w'*X')))",
+        lambda: (float(logsumexp(A)), {"w": X.T @ softmax(A, axis=0)})),
     "row-wise logsumexp": (
         "X: t x n, data; W: n x m\nJ = sum(logsumexp(X*W))",
         lambda: (float(np.sum(logsumexp(X @ W, axis=1))), {"W": X.T @ softmax(X @ W, axis=1)})),

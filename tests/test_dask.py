@@ -99,7 +99,8 @@ ACCEPTED = {
     # name: (program, J_b, p) as printed
     "least squares": ("X: t x n, data; y: t x 1, data; w: n x 1\nJ = ||X*w - y||^2/t",
                       "‖X w − y‖² / t", None),
-    "logistic + ridge": (LOGISTIC, "(1 / t) sum(log(𝟏 + exp(A)))", "(1/2)(lambda * ‖w‖²)"),
+    # log(1 + exp(·)) is written softplus(·) by rules/stable.rules (exp overflowed at 1000).
+    "logistic + ridge": (LOGISTIC, "(1 / t) sum(softplus(A))", "(1/2)(lambda * ‖w‖²)"),
     "penalty inside the mean": (
         "X: t x n, data; w: n x 1; lambda: scalar\nJ = 1/t*(sum(exp(X*w)) + lambda*||w||^2)",
         "(1 / t) sum(Z)", "(1 / t)(lambda * ‖w‖²)"),

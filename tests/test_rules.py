@@ -55,6 +55,9 @@ class _Sizes(dict):  # type: ignore[type-arg]
 def check_rule(rule: Rule, seed: int) -> None:
     rng = np.random.default_rng(seed)
     sizes = _dims(rule, rng)
+    for guard, arg in rule.guards:  # row(X), column(X): that side of X is 1
+        if guard in ("row", "column"):
+            sizes[rule.var_shapes[arg][0 if guard == "row" else 1]] = 1  # type: ignore[index]
     const_vars = {arg for guard, arg in rule.guards if guard in ("const", "onehot")}
     onehot_vars = {arg for guard, arg in rule.guards if guard == "onehot"}
     values, directions = {}, {}

@@ -89,6 +89,10 @@ def adjoint_name(node: str, taken: Container[str]) -> str:
     return name
 
 
+# The functions under which a named argument is looked through for a stable form (log1p(exp z)).
+LOGARITHMS = frozenset({"log", "log1p"})
+
+
 class Engine(GuardContext):
     def __init__(self, program: Program, wrt: tuple[str, ...], rules: RuleSet,
                  outer_nodes: frozenset[str] = frozenset(),
@@ -124,19 +128,19 @@ class Engine(GuardContext):
 
     def _stabilize(self, stabilizer: Tidier) -> None:
         """Rewrite every definition into its stable form (rules/stable.rules).  Nodes used under
-        a log, as in `Z = softmax(A); … log(Z)` or `Z = σ(A); … log(1 − Z)`, are looked through
-        (one level): if the log with their definitions written in has a stable form, that form
-        replaces it."""
+        a log or log1p, as in `Z = softmax(A); … log(Z)`, `Z = σ(A); … log(1 − Z)` or
+        `E = exp(A); … log1p(E)`, are looked through (one level): if the log with their
+        definitions written in has a stable form, that form replaces it."""
         definitions = self.program.definitions
         for name, definition in definitions.items():
             looked_through: dict[Expr, Expr] = {}
             for node in definition.walk():
-                if not (isinstance(node, Apply) and node.fn == "log" and node.order == 0):
+                if not (isinstance(node, Apply) and node.fn in LOGARITHMS and node.order == 0):
                     continue
                 named: dict[Expr, Expr] = {kid: definitions[kid.name] for kid in node.arg.walk()
                                            if isinstance(kid, Sym) and kid.name in definitions}
                 if named:
-                    inlined = Apply("log", substitute(node.arg, named))
+                    inlined = Apply(node.fn, substitute(node.arg, named))
                     stable = stabilizer.tidy(inlined)
                     if stable != inlined:
                         looked_through[node] = stable

@@ -59,6 +59,17 @@ class GuardContext:
         """A declared `onehot` matrix: each row has one entry 1, the others 0."""
         return False
 
+    def shape_of(self, expr: Expr) -> Shape:
+        raise NotImplementedError
+
+    def is_row(self, expr: Expr) -> bool:
+        """A 1×n value (a row; 1×1 included)."""
+        return self.shape_of(expr)[0] == 1
+
+    def is_column(self, expr: Expr) -> bool:
+        """An n×1 value (a column; 1×1 included)."""
+        return self.shape_of(expr)[1] == 1
+
 
 GUARDS: dict[str, Callable[[GuardContext, Expr], bool]] = {
     "const": lambda ctx, expr: ctx.is_constant(expr),
@@ -66,6 +77,8 @@ GUARDS: dict[str, Callable[[GuardContext, Expr], bool]] = {
     "no_d": lambda ctx, expr: not contains_diff(expr),
     "scalar": lambda ctx, expr: ctx.is_scalar(expr),
     "onehot": lambda ctx, expr: ctx.is_onehot(expr),
+    "row": lambda ctx, expr: ctx.is_row(expr),
+    "column": lambda ctx, expr: ctx.is_column(expr),
 }
 
 
