@@ -3,6 +3,7 @@ scalars with NumPy's semantics, every declared dimension checked (issue 17 #14�
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -77,3 +78,27 @@ def test_every_declared_dimension_is_checked() -> None:
     with pytest.raises(ValueError, match="X must be n x n"):
         function(np.ones((2, 3)))
     assert function(np.ones((2, 2)))[0] == 4.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax", "array-api"])
+@pytest.mark.parametrize("source", ["W: n x m\nJ = norm2(W)",
+                                    "W: n x m\nN = ||W||\nJ = N + sum(W)",
+                                    "W: n x m; X: n x m, data\nJ = sum(X .* W) + 0.1*||W||"])
+def test_a_norm_at_zero_has_the_subgradient_zero(source: str, backend: str) -> None:
+    # ∇‖W‖ = W/‖W‖ was nan at W = 0 (0/0), while relu, abs and ‖·‖₁ take the subgradient 0:
+    # a λ‖W‖ term at a zero initialisation poisoned the whole gradient.
+    library = pytest.importorskip("array_api_compat" if backend == "array-api" else backend)
+    derivation = matgrad.derive(source)
+    function = derivation.compile(backend=backend)
+    convert = (library.as_tensor if backend == "torch" else
+               importlib.import_module("jax.numpy").asarray if backend == "jax" else np.asarray)
+    arguments = {"W": convert(np.zeros((2, 3)))}
+    if "X:" in source:
+        arguments["X"] = convert(np.ones((2, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        value, gradients = function(**arguments)
+    expected = np.ones((2, 3)) if ("sum(W)" in source or "X:" in source) else np.zeros((2, 3))
+    assert float(value) == 0.0
+    np.testing.assert_array_equal(np.asarray(gradients["W"], dtype=float), expected)
+    assert matgrad.check(derivation).passed  # away from 0, the gradient W/‖W‖ as before

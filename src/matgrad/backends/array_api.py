@@ -50,6 +50,12 @@ ARRAY_API_HELPERS = {
     """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
     return array_namespace(x).linalg.slogdet(x)[1]
 ''',
+    "_divide_by_norm": '''def _divide_by_norm(x, norm):
+    """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0."""
+    if norm == 0:
+        return array_namespace(x).zeros_like(x)
+    return x / norm
+''',
     "_inv": '''def _inv(x):
     """The inverse of x."""
     return array_namespace(x).linalg.inv(x)

@@ -46,7 +46,7 @@ from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE, ROWWISE
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Dim, Shape
-from matgrad.ir.expr import Apply, Expr, Sym, Transpose, Zero
+from matgrad.ir.expr import Apply, Expr, Norm, Sym, Transpose, Zero
 from matgrad.ir.shapes import shape_of
 
 
@@ -121,6 +121,10 @@ class NumpyGenerator(Spelling):
         self.lowering = Lowering(self.full_shape, self.emitted_shapes.get,
                                  self.identifiers.__contains__, self.bind, typed_sizes,
                                  frozenset(self.backend.derivative_products))
+        # Names holding a norm: x / ‖x‖ divides by them with the subgradient 0 at x = 0.
+        self.lowering.norm_names = frozenset(name for name, definition
+                                             in derivation.program.definitions.items()
+                                             if isinstance(definition, Norm))
         self.planner = InPlacePlanner(self.bound.__contains__, self.lowering.shared,
                                       self.allocates, self.output_call)
         if embedding is not None:

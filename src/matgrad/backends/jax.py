@@ -40,6 +40,11 @@ JAX_HELPERS = {
     """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
     return jnp.linalg.slogdet(x)[1]
 ''',
+    "_divide_by_norm": '''def _divide_by_norm(x, norm):
+    """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0 (traceable)."""
+    zero = norm == 0
+    return jnp.where(zero, jnp.zeros_like(x), x / jnp.where(zero, jnp.ones_like(norm), norm))
+''',
     "_inv": '''def _inv(x):
     """The inverse of x (a singular x gives inf or nan entries, as in JAX)."""
     return jnp.linalg.inv(x)

@@ -40,6 +40,12 @@ HELPERS = {
     det x != 0, so that value and gradient agree; -inf at det x = 0."""
     return np.linalg.slogdet(x)[1]
 ''',
+    "_divide_by_norm": '''def _divide_by_norm(x, norm):
+    """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0."""
+    if norm == 0:
+        return np.zeros_like(x)
+    return x / norm
+''',
     "_inv": '''def _inv(x):
     """The inverse of x; a singular x is an error that says what went wrong."""
     try:

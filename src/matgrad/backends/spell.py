@@ -173,6 +173,11 @@ class Spelling:
     def _spell_div(self, value: Value) -> Code:
         return self._binary(value, "/")
 
+    def _spell_divide_by_norm(self, value: Value) -> Code:
+        self.helpers.add("_divide_by_norm")
+        numerator, norm = (self.atom(arg).text for arg in value.args)
+        return Code(f"_divide_by_norm({numerator}, {norm})", ATOM, value.shape)
+
     def _spell_pow(self, value: Value) -> Code:
         base, exponent = (self.text(arg) for arg in value.args)
         return Code(f"{wrap(base, POW + 1)} ** {wrap(exponent, POW)}", POW, value.shape)

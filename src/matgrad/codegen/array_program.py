@@ -49,6 +49,7 @@ OPS: dict[str, OpInfo] = {
     "neg": _ELEMENTWISE,
     "mul": _ELEMENTWISE,     # a ⊙ b, or a scalar times a matrix
     "div": _ELEMENTWISE,     # a ⊘ b, or a matrix over a scalar
+    "divide_by_norm": _NEW,  # a / ‖·‖ (a scalar), 0 where the norm is 0
     "pow": _NEW,             # a .^ b (a ** b), scalar or elementwise
     "sqrt": _NEW,
     "apply": _ELEMENTWISE,   # (function, order): f(x) or f′(x) of the function table

@@ -110,6 +110,7 @@ class Lowering:
         self.pinned: set[Value] = set()            # their values
         self.softmax_from_logsumexp: set[Expr] = set()
         self.forward_of_apply: dict[Expr, str] = {}  # f(A) → the name holding it
+        self.norm_names: frozenset[str] = frozenset()  # names holding a norm ‖x‖
         self.forms = derivative_forms()
         # Functions f whose g ⊙ f′(A) the backend computes in one kernel from Z = f(A).
         self.derivative_products = derivative_products
@@ -240,6 +241,12 @@ class Lowering:
         return self._binary("mul", expr.s, expr.x, expr)
 
     def _div(self, expr: Div) -> Value:
+        divisor = expr.s
+        if isinstance(divisor, Norm) or (isinstance(divisor, Sym)
+                                         and divisor.name in self.norm_names):
+            # x / ‖x‖ (the gradient of a norm) is 0 where ‖x‖ = 0: the subgradient relu, abs
+            # and ‖·‖₁ take at 0, not the nan of 0/0 (a λ‖W‖ term at W = 0 poisoned it).
+            return self._binary("divide_by_norm", expr.x, divisor, expr)
         return self._binary("div", expr.x, expr.s, expr)
 
     def _hadamard(self, expr: Hadamard) -> Value:
