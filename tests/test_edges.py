@@ -102,3 +102,33 @@ def test_a_norm_at_zero_has_the_subgradient_zero(source: str, backend: str) -> N
     assert float(value) == 0.0
     np.testing.assert_array_equal(np.asarray(gradients["W"], dtype=float), expected)
     assert matgrad.check(derivation).passed  # away from 0, the gradient W/‖W‖ as before
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax", "array-api"])
+def test_masked_logits_with_one_hot_targets_give_the_finite_loss(backend: str) -> None:
+    # A logit masked with −inf where the one-hot target is 0 gave J = nan in every backend
+    # (0 · (−inf) in Σ Y ⊙ A), where the loss is finite, as PyTorch's class-index
+    # cross-entropy gives it: ⟨Y, A⟩ is taken over Y's nonzero entries.
+    library = pytest.importorskip("array_api_compat" if backend == "array-api" else backend)
+    scipy_special = pytest.importorskip("scipy.special")
+    source = ("X: t x n, data; Y: t x m, data, onehot; W: n x m; M: t x m, data\n"
+              "A = X*W + M\nJ = -sum(Y .* log(softmax(A)))")
+    rng = np.random.default_rng(0)
+    X, W = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
+    Y = np.eye(3)[[0, 1, 2, 1]]
+    M = np.zeros((4, 3))
+    M[0, 2] = M[3, 0] = -np.inf  # masked classes, never the target
+    A = X @ W + M
+    expected = -np.sum(scipy_special.log_softmax(A, axis=1)[Y == 1])
+    expected_gradient = X.T @ (scipy_special.softmax(A, axis=1) - Y)
+    convert = (library.as_tensor if backend == "torch" else
+               importlib.import_module("jax.numpy").asarray if backend == "jax" else np.asarray)
+    function = matgrad.derive(source).compile(backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        value, gradients = function(**{name: convert(array) for name, array in
+                                       {"X": X, "Y": Y, "W": W, "M": M}.items()})
+    tolerance = 1e-5 if backend == "jax" else 1e-12
+    assert float(value) == pytest.approx(expected, rel=tolerance)
+    np.testing.assert_allclose(np.asarray(gradients["W"], dtype=float), expected_gradient,
+                               rtol=tolerance, atol=tolerance)

@@ -50,6 +50,11 @@ ARRAY_API_HELPERS = {
     """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
     return array_namespace(x).linalg.slogdet(x)[1]
 ''',
+    "_onehot_dot": '''def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0 (a masked logit -inf adds 0)."""
+    xp = array_namespace(y, a)
+    return xp.sum(y * xp.where(y != 0, a, xp.zeros_like(a)))
+''',
     "_divide_by_norm": '''def _divide_by_norm(x, norm):
     """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0."""
     if norm == 0:

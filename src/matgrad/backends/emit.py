@@ -121,6 +121,9 @@ class NumpyGenerator(Spelling):
         self.lowering = Lowering(self.full_shape, self.emitted_shapes.get,
                                  self.identifiers.__contains__, self.bind, typed_sizes,
                                  frozenset(self.backend.derivative_products))
+        self.lowering.onehot_names = frozenset(
+            name for name, attributes in derivation.program.attributes.items()
+            if "onehot" in attributes)
         # Names holding a norm: x / ‖x‖ divides by them with the subgradient 0 at x = 0.
         self.lowering.norm_names = frozenset(name for name, definition
                                              in derivation.program.definitions.items()

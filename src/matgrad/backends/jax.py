@@ -40,6 +40,10 @@ JAX_HELPERS = {
     """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
     return jnp.linalg.slogdet(x)[1]
 ''',
+    "_onehot_dot": '''def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0 (a masked logit -inf adds 0)."""
+    return jnp.sum(y * jnp.where(y != 0, a, jnp.zeros_like(a)))
+''',
     "_divide_by_norm": '''def _divide_by_norm(x, norm):
     """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0 (traceable)."""
     zero = norm == 0

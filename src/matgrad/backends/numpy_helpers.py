@@ -40,6 +40,11 @@ HELPERS = {
     det x != 0, so that value and gradient agree; -inf at det x = 0."""
     return np.linalg.slogdet(x)[1]
 ''',
+    "_onehot_dot": '''def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0: a masked logit a = -inf where
+    y = 0 adds nothing (0 * -inf would be nan)."""
+    return np.multiply(y, a, out=np.zeros(a.shape, np.result_type(y, a)), where=y != 0).sum()
+''',
     "_divide_by_norm": '''def _divide_by_norm(x, norm):
     """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0."""
     if norm == 0:

@@ -173,6 +173,11 @@ class Spelling:
     def _spell_div(self, value: Value) -> Code:
         return self._binary(value, "/")
 
+    def _spell_onehot_dot(self, value: Value) -> Code:
+        self.helpers.add("_onehot_dot")
+        onehot, other = (self.atom(arg).text for arg in value.args)
+        return Code(f"_onehot_dot({onehot}, {other})", ATOM, value.shape)
+
     def _spell_divide_by_norm(self, value: Value) -> Code:
         self.helpers.add("_divide_by_norm")
         numerator, norm = (self.atom(arg).text for arg in value.args)

@@ -78,6 +78,10 @@ TORCH_HELPERS = {
     """log |det x| (slogdet's), whose gradient is x^-T wherever det x != 0."""
     return torch.linalg.slogdet(x)[1]
 ''',
+    "_onehot_dot": '''def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0 (a masked logit -inf adds 0)."""
+    return (y * torch.where(y != 0, a, torch.zeros_like(a))).sum()
+''',
     "_divide_by_norm": '''def _divide_by_norm(x, norm):
     """x / norm, and 0 where the norm is 0: the subgradient 0 of |x| at x = 0."""
     if norm == 0:

@@ -63,6 +63,7 @@ OPS: dict[str, OpInfo] = {
     "row_sum": _NEW,         # X𝟏
     "total_sum": _VIEW,
     "vdot": _VIEW,           # ⟨A, B⟩
+    "onehot_dot": _VIEW,     # ⟨Y, A⟩ over the entries where the one-hot Y is not 0
     "row_dot": _VIEW,        # the rows' dot products, a column
     "trace": _VIEW,
     "det": _VIEW,

@@ -111,6 +111,7 @@ class Lowering:
         self.softmax_from_logsumexp: set[Expr] = set()
         self.forward_of_apply: dict[Expr, str] = {}  # f(A) → the name holding it
         self.norm_names: frozenset[str] = frozenset()  # names holding a norm ‖x‖
+        self.onehot_names: frozenset[str] = frozenset()  # data declared `onehot`
         self.forms = derivative_forms()
         # Functions f whose g ⊙ f′(A) the backend computes in one kernel from Z = f(A).
         self.derivative_products = derivative_products
@@ -320,6 +321,9 @@ class Lowering:
         return self._value("matmul", (self.full(left), self.full(right)), full, full)
 
     def _frob(self, expr: Frob) -> Value:
+        onehot = self._onehot_dot(expr.a, expr.b)
+        if onehot is not None:
+            return onehot
         a, b = self.full(self.lower(expr.a)), self.full(self.lower(expr.b))
         return self._value("vdot", (a, b), SCALAR, SCALAR)
 
@@ -335,7 +339,21 @@ class Lowering:
             return self._spread(inner, full)  # a number (1.0 for 𝟏) is its own transpose
         return self._value("transpose", (inner,), (inner.shape[1], inner.shape[0]), full)
 
+    def _onehot_dot(self, a: Expr, b: Expr) -> Value | None:
+        """⟨Y, A⟩ with one-hot Y over Y's nonzero entries only (the class-index path of a
+        cross-entropy): a masked logit A = −inf where Y = 0 adds nothing, not 0·(−inf) = nan."""
+        for onehot, other in ((a, b), (b, a)):
+            if isinstance(onehot, Sym) and onehot.name in self.onehot_names:
+                y, x = self.full(self.lower(onehot)), self.full(self.lower(other))
+                if y.full == x.full and y.full != SCALAR:
+                    return self._value("onehot_dot", (y, x), SCALAR, SCALAR)
+        return None
+
     def _sum(self, expr: Sum) -> Value:
+        if isinstance(expr.x, Hadamard):
+            onehot = self._onehot_dot(expr.x.a, expr.x.b)
+            if onehot is not None:
+                return onehot
         inner = self.lower(expr.x)
         if inner.full == SCALAR:
             return inner  # the sum of a 1×1 value (perhaps a float) is itself

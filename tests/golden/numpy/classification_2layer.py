@@ -35,6 +35,12 @@ def _logsumexp(x):
     return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
 
 
+def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0: a masked logit a = -inf where
+    y = 0 adds nothing (0 * -inf would be nan)."""
+    return np.multiply(y, a, out=np.zeros(a.shape, np.result_type(y, a)), where=y != 0).sum()
+
+
 def value_and_grad(X, Y, W1, b1, W2, b2):
     """Return (J, gradients of J with respect to W1, b1, W2, b2).
 
@@ -89,7 +95,7 @@ def value_and_grad(X, Y, W1, b1, W2, b2):
     A2 += b2
     tmp1 = _logsumexp(A2)
     Z2 = np.exp(A2 - tmp1)
-    J = -1.0 / float_type.type(t) * ((Y * A2).sum() - tmp1.sum())
+    J = -1.0 / float_type.type(t) * (_onehot_dot(Y, A2) - tmp1.sum())
     del A2, tmp1
     Delta2 = Z2 - Y
     del Z2

@@ -35,6 +35,12 @@ def _logsumexp(x):
     return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
 
 
+def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0: a masked logit a = -inf where
+    y = 0 adds nothing (0 * -inf would be nan)."""
+    return np.multiply(y, a, out=np.zeros(a.shape, np.result_type(y, a)), where=y != 0).sum()
+
+
 def _float(m):
     """An array of floats: float32 stays float32, integers become float64."""
     if type(m) is not np.ndarray or m.dtype.kind not in 'fc':
@@ -117,7 +123,7 @@ def value_and_grad(X, Y, lambda_, W, b):
     A[k] += b[k - 1]
     tmp1 = _logsumexp(A[k])
     Z[k] = np.exp(A[k] - tmp1)
-    J = -1.0 / t * ((Y * A[k]).sum() - tmp1.sum()) + 0.5 * lambda_ * np.vdot(W[k - 1], W[k - 1])
+    J = -1.0 / t * (_onehot_dot(Y, A[k]) - tmp1.sum()) + 0.5 * lambda_ * np.vdot(W[k - 1], W[k - 1])
     Delta_ = Z[k] - Y
     Delta_ *= 1.0 / t
     grad_W = [None] * len(W)

@@ -13,6 +13,12 @@ def _logsumexp(x):
     return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
 
 
+def _onehot_dot(y, a):
+    """<y, a> over the entries where the one-hot y is not 0: a masked logit a = -inf where
+    y = 0 adds nothing (0 * -inf would be nan)."""
+    return np.multiply(y, a, out=np.zeros(a.shape, np.result_type(y, a)), where=y != 0).sum()
+
+
 def value_and_grad(X, Y, W):
     """Return (J, gradients of J with respect to W).
 
@@ -43,7 +49,7 @@ def value_and_grad(X, Y, W):
     A = X @ W
     tmp1 = _logsumexp(A)
     Z = np.exp(A - tmp1)
-    J = -1.0 / float_type.type(t) * ((Y * A).sum() - tmp1.sum())
+    J = -1.0 / float_type.type(t) * (_onehot_dot(Y, A) - tmp1.sum())
     del A, tmp1
     grad_W = X.T @ (Z - Y)
     del Z
