@@ -39,3 +39,13 @@ def test_check_report_displays_as_its_text() -> None:
     mime, data = shown(report)
     assert data["text/plain"] == str(report)
     assert mime == "text/markdown" and "passed" in data["text/markdown"]
+
+
+def test_a_gradient_shows_its_formula_in_ipython() -> None:
+    # d.gradients['W'] showed the dataclass tree (MatMul(a=Transpose(…))) in a notebook.
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
+    derivation = matgrad.derive((EXAMPLES / "single_layer.mg").read_text())
+    assert pretty(derivation.gradients["W"]) == "Xᵀ((Z − Y) ⊙ f′(A))"
+    assert pretty(derivation.gradients) == ("{'W': Xᵀ((Z − Y) ⊙ f′(A)), "
+                                            "'b': 1ᵀ((Z − Y) ⊙ f′(A))}")
+    assert repr(derivation.gradients["W"]).startswith("MatMul(")  # repr stays the tree

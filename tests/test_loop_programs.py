@@ -2,8 +2,8 @@
 layer (g[j]: scalar, a scalar bias c[j]), a last layer declared after the loop with another
 shape (W[k]: n x m after a loop of n x n layers to k − 1), and two activations per layer
 (U[j] = tanh(…); Z[j] = sigmoid(…), refused with "'A1' is defined twice", a name the user never
-wrote).  Each loop module, in every installed backend, agrees with the network written out at
-depths 1–5 (the ordinary engine and code)."""
+wrote).  Each loop module, in every installed backend (NumPy, PyTorch, JAX, the array API on
+NumPy arrays), agrees with the network written out at depths 1–5 (the ordinary engine)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ PROGRAMS = {"a scalar gain per layer": (SCALAR_GAIN, 1),
             "two activations per layer": (TWO_ACTIVATIONS, 1),
             "three bindings per layer": (THREE_BINDINGS, 1)}
 SIZES = {"t": 4, "n": 3, "m": 2}
-BACKENDS = [name for name in ("numpy", "torch", "jax") if importlib.util.find_spec(name)]
+BACKENDS = [name for name, library in (("numpy", "numpy"), ("torch", "torch"), ("jax", "jax"),
+                                        ("array-api", "array_api_compat"))
+            if importlib.util.find_spec(library)]
 
 
 def _convert(backend: str, value: Any) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from operator import attrgetter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from matgrad.ir.dims import Dim
 
@@ -46,8 +46,14 @@ class Expr:
         # The text printer registers itself here (printing sits above the IR in the layering).
         return _TEXT_PRINTER[0](self) if _TEXT_PRINTER else repr(self)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython and Jupyter show the formula (d.gradients['W'] as Xᵀ((Z − Y) ⊙ f′(A))), not
+        the tree of the dataclass repr, which stays what repr() gives."""
+        printer.text(str(self))
+
     def __reduce__(self) -> tuple[Callable[..., Expr], tuple[object, ...]]:
-        # Pickled (the user cache) without the cached hash: string hashes differ per process.
+        # Pickled (by multiprocessing, by Dask) without the cached hash: string hashes differ
+        # per process.  matgrad itself never unpickles anything.
         return type(self), tuple(getattr(self, f.name) for f in fields(self) if f.init)
 
     def walk(self) -> Iterator[Expr]:
@@ -367,6 +373,9 @@ def _fast_children(cls: type[Expr]) -> None:
 for _node_class in NODE_CLASSES:
     _cache_hash(_node_class)
     _fast_children(_node_class)
+    # IPython takes a class's own __repr__ (the dataclass's) before a base's _repr_pretty_:
+    # each node class gets its own, so that a notebook shows the formula.
+    _node_class._repr_pretty_ = Expr._repr_pretty_  # type: ignore[method-assign]
 
 
 # ---- helpers --------------------------------------------------------------------------------
