@@ -26,7 +26,6 @@ _OPERAND_ENDS = frozenset({"NAME", "NUMBER", "INT", "RPAR", "RSQB", "MORETHAN", 
                            "PRIME", "SUPERSCRIPT", "NORM_SUB", "BOLD_ONE", "_CLOSE_BAR"})
 
 
-
 class _Callees:
     """Tells a call from a product with a parenthesised factor, which the text alone does not:
     the lexer reads every name directly followed by `(` as a function name (FNAME), and this
