@@ -132,3 +132,31 @@ def test_masked_logits_with_one_hot_targets_give_the_finite_loss(backend: str) -
     assert float(value) == pytest.approx(expected, rel=tolerance)
     np.testing.assert_allclose(np.asarray(gradients["W"], dtype=float), expected_gradient,
                                rtol=tolerance, atol=tolerance)
+
+
+SINGULAR_CASES = ["X: n x n\nJ = det(X)", "X: n x n\nb: n x 1, data\nJ = sum(inv(X)*b)",
+                  "X: n x n\nJ = logdet(X)"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+@pytest.mark.parametrize("source", SINGULAR_CASES)
+def test_a_singular_matrix_behaves_alike_in_every_backend(source: str, backend: str) -> None:
+    # The table of docs/language.md: NumPy and PyTorch raise their LinAlgError with matgrad's
+    # message (PyTorch raised its raw _LinAlgError), JAX — whose compiled code cannot raise —
+    # gives non-finite numbers.
+    library = pytest.importorskip(backend)
+    convert = (library.as_tensor if backend == "torch" else
+               importlib.import_module("jax.numpy").asarray if backend == "jax" else np.asarray)
+    arguments = {"X": convert(np.zeros((2, 2)))}
+    if "b:" in source:
+        arguments["b"] = convert(np.ones((2, 1)))
+    function = matgrad.derive(source).compile(backend=backend)
+    if backend == "jax":
+        value, gradients = function(**arguments)
+        assert not (np.all(np.isfinite(np.asarray(value)))
+                    and np.all(np.isfinite(np.asarray(gradients["X"]))))
+        return
+    error = (np.linalg.LinAlgError if backend == "numpy" else library.linalg.LinAlgError)
+    with warnings.catch_warnings(), pytest.raises(error, match="singular at these inputs"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # log 0 before the inverse
+        function(**arguments)

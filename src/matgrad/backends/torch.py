@@ -89,12 +89,18 @@ TORCH_HELPERS = {
     return x / norm
 ''',
     "_inv": '''def _inv(x):
-    """The inverse of x."""
-    return torch.linalg.inv(x)
+    """The inverse of x; a singular x is an error that says what went wrong (as NumPy's)."""
+    try:
+        return torch.linalg.inv(x)
+    except torch.linalg.LinAlgError:
+        raise torch.linalg.LinAlgError(SINGULAR) from None
 ''',
     "_solve": '''def _solve(a, b):
-    """a⁻¹ b without forming a⁻¹."""
-    return torch.linalg.solve(a, b)
+    """a⁻¹ b without forming a⁻¹; a singular a is an error that says what went wrong."""
+    try:
+        return torch.linalg.solve(a, b)
+    except torch.linalg.LinAlgError:
+        raise torch.linalg.LinAlgError(SINGULAR) from None
 ''',
 }
 
@@ -105,7 +111,7 @@ TORCH = Backend(
     import_lines=("import torch",),
     spellings=TORCH_SPELLINGS,
     helpers=TORCH_HELPERS,
-    singular_message=False,
+    singular_message=True,
     in_place=True,
     subtract_from="{t}.neg_().add_({x})",
     negate="{t}.neg_()",
