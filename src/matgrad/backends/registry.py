@@ -100,6 +100,8 @@ def compiled(derivation: Derivation, name: str = "value_and_grad",
         raise UsageError(f"the {backend} backend needs {library}, which is not "
                          f"installed: {install}.")
     signature = signature or signature_of(derivation, name)
-    function = load_function(module_source(derivation, name, bind, backend, signature, checks,
-                                           rows), name)
+    # Compiled once: load_function's compile refuses a module that cannot compile as
+    # module_source's check does, in the same words.
+    function = load_function(_module_text(derivation, name, bind, backend, signature, checks,
+                                          rows), name)
     return accepting_declared_names(function, signature.arguments)
