@@ -13,6 +13,7 @@ import pytest
 
 import matgrad
 from matgrad.check import DIRECTIONS, EXHAUSTIVE_ENTRIES, SAMPLED_ENTRIES
+from matgrad.limits import LIMITS
 
 # The module (matgrad.check is also the name of its function on the package).
 checking = importlib.import_module("matgrad.check")
@@ -106,3 +107,47 @@ def test_fuzzer_classes_get_clear_messages(arguments: list[str], message: str) -
     result = cli(*arguments)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- every stage's budget, named in its error (matgrad/limits.py) ----------------------------
+
+LOOP = ("X: t x n\nW[j]: n x n\nH[0] = X\nfor j in 1..k:\n  H[j] = tanh(H[j-1]*W[j])\nend\n"
+        "J = sum(H[k])")
+# name: (the module whose copy of the limit is lowered to 2 (tidy: 0 rounds) for the test, or
+# None; the call that meets it)
+STAGES: dict[str, tuple[str | None, Any]] = {
+    "MAX_SOURCE_CHARS": (None, lambda: matgrad.derive("W: n x m\nJ = sum(W)" + " " * 200_000)),
+    "MAX_DEPTH": (None, lambda: matgrad.derive("W: n x m\nJ = sum(" + "(" * 201 + "W"
+                                               + ")" * 201 + ")")),
+    "MAX_WRITTEN_SIZE": (None, lambda: matgrad.derive("W: 2000000000 x 1\nJ = sum(W)")),
+    "MAX_NODES": ("matgrad.front.resolve", lambda: matgrad.derive("W: n x m\nJ = sum(W .* W)")),
+    "MAX_MATRIX_POWER": (None, lambda: matgrad.derive("W: n x n\nJ = sum((W^4)^5)")),
+    "MAX_UNROLLED_DEPTH": (None, lambda: matgrad.derive(LOOP, depth={"k": 1001})),
+    "MAX_STEPS": ("matgrad.engine.derive", lambda: matgrad.derive("W: n x m\nJ = sum(tanh(W))")),
+    "MAX_TIDY_ROUNDS": ("matgrad.rewrite.simplify",
+                        lambda: matgrad.derive("W: n x m\nJ = sum(tanh(W))")),
+    "MAX_PROGRAM_VALUES": ("matgrad.codegen.array_program",
+                           lambda: matgrad.derive("W: n x m\nJ = sum(tanh(W))").source()),
+    "MAX_CHECK_SIZE": (None, lambda: matgrad.check(matgrad.derive("W: n x m\nJ = sum(W .* W)"),
+                                                   {"n": 2001})),
+    "MAX_CHECK_ENTRIES": (None, lambda: matgrad.check(
+        matgrad.derive("W: n x 1000000000\nJ = sum(W .* W)"))),
+}
+
+
+def test_every_limit_has_a_stage_test() -> None:
+    assert set(STAGES) == set(LIMITS)
+    assert {limit.stage for limit in LIMITS.values()} == {
+        "read", "resolve", "unroll", "derive", "tidy", "generate", "check"}
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_each_stage_refuses_work_past_its_limit_and_names_it(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    lowered, call = STAGES[name]
+    if lowered is not None:  # met by a small input once the limit is small
+        monkeypatch.setattr(importlib.import_module(lowered), name,
+                            0 if name == "MAX_TIDY_ROUNDS" else 2)
+    with pytest.raises(matgrad.MatgradError, match=f"matgrad's limit {name} allows "
+                                                   f"{LIMITS[name].value:,}"):
+        call()

@@ -13,7 +13,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "matgrad"
 
 # Top to bottom: a module may import from its own layer and from the layers listed before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "resources", "cache", "functions"),
+    ("errors", "limits", "resources", "functions"),
     ("ir",),
     ("front",),
     ("rewrite",),
@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("codegen",),
     ("backends",),
     ("check", "dense", "linear_maps"),
+    ("edges",),
     ("api", "cli", "docgen", "pdf", "__main__", "__init__"),
 ]
 MAX_MODULE_LINES = 600

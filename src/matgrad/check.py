@@ -42,6 +42,7 @@ from matgrad.ir.expr import (
     Transpose,
 )
 from matgrad.ir.text import to_text
+from matgrad.limits import MAX_CHECK_ENTRIES, MAX_CHECK_SIZE, exceeded
 
 DEFAULT_SIZE = 4
 DEFAULT_DEPTH = 3  # a loop's code is checked with its layers written out at this depth
@@ -421,10 +422,8 @@ def _non_finite_notes(objective: str, value: float,
     return (f"{what} at the random inputs, so the differences cannot be compared.",)
 
 
-MAX_CHECK_SIZE = 2_000  # the largest size of one dimension
-# The most numbers the random inputs may hold, all together (literal sizes such as
-# `W: 1000000000 x 1` included): checked before anything is allocated.
-MAX_CHECK_ENTRIES = 10_000_000
+# MAX_CHECK_ENTRIES (limits.py) counts the random inputs' numbers, literal sizes such as
+# `W: 1000000000 x 1` included: checked before anything is allocated.
 # A parameter with at most this many entries is checked entry by entry; a larger one at a
 # random sample of its entries and along random directions (as jax.test_util.check_grads and
 # PyTorch's fast gradcheck do), so the check costs the same at any size.
@@ -471,7 +470,8 @@ def input_entries(program: Program, sizes: Mapping[str, int]) -> int:
                            for name in program.parameters)
         raise UsageError(f"the check's random inputs would hold {total:,} numbers ({shapes}); "
                          f"the limit is {MAX_CHECK_ENTRIES:,}: check with smaller sizes "
-                         "(--sizes, or sizes written as names in the declarations).")
+                         "(--sizes, or sizes written as names in the declarations) "
+                         f"{exceeded('MAX_CHECK_ENTRIES', total)}.")
     return total
 
 
@@ -482,6 +482,7 @@ def _valid_sizes(sizes: Mapping[str, object]) -> dict[str, int]:
                 1 <= value <= MAX_CHECK_SIZE:
             raise UsageError(f"the size {name} = {value!r} cannot be checked: sizes are whole "
                              f"numbers from 1 to {MAX_CHECK_SIZE:,} (central differences "
-                             "evaluate the objective twice for every entry).")
+                             "evaluate the objective twice for every entry) "
+                             f"{exceeded('MAX_CHECK_SIZE')}.")
         valid[name] = value
     return valid

@@ -18,8 +18,8 @@ from matgrad.api import Derivation, derive
 from matgrad.backends.registry import BACKEND_NAMES
 from matgrad.check import check, check_hessian
 from matgrad.errors import MatgradError, UsageError
-from matgrad.front.syntax import MAX_SOURCE_CHARS
 from matgrad.ir.text import Style
+from matgrad.limits import MAX_SOURCE_CHARS, exceeded
 from matgrad.pdf import write_pdf
 
 EXAMPLES = """\
@@ -154,8 +154,9 @@ def _read_source(args: argparse.Namespace) -> str:
             from None
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}.") from None
-    if len(data) > 4 * MAX_SOURCE_CHARS:
-        return _bounded("x" * (MAX_SOURCE_CHARS + 1), args.file)
+    if len(data) > 4 * MAX_SOURCE_CHARS:  # more bytes than the longest UTF-8 program has
+        raise UsageError(f"{args.file} is too long: split it into smaller programs "
+                         f"{exceeded('MAX_SOURCE_CHARS')}.")
     try:
         return _bounded(data.decode("utf-8"), args.file)
     except UnicodeDecodeError as exc:
@@ -165,8 +166,8 @@ def _read_source(args: argparse.Namespace) -> str:
 
 def _bounded(text: str, what: str) -> str:
     if len(text) > MAX_SOURCE_CHARS:
-        raise UsageError(f"{what} is longer than {MAX_SOURCE_CHARS:,} characters, the most a "
-                         "program may have: split it into smaller programs.")
+        raise UsageError(f"{what} is too long: split it into smaller programs "
+                         f"{exceeded('MAX_SOURCE_CHARS', len(text))}.")
     return text
 
 

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 from matgrad.api import derive
+from matgrad.edges import EDGE_BACKENDS, EDGE_CASES
 from matgrad.errors import MatgradError
 from matgrad.ir.text import to_text
+from matgrad.limits import LIMITS
 from matgrad.resources import rule_files
 from matgrad.rewrite.rules import load_rules
 
@@ -87,6 +89,42 @@ def errors_markdown() -> str:
         args = f" with wrt={wrt}" if wrt else ""
         lines += [f"## {kind}: {what}", "", f"Input{args}:", "```", shown, "```",
                   "Message:", "```", message, "```", ""]
+    return "\n".join([*lines, limits_markdown(), "", edges_markdown(), ""])
+
+
+def limits_markdown() -> str:
+    """The work budget of every stage (matgrad/limits.py), each met by a test."""
+    lines = ["## Limits", "",
+             "Every stage counts its work and refuses an input past its limit with an error",
+             "that names the limit (`tests/test_bounded_work.py` meets each one).  Nothing is",
+             "timed: the same input is refused on every machine.", "",
+             "| stage | limit | value | what it counts |", "|---|---|---|---|"]
+    lines += [f"| {limit.stage} | `{limit.name}` | {limit.value:,} | {limit.counts} |"
+              for limit in LIMITS.values()]
+    return "\n".join(lines)
+
+
+BACKEND_TITLES = {"numpy": "NumPy", "torch": "PyTorch", "jax": "JAX", "array-api": "array API",
+                  "cupy": "CuPy", "dask": "Dask"}
+
+
+def edges_markdown() -> str:
+    """The cross-backend table of matgrad/edges.py (tests/test_backend_edges.py runs it)."""
+    lines = ["## At the edges, in every backend", "",
+             "What a generated module returns at the edges of its domain.  Every row is run in",
+             "every backend by `tests/test_backend_edges.py` (CuPy with NumPy standing in where",
+             "there is no CUDA device): \"as NumPy\" means the same numbers, nan and ±inf in",
+             "the same places.  Where a backend differs it never returns finite numbers where",
+             "NumPy has none.  Every built-in elementwise function gives NumPy's f and f′ at",
+             "nan, ±inf and 0 in every backend too (nan stays nan: relu′, abs′ and sign",
+             "propagate it where PyTorch's comparisons would give 0).", "",
+             "| input | NumPy | " + " | ".join(BACKEND_TITLES[name] for name in EDGE_BACKENDS[1:])
+             + " |", "|---" * len(EDGE_BACKENDS) + "|---|"]
+    for case in EDGE_CASES:
+        program = case.source.replace("\n", "; ")
+        cells = [case.differences.get(name, "as NumPy") for name in EDGE_BACKENDS[1:]]
+        lines.append(f"| {case.what}: `{program}` | {case.outcome} | " + " | ".join(cells)
+                     + " |")
     return "\n".join(lines)
 
 

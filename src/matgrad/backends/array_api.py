@@ -5,7 +5,8 @@ CuPy, PyTorch, JAX, Dask through array_api_compat; tested under `array-api-stric
 
 No in-place updates and no methods beyond the standard's (`.T`, `.shape`, `.ndim`, `.dtype`):
 reductions are `xp.sum(x, axis=…, keepdims=True)`, numbers passed to functions become arrays
-first, relu′ is a comparison cast to the dtype, arctan is `xp.atan`.
+first, relu′ is a comparison cast to the dtype (nan kept, as NumPy keeps it), arctan is
+`xp.atan`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
 
 # Where the standard spells a function differently from NumPy, or takes arrays only.
 _RENAMED: dict[str, tuple[str, str]] = {
-    "relu": ("xp.maximum({x}, xp.zeros_like({x}))", "xp.astype({x} > 0, {x}.dtype)"),
+    # A comparison is False at nan: nan is kept, as NumPy's heaviside keeps it.
+    "relu": ("xp.maximum({x}, xp.zeros_like({x}))",
+             "xp.where(xp.isnan({x}), {x}, xp.astype({x} > 0, {x}.dtype))"),
     "softplus": ("xp.logaddexp(xp.zeros_like({x}), {x})", "0.5 * (1 + xp.tanh(0.5 * {x}))"),
     "arctan": ("xp.atan({x})", "1 / (1 + {x} ** 2)"),
 }
@@ -29,12 +32,14 @@ ARRAY_API_HELPERS = {
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
     xp = array_namespace(x)
     peak = xp.max(x, axis=1, keepdims=True)
+    peak = xp.where(xp.isfinite(peak), peak, xp.zeros_like(peak))
     return peak + xp.log(xp.sum(xp.exp(x - peak), axis=1, keepdims=True))
 ''',
     "_softmax": '''def _softmax(x):
     """Row-wise softmax, the gradient of _logsumexp."""
     xp = array_namespace(x)
-    shifted = xp.exp(x - xp.max(x, axis=1, keepdims=True))
+    peak = xp.max(x, axis=1, keepdims=True)
+    shifted = xp.exp(x - xp.where(xp.isfinite(peak), peak, xp.zeros_like(peak)))
     return shifted / xp.sum(shifted, axis=1, keepdims=True)
 ''',
     "_norm": '''def _norm(x):
@@ -112,7 +117,7 @@ ARRAY_API = Backend(
     eye="xp.eye({n}, dtype=float_type)",
     full_1x1="xp.full((1, 1), {x}, dtype=float_type)",
     result_type=_result_type,
-    typed_sizes=False,
+    typed_size="xp.asarray({n}, dtype=float_type)",
     prologue=("xp = array_namespace({arrays})",),
     column_sum="xp.sum({x}, axis=0, keepdims=True)",
     row_sum="xp.sum({x}, axis=1, keepdims=True)",

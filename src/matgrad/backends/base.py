@@ -67,9 +67,12 @@ class Backend:
     # The device of the arrays, from their names, for spellings that create an array on it
     # (PyTorch's zeros read float_device, defined wherever float_type is); None: no devices.
     device_of: Callable[[list[str]], str] | None = None
-    # Whether a size read as a number is converted to the arrays' type (float_type.type(t)):
-    # NumPy and JAX promote a Python float to float64 in some operations; PyTorch does not.
+    # Whether a size read as a number is converted to the arrays' type, and how ({n}): NumPy
+    # and JAX promote a Python float to float64 in some operations, and a Python number
+    # divided by a size of 0 (1/t over no rows) raises ZeroDivisionError where the arrays'
+    # numbers give inf, so every backend reads a size as a number of the arrays' type.
     typed_sizes: bool = True
+    typed_size: str = "float_type.type({n})"
     # Lines before the function's def (PyTorch: no autograd tape, whatever the inputs).
     decorators: tuple[str, ...] = ()
     # Lines that open the function's body, in {arrays} (the matrix arguments): the array API

@@ -18,13 +18,16 @@ JAX_SPELLINGS: dict[str, tuple[str, str]] = {
 
 JAX_HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
-    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow; ±inf rows give ±inf (the shift
+    is the row's maximum where that is finite)."""
     peak = x.max(axis=1, keepdims=True)
+    peak = jnp.where(jnp.isfinite(peak), peak, jnp.zeros_like(peak))
     return peak + jnp.log(jnp.exp(x - peak).sum(axis=1, keepdims=True))
 ''',
     "_softmax": '''def _softmax(x):
     """Row-wise softmax, the gradient of _logsumexp."""
-    shifted = jnp.exp(x - x.max(axis=1, keepdims=True))
+    peak = x.max(axis=1, keepdims=True)
+    shifted = jnp.exp(x - jnp.where(jnp.isfinite(peak), peak, jnp.zeros_like(peak)))
     return shifted / shifted.sum(axis=1, keepdims=True)
 ''',
     "_norm": '''def _norm(x):

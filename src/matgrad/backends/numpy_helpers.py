@@ -16,13 +16,18 @@ from matgrad.backends.layout import fitted
 
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
-    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow; a row holding +inf gives +inf and a
+    row of -inf gives -inf (the shift is the row's maximum where that is finite)."""
     peak = x.max(axis=1, keepdims=True)
+    peak[~np.isfinite(peak)] = 0
     return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
 ''',
     "_softmax": '''def _softmax(x):
-    """Row-wise softmax, the gradient of _logsumexp."""
-    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    """Row-wise softmax, the gradient of _logsumexp (nan in a row holding ±inf only where
+    the limit does not exist, as in PyTorch)."""
+    peak = x.max(axis=1, keepdims=True)
+    peak[~np.isfinite(peak)] = 0
+    shifted = np.exp(x - peak)
     return shifted / shifted.sum(axis=1, keepdims=True)
 ''',
     "_norm": '''def _norm(x):

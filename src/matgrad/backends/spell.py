@@ -127,7 +127,7 @@ class Spelling:
         if not typed:
             return Code(self.dim(dim), ATOM, SCALAR)
         self.sizes_as_numbers = True
-        return Code(f"float_type.type({self.dim(dim)})", ATOM, SCALAR)
+        return Code(self.backend.typed_size.format(n=self.dim(dim)), ATOM, SCALAR)
 
     def _spell_ones_product(self, value: Value) -> Code:
         (size,) = value.attrs

@@ -38,13 +38,15 @@ def _device(arrays: list[str]) -> str:
 TORCH_SPELLINGS: dict[str, tuple[str, str]] = {
     "tanh": ("torch.tanh({x})", "1 - torch.tanh({x}) ** 2"),
     "sigmoid": ("torch.sigmoid({x})", "torch.sigmoid({x}) * (1 - torch.sigmoid({x}))"),
-    "relu": ("torch.relu({x})", "({x} > 0).to({x}.dtype)"),
+    # torch.sign and a comparison give 0 at nan where NumPy's sign and heaviside give nan:
+    # nan is kept, so that a nan input shows in the gradient in every backend.
+    "relu": ("torch.relu({x})", "torch.where(torch.isnan({x}), {x}, ({x} > 0).to({x}.dtype))"),
     "exp": ("torch.exp({x})", "torch.exp({x})"),
     "log": ("torch.log({x})", "1 / {x}"),
     "sqrt": ("torch.sqrt({x})", "0.5 / torch.sqrt({x})"),
     "square": ("torch.square({x})", "2 * {x}"),
-    "abs": ("torch.abs({x})", "torch.sign({x})"),
-    "sign": ("torch.sign({x})", "torch.zeros_like({x})"),
+    "abs": ("torch.abs({x})", "torch.where(torch.isnan({x}), {x}, torch.sign({x}))"),
+    "sign": ("torch.where(torch.isnan({x}), {x}, torch.sign({x}))", "torch.zeros_like({x})"),
     "sin": ("torch.sin({x})", "torch.cos({x})"),
     "cos": ("torch.cos({x})", "-torch.sin({x})"),
     "softplus": ("torch.logaddexp(torch.zeros_like({x}), {x})", "torch.sigmoid({x})"),
@@ -150,7 +152,7 @@ TORCH = Backend(
     full_1x1="torch.as_tensor({x}, dtype=float_type, device=float_device).reshape(1, 1)",
     result_type=_promote,
     device_of=_device,
-    typed_sizes=False,
+    typed_size="torch.as_tensor({n}, dtype=float_type, device=float_device)",
     decorators=("@torch.no_grad()",),
     # torch's matmul takes one dtype: mixed arguments are promoted at entry (checked modules),
     # which lets A = XW + b be addmm, one call (the bias is the product's starting value).

@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from matgrad.errors import CodegenError
 from matgrad.ir.dims import Shape
+from matgrad.limits import MAX_PROGRAM_VALUES, exceeded
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class ArrayProgram:
         found = self._numbered.get(key)
         if found is not None:
             return found
+        if len(self._numbered) >= MAX_PROGRAM_VALUES:
+            raise CodegenError("the generated module would compute too many values: split the "
+                               "program into smaller let-bindings "
+                               f"{exceeded('MAX_PROGRAM_VALUES', len(self._numbered) + 1)}.")
         made = Value(op, args, attrs, shape, full, dtype)
         self._numbered[key] = made
         for arg in args:

@@ -43,10 +43,10 @@ from matgrad.ir.expr import (
 )
 from matgrad.ir.shapes import shape_of
 from matgrad.ir.text import to_text
+from matgrad.limits import MAX_STEPS, exceeded
 from matgrad.rewrite.rules import GuardContext, Rule, RuleSet, apply_rule
 from matgrad.rewrite.simplify import Tidier
 
-MAX_STEPS = 200_000
 MAX_INLINED_HEIGHT = 16
 
 # How the adjoint of a node is named: (node, names taken) → a fresh name.
@@ -327,8 +327,9 @@ class Engine(GuardContext):
                     return end
                 index = first
             if len(self.steps) >= MAX_STEPS:
-                raise UnsupportedError(f"the derivation did not finish within {MAX_STEPS} steps; "
-                                       "split the program into smaller let-bindings.")
+                raise UnsupportedError("the derivation did not finish: split the program "
+                                       "into smaller let-bindings "
+                                       f"{exceeded('MAX_STEPS', len(self.steps))}.")
             # The same multiset of terms twice means the rules go round in a circle (each term's
             # rewrite is determined by the term alone).
             key = (len(state), signature & 0xFFFF_FFFF_FFFF_FFFF)

@@ -34,9 +34,9 @@ from matgrad.front.syntax import (
 )
 from matgrad.ir import indexing
 from matgrad.ir.indexing import Index
+from matgrad.limits import MAX_UNROLLED_DEPTH, exceeded
 
 # Unrolling is for checks and small depths; a larger depth is what the loop itself is for.
-MAX_UNROLLED_DEPTH = 1000
 
 
 def surface_names(node: SExpr) -> Iterator[SName]:
@@ -152,7 +152,8 @@ def expand(statements: list[Statement], depth: Mapping[str, int]) -> list[Statem
     for name, value in depth.items():
         if not 0 <= value <= MAX_UNROLLED_DEPTH:
             raise UsageError(f"depth {name} = {value}: unrolling takes 0…{MAX_UNROLLED_DEPTH} "
-                             "layers; derive without --depth for the loop itself.")
+                             "layers; derive without --depth for the loop itself "
+                             f"{exceeded('MAX_UNROLLED_DEPTH', value)}.")
     plain = {name for statement in statements for name in statement_names(statement)
              if indexing.split(name) is None}
     names: dict[str, str] = {name: name for name in plain}
@@ -173,7 +174,8 @@ def expand(statements: list[Statement], depth: Mapping[str, int]) -> list[Statem
                 raise UsageError(f"the loop at line {statement.pos.line} has "
                                  f"{stop - statement.start + 1:,} layers; written out, a "
                                  f"program takes at most {MAX_UNROLLED_DEPTH} (write it to a "
-                                 "depth k and derive it once for every depth).")
+                                 "depth k and derive it once for every depth) "
+                                 f"{exceeded('MAX_UNROLLED_DEPTH')}.")
             for layer in range(statement.start, stop + 1):
                 values = {**depth, statement.var: layer}
                 result += [_concrete_statement(inner, values, names) for inner in statement.body]

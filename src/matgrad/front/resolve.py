@@ -108,14 +108,13 @@ from matgrad.ir.expr import (
     symbols,
 )
 from matgrad.ir.shapes import Unifier
+from matgrad.limits import MAX_MATRIX_POWER, MAX_NODES, exceeded
 
 Mode = Literal["program", "rule"]
-MAX_NODES = 20_000
 
 # Calls that are operations, not elementwise functions: name → (argument count, builder).
 SPECIAL_CALLS = {"sum", "rowdot", "norm2", "norm1", "ones", "eye", "zeros", "tr", "det", "logdet",
                  "inv", "mean", "diag", "transpose"}
-MAX_MATRIX_POWER = 16
 SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
 ROW_FUNCTION_VARS = {"g"}
@@ -464,7 +463,7 @@ class _Resolver:
                 raise UnsupportedError(
                     f"{self.text(node)} at {self.where(node.pos)} is a matrix power of "
                     f"{total}; matgrad writes powers up to {MAX_MATRIX_POWER} out as products. "
-                    "Use .^ for an elementwise power.")
+                    f"Use .^ for an elementwise power {exceeded('MAX_MATRIX_POWER', total)}.")
             product = base
             for _ in range(total - 1):
                 product = MatMul(product, base)
@@ -831,9 +830,8 @@ def resolve_program(source: str, statements: list[Statement],  # noqa: C901 - on
     resolver.run_deferred()
     total = sum(size(expr) for expr in resolver.definitions.values())
     if total > MAX_NODES:
-        raise UsageError(f"the program is too large for a derivation ({total:,} operations; "
-                         f"the limit is {MAX_NODES:,}): split it, or name repeated parts with "
-                         "let-bindings.")
+        raise UsageError("the program is too large for a derivation: split it, or name "
+                         f"repeated parts with let-bindings {exceeded('MAX_NODES', total)}.")
     names: dict[DimVar, str] = {}
     shapes = {name: (resolver.final_dim(s[0], names), resolver.final_dim(s[1], names))
               for name, s in resolver.shapes.items()}

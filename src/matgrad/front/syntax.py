@@ -26,12 +26,7 @@ from matgrad.front.words import (
     ROWWISE_DECLARATION,
     normalize_name,
 )
-
-MAX_DEPTH = 200
-MAX_SOURCE_CHARS = 200_000
-# A size written as a number (X: 3 x 4, ones(3, 1)): beyond this it is surely a slip, and code
-# that builds such a matrix would not finish.
-MAX_WRITTEN_SIZE = 1_000_000_000
+from matgrad.limits import MAX_DEPTH, MAX_SOURCE_CHARS, MAX_WRITTEN_SIZE, exceeded
 
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
@@ -214,7 +209,8 @@ def written_size(value: int, where: str) -> int:
     if value > MAX_WRITTEN_SIZE:
         raise MatgradSyntaxError(f"the size {value:,} at {where} is too large: sizes written as "
                                  f"numbers go up to {MAX_WRITTEN_SIZE:,}; use a name (t) for "
-                                 "a size known only when the code runs.")
+                                 "a size known only when the code runs "
+                                 f"{exceeded('MAX_WRITTEN_SIZE', value)}.")
     return value
 
 
@@ -491,7 +487,8 @@ def _check_depth(source: str, what: str) -> None:
             line = source.count("\n", 0, index) + 1
             raise MatgradSyntaxError(
                 f"{what} is nested too deeply (more than {MAX_DEPTH} open brackets at line "
-                f"{line}); split it into let-bindings such as `A = …` on separate lines."
+                f"{line}); split it into let-bindings such as `A = …` on separate lines "
+                f"{exceeded('MAX_DEPTH')}."
             )
 
 
@@ -501,8 +498,8 @@ def _parse(source: str, start: str, what: str) -> object:
     # for one, so that every position still points into the text the user wrote.
     source = re.sub(r"\r(?!\n)", "\n", source)
     if len(source) > MAX_SOURCE_CHARS:
-        raise MatgradSyntaxError(f"{what} is too long ({len(source):,} characters; the limit "
-                                 f"is {MAX_SOURCE_CHARS:,}): split it into smaller programs.")
+        raise MatgradSyntaxError(f"{what} is too long: split it into smaller programs "
+                                 f"{exceeded('MAX_SOURCE_CHARS', len(source))}.")
     _check_depth(source, what)
     try:
         tree = _parser().parse(source, start=start)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import Dim, Shape
 from matgrad.ir.expr import (
     Add,
@@ -33,9 +34,8 @@ from matgrad.ir.expr import (
     Zero,
     add,
 )
+from matgrad.limits import MAX_TIDY_ROUNDS, exceeded
 from matgrad.rewrite.rules import GuardContext, Rule, apply_rule
-
-MAX_TIDY_ROUNDS = 10_000
 
 ShapeOf = Callable[[Expr], Shape]
 
@@ -233,8 +233,9 @@ class Tidier:
             if rewritten is None:
                 break
             expr = rewritten
-        else:  # pragma: no cover - the tidy rules terminate; this guards against a bad rule file
-            raise RuntimeError("tidying did not reach a fixpoint")
+        else:  # the tidy rules terminate; this guards against a bad rule file
+            raise UnsupportedError("the tidy rules did not reach a fixpoint "
+                                   f"{exceeded('MAX_TIDY_ROUNDS')}.")
         self.memo[original] = expr
         return expr
 

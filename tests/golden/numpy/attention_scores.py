@@ -26,8 +26,11 @@ def _row_sum(x):
 
 
 def _softmax(x):
-    """Row-wise softmax, the gradient of _logsumexp."""
-    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    """Row-wise softmax, the gradient of _logsumexp (nan in a row holding ±inf only where
+    the limit does not exist, as in PyTorch)."""
+    peak = x.max(axis=1, keepdims=True)
+    peak[~np.isfinite(peak)] = 0
+    shifted = np.exp(x - peak)
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 

@@ -8,8 +8,10 @@ import numpy as np
 
 
 def _logsumexp(x):
-    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow."""
+    """log Σⱼ exp(xᵢⱼ) for every row i, without overflow; a row holding +inf gives +inf and a
+    row of -inf gives -inf (the shift is the row's maximum where that is finite)."""
     peak = x.max(axis=1, keepdims=True)
+    peak[~np.isfinite(peak)] = 0
     return peak + np.log(np.exp(x - peak).sum(axis=1, keepdims=True))
 
 
