@@ -10,6 +10,7 @@ import numpy as np
 
 from matgrad.api import Derivation
 from matgrad.check import one_hot_rows
+from matgrad.engine.results import LoopDerivation
 from matgrad.front.resolve import Program
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
@@ -19,14 +20,14 @@ FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 DEFAULT_BIND = {"f": "tanh", "g": "sin", "h": "cos"}
 
 
-def bind_for(derivation: object, bind: Mapping[str, str] = DEFAULT_BIND) -> dict[str, str]:
+def bind_for(derivation: Derivation, bind: Mapping[str, str] = DEFAULT_BIND) -> dict[str, str]:
     """The bindings of `bind` that name abstract functions of the derivation (code generation
     refuses any other key), for tests that bind one set of functions for many programs."""
-    layers = getattr(derivation, "layers", None)
-    parts = [getattr(derivation, "program", None)]
-    if layers is not None:
-        parts += [layers.body.program, layers.epilogue.program]
-    functions = {fn for part in parts if part is not None for fn in part.abstract_functions}
+    result = derivation.result
+    parts = [result.program]
+    if isinstance(result, LoopDerivation):
+        parts += [result.layers.body.program, result.layers.epilogue.program]
+    functions = {fn for part in parts for fn in part.abstract_functions}
     bases = {fn.split("[")[0] for fn in functions}
     return {key: value for key, value in bind.items() if key in functions | bases}
 

@@ -24,6 +24,7 @@ from test_loops import WEIGHT_DECAY
 import matgrad
 from matgrad.check import random_arguments
 from matgrad.codegen.signature import signature_of
+from matgrad.engine.results import LoopDerivation
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = {
@@ -61,12 +62,12 @@ def compare(source: str, backend: str, depth: int, dtype: str = "float64",
         jax = pytest.importorskip("jax")
         jax.config.update("jax_enable_x64", True)
     derivation = matgrad.derive(source)
-    assert derivation.layers is not None
+    assert isinstance(derivation.result, LoopDerivation)
     bind = {"f[j]": "tanh"} if "f[j]" in source else {}
     program = matgrad.parse(source, {"k": depth})
     sizes = {dim: 3 + index for index, dim in enumerate(program.dims)}
     values = random_arguments(program, sizes, np.random.default_rng(seed))
-    keywords = signature_of(derivation).keywords(values, sizes, depth)
+    keywords = signature_of(derivation.result).keywords(values, sizes, depth)
     keywords = {key: [np.asarray(m, dtype=dtype) for m in value] if isinstance(value, list)
                 else np.asarray(value, dtype=dtype) if isinstance(value, np.ndarray) else value
                 for key, value in keywords.items()}
@@ -138,7 +139,7 @@ def test_array_api_loop_products_under_array_api_strict() -> None:
     rng = np.random.default_rng(2)
     values = random_arguments(program, sizes, rng)
     values.update({f"V_W{j}": rng.normal(size=values[f"W{j}"].shape) for j in (1, 2, 3)})
-    keywords = signature_of(product).keywords(values, sizes, 3)
+    keywords = signature_of(product.result).keywords(values, sizes, 3)
     expected = product.compile()(**keywords)
     got = product.compile(backend="array-api")(**{
         key: [strict.asarray(m) for m in value] if isinstance(value, list) else

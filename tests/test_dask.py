@@ -30,6 +30,7 @@ from matgrad.backends import registry
 from matgrad.check import random_arguments
 from matgrad.cli import main
 from matgrad.codegen.signature import signature_of
+from matgrad.engine.results import LoopDerivation
 from matgrad.errors import UnsupportedError
 
 dask = pytest.importorskip("dask", reason="the dask extra is not installed")
@@ -54,7 +55,7 @@ def _derive(source: str, wrt: list[str] | None = None) -> matgrad.Derivation:
 def _arguments(derivation: matgrad.Derivation, rows: int, seed: int = 0
                ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
     program = derivation.program
-    first = derivation if derivation.second_order is None else derivation.second_order.first
+    first = matgrad.Derivation(derivation.result.first_order)
     split = first.row_blocks()
     sizes = {dim: 3 + index for index, dim in enumerate(program.dims)}
     sizes[split.rows] = rows
@@ -205,12 +206,12 @@ def test_loops_at_symbolic_depth_on_row_blocks(name: str) -> None:
     """A loop's module (lists of weights) on blocks of 4 rows against the NumPy loop module
     at depth 4: the penalty on W[k] counted once, 1/t the whole t."""
     derivation = matgrad.derive(EXAMPLES[name])
-    assert derivation.layers is not None
+    assert isinstance(derivation.result, LoopDerivation)
     bind = {"f[j]": "tanh"}
     program = matgrad.parse(EXAMPLES[name], {"k": 4})
     sizes = {dim: 3 + index for index, dim in enumerate(program.dims)} | {"t": 13}
     values = random_arguments(program, sizes, np.random.default_rng(2))
-    keywords = signature_of(derivation).keywords(values, sizes, 4)
+    keywords = signature_of(derivation.result).keywords(values, sizes, 4)
     expected = derivation.compile(bind=bind)(**keywords)
     chunked = {key: da.from_array(value, chunks=(4, -1))
                if isinstance(value, np.ndarray) and value.shape[0] == 13 else value
@@ -241,7 +242,7 @@ def test_a_loop_with_penalties_first_and_subtracted() -> None:
     program = matgrad.parse(source, {"k": 3})
     sizes = {dim: 3 + index for index, dim in enumerate(program.dims)} | {"t": 9}
     values = random_arguments(program, sizes, np.random.default_rng(0))
-    keywords = signature_of(derivation).keywords(values, sizes, 3)
+    keywords = signature_of(derivation.result).keywords(values, sizes, 3)
     expected = derivation.compile()(**keywords)
     chunked = {key: da.from_array(value, chunks=(4, -1))
                if isinstance(value, np.ndarray) and value.shape[0] == 9 else value

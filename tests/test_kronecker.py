@@ -297,7 +297,7 @@ def test_a_block_without_a_closed_form_has_no_module(capsys: pytest.CaptureFixtu
     assert "no closed form" in capsys.readouterr().err
     # compile() still gives the block, from the product, column by column.
     derivation = hessian.first
-    arguments, values, _ = _arguments(Derivation.of(derivation))
+    arguments, values, _ = _arguments(Derivation(derivation))
     block = hessian.compile()(**arguments)[("X", "X")]
     assert block.shape == (values["X"].size, values["X"].size)
 

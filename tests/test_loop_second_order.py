@@ -52,7 +52,7 @@ def products_at(source: str, depth: int, seed: int = 0, backend: str = "numpy",
     values = random_arguments(program, sizes, rng)
     directions = {f"V_{name}": rng.normal(size=np.shape(values[name])) for name in flat.wrt}
     arguments = {**values, **directions}
-    signature = signature_of(product)
+    signature = signature_of(product.result)
     function = product.compile(bind=_bind(source), backend=backend)
     returned = function(**signature.keywords(arguments, sizes, depth))
     flat_bind = {fn: "tanh" for fn in flat_product.program.abstract_functions}

@@ -21,6 +21,7 @@ from helpers import generated_arguments, random_inputs
 
 import matgrad
 from matgrad.cli import main
+from matgrad.engine.results import LoopDerivation
 from matgrad.errors import MatgradError, UnsupportedError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ ACTIVATIONS = ["tanh", "sigmoid", "softplus", "sin", "identity", "relu"]
 
 def symbolic(source: str) -> matgrad.Derivation:
     derivation = matgrad.derive(source)
-    assert derivation.layers is not None
+    assert isinstance(derivation.result, LoopDerivation)
     return derivation
 
 
@@ -40,7 +41,7 @@ def test_golden_recursion_23() -> None:
     derivation = symbolic(REGRESSION)
     assert str(derivation) + "\n" == (GOLDEN / "regression_loop.txt").read_text()
     cases = {name: (str(last), str(below))
-             for name, last, below in derivation.layers.adjoint_cases()}
+             for name, last, below in derivation.result.layers.adjoint_cases()}
     assert cases == {"Δ[j]": ("(1 / t)(Zₖ − Y) ⊙ fₖ′(Aₖ)", "Δⱼ₊₁Wⱼ₊₁ᵀ ⊙ fⱼ′(Aⱼ)")}
     assert {name: str(g) for name, g in derivation.gradients.items()} == {
         "W[j]": "Zⱼ₋₁ᵀΔⱼ", "b[j]": "1ᵀΔⱼ"}
@@ -48,10 +49,10 @@ def test_golden_recursion_23() -> None:
 
 def test_the_body_is_derived_once_by_the_rules() -> None:
     derivation = symbolic(REGRESSION)
-    rules = [step.rule for step in derivation.layers.body.steps]
+    rules = [step.rule for step in derivation.result.layers.body.steps]
     assert "d-elementwise" in rules and "frob-matmul-left" in rules
-    assert str(derivation.layers.body.gradients["Z[j-1]"]) == "ΔⱼWⱼᵀ"
-    assert str(derivation.layers.epilogue.gradients["Z[k]"]) == "(1 / t)(Zₖ − Y)"
+    assert str(derivation.result.layers.body.gradients["Z[j-1]"]) == "ΔⱼWⱼᵀ"
+    assert str(derivation.result.layers.epilogue.gradients["Z[k]"]) == "(1 / t)(Zₖ − Y)"
 
 
 def _layers(rng: np.random.Generator, k: int, widths: list[int], t: int
@@ -111,9 +112,9 @@ def test_the_issue_one_liner_without_declarations() -> None:
               "for j in 1..k: Z[j] = f[j](Z[j-1]*W[j] + b[j]) end\n"
               "J = 1/(2*t) * ||Z[k] - Y||^2")
     inline = matgrad.derive(source, names="inline")
-    assert inline.layers is not None
-    cases = {str(below) for base in inline.layers.layered.carried
-             for below in inline.layers.carried_cases(base)[1:]}
+    assert isinstance(inline.result, LoopDerivation)
+    cases = {str(below) for base in inline.result.layers.layered.carried
+             for below in inline.result.layers.carried_cases(base)[1:]}
     assert cases == {"(ΔZⱼ₊₁ ⊙ fⱼ₊₁′(ZⱼWⱼ₊₁ + bⱼ₊₁)) Wⱼ₊₁ᵀ"}
     # With the guide's names (the default) the layer's argument is A[j] and the recursion (23).
     derivation = symbolic(source)
@@ -129,9 +130,9 @@ def test_the_issue_one_liner_without_declarations() -> None:
 
 def test_classifier_loop_ends_with_eq_26() -> None:
     derivation = symbolic(CLASSIFIER)
-    assert str(derivation.layers.epilogue.adjoints["Δ[k]"]) == "(1 / t)(Zₖ − Y)"
+    assert str(derivation.result.layers.epilogue.adjoints["Δ[k]"]) == "(1 / t)(Zₖ − Y)"
     cases = {name: (str(last), str(below))
-             for name, last, below in derivation.layers.adjoint_cases()}
+             for name, last, below in derivation.result.layers.adjoint_cases()}
     assert cases["Δ[j]"] == ("ΔₖWₖᵀ ⊙ fₖ₋₁′(Aₖ₋₁)", "Δⱼ₊₁Wⱼ₊₁ᵀ ⊙ fⱼ′(Aⱼ)")
     assert str(derivation.gradients["W[k]"]) == "Zₖ₋₁ᵀΔₖ + lambda Wₖ"
 

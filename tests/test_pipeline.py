@@ -18,7 +18,7 @@ from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.inplace import InPlacePlanner
 from matgrad.codegen.liveness import release_layers
 from matgrad.codegen.statements import Assign, Loop
-from matgrad.engine.derivation import Derivation
+from matgrad.engine.results import Derivation
 from matgrad.ir.expr import MatMul, Sum, Sym
 
 
@@ -88,8 +88,8 @@ def test_a_broadcast_or_a_number_never_starts_a_buffer() -> None:
 
 
 def _generator(source: str, **bind: str) -> NumpyGenerator:
-    derivation = matgrad.derive(source)
-    assert isinstance(derivation, Derivation)  # the façade's result is the engine's data
+    derivation = matgrad.derive(source).result
+    assert type(derivation) is Derivation  # a flat gradient, the engine's data
     return NumpyGenerator(derivation, bind=bind)
 
 
@@ -176,7 +176,7 @@ def test_a_value_computed_in_a_loop_is_not_read_after_it() -> None:
     # Inside the loop the product holds one iteration's value: code after the loop computes
     # its own instead of reading the loop's name.
     derivation = matgrad.derive("X: n x n; W: n x n\nJ = ||X*W||^2")
-    generator = NumpyGenerator(derivation)
+    generator = NumpyGenerator(derivation.result)
     product = MatMul(Sym("X"), Sym("W"))
     lines = emit_statements([Loop("j", "0", "2", 1, (Assign("inside", product),)),
                              Assign("total", Sum(product)), Assign("after", product),

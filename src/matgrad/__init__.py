@@ -2,8 +2,8 @@
 Delong's "Practical Guide to Matrix Calculus for Deep Learning", printed as text and LaTeX and
 generated as vectorized NumPy code."""
 
-from matgrad.api import Derivation, derive, parse
-from matgrad.check import CheckReport, check
+from matgrad.api import Derivation, check, derive, parse
+from matgrad.check import CheckReport
 from matgrad.errors import (
     CodegenError,
     MatgradError,

@@ -1,10 +1,10 @@
-"""The Python API: `derive(source, wrt)` → `Derivation`; `parse(source)` → `Program`.
+"""The Python API: `derive(source, wrt)` → `Derivation`; `parse(source)` → `Program`;
+`check(derivation)` → `CheckReport`.
 
-A façade over the engine's result: `Derivation` is the engine's plain data (engine/derivation)
-with the ways to show and run it — `str()` is exactly what the CLI prints, `latex()`,
-`numpy_source()`, `compile()`.  A program with a layer loop derived at symbolic depth gives a
-`Derivation` too (its `layers` holds the recursion's parts); every method works for both, so
-callers never branch on the kind of derivation.
+A façade over the engine's result: `Derivation` holds one of the kinds of engine/results.py (a
+gradient, a Hessian-vector product, a loop's gradient or product) as `result`, with the ways to
+show and run it — `str()` is exactly what the CLI prints, `latex()`, `source()`, `compile()`,
+`hvp()`.  Every method looks the kind up in a table, so callers never branch on the kind.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ from typing import Any, Literal
 from matgrad.backends.emit import load_function
 from matgrad.backends.hessian_module import hessian_source
 from matgrad.backends.registry import compiled, module_source
+from matgrad.check import CheckReport
+from matgrad.check import check as check_result
 from matgrad.codegen.signature import signature_of
 from matgrad.dense import Blocks, hessian_function
-from matgrad.engine import derivation as engine_result
 from matgrad.engine import hessian as engine_hessian
+from matgrad.engine import results as engine_result
 from matgrad.engine import rows as engine_rows
 from matgrad.engine.derive import derivation_of
+from matgrad.engine.history import Step
 from matgrad.engine.layers import derive_layers
-from matgrad.engine.loop_second_order import loop_hvp_derivation, product_of
+from matgrad.engine.loop_second_order import PRODUCTS
 from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
@@ -33,56 +36,78 @@ from matgrad.front.read import TOO_DEEP, read_program
 from matgrad.front.resolve import Program, resolve_program
 from matgrad.front.syntax import Loop, Statement, parse_program
 from matgrad.ir import indexing
+from matgrad.ir.dims import Shape
+from matgrad.ir.expr import Expr
 from matgrad.ir.text import Style
-from matgrad.printing.latex import (
-    derivation_lines,
-    hessian_latex,
-    latex_document,
-    latex_fragment,
-)
-from matgrad.printing.loop_latex import loop_latex
-from matgrad.printing.loop_product_latex import loop_product_latex
-from matgrad.printing.loop_product_text import format_loop_product, format_loop_product_steps
-from matgrad.printing.loop_text import format_loop, format_loop_steps
-from matgrad.printing.report import format_gradients, format_hessian, format_steps
+from matgrad.printing.latex import hessian_latex
+from matgrad.printing.outputs import JUPYTER_LATEX, LATEX, STEPS, TEXT, display_math
+from matgrad.printing.report import format_hessian
 from matgrad.printing.rows import row_blocks_latex, row_blocks_text
 from matgrad.rewrite.rules import RuleSet, load_rules
 
 Names = Literal["guide", "inline"]
 
 
-def _display_math(latex: str) -> str:
-    """LaTeX for Jupyter's MathJax, which renders display math: align* becomes aligned inside
-    $$ … $$."""
-    body = latex.replace("\\begin{align*}", "$$\\begin{aligned}")
-    return body.replace("\\end{align*}", "\\end{aligned}$$").strip()
+class Derivation:
+    """The result of `derive`: the engine's `result` — one of the kinds of engine/results.py
+    (a gradient, a Hessian-vector product, a loop's or a loop's product) — with the ways to
+    print, typeset, check and generate it.  Each way looks the kind up in a table
+    (printing/outputs.py, backends/registry.py, check.py), so no method tests a kind."""
 
+    __slots__ = ("result",)
 
-class Derivation(engine_result.Derivation):
-    """The result of `derive`: gradients, adjoints, steps and shapes (see the engine's
-    Derivation), with the ways to print, typeset and generate it."""
+    def __init__(self, result: engine_result.Derivation) -> None:
+        self.result = result
 
-    @classmethod
-    def of(cls, result: engine_result.Derivation) -> Derivation:
-        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+    # ---- the result's fields, common to every kind ----------------------------------------
+
+    @property
+    def program(self) -> Program:
+        return self.result.program
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.result.wrt
+
+    @property
+    def gradients(self) -> dict[str, Expr]:
+        """∂J/∂W for each parameter W (for a product: its components (∇²J V)_W)."""
+        return self.result.gradients
+
+    @property
+    def adjoints(self) -> dict[str, Expr]:
+        return self.result.adjoints
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.result.steps
+
+    @property
+    def shapes(self) -> dict[str, Shape]:
+        return self.result.shapes
+
+    @property
+    def objective(self) -> str:
+        return self.result.objective
+
+    @property
+    def notes(self) -> list[str]:
+        return self.result.notes
+
+    # ---- shown ----------------------------------------------------------------------------
 
     def text(self, style: Style = "unicode") -> str:
         """The gradients as the CLI prints them (`style="ascii"`: MATLAB-like)."""
-        if self.layers is not None and self.second_order is not None:
-            return format_loop_product(product_of(self), style)
-        if self.layers is not None:
-            return format_loop(self.layers, style)
-        return format_gradients(self, style)
+        return TEXT[type(self.result)](self.result, style)
 
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        return f"<matgrad.Derivation of {self.objective} ({type(self.result).__name__})>"
+
     def steps_text(self, style: Style = "unicode") -> str:
-        if self.layers is not None and self.second_order is not None:
-            return format_loop_product_steps(product_of(self), style)
-        if self.layers is not None:
-            return format_loop_steps(self.layers, style)
-        return format_steps(self, style)
+        return STEPS[type(self.result)](self.result, style)
 
     def numpy_source(self, name: str = "value_and_grad",
                      bind: Mapping[str, str] | None = None, *, checks: bool = True) -> str:
@@ -90,7 +115,7 @@ class Derivation(engine_result.Derivation):
         (J, {parameter: gradient}); abstract functions are bound to built-ins by `bind`.
         `checks=False`: no conversion or shape test of the array arguments at entry, for an
         inner loop that passes float ndarrays of the declared shapes (flat programs)."""
-        return module_source(self, name, bind, checks=checks)
+        return module_source(self.result, name, bind, checks=checks)
 
     def source(self, backend: str = "numpy", name: str = "value_and_grad",
                bind: Mapping[str, str] | None = None, *, checks: bool = True,
@@ -99,20 +124,20 @@ class Derivation(engine_result.Derivation):
         code that `jax.jit` compiles; returns 0-d arrays), "torch", or "dask" (the gradient
         on Dask arrays split into row blocks along `rows`, by default the data's rows: see
         `row_blocks()`).  It imports only its library (Dask's: numpy and dask)."""
-        return module_source(self, name, bind, backend, checks=checks, rows=rows)
+        return module_source(self.result, name, bind, backend, checks=checks, rows=rows)
 
     def compile(self, name: str = "value_and_grad",
                 bind: Mapping[str, str] | None = None, *,
                 checks: bool = True, backend: str = "numpy",
                 rows: str | None = None) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
-        return compiled(self, name, bind, backend, checks=checks, rows=rows)
+        return compiled(self.result, name, bind, backend, checks=checks, rows=rows)
 
     def row_blocks(self, rows: str | None = None) -> RowBlocks:
         """Whether J is a sum over the row blocks of its data, J = Σ_b J_b + p (the Dask
         backend's premise): the decomposition, printable and typeset, or an
         `UnsupportedError` naming the term that couples rows."""
-        return RowBlocks.of(row_decomposition_of(self, rows))
+        return RowBlocks.of(row_decomposition_of(self.result, rows))
 
     def latex(self, style: str = "align", standalone: bool = False) -> str:
         """The derivation as LaTeX: an `align*` fragment, or a complete document that
@@ -120,22 +145,11 @@ class Derivation(engine_result.Derivation):
         recursion (23) and both derivations."""
         if style != "align":
             raise UsageError(f"unknown LaTeX style '{style}'; the supported style is 'align'.")
-        if self.layers is not None and self.second_order is not None:
-            return loop_product_latex(product_of(self), standalone)
-        if self.layers is not None:
-            return loop_latex(self.layers, standalone)
-        if not standalone:
-            return latex_fragment(self)
-        rules = load_rules()
-        used = list(dict.fromkeys(step.rule for step in self.steps))
-        return latex_document(self, [rules.by_name(name) for name in used])
+        return LATEX[type(self.result)](self.result, standalone)
 
     def _repr_latex_(self) -> str:
         # Jupyter's MathJax renders display math; align* becomes aligned inside $$ … $$.
-        if self.layers is not None:
-            return _display_math(self.latex())
-        lines = derivation_lines(self)
-        return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
+        return JUPYTER_LATEX[type(self.result)](self.result)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython's text/plain: the printed result, not the dataclass fields.  No markdown or
@@ -148,28 +162,26 @@ class Derivation(engine_result.Derivation):
         whose gradients are the components (∇²J V)_W and whose `compile()` takes the
         arguments of this one and a direction `V_W` for each parameter W, and returns
         {W: (∇²J V)_W}."""
-        if self.layers is not None:  # a loop at symbolic depth: both sweeps, derived once
-            return Derivation.of(loop_hvp_derivation(self, rules or load_rules()))
-        return Derivation.of(hvp_derivation(self, rules or load_rules()))
+        return Derivation(PRODUCTS[type(self.result)](self.result, rules or load_rules()))
 
     def hessian(self, rules: RuleSet | None = None) -> Hessian:
         """The Hessian ∇²J in blocks H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ, read off the Hessian-vector
         product: in matrix form for vector and scalar parameters where one is found, else
         None with the reason (`reasons`); `compile()` gives every block as an array."""
         rules = rules or load_rules()
-        product = hvp_derivation(self, rules)
+        product = hvp_derivation(self.result, rules)  # refuses a loop, with what to do instead
         return Hessian.of(engine_hessian.hessian_of(product, rules))
 
     @property
     def size_arguments(self) -> dict[str, str]:
         """Sizes that no argument's shape determines: dimension → keyword-only argument."""
-        return dict(signature_of(self).size_keywords)
+        return dict(signature_of(self.result).size_keywords)
 
     @property
     def python_names(self) -> dict[str, str]:
         """The generated function's argument for each input, in order (a layer family is one
         list argument, `lambda` → `lambda_`)."""
-        return dict(signature_of(self).arguments)
+        return dict(signature_of(self.result).arguments)
 
 
 class Hessian(engine_hessian.Hessian):
@@ -188,13 +200,13 @@ class Hessian(engine_hessian.Hessian):
 
     def steps_text(self, style: Style = "unicode") -> str:
         """The Hessian-vector product's derivation, which the blocks are read off."""
-        return Derivation.of(self.product).steps_text(style)
+        return Derivation(self.product).steps_text(style)
 
     def latex(self, standalone: bool = False) -> str:
         return hessian_latex(self, standalone)
 
     def _repr_latex_(self) -> str:
-        return _display_math(self.latex())
+        return display_math(self.latex())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -235,7 +247,19 @@ class RowBlocks(engine_rows.RowDecomposition):
         return row_blocks_latex(self)
 
     def _repr_latex_(self) -> str:
-        return _display_math(self.latex())
+        return display_math(self.latex())
+
+
+def check(derivation: Derivation, sizes: Mapping[str, int] | None = None, seed: int = 0,
+          bind: Mapping[str, str] | None = None, step: float = 1e-6, tolerance: float = 1e-6,
+          depth: int | None = None, backend: str = "numpy") -> CheckReport:
+    """Compare the compiled result with central differences at random inputs (a gradient entry
+    by entry, a Hessian-vector product along random directions; a loop at a concrete `depth`,
+    3 by default); see `matgrad.check.check`."""
+    if not isinstance(derivation, Derivation):
+        raise UsageError("check takes what matgrad.derive returns (or its .hvp()); for a "
+                         "Hessian use its blocks' check (matgrad check_hessian).")
+    return check_result(derivation.result, sizes, seed, bind, step, tolerance, depth, backend)
 
 
 def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
@@ -310,11 +334,11 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
             if names == "guide":
                 statements = name_layer_arguments(statements)
             if depth is None and _is_symbolic(statements):
-                return Derivation.of(derive_layers(source, statements, wrt,
-                                                   rules or load_rules()))
+                return Derivation(derive_layers(source, statements, wrt,
+                                                rules or load_rules()))
             statements = expand(statements, depth or {})
         program = resolve_program(source, statements, names)
         chosen = _choose_wrt(program, wrt)
-        return Derivation.of(derivation_of(program, chosen, rules or load_rules()))
+        return Derivation(derivation_of(program, chosen, rules or load_rules()))
     except RecursionError:
         raise UsageError(TOO_DEEP) from None

@@ -20,8 +20,8 @@ import numpy as np
 from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import gradient_of, signature_of
 from matgrad.dense import hessian_function, unvec, vec
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.engine.second_order import DIRECTION_PREFIX
 from matgrad.errors import UsageError
 from matgrad.front.read import written_out
@@ -185,20 +185,20 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
           seed: int = 0, bind: Mapping[str, str] | None = None, step: float = 1e-6,
           tolerance: float = 1e-6, depth: int | None = None,
           backend: str = "numpy") -> CheckReport:
-    """Compare the compiled gradient with central differences at random inputs, entry by entry
-    of every parameter (a loop's code at a concrete `depth`, 3 by default: every layer's
-    parameters).  The function is called through its signature, worked out once; `backend`
-    chooses the generated code that is checked."""
+    """Compare the compiled result with central differences at random inputs: a gradient
+    entry by entry of every parameter, a Hessian-vector product along random directions (a
+    loop's code at a concrete `depth`, 3 by default: every layer's parameters).  The function
+    is called through its signature, worked out once; `backend` chooses the generated code
+    that is checked."""
     sizes = _valid_sizes(sizes or {})
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise UsageError(f"the seed must be a whole number 0 or more, got {seed!r}.")
-    layers = derivation.layers
-    if layers is not None:
+    if isinstance(derivation, LoopDerivation):  # checked written out
         depth = DEFAULT_DEPTH if depth is None else depth
-        program = written_out(layers.layered, depth)
+        program = written_out(derivation.layers.layered, depth)
         where = f" at depth {depth} the dimensions are"
-    else:
-        depth, program = None, derivation.program
+    else:  # a product's random inputs are those of J's program, its directions drawn apart
+        depth, program = None, derivation.first_order.program
         where = " the program's dimensions are"
     chosen = {dim: DEFAULT_SIZE + index for index, dim in enumerate(program.dims)}
     chosen.update(sizes)
@@ -207,9 +207,15 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
         raise UsageError(f"unknown dimension(s) {', '.join(sorted(unknown))};{where} "
                          f"{', '.join(program.dims) or '(none)'}.")
     input_entries(program, chosen)
-    if derivation.second_order is not None:
-        return check_hvp(derivation, chosen, seed, bind, step, tolerance, backend,
-                         (program, depth) if layers is not None else None)
+    return CHECKS[type(derivation)](derivation, program, depth, chosen, seed, bind, step,
+                                    tolerance, backend)
+
+
+def check_gradient(derivation: Derivation, program: Program, depth: int | None,
+                   chosen: Mapping[str, int], seed: int, bind: Mapping[str, str] | None,
+                   step: float, tolerance: float, backend: str) -> CheckReport:
+    """A gradient (flat, or a loop's `program` written out at `depth`) against central
+    differences of J, entry by entry (a sample and random directions for a large one)."""
     signature = signature_of(derivation)
     function = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
                        **CHECK_OPTIONS.get(backend, {}))
@@ -228,7 +234,7 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
 
     value, gradients = evaluate(values)
     # Every parameter with a gradient: each member of a layer list (W1, W2, …) on its own.
-    candidates = derivation.wrt if layers is None else program.parameters
+    candidates = derivation.wrt if depth is None else program.parameters
     found = [(name, gradient_of(gradients, signature, name, depth)) for name in candidates]
     checked = [(name, gradient) for name, gradient in found if gradient is not None]
     notes = _non_finite_notes(program.objective, value, checked)
@@ -248,8 +254,8 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
         derived, numeric = _compared(derived_full, along, rng)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
     shown_sizes = dict(chosen)
-    if layers is not None and depth is not None:
-        shown_sizes[layers.layered.depth_symbol] = depth
+    if isinstance(derivation, LoopDerivation) and depth is not None:
+        shown_sizes[derivation.layers.layered.depth_symbol] = depth
     report = CheckReport(tuple(reports), tolerance, shown_sizes, notes)
     if report.passed:
         return report
@@ -259,29 +265,27 @@ def check(derivation: Derivation, sizes: Mapping[str, int] | None = None,
     return replace(report, notes=notes + hints)
 
 
-def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
-              bind: Mapping[str, str] | None = None, step: float = 1e-6,
-              tolerance: float = 1e-6, backend: str = "numpy",
-              written_out: tuple[Program, int | None] | None = None) -> CheckReport:
+def check_hvp(derivation: Product | LoopProduct, program: Program, depth: int | None,
+              sizes: Mapping[str, int], seed: int = 0, bind: Mapping[str, str] | None = None,
+              step: float = 1e-6, tolerance: float = 1e-6,
+              backend: str = "numpy") -> CheckReport:
     """A Hessian-vector product against central differences of the compiled gradient along
     random directions V: (∇J(x + hV) − ∇J(x − hV)) / 2h, each component on its own.  A loop's
-    product is checked at a depth (`written_out`: the program written out there), each
-    layer's member (W1, W2, …) on its own."""
-    second = derivation.second_order
-    assert second is not None
-    first = second.first
-    program, depth = written_out or (first.program, None)
+    product is checked at a `depth` (its `program` written out there), each layer's member
+    (W1, W2, …) on its own."""
+    first = derivation.first
+    written = depth is not None
     rng = np.random.default_rng(seed)
     values = random_arguments(program, sizes, rng)
     first_signature, signature = signature_of(first), signature_of(derivation)
     gradient = compiled(first, bind=bind, signature=first_signature)
     wrt = first.wrt
-    if written_out is not None:  # each member of a layer list (W1, W2, …) that has a gradient
+    if written:  # each member of a layer list (W1, W2, …) that has a gradient
         returned = gradient(**first_signature.keywords(values, sizes, depth))[1]
         wrt = tuple(name for name in program.parameters
                     if gradient_of(returned, first_signature, name, depth) is not None)
     directions = {name: rng.normal(size=np.shape(values[name])) for name in wrt}
-    direction_names = (second.directions if written_out is None else
+    direction_names = (derivation.directions if not written else
                        {name: DIRECTION_PREFIX + name for name in wrt})
     product = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
                       **CHECK_OPTIONS.get(backend, {}))
@@ -317,12 +321,18 @@ def check_hvp(derivation: Derivation, sizes: Mapping[str, int], seed: int = 0,
                               [(name, derived[name]) for name in wrt])
     objective = first.objective
     shown = dict(sizes)
-    if first.layers is not None and depth is not None:
+    if isinstance(first, LoopDerivation) and depth is not None:
         shown[first.layers.layered.depth_symbol] = depth
     return CheckReport(tuple(reports), tolerance, shown, notes,
                        title=f"Hessian-vector product vs central differences of ∇{objective} "
                              "along random directions V",
                        label=f"(∇²{objective} V)_{{}}")
+
+
+# The check of each kind of result (every kind has an entry: tests/test_kinds.py).
+CHECKS: dict[type[Derivation], Callable[..., CheckReport]] = {
+    Derivation: check_gradient, Product: check_hvp, LoopDerivation: check_gradient,
+    LoopProduct: check_hvp}
 
 
 def check_hessian(hessian: Hessian, sizes: Mapping[str, int] | None = None, seed: int = 0,

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from matgrad.api import Derivation, derive
+from matgrad.api import Derivation, check, derive
 from matgrad.backends.registry import BACKEND_NAMES
-from matgrad.check import check, check_hessian
+from matgrad.check import check_hessian
 from matgrad.errors import MatgradError, UsageError
 from matgrad.ir.text import Style
 from matgrad.limits import MAX_SOURCE_CHARS, exceeded

@@ -65,9 +65,7 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
     KroneckerOperator instead (applied, never built, unless its toarray() is called)."""
     bind = dict(bind or {})
     product = hessian.product
-    second = product.second_order
-    assert second is not None
-    first = second.first
+    first = product.first
     program = product.program
     unbound = sorted(program.abstract_functions - set(bind))
     if unbound and any(block is not None for block in hessian.blocks.values()):
@@ -131,7 +129,7 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
                     unit = np.zeros(sizes[b])
                     unit[j] = 1.0
                     directions[b] = unvec(unit, np.shape(values[b]))
-                    arguments = {**values, **{second.directions[name]: direction
+                    arguments = {**values, **{product.directions[name]: direction
                                               for name, direction in directions.items()}}
                     out = apply_product(**signature.keywords(arguments, dims))
                     for a in wanted:

@@ -26,7 +26,7 @@ from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.codegen.names import IdentifierPool
 from matgrad.codegen.signature import Signature, signature_of
-from matgrad.engine.derivation import Derivation
+from matgrad.engine.results import Derivation, LoopDerivation, Product
 from matgrad.engine.rows import CITATION, RowBlocks
 from matgrad.errors import CodegenError
 from matgrad.ir.text import to_text
@@ -139,7 +139,7 @@ def _numpy_part(derivation: Derivation, name: str,
     # Each part keeps the whole program's abstract functions, so every binding is checked
     # (and an unused one refused) exactly as for the NumPy module.
     signature = signature_of(derivation, name)
-    if derivation.layers is not None:
+    if isinstance(derivation, LoopDerivation):
         return loop_numpy_source(derivation.layers, name, dict(bind), signature), signature
     return NumpyGenerator(derivation, name, dict(bind), signature=signature,
                           backend=NUMPY).generate(), signature
@@ -162,15 +162,10 @@ def _call(opening: str, function: str, part: Signature, given: Mapping[str, str]
     return lines
 
 
-def _objective(derivation: Derivation) -> str:
-    second = derivation.second_order
-    return derivation.objective if second is None else second.first.objective
-
-
 def _docstring(derivation: Derivation, split: RowBlocks) -> list[str]:
     """What the module computes: the split, in ASCII."""
-    decomposition, objective = split.decomposition, _objective(derivation)
-    hvp = derivation.second_order is not None
+    decomposition, objective = split.decomposition, derivation.first_order.objective
+    hvp = isinstance(derivation, Product)
     penalty = "" if decomposition.penalty is None else \
         f" + p,\n    p = {to_text(decomposition.penalty, 'ascii')}"
     title = f"The Hessian-vector product of {objective}" if hvp else \
@@ -236,8 +231,8 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
 
     first = arguments[data[0]]
     returned = tuple(derivation.gradients)
-    objective = _objective(derivation)
-    what = ("{P: (d2" + objective + " V)_P}" if derivation.second_order is not None else
+    objective = derivation.first_order.objective
+    what = ("{P: (d2" + objective + " V)_P}" if isinstance(derivation, Product) else
             f"({objective}, gradients of {objective} with respect to {', '.join(returned)})")
     data_list = ", ".join(arguments[program_name] for program_name in data)
     others = ", ".join(shared_name.removesuffix("_shared") for shared_name in shared.values())
@@ -273,7 +268,7 @@ def _driver(derivation: Derivation, split: RowBlocks, name: str, signature: Sign
         lines += [*_call(f"    {penalty} = {call}", PENALTY_FUNCTION, parts[PENALTY_FUNCTION],
                          given),
                   f"    {result} = dask.delayed(_dask_add, pure=False)({result}, {penalty})"]
-    if derivation.layers is None:  # a loop's module returns its gradients in order itself
+    if not isinstance(derivation, LoopDerivation):  # a loop's module orders its gradients
         read = {name_ for part in parts.values() for name_ in part.arguments}
         absent = ", ".join(f"{name_!r}: {arguments[name_]}" for name_ in returned
                            if name_ not in read)

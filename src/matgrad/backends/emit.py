@@ -41,7 +41,7 @@ from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
 from matgrad.codegen.signature import Signature, flat_signature, returned_mapping
 from matgrad.codegen.statements import Assign, Line, Release, Statement, Store
 from matgrad.codegen.transposes import lift_transposes
-from matgrad.engine.derivation import Derivation
+from matgrad.engine.results import Derivation, Product
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE, ROWWISE
 from matgrad.ir import indexing
@@ -83,7 +83,7 @@ class NumpyGenerator(Spelling):
         # than the arithmetic (about 0.5 µs an argument).
         self.checks = checks
         self.derivation = derivation
-        self.second_order = derivation.second_order is not None
+        self.second_order = isinstance(derivation, Product)
         self.program = derivation.program
         self.function_name = function_name
         self.bind = check_bind_keys(dict(bind or {}), derivation.program.abstract_functions)

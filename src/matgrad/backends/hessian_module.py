@@ -24,8 +24,8 @@ from matgrad.backends.docstrings import Docstrings
 from matgrad.backends.emit import NumpyGenerator, checked_source
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import flat_signature, signature_of
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.results import Derivation
 from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import Expr, Zero

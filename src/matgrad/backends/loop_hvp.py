@@ -27,8 +27,7 @@ from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
-from matgrad.engine.derivation import Layers, carried_adjoint
-from matgrad.engine.loop_second_order import LoopProduct, product_layers
+from matgrad.engine.results import Layers, LoopProduct, carried_adjoint
 from matgrad.errors import CodegenError
 from matgrad.front.syntax import Let
 from matgrad.ir import indexing
@@ -40,7 +39,7 @@ from matgrad.ir.text import to_text
 class LoopProductCodegen(LoopCodegen):
     def __init__(self, product: LoopProduct, function_name: str, bind: dict[str, str],
                  signature: Signature | None = None, backend: Backend = NUMPY) -> None:
-        layers = product_layers(product)
+        layers = product.layers
         # Every family of the two sweeps is stored in its list.
         super().__init__(layers, function_name, bind, frozenset(),
                          signature=signature or loop_signature(layers, function_name),
@@ -49,8 +48,8 @@ class LoopProductCodegen(LoopCodegen):
 
     def generate(self) -> str:
         product, layered = self.product, self.layered
-        first = product.first
-        body, epilogue = product.body, product.epilogue
+        first = product.first.layers
+        body, epilogue = product.layers.body, product.layers.epilogue
         var, loop = self.var, layered.loop
         body_gen, epi_gen = self.generator(body), self.generator(epilogue)
         # f″ of a built-in written out before planning, as the flat product's module does.
@@ -141,7 +140,7 @@ class LoopProductCodegen(LoopCodegen):
                         dot_locals: dict[str, str]) -> Loop:
         """for j = k…1: the body's named values, adjoints and components, then (but at the
         first layer) ΔZ and Δ̇Z for the layer below, both read before either is rebound."""
-        layered, body = self.layered, self.product.body
+        layered, body = self.layered, self.product.layers.body
         var, loop = self.var, layered.loop
         carried_inputs = {layered.at(base, -1): base for base in layered.carried}
         lets = {s.name for s in first.layered.loop.body if isinstance(s, Let)}
@@ -183,7 +182,7 @@ class LoopProductCodegen(LoopCodegen):
     def _adjoints_read(self, roots: list[Expr]) -> list[str]:
         """The body product's tangents the forward tangents read, in the order named; one that
         reads the backward sweep's values is an error, never a wrong forward sweep."""
-        adjoints = self.product.body.adjoints
+        adjoints = self.product.layers.body.adjoints
         wanted: set[str] = set()
         stack = list(roots)
         while stack:
@@ -203,13 +202,13 @@ class LoopProductCodegen(LoopCodegen):
 
     def _product_module(self, arguments: list[str], body: list[str]) -> str:
         product = self.product
-        objective = product.first.objective
+        objective = product.first.layers.objective
         formulas = [f"    (d2{objective} V)_{name} = {to_text(g, 'ascii')}"
-                    for name, g in product.body.gradients.items()
-                    if name in product.first.parameters]
+                    for name, g in product.layers.body.gradients.items()
+                    if name in product.first.layers.parameters]
         formulas += [f"    (d2{objective} V)_{name} = {to_text(g, 'ascii')}"
-                     for name, g in product.epilogue.gradients.items()
-                     if name in product.first.parameters]
+                     for name, g in product.layers.epilogue.gradients.items()
+                     if name in product.first.layers.parameters]
         directions = ", ".join(dict.fromkeys(
             self.lists.get(indexing.base_of(d)) or self.name_text(d)
             for d in product.directions.values()))

@@ -42,7 +42,7 @@ from matgrad.codegen.names import (
 )
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
-from matgrad.engine.derivation import Derivation, Layers
+from matgrad.engine.results import Derivation, Layers
 from matgrad.errors import CodegenError
 from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber

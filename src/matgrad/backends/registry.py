@@ -28,8 +28,7 @@ from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import loop_numpy_source
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.signature import Signature, signature_of
-from matgrad.engine.derivation import Derivation
-from matgrad.engine.loop_second_order import product_of
+from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UsageError
 from matgrad.rewrite.rules import load_rules
@@ -76,16 +75,39 @@ def _module_text(derivation: Derivation, name: str, bind: Mapping[str, str] | No
     signature = signature or signature_of(derivation, name)
     if signature.function_name != name:
         raise UsageError(f"the signature is for {signature.function_name}, not {name}.")
-    if derivation.layers is not None:
-        if not checks:
-            raise UsageError("checks=False is for programs without a layer loop: the loop "
-                             "module reads its depth and sizes in its entry checks.")
-        if derivation.second_order is not None:
-            return loop_product_source(product_of(derivation), name, dict(bind or {}),
-                                       signature, chosen)
-        return loop_numpy_source(derivation.layers, name, dict(bind or {}), signature, chosen)
-    return NumpyGenerator(derivation, name, dict(bind or {}), signature=signature,
-                          checks=checks, backend=chosen).generate()
+    return MODULES[type(derivation)](derivation, name, dict(bind or {}), signature, chosen,
+                                     checks)
+
+
+def _flat_module(derivation: Derivation, name: str, bind: dict[str, str], signature: Signature,
+                 backend: Backend, checks: bool) -> str:
+    return NumpyGenerator(derivation, name, bind, signature=signature, checks=checks,
+                          backend=backend).generate()
+
+
+def _loop_checks(checks: bool) -> None:
+    if not checks:
+        raise UsageError("checks=False is for programs without a layer loop: the loop "
+                         "module reads its depth and sizes in its entry checks.")
+
+
+def _loop_module(derivation: LoopDerivation, name: str, bind: dict[str, str],
+                 signature: Signature, backend: Backend, checks: bool) -> str:
+    _loop_checks(checks)
+    return loop_numpy_source(derivation.layers, name, bind, signature, backend)
+
+
+def _loop_product_module(derivation: LoopProduct, name: str, bind: dict[str, str],
+                         signature: Signature, backend: Backend, checks: bool) -> str:
+    _loop_checks(checks)
+    return loop_product_source(derivation, name, bind, signature, backend)
+
+
+# The module of each kind of result (every kind has an entry: tests/test_kinds.py).
+MODULES: dict[type[Derivation], Callable[[Any, str, dict[str, str], Signature, Backend, bool],
+                                         str]] = {
+    Derivation: _flat_module, Product: _flat_module, LoopDerivation: _loop_module,
+    LoopProduct: _loop_product_module}
 
 
 def compiled(derivation: Derivation, name: str = "value_and_grad",

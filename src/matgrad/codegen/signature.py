@@ -25,7 +25,7 @@ from matgrad.codegen.names import (
     python_name,
     refuse_collisions,
 )
-from matgrad.engine.derivation import Derivation, Layers
+from matgrad.engine.results import Derivation, Layers, LoopDerivation
 from matgrad.errors import CodegenError
 from matgrad.front.loops import surface_names
 from matgrad.front.syntax import Decl, Let
@@ -233,7 +233,7 @@ def loop_signature(layers: Layers, function_name: str = "value_and_grad") -> Sig
 
 def signature_of(derivation: Derivation, function_name: str = "value_and_grad") -> Signature:
     """The calling convention of the module generated for `derivation`, flat or layered."""
-    if derivation.layers is not None:
+    if isinstance(derivation, LoopDerivation):
         return loop_signature(derivation.layers, function_name)
     return flat_signature(derivation, function_name)
 

@@ -22,8 +22,8 @@ from collections import ChainMap
 from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.history import Edit, History, Step
+from matgrad.engine.results import Derivation
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.front.resolve import Program
 from matgrad.ir import indexing

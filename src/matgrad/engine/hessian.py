@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
+from matgrad.engine.results import Derivation, Product
 from matgrad.ir.dims import Dim, Shape
 from matgrad.ir.expr import (
     Add,
@@ -64,15 +64,13 @@ class Hessian:
     """The blocks H_ab of ∇²J (None where no closed form was found, with the reason) and the
     Hessian-vector product they were read off."""
 
-    product: Derivation
+    product: Product
     blocks: dict[tuple[str, str], Block | None]
     reasons: dict[tuple[str, str], str]
 
     @property
     def first(self) -> Derivation:
-        second = self.product.second_order
-        assert second is not None
-        return second.first
+        return self.product.first
 
 
 def _is_vector(shape: Shape) -> bool:
@@ -183,18 +181,16 @@ class _Reader(DirectionReader):
         return self.tidier.tidy(found)
 
 
-def hessian_of(product: Derivation, rules: RuleSet) -> Hessian:
+def hessian_of(product: Product, rules: RuleSet) -> Hessian:
     """The blocks of ∇²J read off its Hessian-vector product `product` (see the module)."""
-    second = product.second_order
-    assert second is not None, "a Hessian is read off a Hessian-vector product"
-    parameters = second.first.wrt
+    parameters = product.first.wrt
     shapes: Mapping[str, Shape] = product.shapes
     blocks: dict[tuple[str, str], Block | None] = {}
     reasons: dict[tuple[str, str], str] = {}
     for b in parameters:
-        directions = frozenset(second.directions.values())
-        reader = _Reader(product, second.directions[b], directions, rules)
-        kronecker = KroneckerReader(product, second.directions[b], directions, rules)
+        directions = frozenset(product.directions.values())
+        reader = _Reader(product, product.directions[b], directions, rules)
+        kronecker = KroneckerReader(product, product.directions[b], directions, rules)
         for a in parameters:
             key = (a, b)
             component = product.gradients[a]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from matgrad.engine.derivation import Derivation
+from matgrad.engine.results import Derivation
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (
     Add,

@@ -21,14 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from matgrad.engine.derivation import (
+from matgrad.engine.derive import derivation_of
+from matgrad.engine.results import (
     ADJOINT_PREFIX,
     Derivation,
     Layers,
     carried_adjoint,
     layered_derivation,
 )
-from matgrad.engine.derive import derivation_of
 from matgrad.errors import ShapeError, UnsupportedError, UsageError
 from matgrad.front.loops import LayeredProgram, analyse, expand, statement_names, stop_value
 from matgrad.front.resolve import Program, resolve_program

@@ -20,34 +20,25 @@ directions to tangents is a substitution of names only; the first derivation is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
-from matgrad.engine.derivation import (
+from matgrad.engine.results import (
     Derivation,
     Layers,
-    SecondOrder,
+    LoopDerivation,
+    LoopProduct,
+    Product,
     carried_adjoint,
-    layered_derivation,
+    flat_fields,
 )
-from matgrad.engine.second_order import DIRECTION_PREFIX, DOT, hvp_derivation
+from matgrad.engine.second_order import DIRECTION_PREFIX, DOT, THIRD_ORDER, hvp_derivation
 from matgrad.errors import UnsupportedError
 from matgrad.front.syntax import Decl, Let, SName
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr, Sym
 from matgrad.rewrite.rules import RuleSet
-
-
-@dataclass(frozen=True)
-class LoopProduct:
-    """The two products and the tangents' names: `forward[base]` is Ż (the family of forward
-    tangents), `backward[base]` is Δ̇Z (the backward tangent, carried like ΔZ)."""
-
-    first: Layers
-    body: Derivation
-    epilogue: Derivation
-    forward: dict[str, str]
-    backward: dict[str, str]
-    directions: dict[str, str]  # layer or epilogue parameter → its direction (V_W[j], V_c)
 
 
 def tangent_base(base: str) -> str:
@@ -73,10 +64,9 @@ def _renamed(derivation: Derivation, names: dict[str, str]) -> Derivation:
                              derivation.adjoints.items()})
 
 
-def loop_product(first: Derivation, rules: RuleSet) -> LoopProduct:
-    """The products of `first`'s body and epilogue (see the module)."""
+def loop_product(first: LoopDerivation, rules: RuleSet) -> LoopProduct:
+    """The products of `first`'s body and epilogue (see the module), as one result."""
     layers = first.layers
-    assert layers is not None
     layered = layers.layered
     body, epilogue = layers.body, layers.epilogue
     forward = {base: tangent_base(base) for base in layered.carried}
@@ -89,46 +79,34 @@ def loop_product(first: Derivation, rules: RuleSet) -> LoopProduct:
     extended = replace(body, wrt=(*body.wrt, *extra), gradients={**body.gradients, **extra})
     body_product = hvp_derivation(extended, rules)
     epilogue_product = hvp_derivation(epilogue, rules)
-    body_second, epilogue_second = body_product.second_order, epilogue_product.second_order
-    assert body_second is not None and epilogue_second is not None
     body_names: dict[str, str] = {}
     for base in layered.carried:
-        body_names[body_second.directions[layered.at(base, -1)]] = indexing.make(
+        body_names[body_product.directions[layered.at(base, -1)]] = indexing.make(
             forward[base], indexing.Index(layered.var, -1))
-        body_names[body_second.directions[carried_adjoint(base, layered)]] = indexing.make(
+        body_names[body_product.directions[carried_adjoint(base, layered)]] = indexing.make(
             backward[base], indexing.Index(layered.var, 0))
-    epilogue_names = {epilogue_second.directions[layered.final(base)]: indexing.make(
+    epilogue_names = {epilogue_product.directions[layered.final(base)]: indexing.make(
         forward[base], indexing.split(layered.final(base))[1])  # type: ignore[index]
         for base in layered.carried}
     for name in (*body_product.adjoints, *epilogue_product.adjoints):
         if name in body_names.values() or name in epilogue_names.values():
             raise UnsupportedError(f"internal: the tangent name {name} is taken; write the "
                                    "layers out (--depth k=3).")
-    directions = {name: direction for name, direction in body_second.directions.items()
+    directions = {name: direction for name, direction in body_product.directions.items()
                   if name in layers.parameters}
     directions.update((name, direction) for name, direction in
-                      epilogue_second.directions.items() if name in layers.parameters)
-    return LoopProduct(layers, _renamed(body_product, body_names),
-                       _renamed(epilogue_product, epilogue_names), forward, backward, directions)
+                      epilogue_product.directions.items() if name in layers.parameters)
+    product_layers = _declared(layers, forward, directions, _renamed(body_product, body_names),
+                               _renamed(epilogue_product, epilogue_names))
+    return LoopProduct(**flat_fields(product_layers), layers=product_layers, first=first,
+                       forward=forward, backward=backward, directions=directions)
 
 
-def product_of(derivation: Derivation) -> LoopProduct:
-    """The LoopProduct a loop's product derivation (`loop_hvp_derivation`) was made of."""
-    second, layers = derivation.second_order, derivation.layers
-    assert second is not None and layers is not None and second.first.layers is not None
-    first = second.first.layers
-    carried = first.layered.carried
-    return LoopProduct(first, layers.body, layers.epilogue,
-                       {base: tangent_base(base) for base in carried},
-                       {base: tangent_base(carried_adjoint(base, first.layered).split("[")[0])
-                        for base in carried}, dict(second.directions))
-
-
-def product_layers(product: LoopProduct) -> Layers:
-    """The loop's Layers with the directions declared (a list per layer family, a matrix per
-    epilogue parameter) and the forward tangent bound in the body, so that the loop module's
-    signature and entry checks cover them."""
-    first = product.first
+def _declared(first: Layers, forward: dict[str, str], directions: dict[str, str],
+              body: Derivation, epilogue: Derivation) -> Layers:
+    """The products' Layers: the loop's with the directions declared (a list per layer family,
+    a matrix per epilogue parameter) and the forward tangent bound in the body, so that the
+    loop module's signature and entry checks cover them."""
     layered = first.layered
     loop = layered.loop
     declared = {s.name: s for s in (*loop.body, *layered.epilogue, *layered.prologue)
@@ -136,28 +114,29 @@ def product_layers(product: LoopProduct) -> Layers:
     in_body = {s.name for s in loop.body if isinstance(s, Decl)}
     body_extra: list[Decl | Let] = []
     epilogue_extra: list[Decl] = []
-    for parameter, direction in product.directions.items():
+    for parameter, direction in directions.items():
         decl = declared.get(parameter)
         if decl is None:
             raise UnsupportedError(f"the product needs the declared shape of {parameter}.")
         made = Decl(direction, decl.shape, ("data",), decl.pos)
         # Declared where its parameter is: in the body (V_W[j]) or after the loop (V_W[k]).
         (body_extra if parameter in in_body else epilogue_extra).append(made)
-    for base, tangent in product.forward.items():
+    for base, tangent in forward.items():
         body_extra.append(Let(layered.at(tangent, 0), SName(loop.pos, layered.at(base, 0)),
                               loop.pos))
     extended = replace(layered, loop=replace(loop, body=(*loop.body, *body_extra)),
                        epilogue=(*epilogue_extra, *layered.epilogue))
-    return Layers(extended, product.body, product.epilogue, first.parameters)
+    return Layers(extended, body, epilogue, first.parameters)
 
 
-def loop_hvp_derivation(first: Derivation, rules: RuleSet) -> Derivation:
-    """The product ∇²J·V of a loop derivation, as a layered derivation of its two products
-    (the directions and tangents declared in the loop, for the signature)."""
-    product = loop_product(first, rules)
-    return replace(layered_derivation(product_layers(product)),
-                   second_order=SecondOrder(first, dict(product.directions), {}))
+def _third_order(derivation: Derivation, rules: RuleSet) -> Derivation:
+    raise UnsupportedError(THIRD_ORDER)
 
 
-__all__ = ["DIRECTION_PREFIX", "LoopProduct", "loop_hvp_derivation", "loop_product",
-           "product_layers", "product_of", "tangent_base"]
+# The Hessian-vector product of each kind of result (every kind has an entry:
+# tests/test_kinds.py); a product's own product would be a third derivative.
+PRODUCTS: dict[type[Derivation], Callable[[Any, RuleSet], Derivation]] = {
+    Derivation: hvp_derivation, Product: _third_order, LoopDerivation: loop_product,
+    LoopProduct: _third_order}
+
+__all__ = ["DIRECTION_PREFIX", "PRODUCTS", "loop_product", "tangent_base"]

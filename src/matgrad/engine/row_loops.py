@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.layers import derive_layers
+from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.engine.rows import (
     RowBlocks,
     RowDecomposition,
@@ -97,8 +97,7 @@ def _with_objective(statements: list[Statement], index: int, value: SExpr) -> li
             *statements[index + 1:]]
 
 
-def _loop_parts(derivation: Derivation) -> tuple[str, list[Statement], int, Let]:
-    assert derivation.layers is not None
+def _loop_parts(derivation: LoopDerivation) -> tuple[str, list[Statement], int, Let]:
     layered = derivation.layers.layered
     statements: list[Statement] = [*layered.prologue, layered.loop, *layered.epilogue]
     index = max(i for i, s in enumerate(statements)
@@ -108,10 +107,9 @@ def _loop_parts(derivation: Derivation) -> tuple[str, list[Statement], int, Let]
     return layered.source, statements, index, objective
 
 
-def _written_out(derivation: Derivation, rows: str | None
+def _written_out(derivation: LoopDerivation, rows: str | None
                  ) -> tuple[RowDecomposition, tuple[str, ...], dict[str, int]]:
     """The split of the program written out at CHECK_DEPTH, its parameters and the depth."""
-    assert derivation.layers is not None
     source, statements, _, _ = _loop_parts(derivation)
     depth = {derivation.layers.layered.depth_symbol: CHECK_DEPTH}
     written = resolve_program(source, expand(statements, depth))
@@ -124,26 +122,27 @@ def _written_out(derivation: Derivation, rows: str | None
 def row_decomposition_of(derivation: Derivation, rows: str | None = None) -> RowDecomposition:
     """The split of a derivation's objective, flat or layered (a layered one as decided with
     its layers written out)."""
-    first = derivation if derivation.second_order is None else derivation.second_order.first
-    if first.layers is None:
+    first = derivation.first_order
+    if not isinstance(first, LoopDerivation):
         return row_decomposition(first.program, first.wrt, rows)
     return _written_out(first, rows)[0]
 
 
+def _loop_product_blocks(derivation: Derivation, rules: RuleSet, rows: str | None = None
+                         ) -> RowBlocks:
+    raise UnsupportedError(
+        "the Dask backend splits a loop's gradient but not yet its Hessian-vector product: "
+        "write the layers out (depth={'k': 3}, --depth k=3) or use another backend.")
+
+
 def row_blocks_of(derivation: Derivation, rules: RuleSet, rows: str | None = None
                   ) -> RowBlocks:
-    """The row-block split of any derivation: flat (engine/rows.py) or a loop at symbolic
-    depth (here)."""
-    if derivation.layers is None:
-        return row_blocks(derivation, rules, rows)
-    if derivation.second_order is not None:
-        raise UnsupportedError(
-            "the Dask backend splits a loop's gradient but not yet its Hessian-vector product: "
-            "write the layers out (depth={'k': 3}, --depth k=3) or use another backend.")
-    return loop_row_blocks(derivation, rules, rows)
+    """The row-block split of any kind of derivation: flat (engine/rows.py) or a loop at
+    symbolic depth (here)."""
+    return ROW_BLOCKS[type(derivation)](derivation, rules, rows)
 
 
-def loop_row_blocks(derivation: Derivation, rules: RuleSet, rows: str | None = None
+def loop_row_blocks(derivation: LoopDerivation, rules: RuleSet, rows: str | None = None
                     ) -> RowBlocks:
     """The row-block split of a loop derivation at symbolic depth: the split decided on the
     layers written out, the block derivation a loop derivation of the weighted program."""
@@ -185,6 +184,12 @@ def loop_row_blocks(derivation: Derivation, rules: RuleSet, rows: str | None = N
         block_statements.append(statement)
     block = derive_layers(source, block_statements, derivation.wrt, rules)
     return RowBlocks(whole, block, None, weight=weight, total_rows=total)
+
+
+# The split of each kind of result (every kind has an entry: tests/test_kinds.py).
+ROW_BLOCKS: dict[type[Derivation], Callable[[Any, RuleSet, str | None], RowBlocks]] = {
+    Derivation: row_blocks, Product: row_blocks, LoopDerivation: loop_row_blocks,
+    LoopProduct: _loop_product_blocks}
 
 
 __all__ = ["CHECK_DEPTH", "loop_row_blocks", "row_blocks_of", "row_decomposition_of"]

@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from fractions import Fraction
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.derive import derivation_of
+from matgrad.engine.results import Derivation, LoopDerivation, Product
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UnsupportedError
 from matgrad.front.resolve import Program
@@ -517,14 +517,13 @@ def _part_derivation(part: Program, wrt: tuple[str, ...], rules: RuleSet,
 def row_blocks(derivation: Derivation, rules: RuleSet, rows: str | None = None) -> RowBlocks:
     """The split of `derivation` (a gradient or a Hessian-vector product, flat) into row
     blocks: the decomposition and the derivation of each part by the same engine."""
-    assert derivation.layers is None, "a loop is split by engine/row_loops.py"
-    second = derivation.second_order
-    first = derivation if second is None else second.first
+    assert not isinstance(derivation, LoopDerivation), "a loop is split by engine/row_loops.py"
+    first, product = derivation.first_order, isinstance(derivation, Product)
     split = row_decomposition(first.program, first.wrt, rows)
     penalty = None if split.penalty_program is None else _part_derivation(
-        split.penalty_program, first.wrt, rules, second is not None)
-    return RowBlocks(split, _part_derivation(split.block_program, first.wrt, rules,
-                                             second is not None), penalty)
+        split.penalty_program, first.wrt, rules, product)
+    return RowBlocks(split, _part_derivation(split.block_program, first.wrt, rules, product),
+                     penalty)
 
 
 __all__ = ["CITATION", "Kind", "RowBlocks", "RowDecomposition", "row_blocks",

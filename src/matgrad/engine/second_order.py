@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import replace
 
-from matgrad.engine.derivation import Derivation, SecondOrder
 from matgrad.engine.derive import adjoint_name, derivation_of
+from matgrad.engine.results import Derivation, LoopDerivation, Product, fields_of
 from matgrad.errors import UnsupportedError
 from matgrad.front.resolve import Program
 from matgrad.ir.dims import SCALAR, Shape
@@ -30,6 +30,8 @@ from matgrad.rewrite.rules import RuleSet
 DOT = "\u0307"  # combining dot above: Ȧ is the tangent of A along V
 DIRECTION_PREFIX = "V_"
 PHI = "φ"  # the objective of the product's program, φ = ∇J · V
+THIRD_ORDER = ("third derivatives are not derived: the Hessian-vector product is matgrad's "
+               "highest order.")
 
 
 def fresh(name: str, taken: Container[str]) -> str:
@@ -86,16 +88,16 @@ def _named_adjoints(first: Derivation, taken: set[str]) -> tuple[dict[str, Expr]
     return definitions, names, values
 
 
-def hvp_program(first: Derivation) -> tuple[Program, SecondOrder]:
-    """φ = Σₖ ∇ₖJ · V_k as a program over the first derivation's values (see the module)."""
-    if first.layers is not None:
+def hvp_program(first: Derivation) -> tuple[Program, dict[str, str], dict[str, str]]:
+    """φ = Σₖ ∇ₖJ · V_k as a program over the first derivation's values (see the module),
+    the directions' names (parameter → V name) and the first adjoints' (node → Δ name)."""
+    if first.first_order is not first:
+        raise UnsupportedError(THIRD_ORDER)
+    if isinstance(first, LoopDerivation):
         raise UnsupportedError(
             "a layer loop at symbolic depth has its Hessian-vector product derived for any "
             "depth (d.hvp(), --hvp), but not its Hessian's blocks yet: write the layers out "
             "(depth={'k': 3}, --depth k=3) for those.")
-    if first.second_order is not None:
-        raise UnsupportedError("third derivatives are not derived: the Hessian-vector product "
-                               "is matgrad's highest order.")
     program = first.program
     taken: set[str] = set(first.shapes) | set(program.dims) | set(program.definitions)
     adjoint_definitions, first_adjoints, values = _named_adjoints(first, taken)
@@ -121,24 +123,25 @@ def hvp_program(first: Derivation) -> tuple[Program, SecondOrder]:
         program, shapes=shapes, definitions=definitions, objective=objective, wrt=first.wrt,
         parameters=(*program.parameters, *directions.values()), inferred=(), unused=(),
         invented=(), written={})
-    return product, SecondOrder(first, directions, first_adjoints)
+    return product, directions, first_adjoints
 
 
-def hvp_derivation(first: Derivation, rules: RuleSet) -> Derivation:
+def hvp_derivation(first: Derivation, rules: RuleSet) -> Product:
     """The Hessian-vector product ∇²J·V of a derivation of J: a derivation whose gradients are
     (∇²J V)ₖ for each parameter k, its adjoints named as tangents."""
-    program, second = hvp_program(first)
-    tangent_of = {name: node for node, name in second.first_adjoints.items()}
+    program, directions, first_adjoints = hvp_program(first)
+    tangent_of = {name: node for node, name in first_adjoints.items()}
 
     def name_tangent(node: str, taken: Container[str]) -> str:
         if node in tangent_of:  # the adjoint of Δ is the tangent of its node: Ȧ
             return dotted(tangent_of[node], taken)
         if node in first.program.definitions:  # the adjoint of A is the tangent of Δ: Δ̇
-            return dotted(second.first_adjoints.get(node) or adjoint_name(node, ()), taken)
+            return dotted(first_adjoints.get(node) or adjoint_name(node, ()), taken)
         return adjoint_name(node, taken)
 
     result = derivation_of(program, first.wrt, rules, namer=name_tangent)
-    return replace(result, second_order=second)
+    return Product(**fields_of(result), first=first, directions=directions,
+                   first_adjoints=first_adjoints)
 
 
-__all__ = ["DIRECTION_PREFIX", "DOT", "dotted", "hvp_derivation", "hvp_program"]
+__all__ = ["DIRECTION_PREFIX", "DOT", "THIRD_ORDER", "dotted", "hvp_derivation", "hvp_program"]

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
 from matgrad.engine.history import Step
+from matgrad.engine.results import Derivation, Product
 from matgrad.functions import ELEMENTWISE, ROWWISE, gradient_display_name
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (
@@ -405,12 +405,11 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     identities = "\n".join(
         f"\\item[({', '.join(rule.cites)})] \\texttt{{{rule.name}}}: "
         f"${_rule_statement(rule)}$" for rule in rules)
-    second = derivation.second_order
-    if second is None:
+    if not isinstance(derivation, Product):
         title = f"The gradient of ${latex_name(program.objective, False)}$"
         preface: list[str] = []
     else:
-        first, phi = (latex_name(name, False) for name in (second.first.objective,
+        first, phi = (latex_name(name, False) for name in (derivation.first.objective,
                                                           program.objective))
         title = f"The Hessian-vector product of ${first}$"
         preface = [f"$\\nabla^2 {first}\\,\\mathbf{{V}} = \\nabla {phi}$ with "

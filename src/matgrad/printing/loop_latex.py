@@ -7,7 +7,7 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 
 from __future__ import annotations
 
-from matgrad.engine.derivation import Layers, carried_adjoint
+from matgrad.engine.results import Layers, carried_adjoint
 from matgrad.front.loops import LayeredProgram
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Expr

@@ -8,8 +8,7 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 
 from __future__ import annotations
 
-from matgrad.engine.derivation import carried_adjoint
-from matgrad.engine.loop_second_order import LoopProduct
+from matgrad.engine.results import LoopProduct, carried_adjoint
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.indexing import Index
@@ -20,39 +19,39 @@ from matgrad.printing.loop_product_text import shifted_up
 
 
 def _shapes(product: LoopProduct) -> dict[str, Shape]:
-    return {**product.first.epilogue.shapes, **product.first.body.shapes,
-            **product.epilogue.shapes, **product.body.shapes}
+    return {**product.first.layers.epilogue.shapes, **product.first.layers.body.shapes,
+            **product.layers.epilogue.shapes, **product.layers.body.shapes}
 
 
 def loop_product_lines(product: LoopProduct) -> list[str]:
-    first = product.first
+    first = product.first.layers
     layered = first.layered
     writer = LoopLines(_shapes(product), layered)
     printer, name, cases = writer.printer, writer.name, writer.cases
     objective = latex_name(first.objective, False)
 
     lines: list[str] = []
-    for part, in_loop in ((product.body, True), (product.epilogue, False)):
+    for part, in_loop in ((product.layers.body, True), (product.layers.epilogue, False)):
         for parameter, component in part.gradients.items():
             if parameter in first.parameters:
                 where = writer.where if in_loop else ""
                 lines.append(f"(\\nabla^2 {objective}\\,\\mathbf{{V}})_{{{name(parameter)}}} &= "
                              f"{printer(component)}{where}")
-    for symbol, value in product.body.adjoints.items():
+    for symbol, value in product.layers.body.adjoints.items():
         lines.append(f"{name(symbol)} &= {printer(value)}")
     for base in layered.carried:
         tangent = indexing.make(product.forward[base], Index(layered.var, 0))
         lines.append(f"{name(tangent)} &= "
-                     f"{printer(product.body.gradients[carried_adjoint(base, layered)])}, "
+                     f"{printer(product.layers.body.gradients[carried_adjoint(base, layered)])}, "
                      f"\\quad {name(indexing.make(product.forward[base], Index(None, 0)))} "
                      "= \\mathbf{0}")
         lines.append(cases(indexing.make(product.backward[base], Index(layered.var, 0)),
-                           product.epilogue.gradients[layered.final(base)],
-                           shifted_up(product.body.gradients[layered.at(base, -1)],
+                           product.layers.epilogue.gradients[layered.final(base)],
+                           shifted_up(product.layers.body.gradients[layered.at(base, -1)],
                                       layered.var)))
         at_last, one_up = first.carried_cases(base)
         lines.append(cases(carried_adjoint(base, layered), at_last, one_up))
-    for symbol, value in product.epilogue.adjoints.items():
+    for symbol, value in product.layers.epilogue.adjoints.items():
         lines.append(f"{name(symbol)} &= {printer(value)}")
     return lines
 
@@ -62,7 +61,7 @@ def loop_product_latex(product: LoopProduct, standalone: bool) -> str:
         "\n\\end{align*}\n"
     if not standalone:
         return result
-    first = product.first
+    first = product.first.layers
     var = latex_name(first.layered.var, False)
     objective = latex_name(first.objective, False)
     parts = [
@@ -75,11 +74,11 @@ def loop_product_latex(product: LoopProduct, standalone: bool) -> str:
         f"\\subsection*{{Layer ${var}$: the product of $\\nabla {objective} \\cdot "
         "\\mathbf{V}$, its input $\\boldsymbol{\\Delta}\\mathbf{Z}$ differentiated too}",
         "{\\small",
-        latex_fragment(product.body, narrow=True).rstrip(),
+        latex_fragment(product.layers.body, narrow=True).rstrip(),
         "}",
         "\\subsection*{After the loop}",
         "{\\small",
-        latex_fragment(product.epilogue, narrow=True).rstrip(),
+        latex_fragment(product.layers.epilogue, narrow=True).rstrip(),
         "}",
         "\\end{document}",
     ]

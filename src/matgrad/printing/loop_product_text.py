@@ -8,8 +8,7 @@ forward-over-reverse derivation by hand would use.  Reads the products (LoopProd
 
 from __future__ import annotations
 
-from matgrad.engine.derivation import carried_adjoint
-from matgrad.engine.loop_second_order import LoopProduct
+from matgrad.engine.results import LoopProduct, carried_adjoint
 from matgrad.front.syntax import Let
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr
@@ -26,9 +25,9 @@ def shifted_up(expr: Expr, var: str) -> Expr:
 
 
 def format_loop_product(product: LoopProduct, style: Style = "unicode") -> str:
-    first = product.first
+    first = product.first.layers
     layered = first.layered
-    body, epilogue = product.body, product.epilogue
+    body, epilogue = product.layers.body, product.layers.epilogue
     var, depth = layered.var, layered.depth_symbol
     last = Index(depth, layered.loop.stop[1]).text()
     if style == "unicode":
@@ -93,11 +92,11 @@ def format_loop_product_steps(product: LoopProduct, style: Style = "unicode") ->
     """Both products' steps: a generic layer's (with ΔZ[j] differentiated too), then the
     epilogue's; the first derivation's steps come first."""
     return "\n\n".join([
-        format_loop_steps(product.first, style),
+        format_loop_steps(product.first.layers, style),
         "The product for a generic layer j (its ΔZ[j] component is the forward tangent):",
-        format_steps(product.body, style),
+        format_steps(product.layers.body, style),
         "The product after the loop:",
-        format_steps(product.epilogue, style)])
+        format_steps(product.layers.epilogue, style)])
 
 
 __all__ = ["format_loop_product", "format_loop_product_steps", "shifted_up"]

@@ -5,7 +5,7 @@ Reads a derivation's layered part as data; the flat printer (report) prints each
 
 from __future__ import annotations
 
-from matgrad.engine.derivation import Layers, carried_adjoint
+from matgrad.engine.results import Layers, carried_adjoint
 from matgrad.front.syntax import Let
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import Style, pretty_name, to_text

@@ -10,8 +10,8 @@ says so (`dZ with Z = f(A)`).
 
 from __future__ import annotations
 
-from matgrad.engine.derivation import Derivation
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.results import Derivation, Product
 from matgrad.ir.expr import Add, Expr, Sym
 from matgrad.ir.kronecker import KroneckerForm
 from matgrad.ir.text import Style, pretty_name, to_text
@@ -49,22 +49,19 @@ def results(derivation: Derivation) -> tuple[dict[str, Expr], dict[str, Expr]]:
 def result_name(derivation: Derivation, parameter: str, style: Style = "unicode") -> str:
     """What a printed result is: ∂J/∂W, or (∇²J V)_W for a Hessian-vector product."""
     name = pretty_name(parameter, style)
-    second = derivation.second_order
-    if second is not None:
-        objective = pretty_name(second.first.objective, style)
+    if isinstance(derivation, Product):
+        objective = pretty_name(derivation.first.objective, style)
         return f"(∇²{objective} V)_{name}" if style == "unicode" else f"(d2{objective} V)_{name}"
     objective = pretty_name(derivation.objective, style)
     partial = "∂" if style == "unicode" else "d"
     return f"{partial}{objective}/{partial}{name}"
 
 
-def second_order_preface(derivation: Derivation, style: Style = "unicode") -> str:
+def second_order_preface(derivation: Product, style: Style = "unicode") -> str:
     """How a Hessian-vector product is derived: φ = Σ ∂J/∂W · V_W, V constant; ∇²J V = ∇φ."""
-    second = derivation.second_order
-    assert second is not None
     phi = pretty_name(derivation.objective, style)
-    first = pretty_name(second.first.objective, style)
-    directions = ", ".join(pretty_name(name, style) for name in second.directions.values())
+    first = pretty_name(derivation.first.objective, style)
+    directions = ", ".join(pretty_name(name, style) for name in derivation.directions.values())
     product = "∇²" if style == "unicode" else "d2"
     return (f"{phi} = {to_text(derivation.program.definitions[derivation.objective], style)}"
             f"  (∇{first} · V, the directions {directions} constant: {product}{first} V = "
@@ -136,7 +133,7 @@ def _state_text(terms: tuple[Expr, ...], style: Style) -> str:
 def format_steps(derivation: Derivation, style: Style = "unicode") -> str:
     objective = pretty_name(derivation.objective, style)
     lines: list[str] = []
-    if derivation.second_order is not None:
+    if isinstance(derivation, Product):
         lines.append(second_order_preface(derivation, style))
     invented = derivation.program.invented
     if invented:

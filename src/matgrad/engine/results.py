@@ -1,19 +1,30 @@
-"""The engine's results as plain data: `Derivation` (and its layered part, `Layers`).
+"""The engine's results as plain data, one frozen class per kind:
+
+- `Derivation`: the gradients of a flat program, read off by (17);
+- `Product`: a Hessian-vector product ∇²J·V, the gradient of φ = Σₖ ∇ₖJ · Vₖ (its `first` is
+  the derivation of J);
+- `LoopDerivation`: a layer loop derived at symbolic depth, its `layers` the two derivations
+  the recursion (23) is made of (a generic layer's and the epilogue's);
+- `LoopProduct`: the Hessian-vector product of a loop, `layers` holding the products of both.
+
+Every kind is a `Derivation` (its flat fields describe the whole result — every parameter's
+gradient, every step — so a caller that only reads gradients or steps need not tell the kinds
+apart); a consumer that must tell them apart looks the kind up in a table keyed by class
+(`RESULT_KINDS`; tests/test_kinds.py checks that every table covers every kind).  The Hessian
+(engine/hessian.py) and the row-block split (engine/rows.py) are kinds of their own.
 
 Printers, code generation, the check and the façades read these; nothing below the engine knows
-them and nothing here prints or generates code.  A derivation of a program with a layer loop at
-symbolic depth is a `Derivation` whose `layers` holds the two derivations the recursion (23) is
-made of (a generic layer's and the epilogue's); its flat fields then describe the whole result
-(every parameter's gradient, every step), so a caller that only reads gradients or steps need
-not tell the two apart.
+them and nothing here prints or generates code.
 
 Invariants: frozen (a result is never edited after the engine returns it); a loop
-derivation's `body` and `epilogue` are flat derivations (their `layers` is None).
+derivation's `body` and `epilogue` are flat (`Derivation` or `Product`); no kind has an
+optional field that another kind fills.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from matgrad.engine.history import Step
 from matgrad.front.loops import LayeredProgram
@@ -101,17 +112,6 @@ class Layers:
 
 
 @dataclass(frozen=True)
-class SecondOrder:
-    """What makes a derivation a Hessian-vector product: it is the gradient of
-    φ = Σₖ ∇ₖJ · Vₖ with the directions Vₖ constant, so its gradients are (∇²J V)ₖ."""
-
-    first: Derivation  # the derivation of J whose gradient φ reads
-    directions: dict[str, str]  # parameter → the name of its direction, V_<parameter>
-    # Names the first derivation's adjoints have in φ's program: forward node → Δ name.
-    first_adjoints: dict[str, str]
-
-
-@dataclass(frozen=True)
 class Derivation:
     """The gradients read off by (17), the named adjoints Δ, every step and the shapes."""
 
@@ -123,20 +123,20 @@ class Derivation:
     steps: list[Step]
     shapes: dict[str, Shape]
     node_adjoints: dict[str, Expr]
-    layers: Layers | None = None
-    # Set for a Hessian-vector product (second_order.py): its gradients are (∇²J V)ₖ.
-    second_order: SecondOrder | None = None
-
     @property
     def objective(self) -> str:
         return self.program.objective
 
     @property
+    def first_order(self) -> Derivation:
+        """The derivation of J itself: this one, or the one a product differentiates again."""
+        return self
+
+    @property
     def notes(self) -> list[str]:
         """How the program was read, for the user to confirm: shapes inferred rather than
-        declared (`inferred: w: n×1`), declarations the objective never uses.  None for a
-        loop: a layer's program infers Z[j-1] by design."""
-        return [] if self.layers is not None else self.program.notes()
+        declared (`inferred: w: n×1`), declarations the objective never uses."""
+        return self.program.notes()
 
     def reads_parameter(self, term: Expr) -> bool:
         """Whether a term of dJ is a finished G · dW for a parameter W."""
@@ -144,11 +144,85 @@ class Derivation:
             term.b.x, Sym) and term.b.x.name in self.wrt
 
 
-def layered_derivation(layers: Layers) -> Derivation:
-    """The one result of a loop derivation: flat fields over both parts, and the parts."""
+@dataclass(frozen=True)
+class Product(Derivation):
+    """A Hessian-vector product: the derivation of φ = Σₖ ∇ₖJ · Vₖ with the directions Vₖ
+    constant, so its gradients are (∇²J V)ₖ."""
+
+    first: Derivation  # the derivation of J whose gradient φ reads
+    directions: dict[str, str]  # parameter → the name of its direction, V_<parameter>
+    # Names the first derivation's adjoints have in φ's program: forward node → Δ name.
+    first_adjoints: dict[str, str]
+
+    @property
+    def first_order(self) -> Derivation:
+        return self.first
+
+
+@dataclass(frozen=True)
+class LoopDerivation(Derivation):
+    """A loop at symbolic depth: flat fields over both parts of `layers`, and the parts."""
+
+    layers: Layers
+
+    @property
+    def notes(self) -> list[str]:
+        """None: a layer's program infers Z[j-1] by design."""
+        return []
+
+
+@dataclass(frozen=True)
+class LoopProduct(LoopDerivation):
+    """The Hessian-vector product of a loop: `layers` holds the products of the body and the
+    epilogue (directions and tangents declared in the loop, for the signature);
+    `forward[base]` is Ż (the family of forward tangents), `backward[base]` is Δ̇Z (the
+    backward tangent, carried like ΔZ)."""
+
+    first: LoopDerivation
+    forward: dict[str, str]
+    backward: dict[str, str]
+    directions: dict[str, str]  # layer or epilogue parameter → its direction (V_W[j], V_c)
+
+    @property
+    def first_order(self) -> Derivation:
+        return self.first
+
+
+# Every kind of gradient-like result; each consumer's table has an entry for each.
+RESULT_KINDS: tuple[type[Derivation], ...] = (Derivation, Product, LoopDerivation, LoopProduct)
+
+
+class FlatFields(TypedDict):
+    """The fields every kind has, as keywords."""
+
+    program: Program
+    wrt: tuple[str, ...]
+    gradients: dict[str, Expr]
+    adjoints: dict[str, Expr]
+    adjoint_nodes: dict[str, str]
+    steps: list[Step]
+    shapes: dict[str, Shape]
+    node_adjoints: dict[str, Expr]
+
+
+def flat_fields(layers: Layers) -> FlatFields:
+    """The flat fields of a loop's result: over both parts."""
     body, epilogue = layers.body, layers.epilogue
-    return Derivation(
-        program=epilogue.program, wrt=layers.parameters, gradients=layers.gradients,
-        adjoints={**body.adjoints, **epilogue.adjoints}, adjoint_nodes={},
-        steps=layers.steps, shapes={**epilogue.shapes, **body.shapes}, node_adjoints={},
-        layers=layers)
+    return FlatFields(program=epilogue.program, wrt=layers.parameters,
+                      gradients=layers.gradients,
+                      adjoints={**body.adjoints, **epilogue.adjoints}, adjoint_nodes={},
+                      steps=layers.steps, shapes={**epilogue.shapes, **body.shapes},
+                      node_adjoints={})
+
+
+def fields_of(derivation: Derivation) -> FlatFields:
+    """The flat fields of any kind, to build another kind from them."""
+    return FlatFields(program=derivation.program, wrt=derivation.wrt,
+                      gradients=derivation.gradients, adjoints=derivation.adjoints,
+                      adjoint_nodes=derivation.adjoint_nodes, steps=derivation.steps,
+                      shapes=derivation.shapes, node_adjoints=derivation.node_adjoints)
+
+
+def layered_derivation(layers: Layers) -> LoopDerivation:
+    """The one result of a loop derivation: flat fields over both parts, and the parts."""
+    return LoopDerivation(**flat_fields(layers), layers=layers)
