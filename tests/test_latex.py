@@ -339,3 +339,24 @@ def test_a_sum_inside_a_product_breaks_with_the_parentheses_around_it() -> None:
     assert joined.count("\\bigl(") == joined.count("\\bigr)") == 2
     for line in lines:  # every row balances its own \left … \right
         assert line.count("\\left") == line.count("\\right")
+
+
+def test_a_loop_document_names_the_programs_own_adjoint_and_objective() -> None:
+    # The loop document said "given ΔZⱼ = ∂J/∂Zⱼ" whatever the loop's names (issue 30 #7).
+    source = ("X: t x n, data\nY: t x n, data\nH[0] = X\nfor j in 1..k:\n    W[j]: n x n\n"
+              "    H[j] = tanh(H[j-1]*W[j])\nend\nL = 1/2 * ||H[k] - Y||^2\n")
+    derivation = matgrad.derive(source)
+    document = derivation.latex(standalone=True)
+    (given,) = [line for line in document.splitlines() if line.startswith("\\subsection*{Layer")]
+    assert given == ("\\subsection*{Layer $j$, given $\\boldsymbol{\\Delta}\\mathbf{H}_{j} = "
+                     "\\partial L / \\partial \\mathbf{H}_{j}$}")
+    assert "\\mathbf{Z}" not in document and "\\partial J" not in document
+    # The same in the steps and in the loop product's text and LaTeX.
+    steps = derivation.steps_text()
+    assert steps.startswith("Layer j, given ΔH = ∂L/∂H of the layer's output:")
+    product = derivation.hvp()
+    assert "its ΔHⱼ component is the forward tangent" in product.steps_text()
+    product_document = product.latex(standalone=True)
+    assert "its input $\\boldsymbol{\\Delta}\\mathbf{H}_{j}$ differentiated" in product_document
+    for text in (steps, product.steps_text()):
+        assert "ΔZ" not in text and "∂J" not in text

@@ -76,16 +76,22 @@ def loop_latex(derivation: Layers, standalone: bool) -> str:
         f"{latex_name(s, True)} &= {printer(derivation.body.program.definitions[s])}"
         for s in derivation.body.program.definitions if s != derivation.objective)
     var = latex_name(layered.var, False)
+    objective = latex_name(derivation.objective, False)
+    shapes = _shapes(derivation)
+    # The carried adjoints in the program's own names: ΔH_j = ∂L/∂H_j for a loop over H to L.
+    given = ", ".join(
+        f"${latex_name(carried_adjoint(base, layered), True)} = \\partial {objective} / "
+        f"\\partial {latex_name(layered.at(base, 0), shapes.get(layered.at(base, 0)) != SCALAR)}$"
+        for base in layered.carried)
     parts = [
         *DOCUMENT_PREAMBLE,
-        f"\\section*{{The gradient of ${latex_name(derivation.objective, False)}$, for any "
+        f"\\section*{{The gradient of ${objective}$, for any "
         "depth}",
         f"Layer ${var}$ of the loop computes",
         f"\\begin{{align*}}\n{program}\n\\end{{align*}}",
         "and the gradient is",
         result.rstrip(),
-        f"\\subsection*{{Layer ${var}$, given $\\boldsymbol{{\\Delta}}\\mathbf{{Z}}_{{{var}}} = "
-        f"\\partial J / \\partial \\mathbf{{Z}}_{{{var}}}$}}",
+        f"\\subsection*{{Layer ${var}$, given {given}}}",
         "{\\small",
         latex_fragment(derivation.body, narrow=True).rstrip(),
         "}",

@@ -64,6 +64,8 @@ def loop_product_latex(product: LoopProduct, standalone: bool) -> str:
     first = product.first.layers
     var = latex_name(first.layered.var, False)
     objective = latex_name(first.objective, False)
+    inputs = ", ".join(f"${latex_name(carried_adjoint(base, first.layered), True)}$"
+                       for base in first.layered.carried)
     parts = [
         *DOCUMENT_PREAMBLE,
         f"\\section*{{The Hessian-vector product of ${objective}$, for any depth}}",
@@ -72,7 +74,7 @@ def loop_product_latex(product: LoopProduct, standalone: bool) -> str:
         result.rstrip(),
         "}",
         f"\\subsection*{{Layer ${var}$: the product of $\\nabla {objective} \\cdot "
-        "\\mathbf{V}$, its input $\\boldsymbol{\\Delta}\\mathbf{Z}$ differentiated too}",
+        f"\\mathbf{{V}}$, its input {inputs} differentiated too}}",
         "{\\small",
         latex_fragment(product.layers.body, narrow=True).rstrip(),
         "}",

@@ -91,9 +91,13 @@ def format_loop_product(product: LoopProduct, style: Style = "unicode") -> str:
 def format_loop_product_steps(product: LoopProduct, style: Style = "unicode") -> str:
     """Both products' steps: a generic layer's (with ΔZ[j] differentiated too), then the
     epilogue's; the first derivation's steps come first."""
+    layered = product.first.layers.layered
+    inputs = ", ".join(pretty_name(carried_adjoint(base, layered), style)
+                       for base in layered.carried)
     return "\n\n".join([
         format_loop_steps(product.first.layers, style),
-        "The product for a generic layer j (its ΔZ[j] component is the forward tangent):",
+        f"The product for a generic layer {pretty_name(layered.var, style)} (its {inputs} "
+        "component is the forward tangent):",
         format_steps(product.layers.body, style),
         "The product after the loop:",
         format_steps(product.layers.epilogue, style)])

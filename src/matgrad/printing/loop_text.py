@@ -66,6 +66,9 @@ def format_loop(derivation: Layers, style: Style = "unicode") -> str:
 def format_loop_steps(derivation: Layers, style: Style = "unicode") -> str:
     """The steps of a generic layer's derivation, then those after the loop."""
     layer = pretty_name(derivation.layered.var, style)
-    return (f"Layer {layer}, given ΔZ = ∂J/∂Z of the layer's output:\n"
+    objective = pretty_name(derivation.objective, style)
+    given = ", ".join(f"Δ{pretty_name(base, style)} = ∂{objective}/∂{pretty_name(base, style)}"
+                      for base in derivation.layered.carried)
+    return (f"Layer {layer}, given {given} of the layer's output:\n"
             f"{format_steps(derivation.body, style)}\n\nAfter the loop:\n"
             f"{format_steps(derivation.epilogue, style)}")
