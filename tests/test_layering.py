@@ -51,27 +51,48 @@ def _layer(module: str) -> int:
     raise AssertionError(f"matgrad.{module} is in no layer of DESIGN.md: add it to LAYERS")
 
 
-def _imports(module: str) -> set[str]:
-    """The matgrad modules `module` imports, anywhere in it."""
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+def _package(module: str) -> list[str]:
+    """The package a module is in, as parts (a package's own __init__ is in itself)."""
+    parts = module.split(".")
+    return parts if MODULES[module].name == "__init__.py" else parts[:-1]
+
+
+def imports_of(module: str, text: str) -> set[str]:
+    """The matgrad modules `text` (the source of `module`) imports, anywhere in it: absolute
+    imports (`from matgrad.engine.results import X`, `import matgrad.ir.expr`, `from matgrad
+    import api`) and relative ones (`from ..engine import results`, `from . import latex`)
+    resolved against the module's package."""
     targets: set[str] = set()
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+    for node in ast.walk(ast.parse(text)):
+        candidates: list[str] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = _package(module) if module in MODULES else module.split(".")[:-1]
+                base = package[:len(package) - (node.level - 1)]
+                prefix = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            elif node.module == "matgrad" or (node.module or "").startswith("matgrad."):
+                prefix = node.module.removeprefix("matgrad").lstrip(".")  # type: ignore[union-attr]
+            else:
+                continue
+            candidates = [".".join(filter(None, [prefix, alias.name])) for alias in node.names]
+            candidates.append(prefix)
         elif isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        for name in names:
-            if name.startswith("matgrad."):
-                inner = name.removeprefix("matgrad.")
-                if inner in MODULES:
-                    targets.add(inner)
-                    break
-        else:
-            if isinstance(node, ast.ImportFrom) and node.module == "matgrad":
-                targets.update(alias.name for alias in node.names if alias.name in MODULES)
+            candidates = [alias.name.removeprefix("matgrad.") for alias in node.names
+                          if alias.name.startswith("matgrad.")]
+        # `from x.y import z` is x.y.z where z is a module, else x.y (_most_specific).
+        targets.update(name for name in candidates if name in MODULES)
     targets.discard(module)
-    return targets
+    return _most_specific(targets)
+
+
+def _most_specific(targets: set[str]) -> set[str]:
+    """Drop a package that is imported only to reach a module of it (x.y beside x.y.z)."""
+    return {name for name in targets
+            if not any(other.startswith(name + ".") for other in targets)}
+
+
+def _imports(module: str) -> set[str]:
+    return imports_of(module, MODULES[module].read_text(encoding="utf-8"))
 
 
 GRAPH = {module: _imports(module) for module in MODULES}
@@ -110,6 +131,29 @@ def test_the_graph_sees_a_downward_import() -> None:
     (a downward import: printing is a layer above the engine)."""
     assert "engine.results" in GRAPH["printing.report"]
     assert _layer("printing.report") > _layer("engine.results")
+
+
+@pytest.mark.parametrize("text", [
+    "from matgrad.engine.results import Derivation",
+    "from matgrad.engine import results",
+    "import matgrad.engine.results",
+    "from ..engine.results import Derivation",
+    "from ..engine import results",
+    "def late():\n    from ..engine import results",
+])
+def test_the_layering_test_sees_an_upward_import(text: str) -> None:
+    """An upward import in any spelling, relative ones included, is found and refused: the
+    IR (a low layer) importing the engine's results."""
+    found = imports_of("ir.expr", text)
+    assert found == {"engine.results"}
+    assert any(_layer(target) > _layer("ir.expr") for target in found)
+
+
+def test_relative_imports_resolve_within_the_package() -> None:
+    assert imports_of("printing.report", "from . import latex") == {"printing.latex"}
+    assert imports_of("printing.report", "from .latex import LatexPrinter") == {
+        "printing.latex"}
+    assert imports_of("backends", "from .registry import BACKENDS") == {"backends.registry"}
 
 
 def test_the_loop_generator_uses_only_the_embedding_interface() -> None:
