@@ -8,7 +8,6 @@ Tolerances: float64 1e-10 relative; float32 2e-4 relative to the gradient's size
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
-from helpers import bind_for
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from programs import programs
 
@@ -111,7 +110,7 @@ def test_the_module_imports_only_array_api_compat_and_is_ruff_clean(tmp_path: Pa
     assert_ruff_clean(source, tmp_path)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 12,
+@settings(max_examples=FUZZ_EXAMPLES // 12,
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_agree_with_numpy(source: str) -> None:
@@ -123,4 +122,3 @@ def test_random_programs_agree_with_numpy(source: str) -> None:
     value = expected[0]
     assume(np.isfinite(value) and all(np.all(np.isfinite(g)) for g in expected[1].values()))
     assert_close(expected, _numpy(got), 1e-8)
-    assert bind_for  # the programs bind f, g, h as the other backends' tests do (both())

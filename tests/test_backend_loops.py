@@ -9,7 +9,6 @@ Tolerances: float64 1e-10 relative; float32 2e-4.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from test_loop_bodies import loop_programs
 from test_loops import WEIGHT_DECAY
@@ -148,7 +148,7 @@ def test_array_api_loop_products_under_array_api_strict() -> None:
         np.testing.assert_allclose(np.asarray(mine), theirs, rtol=1e-10)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 15,
+@settings(max_examples=FUZZ_EXAMPLES // 15,
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(loop_programs())
 def test_random_loop_bodies_in_torch(source: str) -> None:

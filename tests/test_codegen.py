@@ -4,7 +4,6 @@ dtype and shape handling, keyword calls, safety of generated code, and its style
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -15,6 +14,7 @@ import pytest
 from autograd_reference import autograd_gradients
 from helpers import (
     DEFAULT_BIND,
+    FUZZ_EXAMPLES,
     bind_for,
     derived_gradients,
     generated_arguments,
@@ -218,7 +218,7 @@ def test_cli_numpy_and_check() -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")), deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_generated_code_agrees_with_the_interpreter(source: str) -> None:

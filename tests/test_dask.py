@@ -8,7 +8,6 @@ and the objectives that couple rows are refused with the term named.  A real
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from backend_cases import assert_ruff_clean
-from helpers import DEFAULT_BIND, bind_for
+from helpers import DEFAULT_BIND, FUZZ_EXAMPLES, bind_for
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 from test_golden_modules import BIND
@@ -274,7 +273,7 @@ def _shared_parameters(source: str) -> list[str]:
 
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 6,
+@settings(max_examples=FUZZ_EXAMPLES // 6,
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_split_exactly_or_are_refused(source: str) -> None:

@@ -3,10 +3,8 @@ the wider matrix calculus, and random well-shaped programs from the hypothesis g
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from helpers import assert_gradients_match
+from helpers import FUZZ_EXAMPLES, assert_gradients_match
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
@@ -60,7 +58,6 @@ def test_two_layers_name_the_adjoint_delta() -> None:
     assert str(derivation.gradients["W1"]) == "Xᵀ(Δ₂W₂ᵀ ⊙ tanh′(A₁))"
 
 
-FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,

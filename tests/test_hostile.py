@@ -4,7 +4,6 @@ from the CLI, bounded time for huge or deep input; numerically stable generated 
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import re
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from matgrad.ir.expr import Add, Diff, Expr, Sum, Sym
 from matgrad.rewrite.match import Bindings, Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
-FUZZ_EXAMPLES = int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150"))
 
 TOKENS = ["X", "W", "b", "t", "n", "x", ":", "=", "*", ".*", "./", "/", "+", "-", "'", "ᵀ",
           "(", ")", "<", ">", ",", "||", "‖", "^", "2", "1/2", "1'", "𝟏", "sum", "tanh", "f",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from backend_cases import FLAT, PROGRAMS, assert_close, assert_ruff_clean, both
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
@@ -122,7 +123,7 @@ def test_a_missing_library_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
 
 
 # Eager JAX dispatches op by op (about 1 s a program): 5 by default, more in long runs.
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 30, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_jax_agrees_with_numpy_on_random_programs(source: str) -> None:

@@ -6,7 +6,6 @@ and the algebra's identities one by one."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import warnings
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 from backend_cases import assert_ruff_clean
 from corpus import CASES
-from helpers import random_inputs, random_sizes
+from helpers import FUZZ_EXAMPLES, random_inputs, random_sizes
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 from test_conformance import OBJECTIVES
@@ -313,7 +312,7 @@ def test_the_readme_kronecker_example_is_what_the_cli_prints(
     assert printed.startswith(shown), printed
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 15, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 15, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_program_hessians_against_autograd(source: str) -> None:

@@ -5,11 +5,11 @@ depths 1–5 (the ordinary engine and code) to 1e-10."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,7 +75,7 @@ def test_layers_reading_their_input_twice(body: str, depth: int) -> None:
     compare(source, depth, seed=depth)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 8, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(loop_programs(), st.integers(1, 5))
 def test_random_loop_bodies_equal_the_written_out_network(source: str, depth: int) -> None:

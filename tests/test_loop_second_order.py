@@ -7,7 +7,6 @@ printed recursion, the CLI, and the JAX and PyTorch modules against NumPy's."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 from autograd_reference import autograd_hvp
 from backend_cases import assert_ruff_clean
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from test_backend_loops import PROGRAMS
 from test_loop_bodies import loop_programs
@@ -96,7 +96,7 @@ def test_the_loop_product_passes_the_check(name: str) -> None:
     assert "k=3" in str(report) and "(∇²J V)_W1" in str(report)
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 25,
+@settings(max_examples=FUZZ_EXAMPLES // 25,
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(loop_programs())
 def test_random_loop_bodies(source: str) -> None:

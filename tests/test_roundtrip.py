@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from corpus import CASES
-from helpers import DEFAULT_BIND, bound_functions
+from helpers import DEFAULT_BIND, FUZZ_EXAMPLES, bound_functions
 from hypothesis import HealthCheck, assume, given, settings
 from programs import DECLARATIONS, expressions, programs, scalar_objectives
 
@@ -114,7 +112,7 @@ def test_printed_inverse_transpose_reads_back() -> None:
         "∂J/∂X = −X⁻¹(a aᵀX⁻¹)"
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 8, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_printed_output_of_random_programs_reads_back(source: str) -> None:

@@ -5,7 +5,6 @@ along V — on the examples, the conformance set and random programs; textbook f
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from autograd_reference import autograd_hvp
-from helpers import DEFAULT_BIND, bind_for, random_inputs, random_sizes
+from helpers import DEFAULT_BIND, FUZZ_EXAMPLES, bind_for, random_inputs, random_sizes
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 from test_conformance import OBJECTIVES
@@ -99,7 +98,7 @@ def test_the_l1_norm_has_a_zero_product() -> None:
     np.testing.assert_array_equal(result["X"], np.zeros((2, 3)))
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 12, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_against_autograd(source: str) -> None:

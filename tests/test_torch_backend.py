@@ -9,13 +9,13 @@ Tolerances: float64 1e-10 relative; float32 2e-4 relative to the gradient's size
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from backend_cases import FLAT, PROGRAMS, ROOT, assert_close, assert_ruff_clean, both
+from helpers import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 
@@ -195,7 +195,7 @@ def test_arrays_torch_creates_are_on_the_inputs_cuda_device(name: str) -> None:
     assert all(gradient.device.type == "cuda" for gradient in gradients.values())
 
 
-@settings(max_examples=int(os.environ.get("MATGRAD_FUZZ_EXAMPLES", "150")) // 10, deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES // 10, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_torch_agrees_with_numpy_on_random_programs(source: str) -> None:
