@@ -23,8 +23,9 @@ identity) or None with the reason — never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
 from matgrad.engine.results import Derivation, Product
@@ -96,7 +97,7 @@ class _Reader(DirectionReader):
             self.read[expr] = self._matrix(expr)
         return self.read[expr]
 
-    def _matrix(self, expr: Expr) -> Expr | None:  # noqa: C901 - one case per operation
+    def _matrix(self, expr: Expr) -> Expr | None:
         rows, cols = self.shape_of(expr)
         if rows != 1 and cols != 1:
             if not self._reads_directions(expr) or not self._reads_this(expr):
@@ -104,69 +105,84 @@ class _Reader(DirectionReader):
             raise NoClosedForm("the product passes through a matrix-valued intermediate "
                                f"({rows}×{cols}); its block is a Kronecker form")
         if isinstance(expr, Sym):
-            if expr.name == self.direction:
-                return Identity(self.width)
-            if expr.name in self.product.adjoints:  # a tangent: read its definition
-                return self.matrix(self.product.adjoints[expr.name])
-            return None
+            return self._symbol(expr)
         if not self._reads_this(expr):
             return None
-        column = cols == 1
-        if isinstance(expr, Add):
-            parts = [part for part in map(self.matrix, expr.terms) if part is not None]
-            constants = [term for term in expr.terms if not self._reads_directions(term)
-                         and not isinstance(term, Zero)]
-            if constants:
-                raise NoClosedForm("the product is not linear in the directions")
-            return add(parts)
-        if isinstance(expr, Neg):
-            return Neg(self._required(expr.x))
-        if isinstance(expr, Transpose):
-            return self._required(expr.x)
-        if isinstance(expr, Trace):
-            return self._required(expr.x)
-        if isinstance(expr, Scale):
-            if self._reads_this(expr.x):
-                return Scale(self._constant(expr.s), self._required(expr.x))
-            factor = self._constant(expr.x)
-            return MatMul(factor if column else Transpose(factor), self._required(expr.s))
-        if isinstance(expr, MatMul):
-            if self._reads_this(expr.b):
-                left = self._constant(expr.a)
-                inner = self._required(expr.b)
-                if column:
-                    return MatMul(left, inner)
-                return Scale(left, inner)  # a 1×1 times a row
-            right = self._constant(expr.b)
-            inner = self._required(expr.a)
-            if column and self.shape_of(expr.a)[1] == 1:
-                return Scale(right, inner)  # a column times a 1×1
-            return MatMul(Transpose(right), inner)
-        if isinstance(expr, (Hadamard, HadDiv)):
-            varying, factor = (expr.a, expr.b) if self._reads_this(expr.a) else (expr.b,
-                                                                                  expr.a)
-            if isinstance(expr, HadDiv) and varying is expr.b:
-                raise NoClosedForm("the directions divide (the product is not linear)")
-            factor = self._constant(factor)
-            inner = self._required(varying)
-            if rows == 1 and cols == 1:
-                return (Scale(factor, inner) if isinstance(expr, Hadamard)
-                        else HadDiv(inner, MatMul(factor, Ones(1, self.width))))
-            spread = MatMul(factor if column else Transpose(factor), Ones(1, self.width))
-            return Hadamard(spread, inner) if isinstance(expr, Hadamard) else HadDiv(inner,
-                                                                                     spread)
-        if isinstance(expr, Frob):
-            varying, factor = (expr.b, expr.a) if self._reads_this(expr.b) else (expr.a,
-                                                                                  expr.b)
-            factor = self._constant(factor)
-            inner = self._required(varying)
-            shape = self.shape_of(varying)
-            return MatMul(Transpose(factor) if shape[1] == 1 else factor, inner)
-        if isinstance(expr, Div):
-            return Div(self._required(expr.x), self._constant(expr.s))
-        if isinstance(expr, Sum):
-            return MatMul(Ones(1, self._length(self.shape_of(expr.x))), self._required(expr.x))
-        raise NoClosedForm(f"no rule reads a matrix off {type(expr).__name__} yet")
+        read = READOFF.get(type(expr))
+        if read is None:
+            raise NoClosedForm(f"no rule reads a matrix off {type(expr).__name__} yet")
+        return read(self, expr)
+
+    def _column(self, expr: Expr) -> bool:
+        return self.shape_of(expr)[1] == 1
+
+    def _symbol(self, expr: Sym) -> Expr | None:
+        if expr.name == self.direction:
+            return Identity(self.width)
+        if expr.name in self.product.adjoints:  # a tangent: read its definition
+            return self.matrix(self.product.adjoints[expr.name])
+        return None
+
+    def _add(self, expr: Add) -> Expr:
+        parts = [part for part in map(self.matrix, expr.terms) if part is not None]
+        constants = [term for term in expr.terms if not self._reads_directions(term)
+                     and not isinstance(term, Zero)]
+        if constants:
+            raise NoClosedForm("the product is not linear in the directions")
+        return add(parts)
+
+    def _neg(self, expr: Neg) -> Expr:
+        return Neg(self._required(expr.x))
+
+    def _same(self, expr: Transpose | Trace) -> Expr:
+        return self._required(expr.x)  # vec of a vector's transpose, or of a 1×1's trace
+
+    def _scale(self, expr: Scale) -> Expr:
+        if self._reads_this(expr.x):
+            return Scale(self._constant(expr.s), self._required(expr.x))
+        factor = self._constant(expr.x)
+        return MatMul(factor if self._column(expr) else Transpose(factor),
+                      self._required(expr.s))
+
+    def _matmul(self, expr: MatMul) -> Expr:
+        column = self._column(expr)
+        if self._reads_this(expr.b):
+            left = self._constant(expr.a)
+            inner = self._required(expr.b)
+            if column:
+                return MatMul(left, inner)
+            return Scale(left, inner)  # a 1×1 times a row
+        right = self._constant(expr.b)
+        inner = self._required(expr.a)
+        if column and self.shape_of(expr.a)[1] == 1:
+            return Scale(right, inner)  # a column times a 1×1
+        return MatMul(Transpose(right), inner)
+
+    def _hadamard(self, expr: Hadamard | HadDiv) -> Expr:
+        varying, factor = (expr.a, expr.b) if self._reads_this(expr.a) else (expr.b, expr.a)
+        if isinstance(expr, HadDiv) and varying is expr.b:
+            raise NoClosedForm("the directions divide (the product is not linear)")
+        factor = self._constant(factor)
+        inner = self._required(varying)
+        if self.shape_of(expr) == (1, 1):
+            return (Scale(factor, inner) if isinstance(expr, Hadamard)
+                    else HadDiv(inner, MatMul(factor, Ones(1, self.width))))
+        spread = MatMul(factor if self._column(expr) else Transpose(factor),
+                        Ones(1, self.width))
+        return Hadamard(spread, inner) if isinstance(expr, Hadamard) else HadDiv(inner, spread)
+
+    def _frob(self, expr: Frob) -> Expr:
+        varying, factor = (expr.b, expr.a) if self._reads_this(expr.b) else (expr.a, expr.b)
+        factor = self._constant(factor)
+        inner = self._required(varying)
+        shape = self.shape_of(varying)
+        return MatMul(Transpose(factor) if shape[1] == 1 else factor, inner)
+
+    def _div(self, expr: Div) -> Expr:
+        return Div(self._required(expr.x), self._constant(expr.s))
+
+    def _sum(self, expr: Sum) -> Expr:
+        return MatMul(Ones(1, self._length(self.shape_of(expr.x))), self._required(expr.x))
 
     def _required(self, expr: Expr) -> Expr:
         found = self.matrix(expr)
@@ -179,6 +195,14 @@ class _Reader(DirectionReader):
         if found is None:
             return Zero(rows, self.width)
         return self.tidier.tidy(found)
+
+
+# J_E of a vector or 1×1 E from J of its operands, one entry per operation (an operation
+# without an entry has no closed form yet).
+READOFF: dict[type[Expr], Callable[[_Reader, Any], Expr]] = {
+    Add: _Reader._add, Neg: _Reader._neg, Transpose: _Reader._same, Trace: _Reader._same,
+    Scale: _Reader._scale, MatMul: _Reader._matmul, Hadamard: _Reader._hadamard,
+    HadDiv: _Reader._hadamard, Frob: _Reader._frob, Div: _Reader._div, Sum: _Reader._sum}
 
 
 def hessian_of(product: Product, rules: RuleSet) -> Hessian:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import Dim, Shape
@@ -101,93 +102,154 @@ def _count(dim: Dim) -> Expr:
     return Const(Fraction(dim)) if isinstance(dim, int) else DimSize(str(dim))
 
 
-def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:  # noqa: C901 - one case per node kind
-    """One constant-folding step at the top of `expr`, or None when nothing folds."""
-    if isinstance(expr, Sum) and _all_ones(expr.x):
-        # sum(𝟏) counts the entries: code never builds the ones (sum(ones(10¹², 1)) = 10¹²).
-        rows, cols = shape_of(expr.x)
-        if isinstance(rows, int) and isinstance(cols, int):
-            return Const(Fraction(rows * cols))
-        if rows == 1 or cols == 1:
-            return _count(cols if rows == 1 else rows)
-        return Scale(_count(rows), _count(cols))
-    if isinstance(expr, Scale) and isinstance(expr.s, Ones):
-        return expr.x  # a 1×1 𝟏 is the number 1
-    if isinstance(expr, MatMul) and _all_ones(expr.a) and _all_ones(expr.b):
-        # 𝟏𝟏 with k inner entries is k𝟏 (1ᵀ𝟏 = t𝟏ᵀ): a size the printed 𝟏 would not show.
-        (rows, shared), (_, cols) = shape_of(expr.a), shape_of(expr.b)
-        count = Const(Fraction(shared)) if isinstance(shared, int) else DimSize(str(shared))
-        return Ones(rows, cols) if shared == 1 else Scale(count, Ones(rows, cols))
-    if isinstance(expr, Scale) and _value(expr.x) is not None and _value(expr.s) is None:
+def _sum_of_ones(expr: Sum, shape_of: ShapeOf) -> Expr | None:
+    if not _all_ones(expr.x):
+        return None
+    # sum(𝟏) counts the entries: code never builds the ones (sum(ones(10¹², 1)) = 10¹²).
+    rows, cols = shape_of(expr.x)
+    if isinstance(rows, int) and isinstance(cols, int):
+        return Const(Fraction(rows * cols))
+    if rows == 1 or cols == 1:
+        return _count(cols if rows == 1 else rows)
+    return Scale(_count(rows), _count(cols))
+
+
+def _scale_by_one(expr: Scale, shape_of: ShapeOf) -> Expr | None:
+    return expr.x if isinstance(expr.s, Ones) else None  # a 1×1 𝟏 is the number 1
+
+
+def _ones_product(expr: MatMul, shape_of: ShapeOf) -> Expr | None:
+    if not (_all_ones(expr.a) and _all_ones(expr.b)):
+        return None
+    # 𝟏𝟏 with k inner entries is k𝟏 (1ᵀ𝟏 = t𝟏ᵀ): a size the printed 𝟏 would not show.
+    (rows, shared), (_, cols) = shape_of(expr.a), shape_of(expr.b)
+    count = Const(Fraction(shared)) if isinstance(shared, int) else DimSize(str(shared))
+    return Ones(rows, cols) if shared == 1 else Scale(count, Ones(rows, cols))
+
+
+def _number_first(expr: Scale, shape_of: ShapeOf) -> Expr | None:
+    if _value(expr.x) is not None and _value(expr.s) is None:
         return Scale(expr.x, expr.s)  # the numeric factor first: s·2 = 2s
-    if (isinstance(expr, (Scale, MatMul, Hadamard)) and any(
-            isinstance(kid, Zero) for kid in expr.children())) or (
-            isinstance(expr, (Div, HadDiv)) and isinstance(expr.children()[0], Zero)):
-        # Definitions are folded but not tidied by rules (stabilize phase): A(W − W) = 0.
-        return Zero(*shape_of(expr))
-    if isinstance(expr, Scale) and _value(expr.s) is None:
-        # Numeric factors move to the front of a chain of scalar factors, where they fold:
-        # (1/(2t))(2E) = (1/2)(1/t)(2E) = (1/t)E.
-        if isinstance(expr.x, Scale) and _value(expr.x.s) is not None:
-            return Scale(expr.x.s, Scale(expr.s, expr.x.x))
-        if isinstance(expr.s, Scale) and _value(expr.s.s) is not None:
-            return Scale(expr.s.s, Scale(expr.s.x, expr.x))
-        if isinstance(expr.s, Neg):
-            return Neg(Scale(expr.s.x, expr.x))
-    divisor_factor = _value(expr.s.s) if isinstance(expr, Div) and isinstance(
-        expr.s, Scale) else None
-    if isinstance(expr, Div) and isinstance(expr.s, Scale) and divisor_factor:
+    return None
+
+
+def _zero_operand(expr: Expr, shape_of: ShapeOf) -> Expr | None:
+    # Definitions are folded but not tidied by rules (stabilize phase): A(W − W) = 0.
+    return Zero(*shape_of(expr)) if any(isinstance(kid, Zero) for kid in expr.children()) \
+        else None
+
+
+def _zero_dividend(expr: Div | HadDiv, shape_of: ShapeOf) -> Expr | None:
+    return Zero(*shape_of(expr)) if isinstance(expr.children()[0], Zero) else None
+
+
+def _numbers_to_the_front(expr: Scale, shape_of: ShapeOf) -> Expr | None:
+    if _value(expr.s) is not None:
+        return None
+    # Numeric factors move to the front of a chain of scalar factors, where they fold:
+    # (1/(2t))(2E) = (1/2)(1/t)(2E) = (1/t)E.
+    if isinstance(expr.x, Scale) and _value(expr.x.s) is not None:
+        return Scale(expr.x.s, Scale(expr.s, expr.x.x))
+    if isinstance(expr.s, Scale) and _value(expr.s.s) is not None:
+        return Scale(expr.s.s, Scale(expr.s.x, expr.x))
+    if isinstance(expr.s, Neg):
+        return Neg(Scale(expr.s.x, expr.x))
+    return None
+
+
+def _divisor_factor(expr: Div, shape_of: ShapeOf) -> Expr | None:
+    factor = _value(expr.s.s) if isinstance(expr.s, Scale) else None
+    if isinstance(expr.s, Scale) and factor:
         # x / (k s) = (1/k)(x / s)
-        return Scale(_const(Fraction(1) / divisor_factor), Div(expr.x, expr.s.x))
-    if isinstance(expr, Scale):
-        factor = _value(expr.s)
-        if factor is not None:
-            inner = expr.x
-            if factor == 1:
-                return inner
-            if factor == 0:
-                return Zero(*shape_of(expr))
-            if factor < 0:
-                return Neg(Scale(Const(-factor), inner))
-            if isinstance(inner, Scale):
-                inner_factor = _value(inner.s)
-                if inner_factor is not None and _fits(factor * inner_factor):
-                    return Scale(_const(factor * inner_factor), inner.x)
-            inner_value = _value(inner)
-            if inner_value is not None and _fits(factor * inner_value):
-                return _const(factor * inner_value)
-            if isinstance(inner, Neg):
-                return Neg(Scale(expr.s, inner.x))
-    if isinstance(expr, Div):
-        divisor = _value(expr.s)
-        if divisor is not None and divisor != 0:
-            return Scale(_const(1 / divisor), expr.x)
-    if isinstance(expr, Add):
-        collected = collect_like_terms(expr, shape_of)
-        if collected is not None:
-            return collected
-        values = [_value(term) for term in expr.terms]
-        known = [v for v in values if v is not None]
-        if len(known) >= 2:
-            rest = [term for term, v in zip(expr.terms, values, strict=True) if v is None]
-            total = sum(known, Fraction(0))
-            if not _fits(total):
-                return None
-            return add([*rest, _const(total)] if total != 0 or not rest else rest)
-    if isinstance(expr, Power):
-        base, exponent = _value(expr.base), _value(expr.exponent)
-        if exponent == 1:
-            return expr.base
-        # Folding is exact, so it is bounded: 10^(10^10) stays a power instead of a hang.
-        if base is not None and exponent is not None and exponent.denominator == 1 and (
-                base != 0 or exponent > 0) and abs(exponent) <= 64 and \
-                len(str(abs(base.numerator))) + len(str(base.denominator)) <= 64 and \
-                _fits(base ** int(exponent)):
-            return _const(base ** int(exponent))
-    if isinstance(expr, Neg) and _value(expr.x) is not None and isinstance(expr.x, Neg):
+        return Scale(_const(Fraction(1) / factor), Div(expr.x, expr.s.x))
+    return None
+
+
+def _numeric_scale(expr: Scale, shape_of: ShapeOf) -> Expr | None:
+    factor = _value(expr.s)
+    if factor is None:
+        return None
+    inner = expr.x
+    if factor == 1:
+        return inner
+    if factor == 0:
+        return Zero(*shape_of(expr))
+    if factor < 0:
+        return Neg(Scale(Const(-factor), inner))
+    if isinstance(inner, Scale):
+        inner_factor = _value(inner.s)
+        if inner_factor is not None and _fits(factor * inner_factor):
+            return Scale(_const(factor * inner_factor), inner.x)
+    inner_value = _value(inner)
+    if inner_value is not None and _fits(factor * inner_value):
+        return _const(factor * inner_value)
+    if isinstance(inner, Neg):
+        return Neg(Scale(expr.s, inner.x))
+    return None
+
+
+def _divide_by_number(expr: Div, shape_of: ShapeOf) -> Expr | None:
+    divisor = _value(expr.s)
+    if divisor is not None and divisor != 0:
+        return Scale(_const(1 / divisor), expr.x)
+    return None
+
+
+def _sum_of_terms(expr: Add, shape_of: ShapeOf) -> Expr | None:
+    collected = collect_like_terms(expr, shape_of)
+    if collected is not None:
+        return collected
+    values = [_value(term) for term in expr.terms]
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return None
+    rest = [term for term, v in zip(expr.terms, values, strict=True) if v is None]
+    total = sum(known, Fraction(0))
+    if not _fits(total):
+        return None
+    return add([*rest, _const(total)] if total != 0 or not rest else rest)
+
+
+def _numeric_power(expr: Power, shape_of: ShapeOf) -> Expr | None:
+    base, exponent = _value(expr.base), _value(expr.exponent)
+    if exponent == 1:
+        return expr.base
+    # Folding is exact, so it is bounded: 10^(10^10) stays a power instead of a hang.
+    if base is not None and exponent is not None and exponent.denominator == 1 and (
+            base != 0 or exponent > 0) and abs(exponent) <= 64 and \
+            len(str(abs(base.numerator))) + len(str(base.denominator)) <= 64 and \
+            _fits(base ** int(exponent)):
+        return _const(base ** int(exponent))
+    return None
+
+
+def _negation(expr: Neg, shape_of: ShapeOf) -> Expr | None:
+    if _value(expr.x) is not None and isinstance(expr.x, Neg):
         return expr.x.x
-    if isinstance(expr, Neg) and isinstance(expr.x, Zero):
-        return expr.x  # −0 = 0
+    return expr.x if isinstance(expr.x, Zero) else None  # −0 = 0
+
+
+# The folding steps of each node class, tried in order; the first that applies is the step.
+FOLDS: dict[type[Expr], tuple[Callable[[Any, ShapeOf], Expr | None], ...]] = {
+    Sum: (_sum_of_ones,),
+    Scale: (_scale_by_one, _number_first, _zero_operand, _numbers_to_the_front,
+            _numeric_scale),
+    MatMul: (_ones_product, _zero_operand),
+    Hadamard: (_zero_operand,),
+    Div: (_zero_dividend, _divisor_factor, _divide_by_number),
+    HadDiv: (_zero_dividend,),
+    Add: (_sum_of_terms,),
+    Power: (_numeric_power,),
+    Neg: (_negation,),
+}
+
+
+def fold(expr: Expr, shape_of: ShapeOf) -> Expr | None:
+    """One constant-folding step at the top of `expr`, or None when nothing folds."""
+    for step in FOLDS.get(type(expr), ()):
+        folded = step(expr, shape_of)
+        if folded is not None:
+            return folded
     return None
 
 
