@@ -12,7 +12,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, primitive
 
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir.dims import Dim
 from matgrad.ir.expr import (
     Add,

@@ -11,7 +11,7 @@ import numpy as np
 from matgrad.api import Derivation
 from matgrad.check import one_hot_rows
 from matgrad.engine.results import LoopDerivation
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
 

@@ -15,7 +15,7 @@ import pytest
 import sympy
 
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
-from matgrad.front.resolve import SPECIAL_CALLS
+from matgrad.front.scope import SPECIAL_CALLS
 from matgrad.functions import ELEMENTWISE, FUNCTION_ALIASES, ROWWISE, x_symbol
 from matgrad.ir.expr import Apply, Sym
 from matgrad.printing.latex import to_latex

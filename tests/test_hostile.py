@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 import matgrad
 from matgrad.docgen import errors_markdown, rules_markdown
 from matgrad.front import syntax
-from matgrad.front.resolve import MAX_NODES, _Resolver
+from matgrad.front.expressions import Resolver as _Resolver
 from matgrad.ir.expr import Add, Diff, Expr, Sum, Sym
+from matgrad.limits import MAX_NODES
 from matgrad.rewrite.match import Bindings, Matcher
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,8 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("api", "cli", "docgen", "pdf", "__main__", "__init__"),
 ]
 MAX_MODULE_LINES = 600
-# resolve.py is the front end's one resolver (surface syntax → frozen Program).
-OVER_SIZE = {"front.resolve": 950}
+OVER_SIZE: dict[str, int] = {}  # no module is exempt
 
 
 def _modules() -> dict[str, Path]:
@@ -171,7 +170,6 @@ def test_the_loop_generator_uses_only_the_embedding_interface() -> None:
 MAX_CLASS_METHODS = 25
 TABLES = {"TextPrinter", "LatexPrinter", "Spelling", "Lowering", "_ToSurface"}
 OVER_METHODS = {
-    "_Resolver": 32,  # the front end's resolver: one method per surface construct and check
     "Engine": 26,     # the reverse-accumulation loop and its guards
 }
 

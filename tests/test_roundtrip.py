@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from programs import DECLARATIONS, expressions, programs, scalar_objectives
 
 import matgrad
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir.evaluate import Environment, evaluate
 from matgrad.ir.expr import Expr
 from matgrad.ir.text import to_text

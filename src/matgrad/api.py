@@ -32,8 +32,9 @@ from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
 from matgrad.front.loops import expand, has_layers, statement_names
 from matgrad.front.naming import name_layer_arguments
+from matgrad.front.program import Program
 from matgrad.front.read import TOO_DEEP, read_program
-from matgrad.front.resolve import Program, resolve_program
+from matgrad.front.resolve import resolve_program
 from matgrad.front.syntax import Loop, Statement, parse_program
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape

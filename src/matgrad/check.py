@@ -24,8 +24,8 @@ from matgrad.engine.hessian import Hessian
 from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.engine.second_order import DIRECTION_PREFIX
 from matgrad.errors import UsageError
+from matgrad.front.program import Program
 from matgrad.front.read import written_out
-from matgrad.front.resolve import Program
 from matgrad.functions import ELEMENTWISE
 from matgrad.ir.dims import Dim
 from matgrad.ir.expr import (

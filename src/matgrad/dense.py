@@ -23,7 +23,7 @@ from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import signature_of
 from matgrad.engine.hessian import Hessian
 from matgrad.errors import UsageError
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.functions import ROWWISE, numeric
 from matgrad.ir.evaluate import Environment, evaluate
 from matgrad.ir.expr import Expr, Sym

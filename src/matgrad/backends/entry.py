@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matgrad.backends.base import Backend
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir.dims import SCALAR
 
 

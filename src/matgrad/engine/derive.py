@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from matgrad.engine.history import Edit, History, Step
 from matgrad.engine.results import Derivation
 from matgrad.errors import UnsupportedError, UsageError
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (

@@ -31,7 +31,8 @@ from matgrad.engine.results import (
 )
 from matgrad.errors import ShapeError, UnsupportedError, UsageError
 from matgrad.front.loops import LayeredProgram, analyse, expand, statement_names, stop_value
-from matgrad.front.resolve import Program, resolve_program
+from matgrad.front.program import Program
+from matgrad.front.resolve import resolve_program
 from matgrad.front.syntax import Decl, Let, Loop, Objective, SBinary, SName, SSum, Statement, Wrt
 from matgrad.ir import indexing
 from matgrad.ir.dims import Dim

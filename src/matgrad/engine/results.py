@@ -28,7 +28,7 @@ from typing import TypedDict
 
 from matgrad.engine.history import Step
 from matgrad.front.loops import LayeredProgram
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Diff, Expr, Frob, Sym, substitute

@@ -29,7 +29,7 @@ from matgrad.engine.derive import derivation_of
 from matgrad.engine.results import Derivation, LoopDerivation, Product
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UnsupportedError
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir.dims import Dim, Shape
 from matgrad.ir.expr import (
     Add,

@@ -22,7 +22,7 @@ from dataclasses import replace
 from matgrad.engine.derive import adjoint_name, derivation_of
 from matgrad.engine.results import Derivation, LoopDerivation, Product, fields_of
 from matgrad.errors import UnsupportedError
-from matgrad.front.resolve import Program
+from matgrad.front.program import Program
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Const, Expr, Frob, Ones, Sym, Zero, add, substitute
 from matgrad.rewrite.rules import RuleSet

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from matgrad.errors import UsageError
 from matgrad.front.loops import LayeredProgram, expand, has_layers
-from matgrad.front.resolve import Program, resolve_program
+from matgrad.front.program import Program
+from matgrad.front.resolve import resolve_program
 from matgrad.front.syntax import parse_program
 
 TOO_DEEP = "the program is nested too deeply to derive; split it into let-bindings such as `A = …`."
