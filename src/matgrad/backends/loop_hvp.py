@@ -29,7 +29,6 @@ from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
 from matgrad.engine.results import Layers, LoopProduct, carried_adjoint
 from matgrad.errors import CodegenError
-from matgrad.front.syntax import Let
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr, Sym
 from matgrad.ir.indexing import Index
@@ -66,15 +65,15 @@ class LoopProductCodegen(LoopCodegen):
         top = max([loop.stop[1], *(self.families[base].top for base in internal)])
         size = self.index_text(Index(layered.depth_symbol, top))
         head += [Line(f"{self.lists[base]} = [None] * ({size} + 1)") for base in internal]
-        for base, start in layered.start_values.items():
-            start_name = self._start_text(base, start.value)
+        for base in layered.start_values:
+            start_name = self._start_text(base)
             head.append(Line(f"{self.name_text(layered.initial(base))} = {start_name}"))
             tangent = indexing.make(product.forward[base], Index(None, loop.start - 1))
             head.append(Line(f"{self.name_text(tangent)} = {self.backend.alias}.zeros_like("
                              f"{start_name})"))
         # forward: the body's values, then the forward tangents and what they read
-        body_lets = [(s.name, body.program.definitions[s.name]) for s in first.layered.loop.body
-                     if isinstance(s, Let)]
+        body_lets = [(name, body.program.definitions[name])
+                     for name in first.layered.bindings("body")]
         tangents = {layered.at(product.forward[base], 0): body.gradients[
             carried_adjoint(base, layered)] for base in layered.carried}
         reads = self._adjoints_read(list(tangents.values()))
@@ -143,7 +142,7 @@ class LoopProductCodegen(LoopCodegen):
         layered, body = self.layered, self.product.layers.body
         var, loop = self.var, layered.loop
         carried_inputs = {layered.at(base, -1): base for base in layered.carried}
-        lets = {s.name for s in first.layered.loop.body if isinstance(s, Let)}
+        lets = set(first.layered.bindings("body"))
         named = [(n, v) for n, v in body.program.definitions.items()
                  if n not in lets and n != body.program.objective]
         components = {n: g for n, g in body.gradients.items()

@@ -44,8 +44,7 @@ from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
 from matgrad.engine.results import Derivation, Layers
 from matgrad.errors import CodegenError
-from matgrad.front.loops import surface_names
-from matgrad.front.syntax import Decl, Let, SExpr, SName, SNumber
+from matgrad.front.loops import Declaration
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Apply, Expr
@@ -241,15 +240,13 @@ class LoopCodegen:
                 f'per layer: {{{expected}}}, got {{len({ident})}}")',
             ]
         lines.append("sizes = {}")
-        declarations = {s.name: s for s in (*layered.prologue, *layered.loop.body,
-                                            *layered.epilogue) if isinstance(s, Decl)}
+        declarations = {decl.name: decl for decl in layered.declarations()}
         for name in arguments:
             if name in self.families:
                 lines += self._family_checks(name)
                 continue
             ident = self.name_text(name)
-            decl = declarations.get(name) or Decl(name, self._inferred_shape(name), (),
-                                                   layered.loop.pos)
+            decl = declarations.get(name) or Declaration(name, self._inferred_shape(name), ())
             if decl.shape is None:
                 lines += [f"{ident} = " + self.backend.scalar_array.format(
                               ns=self.backend.alias, a=ident),
@@ -271,11 +268,11 @@ class LoopCodegen:
         k − 1) against its own."""
         layered, family = self.layered, self.families[name]
         ident, var, lowest = self.lists[name], self.var, family.lowest
-        inside = next(s for s in layered.loop.body if isinstance(s, Decl)
-                      and indexing.base_of(s.name) == name)
-        outside = [s for s in (*layered.prologue, *layered.epilogue)
-                   if isinstance(s, Decl) and indexing.split(s.name) is not None
-                   and indexing.base_of(s.name) == name]
+        inside = next(decl for decl in layered.declarations("body")
+                      if indexing.base_of(decl.name) == name)
+        outside = [decl for decl in layered.declarations("prologue", "epilogue")
+                   if indexing.split(decl.name) is not None
+                   and indexing.base_of(decl.name) == name]
         if outside:  # the loop's layers only
             stop = self.index_text(Index(layered.depth_symbol, layered.loop.stop[1] + 1))
             lines = [f"for {var} in range({layered.loop.start}, {stop}):",
@@ -293,7 +290,7 @@ class LoopCodegen:
                 "m", decl, f"{name}[{{{at}}}]", f"{name!r}, {at}", member)]
         return lines
 
-    def _member_checks(self, ident: str, decl: Decl, shown: str, agree_name: str,
+    def _member_checks(self, ident: str, decl: Declaration, shown: str, agree_name: str,
                        member: str) -> list[str]:
         """A member of a family: a matrix's shape checks, or a scalar's conversion (g[j]:
         scalar holds a number per layer), stored back into the list as `member`."""
@@ -307,10 +304,9 @@ class LoopCodegen:
 
     def _declared_shape(self, name: str) -> tuple[str | int, str | int] | None:
         """A plain argument's shape as declared or inferred (None for a scalar)."""
-        layered = self.layered
-        for statement in (*layered.prologue, *layered.loop.body, *layered.epilogue):
-            if isinstance(statement, Decl) and statement.name == name:
-                return statement.shape if isinstance(statement.shape, tuple) else None
+        for decl in self.layered.declarations():
+            if decl.name == name:
+                return decl.shape
         return self._inferred_shape(name)
 
     def _inferred_shape(self, name: str) -> tuple[str | int, str | int] | None:
@@ -323,7 +319,8 @@ class LoopCodegen:
                 return (rows, cols)  # type: ignore[return-value]
         raise CodegenError(f"no shape known for the argument {name}")
 
-    def _shape_checks(self, ident: str, decl: Decl, shown: str, agree_name: str) -> list[str]:
+    def _shape_checks(self, ident: str, decl: Declaration, shown: str,
+                      agree_name: str) -> list[str]:
         """Checks of one argument: `shown` names it in messages (inside an f-string: W[{j}]),
         `agree_name` as _agree's arguments ('W', j)."""
         assert isinstance(decl.shape, tuple)
@@ -353,12 +350,12 @@ class LoopCodegen:
         size = self.index_text(Index(layered.depth_symbol, top))
         stored = [base for base in internal if base not in self.local_families]
         head += [Line(f"{self.lists[base]} = [None] * ({size} + 1)") for base in stored]
-        for base, start in layered.start_values.items():
+        for base in layered.start_values:
             head.append(Line(f"{self.name_text(layered.initial(base))} = "
-                             f"{self._start_text(base, start.value)}"))
+                             f"{self._start_text(base)}"))
         # forward: the body's definitions, layer by layer, into the lists (or locals)
-        body_lets = [(s.name, body.program.definitions[s.name]) for s in loop.body
-                     if isinstance(s, Let)]
+        body_lets = [(name, body.program.definitions[name])
+                     for name in layered.bindings("body")]
         body_values = [value for _, value in body_lets]
         body_gen.plan(body_values, computed=body_values)
         last = self.index_text(Index(layered.depth_symbol, loop.stop[1] + 1))
@@ -470,17 +467,17 @@ class LoopCodegen:
                            if self._holds_arrays(name))
         return function_prologue(self.backend, arrays)
 
-    def _start_text(self, base: str, value: SExpr) -> str:
+    def _start_text(self, base: str) -> str:
         """A start value: a name (Z[0] = X) or, for a scalar family, a number (r[0] = 0, the
         start of a penalty summed over the layers)."""
-        if isinstance(value, SNumber) and self._family_shape(base) == SCALAR:
-            return fraction_literal(value.value)
-        names = [node.name for node in surface_names(value)]
-        if len(names) != 1 or not isinstance(value, SName):
+        start = self.layered.start(base)
+        if start.number is not None and self._family_shape(base) == SCALAR:
+            return fraction_literal(start.number)
+        if start.name is None:
             raise CodegenError("the generated code takes a loop's start value as a name "
                                "(Z[0] = X) or, for a scalar, a number (r[0] = 0); bind any "
                                "other expression to a name first.")
-        return self.name_text(names[0])
+        return self.name_text(start.name)
 
     def _holds_arrays(self, name: str) -> bool:
         """Whether an argument is a matrix or a list of matrices (not numbers): what the

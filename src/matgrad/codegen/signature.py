@@ -27,8 +27,6 @@ from matgrad.codegen.names import (
 )
 from matgrad.engine.results import Derivation, Layers, LoopDerivation
 from matgrad.errors import CodegenError
-from matgrad.front.loops import surface_names
-from matgrad.front.syntax import Decl, Let
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import DimSize, Expr, Sym
@@ -168,11 +166,10 @@ def flat_signature(derivation: Derivation, function_name: str = "value_and_grad"
 
 def _epilogue_offsets(layers: Layers, base: str) -> list[int]:
     offsets = []
-    for statement in layers.layered.epilogue:
-        if isinstance(statement, (Decl, Let)):
-            parts = indexing.split(statement.name)
-            if parts is not None and parts[0] == base and parts[1].symbol is not None:
-                offsets.append(parts[1].offset)
+    for name in layers.layered.named("epilogue"):
+        parts = indexing.split(name)
+        if parts is not None and parts[0] == base and parts[1].symbol is not None:
+            offsets.append(parts[1].offset)
     return offsets
 
 
@@ -180,8 +177,8 @@ def loop_families(layers: Layers) -> dict[str, Family]:
     """The layer families of a loop derivation; one the code could not size is refused."""
     layered = layers.layered
     found: dict[str, tuple[int, bool]] = {}
-    for inner in layered.loop.body:
-        found[indexing.base_of(inner.name)] = (layered.loop.start, isinstance(inner, Decl))
+    for name, declared in layered.body_entries():
+        found[indexing.base_of(name)] = (layered.loop.start, declared)
     for base in layered.carried:
         found[base] = (layered.loop.start - 1, False)
     for name in layers.body.program.parameters:
@@ -191,13 +188,11 @@ def loop_families(layers: Layers) -> dict[str, Family]:
                 f"the generated code needs the shape of every layer's {base}: declare it "
                 f"in the loop body, e.g. {base}[{layered.var}]: n[{layered.var}-1] x "
                 f"n[{layered.var}].")
-    for statement in layered.epilogue:
-        if isinstance(statement, (Decl, Let)) and indexing.split(statement.name) is not None:
-            base = indexing.base_of(statement.name)
-            if base not in found:
-                raise CodegenError(
-                    f"'{statement.name}' is indexed but no layer of the loop has a "
-                    f"{base}; give it a plain name for the generated code.")
+    for name in layered.named("epilogue"):
+        if indexing.split(name) is not None and indexing.base_of(name) not in found:
+            raise CodegenError(
+                f"'{name}' is indexed but no layer of the loop has a "
+                f"{indexing.base_of(name)}; give it a plain name for the generated code.")
     return {base: Family(base, lowest, is_parameter,
                          max([layered.loop.stop[1], *_epilogue_offsets(layers, base)]))
             for base, (lowest, is_parameter) in found.items()}
@@ -207,10 +202,9 @@ def _loop_argument_order(layers: Layers, families: dict[str, Family]) -> list[st
     """Plain declared matrices in declaration order, then the layer families."""
     layered = layers.layered
     used = {name for part in (layers.body, layers.epilogue) for name in part.program.parameters}
-    used |= {node.name for start in layered.start_values.values()
-             for node in surface_names(start.value)}
-    plain = [s.name for s in (*layered.prologue, *layered.epilogue)
-             if isinstance(s, Decl) and indexing.split(s.name) is None and s.name in used]
+    used |= {name for base in layered.start_values for name in layered.start(base).reads}
+    plain = [decl.name for decl in layered.declarations("prologue", "epilogue")
+             if indexing.split(decl.name) is None and decl.name in used]
     plain += sorted(name for name in used - set(plain) if indexing.split(name) is None)
     return plain + [base for base, family in families.items() if family.is_parameter]
 

@@ -35,7 +35,6 @@ from matgrad.engine.results import (
 )
 from matgrad.engine.second_order import DIRECTION_PREFIX, DOT, THIRD_ORDER, hvp_derivation
 from matgrad.errors import UnsupportedError
-from matgrad.front.syntax import Decl, Let, SName
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr, Sym
 from matgrad.rewrite.rules import RuleSet
@@ -104,29 +103,11 @@ def loop_product(first: LoopDerivation, rules: RuleSet) -> LoopProduct:
 
 def _declared(first: Layers, forward: dict[str, str], directions: dict[str, str],
               body: Derivation, epilogue: Derivation) -> Layers:
-    """The products' Layers: the loop's with the directions declared (a list per layer family,
-    a matrix per epilogue parameter) and the forward tangent bound in the body, so that the
-    loop module's signature and entry checks cover them."""
-    layered = first.layered
-    loop = layered.loop
-    declared = {s.name: s for s in (*loop.body, *layered.epilogue, *layered.prologue)
-                if isinstance(s, Decl)}
-    in_body = {s.name for s in loop.body if isinstance(s, Decl)}
-    body_extra: list[Decl | Let] = []
-    epilogue_extra: list[Decl] = []
-    for parameter, direction in directions.items():
-        decl = declared.get(parameter)
-        if decl is None:
-            raise UnsupportedError(f"the product needs the declared shape of {parameter}.")
-        made = Decl(direction, decl.shape, ("data",), decl.pos)
-        # Declared where its parameter is: in the body (V_W[j]) or after the loop (V_W[k]).
-        (body_extra if parameter in in_body else epilogue_extra).append(made)
-    for base, tangent in forward.items():
-        body_extra.append(Let(layered.at(tangent, 0), SName(loop.pos, layered.at(base, 0)),
-                              loop.pos))
-    extended = replace(layered, loop=replace(loop, body=(*loop.body, *body_extra)),
-                       epilogue=(*epilogue_extra, *layered.epilogue))
-    return Layers(extended, body, epilogue, first.parameters)
+    """The products' Layers: the loop's program with the directions declared and the forward
+    tangents bound (front/loops.py), so that the loop module's signature and entry checks
+    cover them."""
+    return Layers(first.layered.with_directions(directions, forward), body, epilogue,
+                  first.parameters)
 
 
 def _third_order(derivation: Derivation, rules: RuleSet) -> Derivation:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Literal
 
 from matgrad.errors import UnsupportedError, UsageError
 from matgrad.front.syntax import (
@@ -27,6 +29,7 @@ from matgrad.front.syntax import (
     SCall,
     SExpr,
     SName,
+    SNumber,
     SSum,
     Statement,
     SUnary,
@@ -199,6 +202,29 @@ def expand(statements: list[Statement], depth: Mapping[str, int]) -> list[Statem
 # ---- structure of a symbolic loop ---------------------------------------------------------
 
 
+Part = Literal["prologue", "body", "epilogue"]
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A matrix or scalar a layered program declares, as the layers below read it."""
+
+    name: str
+    shape: tuple[str | int, str | int] | None  # None: a scalar
+    attributes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StartValue:
+    """A carried family's start value (`Z[0] = X`, `r[0] = 0`): the name it copies or the
+    number it is, every name it reads, and its text as written."""
+
+    name: str | None
+    number: Fraction | None
+    reads: tuple[str, ...]
+    text: str
+
+
 @dataclass(frozen=True)
 class LayeredProgram:
     source: str
@@ -225,6 +251,64 @@ class LayeredProgram:
 
     def initial(self, base: str) -> str:
         return indexing.make(base, Index(None, self.loop.start - 1))
+
+    # ---- what the layers below read, without surface syntax ---------------------------------
+
+    def _part(self, part: Part) -> tuple[Statement, ...]:
+        return {"prologue": self.prologue, "body": self.loop.body,
+                "epilogue": self.epilogue}[part]
+
+    def declarations(self, *parts: Part) -> list[Declaration]:
+        """The matrices and scalars declared in `parts` (all three by default), in order."""
+        found = []
+        for part in parts or ("prologue", "body", "epilogue"):
+            for statement in self._part(part):
+                if isinstance(statement, Decl) and not isinstance(statement.shape, str):
+                    found.append(Declaration(statement.name, statement.shape,
+                                             statement.attributes))
+        return found
+
+    def bindings(self, part: Part) -> tuple[str, ...]:
+        """The names `part` binds (`A[j] = …`), in order."""
+        return tuple(s.name for s in self._part(part) if isinstance(s, Let))
+
+    def body_entries(self) -> tuple[tuple[str, bool], ...]:
+        """The body's names in order, each with whether it is declared (a parameter)."""
+        return tuple((s.name, isinstance(s, Decl)) for s in self.loop.body)
+
+    def named(self, part: Part) -> tuple[str, ...]:
+        """The names `part` declares or binds, in order."""
+        return tuple(s.name for s in self._part(part) if isinstance(s, (Decl, Let)))
+
+    def start(self, base: str) -> StartValue:
+        value = self.start_values[base].value
+        reads = tuple(node.name for node in surface_names(value))
+        return StartValue(value.name if isinstance(value, SName) else None,
+                          value.value if isinstance(value, SNumber) else None,
+                          reads, value.pos.text(self.source))
+
+    def with_directions(self, directions: Mapping[str, str],
+                        forward: Mapping[str, str]) -> LayeredProgram:
+        """The program of a loop's Hessian-vector product: each direction declared as data
+        where its parameter is (V_W[j] in the body, V_c after the loop) and each forward
+        tangent bound in the body (Ż[j] = Z[j], for the signature)."""
+        loop = self.loop
+        declared = {s.name: s for s in (*loop.body, *self.epilogue, *self.prologue)
+                    if isinstance(s, Decl)}
+        in_body = {s.name for s in loop.body if isinstance(s, Decl)}
+        body_extra: list[Decl | Let] = []
+        epilogue_extra: list[Decl] = []
+        for parameter, direction in directions.items():
+            decl = declared.get(parameter)
+            if decl is None:
+                raise UnsupportedError(f"the product needs the declared shape of {parameter}.")
+            made = Decl(direction, decl.shape, ("data",), decl.pos)
+            (body_extra if parameter in in_body else epilogue_extra).append(made)
+        for base, tangent in forward.items():
+            body_extra.append(Let(self.at(tangent, 0), SName(loop.pos, self.at(base, 0)),
+                                  loop.pos))
+        return replace(self, loop=replace(loop, body=(*loop.body, *body_extra)),
+                       epilogue=(*epilogue_extra, *self.epilogue))
 
 
 def _body_reads(loop: Loop) -> Iterator[tuple[str, Let]]:

@@ -9,7 +9,6 @@ forward-over-reverse derivation by hand would use.  Reads the products (LoopProd
 from __future__ import annotations
 
 from matgrad.engine.results import LoopProduct, carried_adjoint
-from matgrad.front.syntax import Let
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr
 from matgrad.ir.indexing import Index
@@ -73,18 +72,17 @@ def format_loop_product(product: LoopProduct, style: Style = "unicode") -> str:
         lines.append(f"  {shown(name, value)}")
     objective_name = body.program.objective
     for name, value in body.program.definitions.items():
-        if name != objective_name and not any(isinstance(s, Let) and s.name == name
-                                              for s in layered.loop.body):
+        if name != objective_name and name not in layered.bindings("body"):
             lines.append(f"  {shown(name, value)}")  # the first derivation's Δ[j]
-    for statement in layered.loop.body:
-        if isinstance(statement, Let) and statement.name in body.program.definitions:
-            lines.append(f"  {shown(statement.name, body.program.definitions[statement.name])}")
+    for bound in layered.bindings("body"):
+        if bound in body.program.definitions:
+            lines.append(f"  {shown(bound, body.program.definitions[bound])}")
     for name, value in epilogue.program.definitions.items():
         if name not in (epilogue.program.objective, first.objective):
             lines.append(f"  {shown(name, value)}")
-    for base, given in layered.start_values.items():
+    for base in layered.start_values:
         lines.append(f"  {pretty_name(layered.initial(base), style)} = "
-                     f"{given.value.pos.text(layered.source)}")
+                     f"{layered.start(base).text}")
     return "\n".join(lines)
 
 

@@ -6,7 +6,6 @@ Reads a derivation's layered part as data; the flat printer (report) prints each
 from __future__ import annotations
 
 from matgrad.engine.results import Layers, carried_adjoint
-from matgrad.front.syntax import Let
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.report import format_steps
@@ -48,15 +47,14 @@ def format_loop(derivation: Layers, style: Style = "unicode") -> str:
     lines += [f"{text.ljust(width)}   {case}".rstrip() for text, case in width_cases]
     for name, adjoint in derivation.epilogue.adjoints.items():
         lines.append(f"  {pretty_name(name, style)} = {to_text(adjoint, style)}")
-    for statement in layered.loop.body:
-        if isinstance(statement, Let):
-            value = derivation.body.program.definitions[statement.name]
-            lines.append(f"  {pretty_name(statement.name, style)} = {to_text(value, style)}")
+    for bound in layered.bindings("body"):
+        value = derivation.body.program.definitions[bound]
+        lines.append(f"  {pretty_name(bound, style)} = {to_text(value, style)}")
     for name, value in derivation.epilogue.program.definitions.items():
         if name != derivation.objective:
             lines.append(f"  {pretty_name(name, style)} = {to_text(value, style)}")
-    for base, start in layered.start_values.items():
-        shown = start.value.pos.text(layered.source)
+    for base in layered.start_values:
+        shown = layered.start(base).text
         lines.append(f"  {pretty_name(layered.initial(base), style)} = {shown}")
     return "\n".join(lines)
 

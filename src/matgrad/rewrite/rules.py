@@ -22,8 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from matgrad.errors import MatgradError, RuleError
-from matgrad.front.resolve import resolve_rule
-from matgrad.front.syntax import RuleSource, parse_rules
+from matgrad.front.rule_file import RuleText, read_rule_file
 from matgrad.ir.dims import Dim, DimVar, Shape
 from matgrad.ir.expr import (
     Add,
@@ -135,15 +134,14 @@ def _dims(expr: Expr) -> set[Dim]:
     return {dim for dim in found if isinstance(dim, DimVar)}
 
 
-def build_rule(source: RuleSource, text: str, where: str) -> Rule:
-    location = f"{where}:{source.pos.line}"
+def build_rule(source: RuleText, where: str) -> Rule:
+    location = f"{where}:{source.line}"
     if not source.cites:
         raise RuleError(f"{location}: rule {source.name} cites no identity")
     if source.phase not in PHASES:
         raise RuleError(f"{location}: unknown phase {source.phase}; known: {', '.join(PHASES)}")
     try:
-        resolved = resolve_rule(text, source.lhs, source.rhs,
-                                same_shape=source.phase != "readoff")
+        resolved = source.resolved(same_shape=source.phase != "readoff")
     except MatgradError as exc:
         raise RuleError(f"{location}: rule {source.name}: {exc}") from None
     unifier = resolved.unifier
@@ -251,8 +249,8 @@ def load_rule_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for where, text in texts:
-        for source in parse_rules(text, where):
-            rule = build_rule(source, text, where)
+        for source in read_rule_file(text, where):
+            rule = build_rule(source, where)
             if rule.name in seen:
                 raise RuleError(f"{rule.source}: rule name {rule.name} is already used at "
                                 f"{seen[rule.name]}")
