@@ -183,3 +183,15 @@ def test_classes_stay_small() -> None:
                 if methods > OVER_METHODS.get(node.name, MAX_CLASS_METHODS):
                     large.append(f"{module}.{node.name} ({methods} methods)")
     assert not large, f"split these classes by job: {large}"
+
+
+SURFACE = {"front.syntax", "front.postlex", "front.tables"}
+
+
+def test_surface_syntax_stays_in_the_front_end() -> None:
+    """The front end hands out resolved programs (and layered programs that answer in names,
+    shapes and IR): no module outside front/ reads surface syntax or the parser."""
+    leaks = sorted(f"{module} imports {target}" for module, targets in GRAPH.items()
+                   if not module.startswith("front") for target in targets
+                   if target in SURFACE)
+    assert not leaks, leaks

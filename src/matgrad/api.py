@@ -30,13 +30,9 @@ from matgrad.engine.loop_second_order import PRODUCTS
 from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
-from matgrad.front.loops import expand, has_layers, statement_names
-from matgrad.front.naming import name_layer_arguments
+from matgrad.front.loop_parts import LayerParts
 from matgrad.front.program import Program
-from matgrad.front.read import TOO_DEEP, read_program
-from matgrad.front.resolve import resolve_program
-from matgrad.front.syntax import Loop, Statement, parse_program
-from matgrad.ir import indexing
+from matgrad.front.read import TOO_DEEP, chosen_wrt, read_for_derivation, read_program
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Expr
 from matgrad.ir.text import Style
@@ -269,41 +265,6 @@ def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
     return read_program(source, depth)
 
 
-def _is_symbolic(statements: list[Statement]) -> bool:
-    """A loop to a size name (`1..k`) or an index in a name that only a depth would fix."""
-    if any(isinstance(s, Loop) and s.stop[0] is not None for s in statements):
-        return True
-    loop_vars = {s.var for s in statements if isinstance(s, Loop)}
-    return any((parts := indexing.split(name)) is not None and parts[1].symbol is not None
-               and parts[1].symbol not in loop_vars
-               for s in statements for name in statement_names(s))
-
-
-def _choose_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:
-    if wrt is None:
-        if program.wrt is not None:
-            wrt = program.wrt
-        else:
-            wrt = [name for name in program.parameters
-                   if not program.attributes.get(name, frozenset()) & {"data", "const"}]
-    chosen = tuple(dict.fromkeys(wrt))
-    known = set(program.parameters)
-    for name in chosen:
-        if name in program.definitions:
-            raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
-                             "respect to free symbols such as "
-                             f"{', '.join(program.parameters) or 'W'}.")
-        if name not in known:
-            candidates = ", ".join(program.parameters) or "(none)"
-            raise UsageError(f"cannot differentiate with respect to '{name}': the objective "
-                             f"{program.objective} does not use it. Its free symbols are: "
-                             f"{candidates}.")
-    if not chosen:
-        raise UsageError(f"there is nothing to differentiate: the objective {program.objective} "
-                         "has no free symbols (or all are marked data/const).")
-    return chosen
-
-
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
            depth: Mapping[str, int] | None = None,
            names: Names = "guide") -> Derivation:
@@ -326,20 +287,9 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     if isinstance(wrt, str):  # "W, b" is two names; "Wb" one (never its letters)
         wrt = [name.strip() for name in wrt.split(",") if name.strip()]
     try:
-        statements = parse_program(source)
-        if depth and not has_layers(statements):
-            raise UsageError(f"a depth ({', '.join(sorted(depth))}) is for a program with a "
-                             "layer loop (for j in 1..k: … end), and this one has none: leave "
-                             "it out.")
-        if has_layers(statements):
-            if names == "guide":
-                statements = name_layer_arguments(statements)
-            if depth is None and _is_symbolic(statements):
-                return Derivation(derive_layers(source, statements, wrt,
-                                                rules or load_rules()))
-            statements = expand(statements, depth or {})
-        program = resolve_program(source, statements, names)
-        chosen = _choose_wrt(program, wrt)
-        return Derivation(derivation_of(program, chosen, rules or load_rules()))
+        read = read_for_derivation(source, wrt, depth, names)
+        if isinstance(read, LayerParts):
+            return Derivation(derive_layers(read, rules or load_rules()))
+        return Derivation(derivation_of(read, chosen_wrt(read, wrt), rules or load_rules()))
     except RecursionError:
         raise UsageError(TOO_DEEP) from None

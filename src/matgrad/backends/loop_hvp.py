@@ -27,8 +27,9 @@ from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
-from matgrad.engine.results import Layers, LoopProduct, carried_adjoint
+from matgrad.engine.results import Layers, LoopProduct
 from matgrad.errors import CodegenError
+from matgrad.front.loops import carried_adjoint
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr, Sym
 from matgrad.ir.indexing import Index

@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 
 from matgrad.engine.history import Edit, History, Step
 from matgrad.engine.results import Derivation
-from matgrad.errors import UnsupportedError, UsageError
+from matgrad.errors import UnsupportedError
 from matgrad.front.program import Program
+from matgrad.front.read import refuse_let_bound
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import (
@@ -453,10 +454,7 @@ def _describe(expr: Expr) -> str:
 def run_engine(program: Program, wrt: tuple[str, ...], rules: RuleSet,
                outer_nodes: frozenset[str] = frozenset(),
                namer: AdjointNamer | None = None) -> EngineResult:
-    for name in wrt:
-        if name in program.definitions:
-            raise UsageError(f"'{name}' is defined by a let-binding; gradients are taken with "
-                             "respect to free symbols (declared or used matrices).")
+    refuse_let_bound(program, wrt)
     return Engine(program, wrt, rules, outer_nodes, namer).run()
 
 

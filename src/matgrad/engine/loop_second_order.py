@@ -30,11 +30,11 @@ from matgrad.engine.results import (
     LoopDerivation,
     LoopProduct,
     Product,
-    carried_adjoint,
     flat_fields,
 )
 from matgrad.engine.second_order import DIRECTION_PREFIX, DOT, THIRD_ORDER, hvp_derivation
 from matgrad.errors import UnsupportedError
+from matgrad.front.loops import carried_adjoint
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr, Sym
 from matgrad.rewrite.rules import RuleSet

@@ -27,19 +27,12 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from matgrad.engine.history import Step
-from matgrad.front.loops import LayeredProgram
+from matgrad.front.loops import LayeredProgram, carried_adjoint
 from matgrad.front.program import Program
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Diff, Expr, Frob, Sym, substitute
 from matgrad.ir.indexing import Index
-
-ADJOINT_PREFIX = "Δ"
-
-
-def carried_adjoint(base: str, layered: LayeredProgram) -> str:
-    """ΔZ[j], the input of the body derivation: ∂J/∂Z[j]."""
-    return indexing.make(ADJOINT_PREFIX + base, Index(layered.var, 0))
 
 
 @dataclass(frozen=True)

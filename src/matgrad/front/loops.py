@@ -203,6 +203,7 @@ def expand(statements: list[Statement], depth: Mapping[str, int]) -> list[Statem
 
 
 Part = Literal["prologue", "body", "epilogue"]
+ADJOINT_PREFIX = "Δ"
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,11 @@ class LayeredProgram:
                                   loop.pos))
         return replace(self, loop=replace(loop, body=(*loop.body, *body_extra)),
                        epilogue=(*epilogue_extra, *self.epilogue))
+
+
+def carried_adjoint(base: str, layered: LayeredProgram) -> str:
+    """ΔZ[j], the input of a loop body's derivation: ∂J/∂Z[j]."""
+    return indexing.make(ADJOINT_PREFIX + base, Index(layered.var, 0))
 
 
 def _body_reads(loop: Loop) -> Iterator[tuple[str, Let]]:

@@ -15,6 +15,14 @@ from matgrad.ir.expr import Expr
 
 ATTRIBUTES = {"data", "const", "positive", "spd", "symmetric", "onehot"}
 SYMMETRIC_ATTRIBUTES = frozenset({"spd", "symmetric"})  # Xᵀ = X: the matrix must be square
+# Marks that keep a parameter out of the default `wrt`: its gradient is not wanted.
+NOT_DIFFERENTIATED = frozenset({"data", "const"})
+
+
+def differentiated_by_default(attributes: frozenset[str]) -> bool:
+    """Whether a parameter with these marks is differentiated when no `wrt` names any: the
+    one default-`wrt` rule, for flat programs and loops alike."""
+    return not attributes & NOT_DIFFERENTIATED
 
 
 @dataclass(frozen=True)

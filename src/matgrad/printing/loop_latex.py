@@ -7,8 +7,8 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 
 from __future__ import annotations
 
-from matgrad.engine.results import Layers, carried_adjoint
-from matgrad.front.loops import LayeredProgram
+from matgrad.engine.results import Layers
+from matgrad.front.loops import LayeredProgram, carried_adjoint
 from matgrad.ir.dims import SCALAR, Shape
 from matgrad.ir.expr import Expr
 from matgrad.ir.indexing import Index

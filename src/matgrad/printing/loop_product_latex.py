@@ -8,7 +8,8 @@ Invariant: only names that pass `latex_name` reach the output (as for flat deriv
 
 from __future__ import annotations
 
-from matgrad.engine.results import LoopProduct, carried_adjoint
+from matgrad.engine.results import LoopProduct
+from matgrad.front.loops import carried_adjoint
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.indexing import Index

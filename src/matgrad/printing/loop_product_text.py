@@ -8,7 +8,8 @@ forward-over-reverse derivation by hand would use.  Reads the products (LoopProd
 
 from __future__ import annotations
 
-from matgrad.engine.results import LoopProduct, carried_adjoint
+from matgrad.engine.results import LoopProduct
+from matgrad.front.loops import carried_adjoint
 from matgrad.ir import indexing
 from matgrad.ir.expr import Expr
 from matgrad.ir.indexing import Index

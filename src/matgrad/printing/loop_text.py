@@ -5,7 +5,8 @@ Reads a derivation's layered part as data; the flat printer (report) prints each
 
 from __future__ import annotations
 
-from matgrad.engine.results import Layers, carried_adjoint
+from matgrad.engine.results import Layers
+from matgrad.front.loops import carried_adjoint
 from matgrad.ir.indexing import Index
 from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.report import format_steps
