@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import matgrad
-from matgrad.backends import emit as numpy_backend
-from matgrad.backends import numpy_loop
-from matgrad.backends.emit import NumpyGenerator
-from matgrad.backends.numpy_loop import LoopCodegen
 from matgrad.check import CheckReport, parameter_report
+from matgrad.codegen import emit as numpy_backend
+from matgrad.codegen import loop_module as numpy_loop
 from matgrad.codegen import signature as signatures
+from matgrad.codegen.emit import PythonEmitter
+from matgrad.codegen.loop_module import LoopCodegen
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -55,9 +55,9 @@ def test_a_deep_narrow_network_passes() -> None:
 
 def _count_generators(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> int:
     made = [0]
-    flat_init, loop_init = NumpyGenerator.__init__, LoopCodegen.__init__
+    flat_init, loop_init = PythonEmitter.__init__, LoopCodegen.__init__
 
-    def flat(self: NumpyGenerator, *args: Any, **kwargs: Any) -> None:
+    def flat(self: PythonEmitter, *args: Any, **kwargs: Any) -> None:
         made[0] += 1
         flat_init(self, *args, **kwargs)
 
@@ -66,7 +66,7 @@ def _count_generators(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]
         loop_init(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(NumpyGenerator, "__init__", flat)
+        patch.setattr(PythonEmitter, "__init__", flat)
         patch.setattr(LoopCodegen, "__init__", loop)
         run()
     return made[0]

@@ -1,5 +1,5 @@
 """Generated modules fit in 100 columns and pass ruff in every backend, and breaking a long
-statement (backends/layout.py) never changes the Python it is: the broken lines parse to the
+statement (codegen/layout.py) never changes the Python it is: the broken lines parse to the
 same syntax tree as the one-line statement."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from helpers import DEFAULT_BIND, bind_for
 from test_golden_modules import BIND
 
 import matgrad
-from matgrad.backends.layout import WIDTH, fitted, laid_out
+from matgrad.codegen.layout import WIDTH, fitted, laid_out
 
 BACKENDS = ["numpy", "jax", "torch", "cupy", "array-api"]
 LOOPS = {path.stem: path.read_text() for path in sorted((ROOT / "examples").glob("*.mg"))

@@ -158,11 +158,11 @@ def test_relative_imports_resolve_within_the_package() -> None:
 def test_the_loop_generator_uses_only_the_embedding_interface() -> None:
     """The loop module drives the flat generator through its public embedding interface, never
     its private fields (it overwrote five and swapped in a dict whose `in` was always True)."""
-    tree = ast.parse(MODULES["backends.numpy_loop"].read_text(encoding="utf-8"))
+    tree = ast.parse(MODULES["codegen.loop_module"].read_text(encoding="utf-8"))
     private = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                       and node.attr.startswith("_") and isinstance(node.value, ast.Name)
                       and node.value.id.endswith("gen")})
-    assert not private, f"the loop generator reaches into NumpyGenerator: {private}"
+    assert not private, f"the loop generator reaches into PythonEmitter: {private}"
 
 
 # Classes over ~25 methods are one-method-per-node tables (a printer, a lowering, a Lark
@@ -195,3 +195,21 @@ def test_surface_syntax_stays_in_the_front_end() -> None:
                    if not module.startswith("front") for target in targets
                    if target in SURFACE)
     assert not leaks, leaks
+
+
+LIBRARY_TABLES = {"backends.numpy", "backends.numpy_spellings", "backends.numpy_helpers",
+                  "backends.jax", "backends.torch", "backends.cupy", "backends.array_api"}
+
+
+def test_backends_hold_tables_and_the_registry_only() -> None:
+    """The emitter and the assemblers are backend-neutral (codegen/); backends/ is one table
+    per library, the Dask assembler of row blocks and the registry — no classes, and no public
+    function outside the registry and Dask's entry."""
+    backends = {module for module in MODULES if module.startswith("backends.")}
+    assert backends == LIBRARY_TABLES | {"backends.dask", "backends.registry"}
+    for module in sorted(LIBRARY_TABLES):
+        tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+        assert not [node for node in tree.body if isinstance(node, ast.ClassDef)], module
+        public = [node.name for node in tree.body
+                  if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+        assert not public, f"{module} defines {public}: a library module is a table"

@@ -1,6 +1,6 @@
 """Hessian-vector products of layer loops at symbolic depth (engine/loop_second_order.py,
-backends/loop_hvp.py): one module for every depth, equal to the product of the same network
-written out (derived and generated as a flat program) at depths 1–5, to HIPS autograd's at
+codegen/loop_product_module.py): one module for every depth, equal to the product of the same
+network written out (derived and generated as a flat program) at depths 1–5, to HIPS autograd's at
 depth 3, and to central differences of the loop's gradient (the check); the examples, weight
 decay (a scalar family), residual layers that read Z[j-1] twice and random loop bodies; the
 printed recursion, the CLI, and the JAX and PyTorch modules against NumPy's."""

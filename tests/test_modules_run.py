@@ -14,7 +14,7 @@ import pytest
 from helpers import objective_value
 
 import matgrad
-from matgrad.backends.emit import checked_source
+from matgrad.codegen.emit import checked_source
 from matgrad.ir.expr import MatMul
 
 BACKENDS = [name for name, library in (("numpy", "numpy"), ("torch", "torch"), ("jax", "jax"))

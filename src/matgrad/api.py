@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Literal
 
-from matgrad.backends.emit import load_function
-from matgrad.backends.hessian_module import hessian_source
-from matgrad.backends.registry import compiled, module_source
+from matgrad.backends.registry import compiled, hessian_module_source, module_source
 from matgrad.check import CheckReport
 from matgrad.check import check as check_result
+from matgrad.codegen.emit import load_function
 from matgrad.codegen.signature import signature_of
 from matgrad.dense import Blocks, hessian_function
 from matgrad.engine import hessian as engine_hessian
@@ -210,9 +209,9 @@ class Hessian(engine_hessian.Hessian):
 
     def source(self, name: str = "hessian", bind: Mapping[str, str] | None = None) -> str:
         """The NumPy module whose `name(...)` takes the arguments of the gradient's and
-        returns every block as an array (backends/hessian_module.py); refused when a block
+        returns every block as an array (codegen/hessian_module.py); refused when a block
         has no closed form (the Hessian-vector product's module computes it)."""
-        return hessian_source(self, name, bind)
+        return hessian_module_source(self, name, bind)
 
     def compile(self, bind: Mapping[str, str] | None = None,
                 dense: bool = True) -> Callable[..., Blocks]:
@@ -222,7 +221,7 @@ class Hessian(engine_hessian.Hessian):
         dense=False a block in Kronecker form is a KroneckerOperator (`op @ vec(V)`,
         `op.apply(V)`, `op.toarray()`), which never builds the matrix."""
         if dense and all(block is not None for block in self.blocks.values()):
-            return load_function(hessian_source(self, "hessian", bind), "hessian")
+            return load_function(hessian_module_source(self, "hessian", bind), "hessian")
         return hessian_function(self, bind, dense)
 
 

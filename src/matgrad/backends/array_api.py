@@ -11,8 +11,8 @@ first, relu′ is a comparison cast to the dtype (nan kept, as NumPy keeps it), 
 
 from __future__ import annotations
 
-from matgrad.backends.base import Backend
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+from matgrad.codegen.backend import Backend
 
 # Where the standard spells a function differently from NumPy, or takes arrays only.
 _RENAMED: dict[str, tuple[str, str]] = {

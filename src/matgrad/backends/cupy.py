@@ -9,9 +9,9 @@ Arrays stay on the device of the inputs; J and a scalar's gradient come back as 
 
 from __future__ import annotations
 
-from matgrad.backends.base import Backend
 from matgrad.backends.jax import JAX_HELPERS
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+from matgrad.codegen.backend import Backend
 
 CUPY_SPELLINGS: dict[str, tuple[str, str]] = {
     name: (value.replace("np.", "cp."), derivative.replace("np.", "cp."))

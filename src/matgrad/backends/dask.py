@@ -21,9 +21,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from matgrad.backends.emit import NumpyGenerator
 from matgrad.backends.numpy import NUMPY
-from matgrad.backends.numpy_loop import loop_numpy_source
+from matgrad.codegen.emit import PythonEmitter
+from matgrad.codegen.loop_module import loop_module_source
 from matgrad.codegen.names import IdentifierPool
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.results import Derivation, LoopDerivation, Product
@@ -140,9 +140,10 @@ def _numpy_part(derivation: Derivation, name: str,
     # (and an unused one refused) exactly as for the NumPy module.
     signature = signature_of(derivation, name)
     if isinstance(derivation, LoopDerivation):
-        return loop_numpy_source(derivation.layers, name, dict(bind), signature), signature
-    return NumpyGenerator(derivation, name, dict(bind), signature=signature,
-                          backend=NUMPY).generate(), signature
+        return loop_module_source(derivation.layers, NUMPY, name, dict(bind), signature), \
+            signature
+    return PythonEmitter(derivation, NUMPY, name, dict(bind),
+                         signature=signature).generate(), signature
 
 
 def _call(opening: str, function: str, part: Signature, given: Mapping[str, str]) -> list[str]:

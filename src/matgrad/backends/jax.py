@@ -8,8 +8,8 @@ the same name and semantics in `jax.numpy` (a test checks each against SymPy thr
 
 from __future__ import annotations
 
-from matgrad.backends.base import Backend
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+from matgrad.codegen.backend import Backend
 
 JAX_SPELLINGS: dict[str, tuple[str, str]] = {
     name: (value.replace("np.", "jnp."), derivative.replace("np.", "jnp."))

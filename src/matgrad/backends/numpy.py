@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from matgrad.backends.base import Backend
 from matgrad.backends.numpy_helpers import HELPERS
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
+from matgrad.codegen.backend import Backend
 
 NUMPY = Backend(
     name="numpy",

@@ -10,10 +10,6 @@ can shadow it; a test checks), and a module defines only the helpers its functio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from matgrad.backends.layout import fitted
-
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
     """log Σⱼ exp(xᵢⱼ) for every row i, without overflow; a row holding +inf gives +inf and a
@@ -101,18 +97,3 @@ def _row_sum(x):
         raise np.linalg.LinAlgError(SINGULAR) from None
 ''',
 }
-# The message of _inv and _solve, a constant of the module that uses them.
-SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
-                    "inputs (its determinant is 0), so the inverse does not exist there")
-
-
-def helper_lines(used: set[str], table: Mapping[str, str] = HELPERS,
-                 singular: bool = True) -> list[str]:
-    """The module-level definitions of the helpers a generated function calls (from a
-    backend's `table`), after the SINGULAR message when the inverse helpers read it."""
-    lines: list[str] = []
-    if singular and used & {"_inv", "_solve"}:
-        lines += [*fitted(f"SINGULAR = ({SINGULAR_MESSAGE!r})", 0), "", ""]
-    for helper in sorted(used):
-        lines += [*table[helper].splitlines(), "", ""]
-    return lines

@@ -13,21 +13,23 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from matgrad.backends.array_api import ARRAY_API
-from matgrad.backends.base import Backend
 from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
-from matgrad.backends.emit import (
-    NumpyGenerator,
+from matgrad.backends.jax import JAX
+from matgrad.backends.numpy import NUMPY
+from matgrad.backends.torch import TORCH
+from matgrad.codegen.backend import Backend
+from matgrad.codegen.emit import (
+    PythonEmitter,
     accepting_declared_names,
     checked_source,
     load_function,
 )
-from matgrad.backends.jax import JAX
-from matgrad.backends.loop_hvp import loop_product_source
-from matgrad.backends.numpy import NUMPY
-from matgrad.backends.numpy_loop import loop_numpy_source
-from matgrad.backends.torch import TORCH
+from matgrad.codegen.hessian_module import hessian_source
+from matgrad.codegen.loop_module import loop_module_source
+from matgrad.codegen.loop_product_module import loop_product_source
 from matgrad.codegen.signature import Signature, signature_of
+from matgrad.engine.hessian import Hessian
 from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UsageError
@@ -81,8 +83,8 @@ def _module_text(derivation: Derivation, name: str, bind: Mapping[str, str] | No
 
 def _flat_module(derivation: Derivation, name: str, bind: dict[str, str], signature: Signature,
                  backend: Backend, checks: bool) -> str:
-    return NumpyGenerator(derivation, name, bind, signature=signature, checks=checks,
-                          backend=backend).generate()
+    return PythonEmitter(derivation, backend, name, bind, signature=signature,
+                         checks=checks).generate()
 
 
 def _loop_checks(checks: bool) -> None:
@@ -94,13 +96,13 @@ def _loop_checks(checks: bool) -> None:
 def _loop_module(derivation: LoopDerivation, name: str, bind: dict[str, str],
                  signature: Signature, backend: Backend, checks: bool) -> str:
     _loop_checks(checks)
-    return loop_numpy_source(derivation.layers, name, bind, signature, backend)
+    return loop_module_source(derivation.layers, backend, name, bind, signature)
 
 
 def _loop_product_module(derivation: LoopProduct, name: str, bind: dict[str, str],
                          signature: Signature, backend: Backend, checks: bool) -> str:
     _loop_checks(checks)
-    return loop_product_source(derivation, name, bind, signature, backend)
+    return loop_product_source(derivation, backend, name, bind, signature)
 
 
 # The module of each kind of result (every kind has an entry: tests/test_kinds.py).
@@ -108,6 +110,12 @@ MODULES: dict[type[Derivation], Callable[[Any, str, dict[str, str], Signature, B
                                          str]] = {
     Derivation: _flat_module, Product: _flat_module, LoopDerivation: _loop_module,
     LoopProduct: _loop_product_module}
+
+
+def hessian_module_source(hessian: Hessian, name: str = "hessian",
+                          bind: Mapping[str, str] | None = None) -> str:
+    """The NumPy module of a Hessian's blocks (codegen/hessian_module.py)."""
+    return hessian_source(hessian, NUMPY, name, bind)
 
 
 def compiled(derivation: Derivation, name: str = "value_and_grad",

@@ -12,7 +12,7 @@ inputs' dtype and device: `float_type` and `float_device`, read from the inputs 
 
 from __future__ import annotations
 
-from matgrad.backends.base import Backend
+from matgrad.codegen.backend import Backend
 
 
 def _promote(alias: str, arrays: list[str]) -> list[str]:

@@ -29,7 +29,7 @@ MODULE_NAMES = frozenset({
     "jnp", "torch", "cp", "dask", "da", "xp", "array_namespace",
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
-# The Hessian module's own (backends/hessian_module.py): its parts function and assembly.
+# The Hessian module's own (codegen/hessian_module.py): its parts function and assembly.
 HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_kronecker_block", "_assemble_hessian",
                                   "_BLOCKS"})
 

@@ -2,7 +2,7 @@
 expressions (lowered and planned when they are written), gradient stores, loops over layers
 and conditional blocks.  A flat module is a list of assignments and stores; a layered module
 adds a forward loop, an epilogue and a backward loop whose last layer differs (`When`).  One
-walker (backends/emit.py `emit_statements`) writes both.
+walker (codegen/emit.py `emit_statements`) writes both.
 
 Invariant: a value computed inside a loop or a conditional block is known only inside it (a
 loop's value holds its last iteration's; a conditional one may not have been computed): the

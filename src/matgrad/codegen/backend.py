@@ -1,5 +1,5 @@
 """What a backend is: a table of spellings plus capability flags, read by the one generator
-(backends/emit.py) for every array library.
+(codegen/emit.py) for every array library.
 
 A backend names its array module (`np`, `jnp`), the lines that import it, how it spells each
 elementwise function and its derivative, the helpers a module may define, whether a fresh

@@ -13,6 +13,7 @@ string).  A statement with nothing to break is returned as it is.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 WIDTH = 100
 _PACKED = 30  # items up to this long share lines
@@ -212,3 +213,19 @@ def _last_space_outside_fields(text: str, limit: int) -> int | None:
         elif char == " " and depth == 0 and index > 0:
             best = index
     return best
+
+
+# The message of _inv and _solve, a constant of the module that uses them.
+SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
+                    "inputs (its determinant is 0), so the inverse does not exist there")
+
+
+def helper_lines(used: set[str], table: Mapping[str, str], singular: bool) -> list[str]:
+    """The module-level definitions of the helpers a generated function calls (from a
+    backend's `table`), after the SINGULAR message when the inverse helpers read it."""
+    lines: list[str] = []
+    if singular and used & {"_inv", "_solve"}:
+        lines += [*fitted(f"SINGULAR = ({SINGULAR_MESSAGE!r})", 0), "", ""]
+    for helper in sorted(used):
+        lines += [*table[helper].splitlines(), "", ""]
+    return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matgrad.backends.base import Backend
+from matgrad.codegen.backend import Backend
 from matgrad.front.program import Program
 from matgrad.ir.dims import SCALAR
 

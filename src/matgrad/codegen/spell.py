@@ -1,7 +1,7 @@
 """Spelling: each operation of the array program as Python text of a backend, one method per
 operation (a printer table), with Python's precedence for parenthesising.
 
-A value is written inline where it is read once; the generator (backends/emit.py) decides
+A value is written inline where it is read once; the generator (codegen/emit.py) decides
 which values get names (`text`), and an operand that must be an atom (the argument of vdot, of
 a helper) is given one (`atom`).
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matgrad.backends.base import Backend
 from matgrad.codegen.array_program import Value
+from matgrad.codegen.backend import Backend
 from matgrad.errors import CodegenError
 from matgrad.ir.dims import SCALAR, Dim, Shape
 

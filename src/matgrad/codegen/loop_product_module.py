@@ -9,7 +9,7 @@ Forward-over-reverse in two sweeps (engine/loop_second_order.py):
     backward:  for j = k…1: the body's named adjoints (Δ[j]) and tangents (Ȧ[j]), the
                components of W[j], b[j], then ΔZ[j-1] and Δ̇Z[j-1] for the layer below.
 The module is statements (codegen/statements.py) written by the walker of every module;
-every expression is emitted by `NumpyGenerator` through the loop module's embedding, so a
+every expression is emitted by `PythonEmitter` through the loop module's embedding, so a
 layer's code is what the flat product's module would hold for it.
 
 Invariants: as the loop module's (depth from the lists, every list and shape checked at entry,
@@ -21,10 +21,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import replace
 
-from matgrad.backends.base import Backend
-from matgrad.backends.emit import NumpyGenerator, emit_statements
-from matgrad.backends.numpy import NUMPY
-from matgrad.backends.numpy_loop import LoopCodegen
+from matgrad.codegen.backend import Backend
+from matgrad.codegen.emit import PythonEmitter, emit_statements
+from matgrad.codegen.loop_module import LoopCodegen
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
 from matgrad.engine.results import Layers, LoopProduct
@@ -37,13 +36,12 @@ from matgrad.ir.text import to_text
 
 
 class LoopProductCodegen(LoopCodegen):
-    def __init__(self, product: LoopProduct, function_name: str, bind: dict[str, str],
-                 signature: Signature | None = None, backend: Backend = NUMPY) -> None:
+    def __init__(self, product: LoopProduct, backend: Backend, function_name: str,
+                 bind: dict[str, str], signature: Signature | None = None) -> None:
         layers = product.layers
         # Every family of the two sweeps is stored in its list.
-        super().__init__(layers, function_name, bind, frozenset(),
-                         signature=signature or loop_signature(layers, function_name),
-                         backend=backend)
+        super().__init__(layers, backend, function_name, bind, frozenset(),
+                         signature=signature or loop_signature(layers, function_name))
         self.product = product
 
     def generate(self) -> str:
@@ -135,7 +133,7 @@ class LoopProductCodegen(LoopCodegen):
                                "numbers to the arrays' type; use the numpy backend.")
         return self._product_module(arguments, checks + lines)
 
-    def _backward_sweep(self, body_gen: NumpyGenerator, first: Layers,
+    def _backward_sweep(self, body_gen: PythonEmitter, first: Layers,
                         grad_lists: dict[str, str], backward_locals: dict[str, str],
                         dot_locals: dict[str, str]) -> Loop:
         """for j = k…1: the body's named values, adjoints and components, then (but at the
@@ -223,9 +221,9 @@ class LoopProductCodegen(LoopCodegen):
             arguments, body)
 
 
-def loop_product_source(product: LoopProduct, name: str, bind: dict[str, str],
-                        signature: Signature | None = None, backend: Backend = NUMPY) -> str:
-    return LoopProductCodegen(product, name, bind, signature, backend).generate()
+def loop_product_source(product: LoopProduct, backend: Backend, name: str,
+                        bind: dict[str, str], signature: Signature | None = None) -> str:
+    return LoopProductCodegen(product, backend, name, bind, signature).generate()
 
 
 __all__ = ["LoopProductCodegen", "loop_product_source"]

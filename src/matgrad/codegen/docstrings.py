@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from matgrad.backends.layout import WIDTH
+from matgrad.codegen.layout import WIDTH
 from matgrad.engine.results import Derivation, Product
 from matgrad.ir.expr import Apply, Expr, RowApply, RowGrad
 from matgrad.ir.text import to_text

@@ -10,8 +10,8 @@ arrays, and runs
                gradients with ΔZ[j] = delta_Z, then delta_Z = ∂J/∂Z[j-1] for the next layer.
 The module is built as statements (codegen/statements.py: assignments, gradient stores, the two
 loops, the block of the layers but the first) and written by the one walker of every module
-(backends/emit.py `emit_statements`): each expression is lowered, planned and spelled by a
-`NumpyGenerator` of its part, so the loop body is the code the flat module would contain for
+(codegen/emit.py `emit_statements`): each expression is lowered, planned and spelled by a
+`PythonEmitter` of its part, so the loop body is the code the flat module would contain for
 one layer (CSE, in-place chains, f′ through the cached Z, 1ᵀΔ as a row sum).  Which families
 can live in per-layer locals is read off the lowered backward and epilogue code before
 anything is written, so the module is generated once.
@@ -27,13 +27,11 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from matgrad.backends.base import Backend
-from matgrad.backends.emit import Embedding, NumpyGenerator, emit_statements
-from matgrad.backends.entry import array_type_lines
-from matgrad.backends.layout import laid_out
-from matgrad.backends.numpy import NUMPY
-from matgrad.backends.numpy_helpers import helper_lines
 from matgrad.codegen.array_program import names_read
+from matgrad.codegen.backend import Backend
+from matgrad.codegen.emit import Embedding, PythonEmitter, emit_statements
+from matgrad.codegen.entry import array_type_lines
+from matgrad.codegen.layout import helper_lines, laid_out
 from matgrad.codegen.lower import Lowering, fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -89,9 +87,9 @@ AGREE_HELPER = '''def _agree(sizes, key, value, side, name, layer=None):
 
 
 class LoopCodegen:
-    def __init__(self, derivation: Layers, function_name: str,
+    def __init__(self, derivation: Layers, backend: Backend, function_name: str,
                  bind: dict[str, str], local_families: frozenset[str] | None = None,
-                 signature: Signature | None = None, backend: Backend = NUMPY) -> None:
+                 signature: Signature | None = None) -> None:
         self.backend = backend
         self.locals_read_later: set[str] = set()
         self.derivation = derivation
@@ -203,14 +201,14 @@ class LoopCodegen:
 
     # ---- per-part generators ------------------------------------------------------------------
 
-    def generator(self, part: Derivation) -> NumpyGenerator:
+    def generator(self, part: Derivation) -> PythonEmitter:
         """A generator for one part, emitting into this module through its embedding."""
         bind = self.part_bind(part)
         names = [*part.program.shapes, *part.program.definitions, *part.adjoints]
         embedding = Embedding(self.names, self.helpers,
                               {name: self.name_text(name) for name in names}, self.dim_text)
-        return NumpyGenerator(part, self.function_name, bind, typed_sizes=False,
-                              embedding=embedding, backend=self.backend)
+        return PythonEmitter(part, self.backend, self.function_name, bind, typed_sizes=False,
+                             embedding=embedding)
 
     # ---- the function -------------------------------------------------------------------------
 
@@ -410,7 +408,7 @@ class LoopCodegen:
             for line in later_lines)}
         return self._module(arguments, checks + lines)
 
-    def _backward_loop(self, body_gen: NumpyGenerator, grad_lists: dict[str, str]) -> Loop:
+    def _backward_loop(self, body_gen: PythonEmitter, grad_lists: dict[str, str]) -> Loop:
         """for j = k…1: the body's adjoints and gradients with ΔZ[j] = delta_Z, then (but at
         the first layer) delta_Z = ∂J/∂Z[j-1] for the next one."""
         layered, body = self.layered, self.derivation.body
@@ -531,13 +529,13 @@ def _plus(text: str, amount: int) -> str:
     return text if amount == 0 else f"{text} {'+' if amount > 0 else '-'} {abs(amount)}"
 
 
-def loop_numpy_source(derivation: Layers, name: str, bind: dict[str, str],
-                      signature: Signature | None = None, backend: Backend = NUMPY) -> str:
+def loop_module_source(derivation: Layers, backend: Backend, name: str, bind: dict[str, str],
+                       signature: Signature | None = None) -> str:
     signature = signature or loop_signature(derivation, name)
-    generator = LoopCodegen(derivation, name, bind, signature=signature, backend=backend)
+    generator = LoopCodegen(derivation, backend, name, bind, signature=signature)
     source = generator.generate()
     if not generator.locals_read_later:
         return source
     # A family kept in a per-layer local that the code after the forward loop reads after all
     # (the analysis missed a read) is stored in its list instead: never a wrong value.
-    return LoopCodegen(derivation, name, bind, frozenset(), signature, backend).generate()
+    return LoopCodegen(derivation, backend, name, bind, frozenset(), signature).generate()

@@ -8,8 +8,8 @@
   after the adjoint they are, `delta_A`, where they are one); each statement's in-place updates
   are planned on the values (codegen/inplace.py) before it is written; `del` after a local's
   last use (codegen/liveness.py);
-- emit: each value spelled by a `Backend` table (backends/spell.py), inline where it is read
-  once; the module assembled with cheap entry checks (backends/entry.py).
+- emit: each value spelled by a `Backend` table (codegen/spell.py), inline where it is read
+  once; the module assembled with cheap entry checks (codegen/entry.py).
 
 Safety invariant: no user text reaches the code except identifiers that pass `python_name`
 (valid, not keywords, not dunders, not clashing with generated names) and numeric literals
@@ -26,19 +26,17 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from matgrad.backends.base import Backend
-from matgrad.backends.docstrings import Docstrings, docstrings
-from matgrad.backends.entry import EntryPoint, entry_checks
-from matgrad.backends.layout import WIDTH, laid_out
-from matgrad.backends.numpy import NUMPY
-from matgrad.backends.numpy_helpers import helper_lines
-from matgrad.backends.spell import ATOM, UNARY, Code, Spelling, wrap
 from matgrad.codegen.array_program import Value
+from matgrad.codegen.backend import Backend
+from matgrad.codegen.docstrings import Docstrings, docstrings
+from matgrad.codegen.entry import EntryPoint, entry_checks
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
+from matgrad.codegen.layout import WIDTH, helper_lines, laid_out
 from matgrad.codegen.liveness import release_dead, release_layers, release_locals
 from matgrad.codegen.lower import Lowering
 from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
 from matgrad.codegen.signature import Signature, flat_signature, returned_mapping
+from matgrad.codegen.spell import ATOM, UNARY, Code, Spelling, wrap
 from matgrad.codegen.statements import Assign, Line, Release, Statement, Store
 from matgrad.codegen.transposes import lift_transposes
 from matgrad.engine.results import Derivation, Product
@@ -62,14 +60,14 @@ class Embedding:
     dim_text: Callable[[str], str]
 
 
-class NumpyGenerator(Spelling):
+class PythonEmitter(Spelling):
     """One module's code: lowering, planning and emission state for a derivation (or, with an
     `embedding`, for one part of a loop module, statement by statement)."""
 
-    def __init__(self, derivation: Derivation, function_name: str = "value_and_grad",
-                 bind: dict[str, str] | None = None, typed_sizes: bool = True,
-                 signature: Signature | None = None, checks: bool = True,
-                 embedding: Embedding | None = None, backend: Backend = NUMPY,
+    def __init__(self, derivation: Derivation, backend: Backend,
+                 function_name: str = "value_and_grad", bind: dict[str, str] | None = None,
+                 typed_sizes: bool = True, signature: Signature | None = None,
+                 checks: bool = True, embedding: Embedding | None = None,
                  documented: Docstrings | None = None) -> None:
         self.backend = backend
         self.documented = documented  # what the module says it computes, if not the default
@@ -484,7 +482,7 @@ def _wrapped_words(text: str) -> list[str]:
 
 
 def emit_statements(statements: Sequence[Statement],
-                    parts: Mapping[str, NumpyGenerator]) -> list[str]:
+                    parts: Mapping[str, PythonEmitter]) -> list[str]:
     """The lines of `statements`, each expression lowered, planned and spelled by the
     generator of its part; a value computed inside a block is forgotten when the block ends."""
     lines: list[str] = []
