@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from matgrad.engine.history import Edit, History, Step
 from matgrad.engine.results import Derivation
-from matgrad.errors import UnsupportedError
+from matgrad.errors import RuleError, UnsupportedError
 from matgrad.front.program import Program
 from matgrad.front.read import refuse_let_bound
 from matgrad.ir import indexing
@@ -112,6 +112,10 @@ class Engine(GuardContext):
         self.differentiate_rules = rules.indexed("differentiate")
         self.isolate_rules = rules.phase("isolate")
         self.readoff_rules = rules.phase("readoff")
+        self.read_by: dict[str, Rule] = {}  # parameter → the read-off rule that read it
+        if not self.readoff_rules:
+            raise RuleError("the rules have no readoff phase: nothing would read a gradient "
+                            "off dJ (rules/readoff.rules).")
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
         self.steps: list[Step] = []
         self.dims: dict[str, object] = dict.fromkeys(program.dims)
@@ -205,6 +209,7 @@ class Engine(GuardContext):
         for rule in self.readoff_rules:
             coefficient = self._apply(rule, term)
             if coefficient is not None:
+                self.read_by.setdefault(term.b.x.name, rule)
                 return term.b.x.name, coefficient
         return None
 
@@ -347,7 +352,8 @@ class Engine(GuardContext):
             self._splice(index, tidied)
             self.steps.append(Step(rule.name, rule.cites, node, index, path,
                                    tuple(dict.fromkeys(used)), expands, len(self.steps),
-                                   before_at, self.history.now, history=self.history))
+                                   before_at, self.history.now, history=self.history,
+                                   phase=rule.phase))
             expands = None
             # New terms (which may hold a d(…)) fill index … index + len(tidied) − 1.
             end += len(tidied) - 1
@@ -435,9 +441,12 @@ class Engine(GuardContext):
             else:
                 gradient = Zero(*self.shapes[parameter])
             gradients[parameter] = gradient
-            self.steps.append(Step("read-gradient", ("17",), parameter, 0, (), (), None,
+            # The read-off rule that read this parameter's terms (a zero gradient, read off
+            # no term, cites the phase's first rule: dJ has no term in d(parameter)).
+            rule = self.read_by.get(parameter, self.readoff_rules[0])
+            self.steps.append(Step(rule.name, rule.cites, parameter, 0, (), (), None,
                                    len(self.steps), self.history.now, None, (gradient,),
-                                   history=self.history))
+                                   history=self.history, phase=rule.phase))
         names: dict[Expr, Expr] = {
             definition: Sym(name) for name, definition in self.program.definitions.items()
             if definition.children() and name != self.program.objective}

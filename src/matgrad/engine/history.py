@@ -115,6 +115,8 @@ class Step:
     result: tuple[Expr, ...] = ()
     shown_term: tuple[int, Expr] | None = None
     history: History = field(default_factory=History, compare=False, repr=False)
+    # The phase of the rule (rules/*.rules `@phase`): differentiate, isolate or readoff.
+    phase: str = "isolate"
 
     @property
     def before(self) -> tuple[Expr, ...]:

@@ -270,20 +270,15 @@ def to_latex(expr: Expr, shapes: dict[str, Shape] | None = None) -> str:
 # ---- derivations ------------------------------------------------------------------------------
 
 
-def _kind(step: Step) -> str:
-    return "readoff" if step.rule == "read-gradient" else (
-        "differentiate" if step.rule.startswith("d-") else "isolate")
-
-
 def _groups(steps: list[Step]) -> list[list[Step]]:
     groups: list[list[Step]] = []
     for step in steps:
-        if step.rule == "read-gradient":
+        if step.phase == "readoff":
             groups.append([step])
             continue
         last = groups[-1] if groups else None
-        if (last and last[-1].rule != "read-gradient" and last[-1].node == step.node
-                and _kind(last[-1]) == _kind(step) and step.expands is None):
+        if (last and last[-1].phase != "readoff" and last[-1].node == step.node
+                and last[-1].phase == step.phase and step.expands is None):
             last.append(step)
         else:
             groups.append([step])
@@ -330,7 +325,7 @@ def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
             f"{latex_name(name, derivation.shapes[name] != SCALAR)} = "
             f"{printer(derivation.program.definitions[name])}" for name in invented)
         lines.append(f"&\\text{{where }} {named} && \\text{{(naming the intermediates)}}")
-    first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
+    first = next((step for step in derivation.steps if step.phase != "readoff"), None)
     if first is not None:
         start, *more = opening_lines(first.before, printer)
         lines.append(" \\\\\n".join([f"d{objective} &= {start}",
@@ -340,7 +335,7 @@ def derivation_lines(derivation: Derivation, narrow: bool = False) -> list[str]:
                                derivation.program.symmetric)
     for group in _groups(derivation.steps):
         step = group[-1]
-        if step.rule == "read-gradient":
+        if step.phase == "readoff":
             name = latex_name(step.node, derivation.shapes.get(step.node) != SCALAR)
             written = textbook(step.after[0])
             parts = state_lines(written.terms if isinstance(written, Add) else (written,), printer)

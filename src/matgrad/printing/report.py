@@ -143,14 +143,14 @@ def format_steps(derivation: Derivation, style: Style = "unicode") -> str:
                           f"{to_text(derivation.program.definitions[name], style)}"
                           for name in invented)
         lines.append(f"where {named}  (naming the intermediates)")
-    first = next((step for step in derivation.steps if step.rule != "read-gradient"), None)
+    first = next((step for step in derivation.steps if step.phase != "readoff"), None)
     if first is not None:
         lines.append(f"d{objective} = {_state_text(first.before, style)}")
     number = 0
     body: list[tuple[str, str]] = []
     for step in derivation.steps:
         number += 1
-        if step.rule == "read-gradient":
+        if step.phase == "readoff":
             name = pretty_name(step.node, style)
             body.append((f"{number:3d}. ∂{objective}/∂{name} = {to_text(step.after[0], style)}",
                          cite_text(step.cites)))
