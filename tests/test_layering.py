@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("printing",),
     ("codegen",),
     ("backends",),
-    ("check", "dense", "linear_maps"),
+    ("check", "dense", "linear_maps", "optimize"),
     ("edges",),
     ("api", "cli", "docgen", "pdf", "__main__", "__init__"),
 ]

@@ -35,6 +35,7 @@ from matgrad.front.read import TOO_DEEP, chosen_wrt, read_for_derivation, read_p
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Expr
 from matgrad.ir.text import Style
+from matgrad.optimize import ScipyProblem
 from matgrad.printing.latex import hessian_latex
 from matgrad.printing.outputs import JUPYTER_LATEX, LATEX, STEPS, TEXT, display_math
 from matgrad.printing.report import format_hessian
@@ -128,6 +129,13 @@ class Derivation:
                 rows: str | None = None) -> Callable[..., Any]:
         """The generated function, executed in a fresh namespace."""
         return compiled(self.result, name, bind, backend, checks=checks, rows=rows)
+
+    def scipy(self, bind: Mapping[str, str] | None = None,
+              sizes: Mapping[str, int] | None = None, **data: Any) -> ScipyProblem:
+        """The objective as SciPy's optimizers take it: `fun`, `jac`, `hessp` and `hess` of
+        one flat vector over the parameters in `wrt` order, with `pack(w=…)` and `unpack(x)`
+        (matgrad/optimize.py); `data` gives every other argument by its program name."""
+        return ScipyProblem(self.result, data, bind, sizes)
 
     def row_blocks(self, rows: str | None = None) -> RowBlocks:
         """Whether J is a sum over the row blocks of its data, J = Σ_b J_b + p (the Dask
