@@ -2,7 +2,9 @@
 
 Sizes are symbols, so a cost is a polynomial in "a large size N" (a literal size is a
 coefficient, a named one a power of N), compared by its leading terms: a·bᵀ·X becomes a·(bᵀX),
-never an n×n outer product first.  The written order is kept on ties.
+never an n×n outer product first.  A sub-chain whose product is already computed costs
+nothing: yᵀX w with A = X w at hand is yᵀA, and X is not read again.  The written order is
+kept on ties.
 
 Invariants: the bracketing changes the order of evaluation only, never the operands or their
 order (matrix products associate); chains with a ones factor (a broadcast or a row sum), an
@@ -75,9 +77,13 @@ def best_bracketing(expr: MatMul, shape: Callable[[Expr], Shape],
             for split in range(i, j):
                 _, left_cost, left = best[(i, split)]
                 _, right_cost, right = best[(split + 1, j)]
-                total = left_cost + right_cost + _cost(shapes[i][0], shapes[split][1],
-                                                       shapes[j][1])
-                options.append((_key(total), total, MatMul(left, right)))
+                product = MatMul(left, right)
+                # A sub-chain already computed (A = X w, at hand when yᵀX w is lowered) costs
+                # nothing more: the chain is bracketed around the values available.
+                total = Counter() if is_whole(product) else (
+                    left_cost + right_cost + _cost(shapes[i][0], shapes[split][1],
+                                                   shapes[j][1]))
+                options.append((_key(total), total, product))
             best[(i, j)] = min(options, key=lambda option: option[0])
     key, _, tree = best[(0, count - 1)]
     if tree == expr or key >= _key(_tree_cost(expr, set(operands), shape)):

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.chain import best_bracketing, ones_shape
+from matgrad.codegen.factor import common_factor
 from matgrad.codegen.plan import plan_shared_values
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE
@@ -195,6 +196,10 @@ class Lowering:
         return self._value("eye", (), size, size, (expr.size,))
 
     def _add(self, expr: Add) -> Value:
+        factored = common_factor(expr, self._known, lambda product: best_bracketing(
+            product, self.full_shape, self._known) or product)
+        if factored is not None:
+            return self.lower(factored)
         args, signs = [], []
         shape: Shape = SCALAR
         for term in expr.terms:
