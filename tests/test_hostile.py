@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matgrad
-from matgrad.docgen import errors_markdown, rules_markdown
+from matgrad.docgen import errors_markdown, json_markdown, rules_markdown
 from matgrad.front import syntax
 from matgrad.front.expressions import Resolver as _Resolver
 from matgrad.ir.expr import Add, Diff, Expr, Sum, Sym
@@ -236,6 +236,8 @@ def test_generated_docs_are_up_to_date() -> None:
         "docs/rules.md is stale: run python -m matgrad.docgen"
     assert (docs / "errors.md").read_text(encoding="utf-8") == errors_markdown() + "\n", \
         "docs/errors.md is stale: run python -m matgrad.docgen"
+    assert (docs / "json.md").read_text(encoding="utf-8") == json_markdown() + "\n", \
+        "docs/json.md is stale: run python -m matgrad.docgen"
 
 
 INJECTION_KEY = 'x"""\nimport os; os.system("echo INJECTED > pwn.txt")\n"""'

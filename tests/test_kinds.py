@@ -20,11 +20,13 @@ from matgrad.engine.results import (
     Product,
 )
 from matgrad.engine.row_loops import ROW_BLOCKS
+from matgrad.printing.json_output import KIND_NAMES
 from matgrad.printing.outputs import JUPYTER_LATEX, LATEX, STEPS, TEXT
 
 TABLES: dict[str, dict[type[Derivation], Any]] = {
     "TEXT": TEXT, "STEPS": STEPS, "LATEX": LATEX, "JUPYTER_LATEX": JUPYTER_LATEX,
-    "MODULES": MODULES, "CHECKS": CHECKS, "PRODUCTS": PRODUCTS, "ROW_BLOCKS": ROW_BLOCKS}
+    "MODULES": MODULES, "CHECKS": CHECKS, "PRODUCTS": PRODUCTS, "ROW_BLOCKS": ROW_BLOCKS,
+    "KIND_NAMES": KIND_NAMES}
 
 FLAT = "X: t x n, data\ny: t x 1, data\nw: n x 1\nJ = sum(softplus(X*w)) - y'*X*w"
 LOOP = ("X: t x n, data\nY: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x n\n"

@@ -13,7 +13,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "matgrad"
 
 # Top to bottom: a module may import from its own layer and from the layers listed before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "limits", "resources", "functions"),
+    ("errors", "limits", "resources", "functions", "version"),
     ("ir",),
     ("front",),
     ("rewrite",),

@@ -13,9 +13,10 @@ from matgrad.errors import (
     UnsupportedError,
     UsageError,
 )
+from matgrad.version import VERSION
 
 __all__ = [
     "CheckReport", "CodegenError", "Derivation", "MatgradError", "MatgradSyntaxError", "RuleError",
     "ShapeError", "UnsupportedError", "UsageError", "check", "derive", "parse",
 ]
-__version__ = "0.1.0"
+__version__ = VERSION

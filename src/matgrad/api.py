@@ -37,7 +37,7 @@ from matgrad.ir.expr import Expr
 from matgrad.ir.text import Style
 from matgrad.optimize import ScipyProblem
 from matgrad.printing.latex import hessian_latex
-from matgrad.printing.outputs import JUPYTER_LATEX, LATEX, STEPS, TEXT, display_math
+from matgrad.printing.outputs import JUPYTER_LATEX, LATEX, STEPS, TEXT, display_math, json_of
 from matgrad.printing.report import format_hessian
 from matgrad.printing.rows import row_blocks_latex, row_blocks_text
 from matgrad.rewrite.rules import RuleSet, load_rules
@@ -45,11 +45,8 @@ from matgrad.rewrite.rules import RuleSet, load_rules
 Names = Literal["guide", "inline"]
 
 
-class Derivation:
-    """The result of `derive`: the engine's `result` — one of the kinds of engine/results.py
-    (a gradient, a Hessian-vector product, a loop's or a loop's product) — with the ways to
-    print, typeset, check and generate it.  Each way looks the kind up in a table
-    (printing/outputs.py, backends/registry.py, check.py), so no method tests a kind."""
+class ResultView:
+    """The fields every kind of result has, read from the engine's `result`."""
 
     __slots__ = ("result",)
 
@@ -91,6 +88,15 @@ class Derivation:
     def notes(self) -> list[str]:
         return self.result.notes
 
+
+class Derivation(ResultView):
+    """The result of `derive`: the engine's `result` — one of the kinds of engine/results.py
+    (a gradient, a Hessian-vector product, a loop's or a loop's product) — with the ways to
+    print, typeset, check and generate it.  Each way looks the kind up in a table
+    (printing/outputs.py, backends/registry.py, check.py), so no method tests a kind."""
+
+    __slots__ = ()
+
     # ---- shown ----------------------------------------------------------------------------
 
     def text(self, style: Style = "unicode") -> str:
@@ -105,6 +111,14 @@ class Derivation:
 
     def steps_text(self, style: Style = "unicode") -> str:
         return STEPS[type(self.result)](self.result, style)
+
+    def json(self, backends: Sequence[str] = (), bind: Mapping[str, str] | None = None
+             ) -> dict[str, Any]:
+        """The result as JSON data under matgrad's versioned schema (docs/json.md): gradients
+        and definitions in text, ASCII and LaTeX, the steps, and the generated module of each
+        of `backends`."""
+        modules = {backend: self.source(backend, bind=bind) for backend in backends}
+        return json_of(self.result, modules)
 
     def numpy_source(self, name: str = "value_and_grad",
                      bind: Mapping[str, str] | None = None, *, checks: bool = True) -> str:

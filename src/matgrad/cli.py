@@ -8,6 +8,7 @@ an internal error with exit status 3.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -21,6 +22,8 @@ from matgrad.errors import MatgradError, UsageError
 from matgrad.ir.text import Style
 from matgrad.limits import MAX_SOURCE_CHARS, exceeded
 from matgrad.pdf import write_pdf
+from matgrad.printing.json_output import error_json
+from matgrad.version import VERSION
 
 EXAMPLES = """\
 examples:
@@ -55,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Derive gradients of matrix objectives step by step, with the identities "
                     "of Delong's Practical Guide to Matrix Calculus for Deep Learning.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matgrad {VERSION}")
     parser.add_argument("file", nargs="?", help="a program file (.mg); '-' reads stdin")
     parser.add_argument("-e", "--expr", metavar="SOURCE", help="the program as a string")
     parser.add_argument("--wrt", metavar="W,b", help="differentiate with respect to these "
@@ -103,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="print the derivation as a LaTeX align* fragment")
     parser.add_argument("--standalone", action="store_true",
                         help="with --latex: a complete document for pdflatex")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result (or the error) as one JSON object under the "
+                        "schema of docs/json.md: gradients and definitions in text, ASCII "
+                        "and LaTeX, the steps; with --numpy/--backend the module too, with "
+                        "--check its report")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the output (--latex, --numpy or the gradients) to FILE")
     parser.add_argument("--pdf", metavar="FILE.pdf",
@@ -192,6 +201,13 @@ def run(argv: Sequence[str]) -> int:
         report = check(derivation, _sizes(args.sizes), seed=args.seed or 0, bind=bind,
                        backend=args.backend or "numpy")
         status = 0 if report.passed else 1
+    if args.json:
+        backends = [args.backend or "numpy"] if args.numpy or args.backend else []
+        found = derivation.json(backends, bind)
+        if report is not None:
+            found["check"] = {"passed": report.passed, "text": str(report)}
+        _emit(json.dumps(found, ensure_ascii=False, indent=1) + "\n", args.output)
+        return status
     if args.pdf:
         write_pdf(derivation.latex(standalone=True), Path(args.pdf))
         print(f"wrote {args.pdf}")
@@ -265,6 +281,13 @@ def _check_flags(args: argparse.Namespace) -> None:
     if outputs and text_only:
         raise UsageError(f"{' and '.join(text_only)} change the printed gradients, which "
                          f"{outputs[0]} replaces: leave out one of them.")
+    if args.json and (args.latex or args.pdf or args.steps or args.ascii or args.hessian):
+        given = [flag for flag, on in (("--latex", args.latex), ("--pdf", args.pdf),
+                                       ("--steps", args.steps), ("--ascii", args.ascii),
+                                       ("--hessian", args.hessian)) if on]
+        raise UsageError(f"--json holds the steps, the LaTeX and the ASCII forms itself; "
+                         f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not taken "
+                         "with it (the Hessian's blocks have no JSON form yet).")
     if args.pdf and args.output:
         raise UsageError("--pdf names its own output file; leave out -o.")
     check_only = [flag for flag, given in (("--sizes", args.sizes is not None),
@@ -300,7 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
     except MatgradError as exc:
-        print(f"matgrad: error: {exc}", file=sys.stderr)
+        if "--json" in argv:  # the error as the JSON a client reads, on stdout
+            print(json.dumps(error_json(exc), ensure_ascii=False, indent=1))
+        else:
+            print(f"matgrad: error: {exc}", file=sys.stderr)
         return 2
     except RecursionError:
         print("matgrad: error: the program is nested too deeply; split it into let-bindings.",

@@ -8,11 +8,12 @@ Invariant: every table has an entry for every kind of `engine.results.RESULT_KIN
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
 from matgrad.ir.text import Style
+from matgrad.printing.json_output import result_json
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.loop_latex import loop_latex
 from matgrad.printing.loop_product_latex import loop_product_latex
@@ -65,3 +66,11 @@ LATEX: dict[type[Derivation], Callable[[Any, bool], str]] = {
 JUPYTER_LATEX: dict[type[Derivation], Callable[[Any], str]] = {
     Derivation: _flat_jupyter, Product: _flat_jupyter, LoopDerivation: _loop_jupyter,
     LoopProduct: _loop_jupyter}
+
+
+def json_of(result: Derivation, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON object of a result (printing/json_output.py), its printed forms from the
+    tables above; `modules` adds the generated module of each backend named."""
+    kind = type(result)
+    return result_json(result, TEXT[kind](result, "unicode"), STEPS[kind](result, "unicode"),
+                       LATEX[kind](result, False), modules)

@@ -23,7 +23,7 @@ def cite_text(cites: tuple[str, ...]) -> str:
     return "by " + ", ".join(f"({cite})" for cite in cites)
 
 
-def _used_names(derivation: Derivation, shown: list[Expr]) -> list[str]:
+def used_names(derivation: Derivation, shown: list[Expr]) -> list[str]:
     """Let-bound names the shown results refer to, with their dependencies."""
     definitions = derivation.program.definitions
     wanted: set[str] = set()
@@ -76,7 +76,7 @@ def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
              for name, value in adjoints.items()]
     where += [f"  {pretty_name(name, style)} = "
               f"{to_text(derivation.program.definitions[name], style)}"
-              for name in _used_names(derivation, [*gradients.values(), *adjoints.values()])]
+              for name in used_names(derivation, [*gradients.values(), *adjoints.values()])]
     if where:
         lines.append("where")
         lines.extend(where)
@@ -114,7 +114,7 @@ def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
         lines.append(f"{name} = {to_text(written[-1], style)}")
     where = [f"  {pretty_name(name, style)} = "
              f"{to_text(product.program.definitions[name], style)}"
-             for name in _used_names(product, written)]
+             for name in used_names(product, written)]
     if where:
         lines += ["where", *where]
     note = any(map(commutes, hessian.blocks.values()))
