@@ -2,8 +2,8 @@
 versioned schema (`RESULT_SCHEMA`, documented in docs/json.md by `python -m matgrad.docgen`).
 
 A result holds the program read (shapes, parameters, notes), each gradient and each `where`
-definition in text, ASCII and LaTeX, the steps (rule, citations, phase, node) and their text,
-the whole LaTeX fragment, and — on request — the generated module per backend.  An error holds
+definition in text, ASCII, LaTeX and MathML, the steps (rule, citations, phase, node) and their
+text, the whole LaTeX fragment, and — on request — the generated module per backend.  An error holds
 its class, its message and the line and column it names.
 
 Invariants: every object this module makes validates against `RESULT_SCHEMA` (a test checks
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
@@ -23,6 +24,7 @@ from matgrad.ir.expr import Expr
 from matgrad.ir.text import pretty_name, to_text
 from matgrad.printing.latex import LatexPrinter
 from matgrad.printing.latex_names import latex_name
+from matgrad.printing.mathml import MathMLPrinter, mathml_name
 from matgrad.printing.report import result_name, results, used_names
 
 SCHEMA_ID = "urn:matgrad:schema:result:1"
@@ -32,9 +34,9 @@ KIND_NAMES = {Derivation: "gradient", Product: "hessian-vector product",
 
 _FORMULA = {
     "type": "object", "additionalProperties": False,
-    "required": ["name", "label", "text", "ascii", "latex"],
+    "required": ["name", "label", "text", "ascii", "latex", "mathml"],
     "properties": {name: {"type": "string"}
-                   for name in ("name", "label", "text", "ascii", "latex")},
+                   for name in ("name", "label", "text", "ascii", "latex", "mathml")},
 }
 _SHAPE = {"type": "array", "minItems": 2, "maxItems": 2,
           "items": {"type": ["string", "integer"]}}
@@ -95,11 +97,20 @@ RESULT_SCHEMA: dict[str, Any] = {
 _PLACE = re.compile(r"line (\d+), column (\d+)")
 
 
-def _formula(name: str, label: str, ascii_label: str, expr: Expr,
-             printer: LatexPrinter, latex_label: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class _Printers:
+    latex: LatexPrinter
+    mathml: MathMLPrinter
+
+
+def _formula(name: str, labels: tuple[str, str, str, str], expr: Expr,
+             printers: _Printers) -> dict[str, str]:
+    """One `label = expr` in every form; `labels`: Unicode, ASCII, LaTeX, MathML."""
+    label, ascii_label, latex_label, mathml_label = labels
     return {"name": name, "label": label, "text": f"{label} = {to_text(expr)}",
             "ascii": f"{ascii_label} = {to_text(expr, 'ascii')}",
-            "latex": f"{latex_label} = {printer(expr)}"}
+            "latex": f"{latex_label} = {printers.latex(expr)}",
+            "mathml": printers.mathml.math(expr, mathml_label)}
 
 
 def result_json(result: Derivation, text: str, steps_text: str, latex: str,
@@ -107,7 +118,7 @@ def result_json(result: Derivation, text: str, steps_text: str, latex: str,
     """The JSON object of a result of any kind; `text`, `steps_text` and `latex` are its
     printed forms (printing/outputs.py's tables)."""
     program = result.program
-    printer = LatexPrinter(dict(result.shapes))
+    printers = _Printers(LatexPrinter(dict(result.shapes)), MathMLPrinter(dict(result.shapes)))
     gradients, adjoints = results(result)
     # The `where` of the printed result: the named adjoints, then the definitions they read.
     where = dict(adjoints)
@@ -120,13 +131,16 @@ def result_json(result: Derivation, text: str, steps_text: str, latex: str,
         "program": {"shapes": {name: list(shape) for name, shape in result.shapes.items()},
                     "parameters": list(program.parameters), "wrt": list(result.wrt),
                     "dims": list(program.dims), "notes": list(result.notes)},
-        "results": [_formula(name, result_name(result, name), result_name(result, name,
-                                                                           "ascii"),
-                             gradient, printer, _latex_label(result, name))
+        "results": [_formula(name, (result_name(result, name), result_name(result, name,
+                                                                            "ascii"),
+                                    _latex_label(result, name), _mathml_label(result, name)),
+                             gradient, printers)
                     for name, gradient in gradients.items()],
-        "definitions": [_formula(name, pretty_name(name, "unicode"), pretty_name(name, "ascii"),
-                                 value, printer,
-                                 latex_name(name, result.shapes.get(name) != (1, 1)))
+        "definitions": [_formula(name, (pretty_name(name, "unicode"),
+                                        pretty_name(name, "ascii"),
+                                        latex_name(name, result.shapes.get(name) != (1, 1)),
+                                        mathml_name(name, result.shapes.get(name) != (1, 1))),
+                                 value, printers)
                         for name, value in where.items()],
         "steps": [{"rule": step.rule, "cites": list(step.cites), "phase": step.phase,
                    "node": step.node} for step in result.steps],
@@ -143,6 +157,15 @@ def _latex_label(result: Derivation, parameter: str) -> str:
     if isinstance(result, (Product, LoopProduct)):
         return f"(\\nabla^2 {objective}\\,\\mathbf{{V}})_{{{name}}}"
     return f"\\frac{{\\partial {objective}}}{{\\partial {name}}}"
+
+
+def _mathml_label(result: Derivation, parameter: str) -> str:
+    name = mathml_name(parameter, result.shapes.get(parameter) != (1, 1))
+    objective = mathml_name(result.first_order.objective, False)
+    if isinstance(result, (Product, LoopProduct)):
+        return (f"<msub><mrow><mo>(</mo><msup><mo>∇</mo><mn>2</mn></msup>{objective}"
+                f"<mi mathvariant=\"bold\">V</mi><mo>)</mo></mrow>{name}</msub>")
+    return f"<mfrac><mrow><mo>∂</mo>{objective}</mrow><mrow><mo>∂</mo>{name}</mrow></mfrac>"
 
 
 def error_json(error: MatgradError) -> dict[str, Any]:
