@@ -3,7 +3,7 @@ for every corpus gradient, names escaped, and the layout of the LaTeX printer (i
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 from corpus import CASES
