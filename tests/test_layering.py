@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("backends",),
     ("check", "dense", "linear_maps", "optimize"),
     ("edges",),
-    ("api", "cli", "docgen", "pdf", "__main__", "__init__"),
+    ("api", "cli", "docgen", "pdf", "serve", "__main__", "__init__"),
 ]
 MAX_MODULE_LINES = 600
 OVER_SIZE: dict[str, int] = {}  # no module is exempt

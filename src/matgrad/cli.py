@@ -23,11 +23,13 @@ from matgrad.ir.text import Style
 from matgrad.limits import MAX_SOURCE_CHARS, exceeded
 from matgrad.pdf import write_pdf
 from matgrad.printing.json_output import error_json
+from matgrad.serve.server import serve
 from matgrad.version import VERSION
 
 EXAMPLES = """\
 examples:
   matgrad examples/single_layer.mg            the guide's eq. (3)-(4)
+  matgrad serve --open                        the playground page, on this machine
   matgrad examples/single_layer.mg --steps    the derivation, each step citing its identity
   matgrad examples/single_layer.mg --numpy --bind f=tanh     the NumPy value_and_grad module
   matgrad examples/single_layer.mg --backend jax --bind f=tanh    the same for JAX (jax.jit-able)
@@ -180,7 +182,26 @@ def _bounded(text: str, what: str) -> str:
     return text
 
 
+def _serve(argv: Sequence[str]) -> int:
+    """`matgrad serve`: the playground page on this machine."""
+    parser = argparse.ArgumentParser(prog="matgrad serve",
+                                     description="Serve the matgrad playground page locally.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    parser.add_argument("--open", action="store_true", help="open the page in a browser")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.host, args.port, args.open)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}."
+                         ) from None
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
+    if list(argv[:1]) == ["serve"]:  # a program file named serve: ./serve
+        return _serve(argv[1:])
     args = _parser().parse_args(argv)
     _check_flags(args)
     source = _read_source(args)

@@ -1,0 +1,1 @@
+"""The local playground: `matgrad serve` (server.py) and its page (static/)."""
