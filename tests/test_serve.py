@@ -5,6 +5,7 @@ cited steps, the module, and an error's span marked."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -140,3 +141,15 @@ def test_the_page_marks_an_error_in_a_browser(server: Playground) -> None:
     error = dom.split('<div id="error"', 1)[1].split("</div>", 1)[0]
     assert "hidden" not in error.split(">", 1)[0]
     assert "the numbers of rows" in error and "<mark>" in error
+
+
+def test_the_hessian_and_the_pdf_on_request(server: Playground) -> None:
+    status, found = derive(server, source="x: n x 1; A: n x n\nJ = x'*A*x", hessian=True)
+    assert status == 200 and "∂²J/∂x∂x = Aᵀ + A" in found["hessian"]["text"]
+    VALIDATOR.validate(found)
+    status, found = derive(server, source=SINGLE_LAYER, pdf=True)
+    VALIDATOR.validate(found)
+    if shutil.which("pdflatex") is None:
+        assert status == 422 and "pdflatex" in found["error"]["message"]
+    else:
+        assert status == 200 and base64.b64decode(found["pdf"]).startswith(b"%PDF")

@@ -10,14 +10,18 @@ the answer; no user text reaches a shell or a file.
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing
 import resource
+import tempfile
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from matgrad.api import Derivation, check, derive
 from matgrad.errors import MatgradError, UsageError
+from matgrad.pdf import pdflatex_available, write_pdf
 from matgrad.printing.json_output import SCHEMA_ID, SCHEMA_VERSION, error_json
 
 TIME_LIMIT_S = 20.0
@@ -52,6 +56,11 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         found = derivation.json()
         if modules:
             found["modules"] = modules
+        if request.get("hessian"):
+            hessian = derivation.hessian()
+            found["hessian"] = {"text": hessian.text(), "latex": hessian.latex()}
+        if request.get("pdf"):
+            found["pdf"] = _pdf(derivation)
         if request.get("check"):
             report = check(derivation, bind=bind)
             found["check"] = {"passed": report.passed, "text": str(report)}
@@ -61,6 +70,17 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     except RecursionError:
         return error_json(UsageError("the program is nested too deeply to derive; split it "
                                      "into let-bindings."))
+
+
+def _pdf(derivation: Derivation) -> str:
+    """The standalone derivation typeset by pdflatex, base64 (refused where it is missing)."""
+    if not pdflatex_available():
+        raise UsageError("pdflatex is not installed on the machine serving this page "
+                         "(Debian: apt-get install texlive-latex-base); copy the LaTeX instead.")
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "derivation.pdf"
+        write_pdf(derivation.latex(standalone=True), target)
+        return base64.b64encode(target.read_bytes()).decode("ascii")
 
 
 def _worker(request_text: str, connection: Connection, memory: int) -> None:

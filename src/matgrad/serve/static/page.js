@@ -8,7 +8,8 @@ let timer = null;
 let latest = 0;
 
 function state() {
-  return { source: $("source").value, hvp: $("hvp").checked, backend: $("backend").value };
+  return { source: $("source").value, hvp: $("hvp").checked, hessian: $("hessian").checked,
+           backend: $("backend").value };
 }
 
 function restore() {
@@ -17,6 +18,7 @@ function restore() {
     const saved = JSON.parse(decodeURIComponent(location.hash.slice(1)));
     $("source").value = saved.source || "";
     $("hvp").checked = Boolean(saved.hvp);
+    $("hessian").checked = Boolean(saved.hessian);
     if (saved.backend) $("backend").value = saved.backend;
     return true;
   } catch (error) {
@@ -24,17 +26,35 @@ function restore() {
   }
 }
 
+function ask(current, extra) {
+  return fetch("/api/derive", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ source: current.source, hvp: current.hvp,
+                           hessian: current.hessian && !current.hvp,
+                           backends: [current.backend], ...extra }),
+  }).then((response) => response.json());
+}
+
 async function derive(check) {
   const current = state();
   history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(current)));
   const request = ++latest;
-  const response = await fetch("/api/derive", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ source: current.source, hvp: current.hvp,
-                           backends: [current.backend], check: Boolean(check) }),
-  });
-  const found = await response.json();
+  const found = await ask(current, { check: Boolean(check) });
   if (request === latest) show(found, current.source);
+}
+
+async function pdf() {
+  const current = state();
+  const found = await ask(current, { pdf: true, backends: [] });
+  if (found.error) {
+    showError(found.error, current.source);
+    return;
+  }
+  const bytes = Uint8Array.from(atob(found.pdf), (c) => c.charCodeAt(0));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([bytes], { type: "application/pdf" }));
+  link.download = "derivation.pdf";
+  link.click();
 }
 
 function showError(error, source) {
@@ -57,6 +77,7 @@ function show(found, source) {
     $(id).textContent = "";
   }
   $("check-report").hidden = true;
+  $("hessian-text").hidden = true;
   if (found.error) {
     showError(found.error, source);
     return;
@@ -78,6 +99,10 @@ function show(found, source) {
   $("latex").textContent = found.latex;
   const modules = found.modules || {};
   $("module").textContent = Object.values(modules)[0] || "";
+  if (found.hessian) {
+    $("hessian-text").hidden = false;
+    $("hessian-text").textContent = found.hessian.text;
+  }
   if (found.check) {
     $("check-report").hidden = false;
     $("check-report").textContent = found.check.text;
@@ -106,6 +131,8 @@ async function start() {
   });
   $("source").addEventListener("input", schedule);
   $("hvp").addEventListener("change", () => derive(false));
+  $("hessian").addEventListener("change", () => derive(false));
+  $("pdf").addEventListener("click", pdf);
   $("backend").addEventListener("change", () => derive(false));
   $("check").addEventListener("click", () => derive(true));
   for (const button of document.querySelectorAll("button.copy")) {
