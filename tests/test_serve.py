@@ -133,6 +133,8 @@ def test_the_page_renders_the_derivation_in_a_browser(server: Playground) -> Non
     assert 'class="rule" title="d(' in dom  # a step's rule, its statement on hover
     assert "def value_and_grad(X, Y, W):" in dom  # the module
     assert "\\frac{\\partial J}" in dom  # the LaTeX
+    jax = _page(server, source=SINGLE_LAYER, backend="jax")  # the JAX tab, from the link
+    assert 'data-backend="jax" aria-selected="true"' in jax and "import jax" in jax
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")

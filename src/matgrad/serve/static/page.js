@@ -6,10 +6,18 @@ const $ = (id) => document.getElementById(id);
 let rules = {};
 let timer = null;
 let latest = 0;
+let backend = "numpy";
+
+function selectBackend(name) {
+  backend = name;
+  for (const tab of document.querySelectorAll("#backends [role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.backend === name));
+  }
+}
 
 function state() {
   return { source: $("source").value, hvp: $("hvp").checked, hessian: $("hessian").checked,
-           backend: $("backend").value };
+           backend };
 }
 
 function restore() {
@@ -19,7 +27,7 @@ function restore() {
     $("source").value = saved.source || "";
     $("hvp").checked = Boolean(saved.hvp);
     $("hessian").checked = Boolean(saved.hessian);
-    if (saved.backend) $("backend").value = saved.backend;
+    if (saved.backend) selectBackend(saved.backend);
     return true;
   } catch (error) {
     return false;
@@ -133,7 +141,12 @@ async function start() {
   $("hvp").addEventListener("change", () => derive(false));
   $("hessian").addEventListener("change", () => derive(false));
   $("pdf").addEventListener("click", pdf);
-  $("backend").addEventListener("change", () => derive(false));
+  for (const tab of document.querySelectorAll("#backends [role=tab]")) {
+    tab.addEventListener("click", () => {
+      selectBackend(tab.dataset.backend);
+      derive(false);
+    });
+  }
   $("check").addEventListener("click", () => derive(true));
   for (const button of document.querySelectorAll("button.copy")) {
     button.addEventListener("click", () => {
