@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from matgrad.front.calls import SPECIAL
+from matgrad.front.calls import SIZED_OR_PAIRED, SPECIAL
 from matgrad.front.expressions import BINARY, EXPRESSIONS, UNARY
 from matgrad.front.resolve import STATEMENTS
 from matgrad.front.scope import SPECIAL_CALLS
@@ -53,4 +53,5 @@ def test_every_node_class_and_statement_kind_has_an_entry() -> None:
 
 
 def test_every_special_call_has_a_method() -> None:
-    assert set(SPECIAL) == SPECIAL_CALLS
+    assert set(SPECIAL) | set(SIZED_OR_PAIRED) == SPECIAL_CALLS
+    assert not set(SPECIAL) & set(SIZED_OR_PAIRED)

@@ -3,7 +3,8 @@
 a parenthesised factor (a product).  An unknown function name is refused with "did you mean",
 unless the guide would write it so (f, g₁, f[j]) or it is declared `: function`.
 
-Invariant: every name of `scope.SPECIAL_CALLS` has an entry in `SPECIAL` (a test checks).
+Invariant: every name of `scope.SPECIAL_CALLS` has an entry in `SIZED_OR_PAIRED` or `SPECIAL` (a
+test checks).
 """
 
 from __future__ import annotations
@@ -184,10 +185,12 @@ class CallResolver(Scope):
             "multiply by it. Built-in functions are listed in docs/language.md.")
 
     def special_call(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        return SPECIAL[name](self, node, name)
-
-    def argument(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        return self.expr(self.single_arg(node, name))
+        if name in SIZED_OR_PAIRED:
+            return SIZED_OR_PAIRED[name](self, node, name)
+        # The argument resolved here, not by each method: one stack frame less per nested
+        # call, so that 200 nested brackets stay within Python's recursion limit.
+        arg, shape = self.expr(self.single_arg(node, name))
+        return SPECIAL[name](self, node, name, arg, shape)
 
     def sized(self, node: SCall, name: str) -> tuple[Expr, Shape]:
         """ones(t, 1), zeros(n, m), eye(n): a matrix of sizes written as names or numbers."""
@@ -211,28 +214,28 @@ class CallResolver(Scope):
                              f"operands must have the same shape (at {self.where(node.pos)}).")
         return RowDot(a, b), (sa[0], 1)
 
-    def transposed(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        arg, shape = self.argument(node, name)
+    def transposed(self, node: SCall, name: str, arg: Expr, shape: Shape
+                   ) -> tuple[Expr, Shape]:
         return Transpose(arg), (shape[1], shape[0])
 
-    def square(self, node: SCall, name: str) -> tuple[Expr, Shape]:
+    def square(self, node: SCall, name: str, arg: Expr, shape: Shape
+               ) -> tuple[Expr, Shape]:
         """tr, det, logdet and inv of a square matrix."""
-        arg, shape = self.argument(node, name)
         if not self.unifier.unify(shape[0], shape[1]):
             raise ShapeError(f"{node.pos.text(self.source)}: {name} of a "
                              f"({self.shape_text(shape)}) matrix: it must be square (at "
                              f"{self.where(node.pos)}).")
         return SQUARE_CALLS[name](arg), (shape if name == "inv" else SCALAR)
 
-    def summed(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        arg, shape = self.argument(node, name)
+    def summed(self, node: SCall, name: str, arg: Expr, shape: Shape
+               ) -> tuple[Expr, Shape]:
         # The sum of a 1×1 is itself: sum(sum(X)) is sum(X), not a nest to differentiate.
         if self.unifier.is_scalar(shape) and self.mode == "program":
             return arg, SCALAR
         return Sum(arg), SCALAR
 
-    def norm2(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        arg, shape = self.argument(node, name)
+    def norm2(self, node: SCall, name: str, arg: Expr, shape: Shape
+              ) -> tuple[Expr, Shape]:
         if node.callee.pos.text(self.source) == "norm":  # the alias: ambiguous for matrices
             self.require_vector(shape, (
                 f"{node.pos.text(self.source)} at {self.where(node.pos)}: norm of a matrix "
@@ -240,14 +243,14 @@ class CallResolver(Scope):
                 "||X|| (or norm2(X)) for the Frobenius norm."))
         return Norm(arg), SCALAR
 
-    def norm1(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        arg, _ = self.argument(node, name)
+    def norm1(self, node: SCall, name: str, arg: Expr, shape: Shape
+              ) -> tuple[Expr, Shape]:
         return Sum(Apply("abs", arg)), SCALAR  # Σ|Eᵢⱼ|, the entrywise 1-norm
 
-    def mean(self, node: SCall, name: str) -> tuple[Expr, Shape]:
+    def mean(self, node: SCall, name: str, arg: Expr, shape: Shape
+             ) -> tuple[Expr, Shape]:
         """The mean of a vector's entries; for a matrix MATLAB's mean (column means) and NumPy's
         (all entries) differ, so the user writes which one."""
-        arg, shape = self.argument(node, name)
         rows, cols = (self.unifier.find(dim) for dim in shape)
         length = cols if rows == 1 else rows if cols == 1 else None
         if length is None or isinstance(length, DimVar):
@@ -261,10 +264,10 @@ class CallResolver(Scope):
         count: Expr = Const(Fraction(length)) if isinstance(length, int) else DimSize(length)
         return Div(Sum(arg), count), SCALAR
 
-    def diag(self, node: SCall, name: str) -> tuple[Expr, Shape]:
+    def diag(self, node: SCall, name: str, arg: Expr, shape: Shape
+             ) -> tuple[Expr, Shape]:
         """diag(x) of a vector is the diagonal matrix (x𝟏ᵀ) ⊙ I; diag(X) of a square matrix is
         the column of its diagonal, (X ⊙ I)𝟏 — both exact, so every rule applies to them."""
-        arg, shape = self.argument(node, name)
         rows, cols = (self.unifier.find(dim) for dim in shape)
         if cols == 1 or rows == 1:
             column = arg if cols == 1 else Transpose(arg)
@@ -278,10 +281,11 @@ class CallResolver(Scope):
         return MatMul(Hadamard(arg, Identity(rows)), Ones(rows, 1)), (rows, 1)
 
 
-# The operation each special call resolves to, by its name.
-SPECIAL: dict[str, Callable[[CallResolver, SCall, str], tuple[Expr, Shape]]] = {
+# The special calls whose arguments are sizes or two matrices, and the one-argument ones.
+SIZED_OR_PAIRED: dict[str, Callable[[CallResolver, SCall, str], tuple[Expr, Shape]]] = {
     "ones": CallResolver.sized, "zeros": CallResolver.sized, "eye": CallResolver.sized,
-    "rowdot": CallResolver.rowdot, "transpose": CallResolver.transposed,
-    "mean": CallResolver.mean, "diag": CallResolver.diag,
+    "rowdot": CallResolver.rowdot}
+SPECIAL: dict[str, Callable[[CallResolver, SCall, str, Expr, Shape], tuple[Expr, Shape]]] = {
+    "transpose": CallResolver.transposed, "mean": CallResolver.mean, "diag": CallResolver.diag,
     **dict.fromkeys(SQUARE_CALLS, CallResolver.square),
     "sum": CallResolver.summed, "norm2": CallResolver.norm2, "norm1": CallResolver.norm1}
