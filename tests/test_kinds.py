@@ -4,6 +4,8 @@ for each (issue 30 #1)."""
 
 from __future__ import annotations
 
+from inspect import signature
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 import matgrad
 from matgrad.backends.registry import MODULES
 from matgrad.check import CHECKS
+from matgrad.codegen.computation import COMPUTATIONS
+from matgrad.codegen.emit import PythonEmitter
 from matgrad.engine.loop_second_order import PRODUCTS
 from matgrad.engine.results import (
     RESULT_KINDS,
@@ -80,3 +84,14 @@ def test_a_product_knows_its_first_derivation() -> None:
     assert isinstance(loop_product, LoopProduct)
     assert loop_product.first_order is loop_product.first
     assert type(loop_product.first) is LoopDerivation
+
+
+def test_code_generation_takes_a_computation() -> None:
+    """The emitter takes a Computation (codegen/computation.py), built per flat kind; the
+    Hessian module builds its own instead of dressing its parts up as a derivation."""
+    assert signature(PythonEmitter.__init__).parameters["computation"].annotation == \
+        "Computation"
+    assert set(COMPUTATIONS) == {Derivation, Product}
+    source = (Path(matgrad.__file__).parent / "codegen" / "hessian_module.py").read_text(
+        encoding="utf-8")
+    assert "Derivation" not in source and "Computation(" in source

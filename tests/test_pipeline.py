@@ -15,6 +15,7 @@ from matgrad.backends.numpy import NUMPY
 from matgrad.backends.numpy_helpers import HELPERS
 from matgrad.codegen import loop_module as numpy_loop
 from matgrad.codegen.array_program import ArrayProgram, Value
+from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import PythonEmitter, emit_statements
 from matgrad.codegen.inplace import InPlacePlanner
 from matgrad.codegen.liveness import release_layers
@@ -91,7 +92,7 @@ def test_a_broadcast_or_a_number_never_starts_a_buffer() -> None:
 def _generator(source: str, **bind: str) -> PythonEmitter:
     derivation = matgrad.derive(source).result
     assert type(derivation) is Derivation  # a flat gradient, the engine's data
-    return PythonEmitter(derivation, NUMPY, bind=bind)
+    return PythonEmitter(computation_of(derivation), NUMPY, bind=bind)
 
 
 @pytest.mark.parametrize("source", [
@@ -177,7 +178,7 @@ def test_a_value_computed_in_a_loop_is_not_read_after_it() -> None:
     # Inside the loop the product holds one iteration's value: code after the loop computes
     # its own instead of reading the loop's name.
     derivation = matgrad.derive("X: n x n; W: n x n\nJ = ||X*W||^2")
-    generator = PythonEmitter(derivation.result, NUMPY)
+    generator = PythonEmitter(computation_of(derivation.result), NUMPY)
     product = MatMul(Sym("X"), Sym("W"))
     lines = emit_statements([Loop("j", "0", "2", 1, (Assign("inside", product),)),
                              Assign("total", Sum(product)), Assign("after", product),

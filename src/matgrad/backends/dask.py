@@ -22,6 +22,7 @@ import ast
 from collections.abc import Mapping
 
 from matgrad.backends.numpy import NUMPY
+from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import PythonEmitter
 from matgrad.codegen.loop_module import loop_module_source
 from matgrad.codegen.names import IdentifierPool
@@ -142,7 +143,7 @@ def _numpy_part(derivation: Derivation, name: str,
     if isinstance(derivation, LoopDerivation):
         return loop_module_source(derivation.layers, NUMPY, name, dict(bind), signature), \
             signature
-    return PythonEmitter(derivation, NUMPY, name, dict(bind),
+    return PythonEmitter(computation_of(derivation), NUMPY, name, dict(bind),
                          signature=signature).generate(), signature
 
 

@@ -19,6 +19,7 @@ from matgrad.backends.jax import JAX
 from matgrad.backends.numpy import NUMPY
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.backend import Backend
+from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import (
     PythonEmitter,
     accepting_declared_names,
@@ -83,7 +84,7 @@ def _module_text(derivation: Derivation, name: str, bind: Mapping[str, str] | No
 
 def _flat_module(derivation: Derivation, name: str, bind: dict[str, str], signature: Signature,
                  backend: Backend, checks: bool) -> str:
-    return PythonEmitter(derivation, backend, name, bind, signature=signature,
+    return PythonEmitter(computation_of(derivation), backend, name, bind, signature=signature,
                          checks=checks).generate()
 
 

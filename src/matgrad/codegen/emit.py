@@ -1,7 +1,7 @@
-"""Array code generation for every backend: a derivation → a self-contained module with
+"""Array code generation for every backend: a computation → a self-contained module with
 `value_and_grad`, through the pipeline lower → plan → emit:
 
-- lower (codegen/lower.py): each expression of the derivation becomes values of the typed
+- lower (codegen/lower.py): each expression of the computation becomes values of the typed
   array program (codegen/array_program.py), numbered globally, with every choice of what to
   compute made there (chain order, sums for ones, solves, f′ through cached outputs);
 - plan: values shared at the expression level or read twice get names of their own (named
@@ -28,6 +28,7 @@ from typing import Any
 
 from matgrad.codegen.array_program import Value
 from matgrad.codegen.backend import Backend
+from matgrad.codegen.computation import Computation
 from matgrad.codegen.docstrings import Docstrings, docstrings
 from matgrad.codegen.entry import EntryPoint, entry_checks
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
@@ -39,7 +40,6 @@ from matgrad.codegen.signature import Signature, flat_signature, returned_mappin
 from matgrad.codegen.spell import ATOM, UNARY, Code, Spelling, wrap
 from matgrad.codegen.statements import Assign, Line, Release, Statement, Store
 from matgrad.codegen.transposes import lift_transposes
-from matgrad.engine.results import Derivation, Product
 from matgrad.errors import CodegenError
 from matgrad.functions import ELEMENTWISE, ROWWISE
 from matgrad.ir import indexing
@@ -61,10 +61,10 @@ class Embedding:
 
 
 class PythonEmitter(Spelling):
-    """One module's code: lowering, planning and emission state for a derivation (or, with an
+    """One module's code: lowering, planning and emission state for a computation (or, with an
     `embedding`, for one part of a loop module, statement by statement)."""
 
-    def __init__(self, derivation: Derivation, backend: Backend,
+    def __init__(self, computation: Computation, backend: Backend,
                  function_name: str = "value_and_grad", bind: dict[str, str] | None = None,
                  typed_sizes: bool = True, signature: Signature | None = None,
                  checks: bool = True, embedding: Embedding | None = None,
@@ -75,25 +75,25 @@ class PythonEmitter(Spelling):
         typed_sizes = typed_sizes and backend.typed_sizes
         # An embedded part's names are its host module's, not a flat signature's.
         self.signature = signature or (Signature(function_name, {}, {}) if embedding else
-                                       flat_signature(derivation, function_name))
+                                       flat_signature(computation, function_name))
         # checks=False: no conversion or shape test of array arguments at entry (the caller
         # passes float ndarrays of the declared shapes), for calls where they would cost more
         # than the arithmetic (about 0.5 µs an argument).
         self.checks = checks
-        self.derivation = derivation
-        self.second_order = isinstance(derivation, Product)
-        self.program = derivation.program
+        self.computation = computation
+        self.second_order = not computation.returns_objective
+        self.program = computation.program
         self.function_name = function_name
-        self.bind = check_bind_keys(dict(bind or {}), derivation.program.abstract_functions)
+        self.bind = check_bind_keys(dict(bind or {}), computation.program.abstract_functions)
         for abstract, concrete in self.bind.items():
-            row_wise = abstract in derivation.program.row_functions
+            row_wise = abstract in computation.program.row_functions
             allowed = ROWWISE if row_wise else ELEMENTWISE
             if concrete not in allowed:
                 kind = "row-wise functions" if row_wise else "functions"
                 raise CodegenError(
                     f"cannot bind {abstract} to '{concrete}': it must be one of the built-in "
                     f"{kind} {', '.join(sorted(allowed))}.")
-        self.shapes: dict[str, Shape] = dict(derivation.shapes)
+        self.shapes: dict[str, Shape] = dict(computation.shapes)
         self.shape_memo: dict[Expr, Shape] = {}
         # Arguments, the program's names and its sizes are named by the signature; the code
         # claims its temporaries from the identifiers left.
@@ -120,17 +120,17 @@ class PythonEmitter(Spelling):
                                  self.identifiers.__contains__, self.bind, typed_sizes,
                                  frozenset(self.backend.derivative_products))
         self.lowering.onehot_names = frozenset(
-            name for name, attributes in derivation.program.attributes.items()
+            name for name, attributes in computation.program.attributes.items()
             if "onehot" in attributes)
         # Names holding a norm: x / ‖x‖ divides by them with the subgradient 0 at x = 0.
         self.lowering.norm_names = frozenset(name for name, definition
-                                             in derivation.program.definitions.items()
+                                             in computation.program.definitions.items()
                                              if isinstance(definition, Norm))
         self.planner = InPlacePlanner(self.bound.__contains__, self.lowering.shared,
                                       self.allocates, self.output_call)
         if embedding is not None:
             # f′(A) through Z = f(A) wherever the part defines Z.
-            for name, definition in derivation.program.definitions.items():
+            for name, definition in computation.program.definitions.items():
                 if isinstance(definition, Apply) and definition.order == 0:
                     self.lowering.forward_of_apply[definition] = name
 
@@ -187,7 +187,7 @@ class PythonEmitter(Spelling):
 
     def _fresh_temp(self, value: Value) -> str:
         origin = self.lowering.origin.get(value)
-        for node, adjoint in self.derivation.node_adjoints.items():
+        for node, adjoint in self.computation.node_adjoints.items():
             if adjoint == origin:
                 # A layer's node (Z[k]) names its temporary by its family: delta_Z.
                 return self.names.claim(f"delta_{python_name(indexing.base_of(node))}")
@@ -325,9 +325,9 @@ class PythonEmitter(Spelling):
 
     def _used_adjoints(self) -> set[str]:
         """Named adjoints some gradient needs (directly or through another adjoint)."""
-        adjoints = self.derivation.adjoints
+        adjoints = self.computation.intermediates
         used: set[str] = set()
-        stack = list(self.derivation.gradients.values())
+        stack = list(self.computation.outputs.values())
         while stack:
             for node in stack.pop().walk():
                 if isinstance(node, Sym) and node.name in adjoints and node.name not in used:
@@ -343,9 +343,9 @@ class PythonEmitter(Spelling):
         used = self._used_adjoints()
         stack: list[Expr] = [*([] if self.second_order else
                                [definitions[self.program.objective]]),
-                             *(value for name, value in self.derivation.adjoints.items()
+                             *(value for name, value in self.computation.intermediates.items()
                                if name in used),
-                             *self.derivation.gradients.values()]
+                             *self.computation.outputs.values()]
         while stack:
             for node in stack.pop().walk():
                 if isinstance(node, Sym) and node.name in definitions and node.name not in needed:
@@ -354,7 +354,7 @@ class PythonEmitter(Spelling):
         return [name for name in definitions if name in needed]
 
     def generate(self) -> str:
-        derivation, program = self.derivation, self.program
+        computation, program = self.computation, self.program
         parameters = self.parameters()
         forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
         # f′(A) may reuse a cached Z = f(A) only when Z is computed anyway.
@@ -367,9 +367,9 @@ class PythonEmitter(Spelling):
         # of softplus″) is computed once.
         lifted: dict[Expr, Expr] = {}
         backward = [(name, lift_transposes(self.lower_second(value), lifted))
-                    for name, value in derivation.adjoints.items() if name in used]
+                    for name, value in computation.intermediates.items() if name in used]
         gradients = {name: lift_transposes(self.lower_second(gradient), lifted)
-                     for name, gradient in derivation.gradients.items()}
+                     for name, gradient in computation.outputs.items()}
         roots = [expr for _, expr in forward] + [expr for _, expr in backward] + list(
             gradients.values())
         # Let-bound names are computed once: uses of their definition reuse the name.
@@ -402,7 +402,7 @@ class PythonEmitter(Spelling):
             flush()
         flush()
         self.lines = emit_statements(statements, {"": self})
-        results = {name: results[name] for name in derivation.gradients}
+        results = {name: results[name] for name in computation.outputs}
         objective = self.identifiers[program.objective]
         kept = {objective, *results.values(), *(self.identifiers[name] for name in parameters)}
         body = self._check_arguments(parameters, self.used_dims) + release_dead(self.lines,
@@ -443,7 +443,8 @@ class PythonEmitter(Spelling):
         # No break inside an argument's shape: its spaces are unbreakable until wrapped.
         shapes = ", ".join(f"{self.identifiers[n]}\0({program.shapes[n][0]}\0x\0"
                            f"{program.shapes[n][1]})" for n in parameters)
-        documented = self.documented or docstrings(self.derivation, self.bind, self.identifiers)
+        documented = self.documented or docstrings(self.computation, self.bind,
+                                                   self.identifiers)
         lines = helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
         lines += [
             *self.backend.decorators,

@@ -21,12 +21,12 @@ from dataclasses import replace
 from pprint import pformat
 
 from matgrad.codegen.backend import Backend
+from matgrad.codegen.computation import Computation
 from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
-from matgrad.engine.results import Derivation
 from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import Expr, Zero
@@ -159,8 +159,8 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
             target = (_length(shapes[a]), _length(shapes[b]))
             specs[(a, b)] = ("matrix", parts.name(block, target))
     first_signature = signature_of(first, name)
-    parts_derivation = _parts_derivation(hessian, parts)
-    signature = flat_signature(parts_derivation, PARTS_FUNCTION)
+    computation = _parts_computation(hessian, parts)
+    signature = flat_signature(computation, PARTS_FUNCTION)
     bound = ", ".join(f"{k} = {v}" for k, v in sorted((bind or {}).items()))
     formulas = format_hessian(hessian, "ascii").splitlines()[:-1]  # less the convention
     documented = Docstrings(
@@ -173,25 +173,26 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
          '"""'],
         "Return the matrices the Hessian blocks read (a step of "
         f"{name}(), which assembles them).")
-    generated = PythonEmitter(parts_derivation, backend, PARTS_FUNCTION, dict(bind or {}),
+    generated = PythonEmitter(computation, backend, PARTS_FUNCTION, dict(bind or {}),
                               signature=signature, documented=documented).generate()
     return checked_source(generated + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
         shapes), name)
 
 
-def _parts_derivation(hessian: Hessian, parts: _Parts) -> Derivation:
-    """The product's derivation with the parts as its outputs (each a named value of the
-    program, so the generator names its result) and the first derivation's arguments."""
+def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
+    """What the parts function computes: the parts (each a named value of the program, so the
+    generator names its result) from the first derivation's arguments, in the product's
+    program."""
     product, first = hessian.product, hessian.first
     program = product.program
     definitions = {**program.definitions, **parts.outputs}
     shapes = {**program.shapes, **parts.output_shapes}
     parts_program = replace(program, shapes=shapes, definitions=definitions,
                             parameters=first.program.parameters)
-    return replace(product, program=parts_program, gradients=dict(parts.outputs), adjoints={},
-                   shapes={**product.shapes, **parts.output_shapes},
-                   wrt=tuple(parts.outputs))
+    return Computation(parts_program, {**product.shapes, **parts.output_shapes},
+                       dict(parts.outputs), {}, dict(product.node_adjoints), first.objective,
+                       dict(product.directions))
 
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],

@@ -29,6 +29,7 @@ from functools import partial
 
 from matgrad.codegen.array_program import names_read
 from matgrad.codegen.backend import Backend
+from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import Embedding, PythonEmitter, emit_statements
 from matgrad.codegen.entry import array_type_lines
 from matgrad.codegen.layout import helper_lines, laid_out
@@ -207,7 +208,8 @@ class LoopCodegen:
         names = [*part.program.shapes, *part.program.definitions, *part.adjoints]
         embedding = Embedding(self.names, self.helpers,
                               {name: self.name_text(name) for name in names}, self.dim_text)
-        return PythonEmitter(part, self.backend, self.function_name, bind, typed_sizes=False,
+        return PythonEmitter(computation_of(part), self.backend, self.function_name, bind,
+                             typed_sizes=False,
                              embedding=embedding)
 
     # ---- the function -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from matgrad.codegen.computation import Computation, computation_of
 from matgrad.codegen.names import (
     LOOP_MODULE_NAMES,
     MODULE_NAMES,
@@ -27,6 +28,7 @@ from matgrad.codegen.names import (
 )
 from matgrad.engine.results import Derivation, Layers, LoopDerivation
 from matgrad.errors import CodegenError
+from matgrad.front.program import Program
 from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import DimSize, Expr, Sym
@@ -97,9 +99,8 @@ def returned_mapping(results: Mapping[str, str]) -> list[str]:
     return ["return {", *(f"    {entry}," for entry in entries), "}"]
 
 
-def ordered_parameters(derivation: Derivation) -> list[str]:
+def ordered_parameters(program: Program) -> list[str]:
     """The function's arguments: declared symbols in declaration order, then the rest."""
-    program = derivation.program
     positions = program.positions
     declared = [name for name in program.parameters if name in positions]
     declared.sort(key=lambda name: (positions[name].line, positions[name].column))
@@ -124,12 +125,13 @@ def _dims_in(roots: list[Expr], shapes: dict[str, Shape]) -> set[str]:
     return found
 
 
-def _computed(derivation: Derivation) -> list[Expr]:
-    """What the module computes: the objective, the gradients and every definition and adjoint
-    they read (a let-binding J never reads is not computed, so its sizes are not needed)."""
-    definitions, adjoints = derivation.program.definitions, derivation.adjoints
-    roots: list[Expr] = [definitions[derivation.program.objective],
-                         *derivation.gradients.values()]
+def _computed(computation: Computation) -> list[Expr]:
+    """What the module computes: the objective, the outputs and every definition and named
+    value they read (a let-binding J never reads is not computed, so its sizes are not
+    needed)."""
+    definitions, adjoints = computation.program.definitions, computation.intermediates
+    roots: list[Expr] = [definitions[computation.program.objective],
+                         *computation.outputs.values()]
     seen: set[str] = set()
     stack = list(roots)
     while stack:
@@ -143,20 +145,21 @@ def _computed(derivation: Derivation) -> list[Expr]:
     return roots
 
 
-def flat_signature(derivation: Derivation, function_name: str = "value_and_grad") -> Signature:
-    """The signature of the module generated for a flat derivation."""
+def flat_signature(computation: Computation, function_name: str = "value_and_grad"
+                   ) -> Signature:
+    """The signature of the module generated for a flat computation."""
     check_function_name(function_name, MODULE_NAMES)
-    program = derivation.program
+    program = computation.program
     pool = IdentifierPool({function_name, *MODULE_NAMES})
-    parameters = ordered_parameters(derivation)
+    parameters = ordered_parameters(program)
     refuse_collisions([*parameters, *program.dims])
     arguments = {name: pool.claim(python_name(name)) for name in parameters}
     local_names = {name: pool.claim(python_name(name))
-                   for name in (*program.definitions, *derivation.adjoints)
+                   for name in (*program.definitions, *computation.intermediates)
                    if name not in arguments}
     dims = {dim: pool.claim(python_name(dim)) for dim in program.dims}
     given = {dim for name in parameters for dim in program.shapes[name]}
-    needed = _dims_in(_computed(derivation), dict(derivation.shapes))
+    needed = _dims_in(_computed(computation), dict(computation.shapes))
     free = {dim: dims[dim] for dim in program.dims if dim in needed and dim not in given}
     return Signature(function_name, arguments, free, local_names, dims, frozenset(pool.taken))
 
@@ -229,7 +232,7 @@ def signature_of(derivation: Derivation, function_name: str = "value_and_grad") 
     """The calling convention of the module generated for `derivation`, flat or layered."""
     if isinstance(derivation, LoopDerivation):
         return loop_signature(derivation.layers, function_name)
-    return flat_signature(derivation, function_name)
+    return flat_signature(computation_of(derivation), function_name)
 
 
 def gradient_of(gradients: Mapping[str, Any], signature: Signature, name: str,
