@@ -381,16 +381,8 @@ class LoopCodegen:
             if name in finals:
                 rest.append(Assign(self.carried_locals[finals[name]], gradient, "epilogue"))
                 continue
-            parts_of_name = indexing.split(name)
-            if parts_of_name is not None:
-                family = self.families[parts_of_name[0]]
-                target = (f"{grad_lists[parts_of_name[0]]}"
-                          f"[{self.index_text(parts_of_name[1], family.lowest)}]")
-            else:
-                target = self.names.claim(f"grad_{self.name_text(name)}")
-                results.append(f'"{name}": {target}')
-            rest.append(Store(target, gradient, epilogue.program.shapes[name],
-                              self.name_text(name), "epilogue"))
+            rest.append(self.epilogue_store(name, gradient, epilogue.program.shapes[name],
+                                            grad_lists, results))
         rest.append(self._backward_loop(body_gen, grad_lists))
         objective = self.name_text(epilogue.objective)
         returned = self.backend.returned_scalar.format(x=objective)
@@ -409,6 +401,20 @@ class LoopCodegen:
             re.search(rf"(?<![\w.]){re.escape(self.lists[base])}\b", line)
             for line in later_lines)}
         return self._module(arguments, checks + lines)
+
+    def epilogue_store(self, name: str, value: Expr, shape: Shape, grad_lists: dict[str, str],
+                       results: list[str]) -> Store:
+        """An epilogue parameter's result stored: W[k] (declared after the loop) into its
+        member of W's list, a plain parameter into grad_<name> (added to `results`)."""
+        parts_of_name = indexing.split(name)
+        if parts_of_name is not None:
+            family = self.families[parts_of_name[0]]
+            target = (f"{grad_lists[parts_of_name[0]]}"
+                      f"[{self.index_text(parts_of_name[1], family.lowest)}]")
+        else:
+            target = self.names.claim(f"grad_{self.name_text(name)}")
+            results.append(f'"{name}": {target}')
+        return Store(target, value, shape, self.name_text(name), "epilogue")
 
     def _backward_loop(self, body_gen: PythonEmitter, grad_lists: dict[str, str]) -> Loop:
         """for j = k…1: the body's adjoints and gradients with ΔZ[j] = delta_Z, then (but at

@@ -112,16 +112,8 @@ class LoopProductCodegen(LoopCodegen):
             if name in finals:
                 tail.append(Assign(dot_locals[finals[name]], component, "epilogue"))
                 continue
-            name_parts = indexing.split(name)
-            if name_parts is not None:  # W[k], declared after the loop: a member of W's list
-                family = self.families[name_parts[0]]
-                target = (f"{grad_lists[name_parts[0]]}"
-                          f"[{self.index_text(name_parts[1], family.lowest)}]")
-            else:
-                target = self.names.claim(f"grad_{self.name_text(name)}")
-                results.append(f'"{name}": {target}')
-            tail.append(Store(target, component, epilogue.program.shapes[name],
-                              self.name_text(name), "epilogue"))
+            tail.append(self.epilogue_store(name, component, epilogue.program.shapes[name],
+                                            grad_lists, results))
         lines += emit_statements(tail, parts)
         lines += emit_statements([self._backward_sweep(body_gen, first, grad_lists,
                                                        backward_locals, dot_locals)], parts)
