@@ -13,7 +13,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "matgrad"
 
 # Top to bottom: a module may import from its own layer and from the layers listed before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "limits", "resources", "functions", "version"),
+    ("errors", "limits", "resources", "functions", "matrix_functions", "version"),
     ("ir",),
     ("front",),
     ("rewrite",),
@@ -198,6 +198,7 @@ def test_surface_syntax_stays_in_the_front_end() -> None:
 
 
 LIBRARY_TABLES = {"backends.numpy", "backends.numpy_spellings", "backends.numpy_helpers",
+                  "backends.scipy_helpers",
                   "backends.jax", "backends.torch", "backends.cupy", "backends.array_api"}
 
 

@@ -12,7 +12,7 @@ from matgrad.check import one_hot_rows
 from matgrad.errors import RuleError
 from matgrad.ir.dims import DimVar
 from matgrad.ir.evaluate import Environment, evaluate
-from matgrad.ir.expr import Apply, Diff, Expr, RowApply, RowGrad, Var
+from matgrad.ir.expr import Apply, Diff, Expr, Frechet, MatFun, RowApply, RowGrad, Transpose, Var
 from matgrad.rewrite.rules import Rule, load_rule_texts, load_rules
 
 CONCRETE_FUNCTIONS = {"f": "tanh", "h": "sin", "g": "logsumexp"}
@@ -52,6 +52,17 @@ class _Sizes(dict):  # type: ignore[type-arg]
     """Environment.dims keyed by DimVar (rules have no named dimensions)."""
 
 
+def matrix_function_arguments(rule: Rule) -> set[str]:
+    """The rule's variables that a matrix function (or its Fréchet derivative) takes."""
+    names = set()
+    for node in (*rule.lhs.walk(), *rule.rhs.walk()):
+        if isinstance(node, (MatFun, Frechet)):
+            argument = node.x.x if isinstance(node.x, Transpose) else node.x
+            if isinstance(argument, Var):
+                names.add(argument.name)
+    return names
+
+
 def check_rule(rule: Rule, seed: int) -> None:
     rng = np.random.default_rng(seed)
     sizes = _dims(rule, rng)
@@ -66,6 +77,11 @@ def check_rule(rule: Rule, seed: int) -> None:
         # Positive values keep divisions, norms and powers well conditioned.
         values[name] = (one_hot_rows(rows, cols, rng) if name in onehot_vars
                         else rng.uniform(0.5, 1.5, size=(rows, cols)))
+        if name in matrix_function_arguments(rule):
+            # Not symmetric, every eigenvalue in the right half-plane (Gershgorin): inside the
+            # principal logarithm's and square root's domain, and Xᵀ ≠ X, so that a transpose
+            # too many or too few in a rule shows.
+            values[name] = values[name] + 2 * rows * np.eye(rows)
         directions[name] = (np.zeros((rows, cols)) if name in const_vars
                             else rng.normal(size=(rows, cols)))
 

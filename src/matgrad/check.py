@@ -36,6 +36,7 @@ from matgrad.ir.expr import (
     HadPower,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Power,
     Sym,
@@ -43,6 +44,7 @@ from matgrad.ir.expr import (
 )
 from matgrad.ir.text import to_text
 from matgrad.limits import MAX_CHECK_ENTRIES, MAX_CHECK_SIZE, exceeded
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
 DEFAULT_SIZE = 4
 DEFAULT_DEPTH = 3  # a loop's code is checked with its layers written out at this depth
@@ -142,17 +144,27 @@ def needs_positive_determinant(program: Program) -> frozenset[str]:
                      if isinstance(node, (LogDet, Det, Inv)) and isinstance(node.x, Sym))
 
 
+def needs_principal_branch(program: Program) -> frozenset[str]:
+    """Square symbols a principal matrix logarithm or square root takes directly: sampled
+    symmetric positive definite, inside the functions' domain whatever the seed."""
+    return frozenset(node.x.name for definition in program.definitions.values()
+                     for node in definition.walk()
+                     if isinstance(node, MatFun) and isinstance(node.x, Sym)
+                     and MATRIX_FUNCTIONS[node.fn].sample_spd)
+
+
 def random_arguments(program: Program, sizes: Mapping[str, int],
                      rng: np.random.Generator) -> dict[str, Any]:
     values: dict[str, Any] = {}
     positive = needs_positive(program)
     invertible = needs_positive_determinant(program)
+    principal = needs_principal_branch(program)
     for name in program.parameters:
         rows, cols = (_size(dim, sizes) for dim in program.shapes[name])
         attributes = program.attributes.get(name, frozenset())
         if "positive" in attributes or name in positive:
             values[name] = rng.uniform(0.5, 2.0, size=(rows, cols))
-        elif "spd" in attributes:
+        elif "spd" in attributes or name in principal:
             base = rng.normal(size=(rows, cols))
             values[name] = base.T @ base + rows * np.eye(rows)
         elif "symmetric" in attributes:
@@ -225,11 +237,10 @@ def check_gradient(derivation: Derivation, program: Program, depth: int | None,
         try:
             result: tuple[float, dict[str, Any]] = function(
                 **signature.keywords(current, chosen, depth))
-        except np.linalg.LinAlgError:
+        except np.linalg.LinAlgError as exc:
             raise UsageError("the check cannot evaluate the objective at its random inputs: "
                              + " ".join(domain_hints(program, chosen) or [
-                                 "a matrix that it inverts is singular there."])
-                             + " Try other --sizes or --seed.") from None
+                                 _out_of_domain(exc)]) + " Try other --sizes or --seed.") from None
         return result
 
     value, gradients = evaluate(values)
@@ -303,10 +314,9 @@ def check_hvp(derivation: Product | LoopProduct, program: Program, depth: int | 
         derived = {name: gradient_of(returned, signature, name, depth) for name in wrt}
         plus, minus = gradients_at(1.0), gradients_at(-1.0)
         at = gradients_at(0.0)
-    except np.linalg.LinAlgError:
-        raise UsageError("the check cannot evaluate the gradient at its random inputs: a "
-                         "matrix that it inverts is singular there. Try other --sizes or "
-                         "--seed.") from None
+    except np.linalg.LinAlgError as exc:
+        raise UsageError("the check cannot evaluate the gradient at its random inputs: "
+                         f"{_out_of_domain(exc)} Try other --sizes or --seed.") from None
     reports = []
     for name in wrt:
         shape = np.shape(values[name])
@@ -396,6 +406,16 @@ def _gram_factor(expr: Expr) -> tuple[Sym, bool] | None:
         if isinstance(b, Transpose) and isinstance(b.x, Sym) and b.x == a:
             return a, False
     return None
+
+
+def _out_of_domain(error: np.linalg.LinAlgError) -> str:
+    """What failed: a singular matrix, or a matrix function outside its domain (the generated
+    helpers say which)."""
+    if "principal" in str(error):
+        return (f"{error}. A matrix symbol that logm or sqrtm takes directly is sampled "
+                "symmetric positive definite; an expression there is not: declare its symbols "
+                "spd (`A: n x n, spd`) or write the argument so that it stays in the domain.")
+    return "a matrix that it inverts is singular there."
 
 
 def domain_hints(program: Program, sizes: Mapping[str, int]) -> list[str]:

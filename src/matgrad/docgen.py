@@ -49,7 +49,7 @@ ERROR_EXAMPLES = [
     ("UsageError", "declared names written together", "x: n x 1; A: n x n\nJ = xᵀAx", None),
     ("UsageError", "an ambiguous mean of a matrix", "X: t x n\nJ = mean(X)", None),
     ("UsageError", "an operator norm of a matrix", "X: t x n\nJ = ||X||_2", None),
-    ("UnsupportedError", "an operation without a rule yet", "X: n x n\nJ = tr(X^0.5)", None),
+    ("UnsupportedError", "an operation without a rule yet", "X: n x n\nJ = sum(X^X)", None),
     ("MatgradSyntaxError", "nesting too deep",
      "W: n x m\nJ = sum(" + "(" * 500 + "W" + ")" * 500 + ")", None),
 ]

@@ -62,13 +62,35 @@ JAX_HELPERS = {
 ''',
 }
 
+# The matrix functions JAX has (jax.scipy.linalg: no logm); not CuPy's, which reuses the
+# helpers above.  sqrtm answers in complex numbers; a real argument in its domain has a real root.
+JAX_MATRIX_FUNCTION_HELPERS = {
+    "_expm": '''def _expm(x):
+    """The matrix exponential of x (scaling and squaring)."""
+    return jsl.expm(x)
+''',
+    "_expm_frechet": '''def _expm_frechet(x, e):
+    """L_exp(x, e): the Fréchet derivative of the matrix exponential at x in direction e."""
+    return jsl.expm_frechet(x, e, compute_expm=False)
+''',
+    "_sqrtm": '''def _sqrtm(x):
+    """The principal matrix square root of x (real for x in its domain)."""
+    return jsl.sqrtm(x).real.astype(x.dtype)
+''',
+    "_sqrtm_frechet": '''def _sqrtm_frechet(root, e):
+    """L_sqrt(x, e) from root = x^(1/2): the solution L of root L + L root = e."""
+    return jsl.solve_sylvester(root, root, e).real.astype(root.dtype)
+''',
+}
+
 JAX = Backend(
     name="jax",
     library="jax",
     alias="jnp",
     import_lines=("import jax.numpy as jnp",),
+    optional_imports=("import jax.scipy.linalg as jsl",),
     spellings=JAX_SPELLINGS,
-    helpers=JAX_HELPERS,
+    helpers={**JAX_HELPERS, **JAX_MATRIX_FUNCTION_HELPERS},
     singular_message=False,
     in_place=False,
     to_float_array=(

@@ -11,6 +11,7 @@ NUMPY = Backend(
     library="numpy",
     alias="np",
     import_lines=("import numpy as np",),
+    optional_imports=("import scipy.linalg",),
     spellings=NUMPY_SPELLINGS,
     helpers=HELPERS,
     singular_message=True,

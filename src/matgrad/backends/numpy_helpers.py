@@ -1,6 +1,7 @@
 """Module-level helpers a generated NumPy module may define: stable logsumexp and softmax, a
-scaled Frobenius norm, logdet without |det|, inverses and solves that say what went wrong, and
-1ᵀX and X𝟏 as the guide writes them, a product with ones (BLAS's matrix-vector product sums
+scaled Frobenius norm, logdet without |det|, inverses and solves that say what went wrong, the
+matrix functions through SciPy (backends/scipy_helpers.py), and 1ᵀX and X𝟏 as the guide writes
+them, a product with ones (BLAS's matrix-vector product sums
 1.6–8× faster than NumPy's reduction at every size measured, 64×16 to 5000×10; the ones are
 made once per size and dtype and kept, read-only, in the module).
 
@@ -9,6 +10,8 @@ can shadow it; a test checks), and a module defines only the helpers its functio
 """
 
 from __future__ import annotations
+
+from matgrad.backends.scipy_helpers import MATRIX_FUNCTION_HELPERS
 
 HELPERS = {
     "_logsumexp": '''def _logsumexp(x):
@@ -96,4 +99,5 @@ def _row_sum(x):
     except np.linalg.LinAlgError:
         raise np.linalg.LinAlgError(SINGULAR) from None
 ''',
+    **MATRIX_FUNCTION_HELPERS,
 }

@@ -106,6 +106,21 @@ TORCH_HELPERS = {
 ''',
 }
 
+# PyTorch has the matrix exponential only; its Fréchet derivative is the upper right block of
+# exp([[X, E], [0, X]]) (Higham 2008, Theorem 3.6).
+TORCH_HELPERS.update({
+    "_expm": '''def _expm(x):
+    """The matrix exponential of x."""
+    return torch.linalg.matrix_exp(x)
+''',
+    "_expm_frechet": '''def _expm_frechet(x, e):
+    """L_exp(x, e): the upper right block of exp([[x, e], [0, x]])."""
+    n = x.shape[0]
+    block = torch.cat([torch.cat([x, e], 1), torch.cat([torch.zeros_like(x), x], 1)], 0)
+    return torch.linalg.matrix_exp(block)[:n, n:]
+''',
+})
+
 TORCH = Backend(
     name="torch",
     library="torch",

@@ -71,6 +71,8 @@ OPS: dict[str, OpInfo] = {
     "det": _VIEW,
     "logdet": _VIEW,
     "inv": _NEW,
+    "matfun": _NEW,          # (function,): expm, logm or sqrtm of a square matrix
+    "frechet": _NEW,         # (function,): L_f(X, E) from (X, E); sqrtm's from (X^½, E)
     "norm": _VIEW,
     "logsumexp": _VIEW,      # row-wise
     "sumsq": _VIEW,          # row-wise Σ x²

@@ -73,6 +73,8 @@ class Backend:
     # numbers give inf, so every backend reads a size as a number of the arrays' type.
     typed_sizes: bool = True
     typed_size: str = "float_type.type({n})"
+    # Imports a module has only where its code reads the name (SciPy for the matrix functions).
+    optional_imports: tuple[str, ...] = ()
     # Lines before the function's def (PyTorch: no autograd tape, whatever the inputs).
     decorators: tuple[str, ...] = ()
     # Lines that open the function's body, in {arrays} (the matrix arguments): the array API

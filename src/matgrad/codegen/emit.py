@@ -19,7 +19,6 @@ printed from exact Fractions; function bindings must name built-in functions.
 from __future__ import annotations
 
 import functools
-import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from matgrad.codegen.computation import Computation
 from matgrad.codegen.docstrings import Docstrings, docstrings
 from matgrad.codegen.entry import EntryPoint, entry_checks
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
-from matgrad.codegen.layout import WIDTH, helper_lines, laid_out
+from matgrad.codegen.layout import WIDTH, helper_lines, laid_out, used_imports
 from matgrad.codegen.liveness import release_dead, release_layers, release_locals
 from matgrad.codegen.lower import Lowering
 from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
@@ -465,14 +464,10 @@ class PythonEmitter(Spelling):
         lines += [f"    {line.format(arrays=arrays)}" for line in self.backend.prologue]
         lines += laid_out([f"    {line}" for line in body])
         # The library is imported where the code calls it: x'Ax without checks calls nothing.
-        imports = [*_used_imports(self.backend.import_lines, "\n".join(lines)), "", ""]
+        code = "\n".join(lines)
+        imports = [*used_imports(self.backend.import_lines, code),
+                   *used_imports(self.backend.optional_imports, code), "", ""]
         return "\n".join([*documented.module, "", *imports, *lines]) + "\n"
-
-
-def _used_imports(import_lines: Sequence[str], code: str) -> list[str]:
-    """The import lines whose name (`np` of `import numpy as np`) the code reads."""
-    return [line for line in import_lines
-            if re.search(rf"(?<![\w.]){re.escape(line.split()[-1])}\b", code)]
 
 
 def _wrapped_words(text: str) -> list[str]:

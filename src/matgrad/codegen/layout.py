@@ -13,7 +13,8 @@ string).  A statement with nothing to break is returned as it is.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 WIDTH = 100
 _PACKED = 30  # items up to this long share lines
@@ -218,6 +219,12 @@ def _last_space_outside_fields(text: str, limit: int) -> int | None:
 # The message of _inv and _solve, a constant of the module that uses them.
 SINGULAR_MESSAGE = ("a matrix that the objective or its gradient inverts is singular at these "
                     "inputs (its determinant is 0), so the inverse does not exist there")
+
+
+def used_imports(import_lines: Sequence[str], code: str) -> list[str]:
+    """The import lines whose name (`np` of `import numpy as np`) the code reads."""
+    return [line for line in import_lines
+            if re.search(rf"(?<![\w.]){re.escape(line.split()[-1])}\b", code)]
 
 
 def helper_lines(used: set[str], table: Mapping[str, str], singular: bool) -> list[str]:

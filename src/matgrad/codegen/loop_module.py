@@ -32,7 +32,7 @@ from matgrad.codegen.backend import Backend
 from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import Embedding, PythonEmitter, emit_statements
 from matgrad.codegen.entry import array_type_lines
-from matgrad.codegen.layout import helper_lines, laid_out
+from matgrad.codegen.layout import helper_lines, laid_out, used_imports
 from matgrad.codegen.lower import Lowering, fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -524,8 +524,9 @@ class LoopCodegen:
         lines = [f'"""{summary[0]}', *summary[1:]]
         if bound:
             lines += ["", f"with {bound}."]
-        lines += ['"""', "", *self.backend.import_lines, "", ""]
-        lines += helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+        helpers = helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+        optional = used_imports(self.backend.optional_imports, "\n".join([*helpers, *body]))
+        lines += ['"""', "", *self.backend.import_lines, *optional, "", "", *helpers]
         lines += [*module_float_helper(self.backend), *AGREE_HELPER.splitlines(), "", ""]
         lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
                   f'    """{returns[0]}', *(f"    {line}" for line in returns[1:]), '    """']

@@ -41,6 +41,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -48,6 +49,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -64,6 +66,7 @@ from matgrad.ir.expr import (
     Zero,
     substitute,
 )
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 from matgrad.rewrite.derivative_forms import derivative_forms
 
 _SCALAR_OPS = {Trace: "trace", Det: "det", LogDet: "logdet", Norm: "norm"}
@@ -479,6 +482,28 @@ class Lowering:
             return self._value("twice", (inner,), full, full)
         raise CodegenError(f"no array code for the gradient of {expr.fn} yet.")
 
+    # ---- matrix functions ----------------------------------------------------------------------
+
+    def _matrix_function(self, expr: MatFun) -> Value:
+        full = self.full_shape(expr)
+        if isinstance(expr.x, Transpose):  # f(Xᵀ) = f(X)ᵀ: the objective's f(X), transposed
+            return self.lower(Transpose(MatFun(expr.fn, expr.x.x)))
+        if full == SCALAR:  # of a 1×1 matrix (perhaps a float): the scalar function
+            return self.lower(Apply(MATRIX_FUNCTIONS[expr.fn].scalar, expr.x))
+        return self._value("matfun", (self.full(self.lower(expr.x)),), full, full,
+                           (expr.fn,))
+
+    def _frechet(self, expr: Frechet) -> Value:
+        """L_f(X, E); the square root's through X^½ (a Sylvester equation), reusing it."""
+        full = self.full_shape(expr)
+        if full == SCALAR:  # f′(x) e of a 1×1 matrix
+            return self.lower(Hadamard(Apply(MATRIX_FUNCTIONS[expr.fn].scalar, expr.x, 1),
+                                       expr.e))
+        direction = self.full(self.lower(expr.e))
+        argument = MatFun(expr.fn, expr.x) if expr.fn == "sqrtm" else expr.x
+        return self._value("frechet", (self.full(self.lower(argument)), direction), full, full,
+                           (expr.fn,))
+
     def _diff(self, expr: Diff) -> Value:  # pragma: no cover - derivations have none left
         raise CodegenError("a differential cannot be turned into code")
 
@@ -493,4 +518,5 @@ _LOWER: dict[type, Callable[..., Value]] = {
     Trace: Lowering._scalar_of, Det: Lowering._scalar_of, LogDet: Lowering._scalar_of,
     Norm: Lowering._scalar_of, Inv: Lowering._inv, Apply: Lowering._apply,
     RowApply: Lowering._row_apply, RowGrad: Lowering._row_grad, Diff: Lowering._diff,
+    MatFun: Lowering._matrix_function, Frechet: Lowering._frechet,
 }

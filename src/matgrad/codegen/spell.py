@@ -18,6 +18,7 @@ from matgrad.codegen.array_program import Value
 from matgrad.codegen.backend import Backend
 from matgrad.errors import CodegenError
 from matgrad.ir.dims import SCALAR, Dim, Shape
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
 # Python precedence levels used for parenthesising, loosest first.
 ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50
@@ -287,6 +288,25 @@ class Spelling:
 
     def _spell_inv(self, value: Value) -> Code:
         return self._helper_call("_inv", value)
+
+    def _spell_matfun(self, value: Value) -> Code:
+        return self._matrix_helper(f"_{value.attrs[0]}", value)
+
+    def _spell_frechet(self, value: Value) -> Code:
+        return self._matrix_helper(f"_{value.attrs[0]}_frechet", value)
+
+    def _matrix_helper(self, helper: str, value: Value) -> Code:
+        """A matrix function's helper, where the backend's library has one."""
+        if helper not in self.backend.helpers:
+            name = str(value.attrs[0])
+            raise CodegenError(
+                f"the {self.backend.name} backend cannot generate {name}, "
+                f"{MATRIX_FUNCTIONS[name].what}: {self.backend.library} has no function for "
+                "it or for its derivative. The numpy backend computes every matrix function "
+                "through SciPy (docs/language.md lists which backend has which).")
+        self.helpers.add(helper)
+        arguments = ", ".join(self.atom(arg).text for arg in value.args)
+        return Code(f"{helper}({arguments})", ATOM, value.shape)
 
     def _spell_norm(self, value: Value) -> Code:
         return self._helper_call("_norm", value)

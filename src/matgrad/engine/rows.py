@@ -39,6 +39,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -46,6 +47,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -164,7 +166,7 @@ def _transpose(node: Expr, kinds: Kinds) -> Kind:
 
 def _square(what: str) -> KindRule:
     def rule(node: Expr, kinds: Kinds) -> Kind:
-        if kinds[0] is F:
+        if all(kind is F for kind in kinds):
             return F
         raise _Coupled(node, f"takes {what} of a sum over the rows, which couples them (it is "
                              "not a sum of per-block terms)")
@@ -248,6 +250,8 @@ KIND_RULES: dict[type[Expr], KindRule] = {
     Det: _square("the determinant"),
     LogDet: _square("the log-determinant"),
     Inv: _square("the inverse"),
+    MatFun: _square("a matrix function"),
+    Frechet: _square("a matrix function"),
 }
 
 

@@ -32,10 +32,12 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Hadamard,
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Norm,
     Ones,
@@ -47,7 +49,10 @@ from matgrad.ir.expr import (
     Transpose,
     Zero,
 )
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
+# How rule files write the Fréchet derivative L_f(X, E) of a matrix function f: L_expm(X, E).
+FRECHET_PREFIX = "L_"
 SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 
 
@@ -66,6 +71,9 @@ class CallResolver(Scope):
         if isinstance(callee, SName) and self.mode == "rule" and callee.name == "d":
             inner, shape = self.expr(self.single_arg(node, "d"))
             return Diff(inner), shape
+        if (isinstance(callee, SName) and self.mode == "rule"
+                and callee.name.startswith(FRECHET_PREFIX)):
+            return self.frechet(node, callee.name.removeprefix(FRECHET_PREFIX))
         if isinstance(callee, SName) and not self.is_matrix_name(callee.name):
             return self.function_call(node, callee.name, order)
         # A matrix followed by a parenthesised expression: a product, as in Xᵀ(Z − Y).
@@ -227,6 +235,31 @@ class CallResolver(Scope):
                              f"{self.where(node.pos)}).")
         return SQUARE_CALLS[name](arg), (shape if name == "inv" else SCALAR)
 
+    def matrix_function(self, node: SCall, name: str, arg: Expr, shape: Shape
+                        ) -> tuple[Expr, Shape]:
+        """expm, logm, sqrtm of a square matrix (functions of the matrix, not of its entries)."""
+        if not self.unifier.unify(shape[0], shape[1]):
+            raise ShapeError(f"{node.pos.text(self.source)}: {name} of a "
+                             f"({self.shape_text(shape)}) matrix: {MATRIX_FUNCTIONS[name].what} "
+                             f"takes a square matrix (at {self.where(node.pos)}); for the "
+                             "function of each entry write exp, log or sqrt.")
+        return MatFun(name, arg), shape
+
+    def frechet(self, node: SCall, name: str) -> tuple[Expr, Shape]:
+        """L_f(X, E) in a rule file: the Fréchet derivative of the matrix function f."""
+        if name not in MATRIX_FUNCTIONS or len(node.args) != 2:
+            raise UsageError(f"{node.pos.text(self.source)} at {self.where(node.pos)}: "
+                             f"{FRECHET_PREFIX}f(X, E) takes a matrix function f "
+                             f"({', '.join(MATRIX_FUNCTIONS)}) and two matrices.")
+        x, shape = self.expr(node.args[0])
+        e, shape_e = self.expr(node.args[1])
+        if not (self.unifier.unify(shape[0], shape[1])
+                and self.unifier.unify_shapes(shape, shape_e)):
+            raise ShapeError(f"{node.pos.text(self.source)}: the direction of a Fréchet "
+                             "derivative is square, of the argument's shape (at "
+                             f"{self.where(node.pos)}).")
+        return Frechet(name, x, e), shape
+
     def summed(self, node: SCall, name: str, arg: Expr, shape: Shape
                ) -> tuple[Expr, Shape]:
         # The sum of a 1×1 is itself: sum(sum(X)) is sum(X), not a nest to differentiate.
@@ -288,4 +321,5 @@ SIZED_OR_PAIRED: dict[str, Callable[[CallResolver, SCall, str], tuple[Expr, Shap
 SPECIAL: dict[str, Callable[[CallResolver, SCall, str, Expr, Shape], tuple[Expr, Shape]]] = {
     "transpose": CallResolver.transposed, "mean": CallResolver.mean, "diag": CallResolver.diag,
     **dict.fromkeys(SQUARE_CALLS, CallResolver.square),
+    **dict.fromkeys(MATRIX_FUNCTIONS, CallResolver.matrix_function),
     "sum": CallResolver.summed, "norm2": CallResolver.norm2, "norm1": CallResolver.norm1}

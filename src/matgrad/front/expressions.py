@@ -15,7 +15,6 @@ source position; every operator the grammar produces has a table entry (a test c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -50,7 +49,9 @@ from matgrad.ir.expr import (
     Hadamard,
     HadDiv,
     HadPower,
+    Identity,
     Inv,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -241,7 +242,7 @@ class Resolver(CallResolver):
         minus_one = b in (Neg(Const(Fraction(1))), Const(Fraction(-1)))
         if minus_one and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1]):
             return Inv(a), sa  # X⁻¹, X^-1: the inverse of a square matrix
-        power = b.value if isinstance(b, Const) else None
+        power = constant_value(b)
         if (power is not None and power.denominator == 1 and power >= 2
                 and not self.unifier.is_scalar(sa) and self.unifier.unify(sa[0], sa[1])):
             # E^k of a square matrix: the product E E ⋯ E, written out.  A power of a power
@@ -260,15 +261,11 @@ class Resolver(CallResolver):
             return self.matrix_powers.record(product, base, exact), sa
         square = self.unifier.find(sa[0]) == self.unifier.find(sa[1])
         if power is not None and square and not self.unifier.is_scalar(sa):
-            exponent_text = node.b.pos.text(self.source).removeprefix("(").removesuffix(")")
-            if not re.fullmatch(r"[0-9.]+", exponent_text):  # X .^ 1/2 would be (X .^ 1)/2
-                exponent_text = f"({exponent_text})"
-            raise UnsupportedError(
-                f"{self.text(node)} at {self.where(node.pos)} is a matrix power of a "
-                f"({self.shape_text(sa)}) matrix with exponent {power}: matrix roots and "
-                "fractional or negative powers are not supported yet (write inv(X) for X⁻¹); "
-                f"for an elementwise power write {node.a.pos.text(self.source)} .^ "
-                f"{exponent_text}.")
+            return self.other_matrix_power(node, a, sa, power), sa
+        if (power is None and square and not self.unifier.is_scalar(sa)
+                and self.unifier.unify_shapes(sb, SCALAR)):
+            # A square matrix to a varying scalar power: X^p = expm(p logm(X)), principal.
+            return MatFun("expm", Scale(b, MatFun("logm", a))), sa
         if not self.unifier.unify_shapes(sb, SCALAR) or not self.unifier.unify_shapes(
                 sa, SCALAR):
             raise UnsupportedError(
@@ -284,6 +281,22 @@ class Resolver(CallResolver):
                 return constant_expr(folded), SCALAR
         # A varying exponent (a^b, ‖Xw‖^p) is differentiated in both base and exponent.
         return Power(a, b if exponent is None else constant_expr(exponent)), SCALAR
+
+    def other_matrix_power(self, node: SBinary, a: Expr, sa: Shape, power: Fraction) -> Expr:
+        """A square matrix to a power that is not a whole number ≥ 2, as MATLAB's `^` reads it:
+        X^½ = sqrtm(X), X^−½ = sqrtm(X)⁻¹, X^−k = (X^k)⁻¹, X⁰ = I, and X^p = expm(p logm(X))
+        otherwise (principal branches; docs/language.md)."""
+        if power == 1:
+            return a
+        if power == 0:
+            return Identity(self.unifier.find(sa[0]))
+        if power.denominator == 1:  # a negative whole power: the inverse of the positive one
+            positive, _ = self.power(node, a, sa, Const(-power), SCALAR)
+            return Inv(positive)
+        if abs(power) == Fraction(1, 2):
+            root = MatFun("sqrtm", a)
+            return root if power > 0 else Inv(root)
+        return MatFun("expm", Scale(Const(power), MatFun("logm", a)))
 
     def product(self, node: SExpr, a: Expr, sa: Shape, b: Expr, sb: Shape
                 ) -> tuple[Expr, Shape]:

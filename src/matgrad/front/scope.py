@@ -19,12 +19,13 @@ from matgrad.functions import ELEMENTWISE, NAMED_GRADIENTS, ROWWISE
 from matgrad.ir.dims import SCALAR, Dim, DimVar, Shape, format_shape
 from matgrad.ir.expr import Diff, DimSize, Expr, Identity, Ones, Sym, Var, Zero
 from matgrad.ir.shapes import Unifier
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
 Mode = Literal["program", "rule"]
 
 # Calls that are operations, not elementwise functions (calls.py resolves each).
 SPECIAL_CALLS = {"sum", "rowdot", "norm2", "norm1", "ones", "eye", "zeros", "tr", "det", "logdet",
-                 "inv", "mean", "diag", "transpose"}
+                 "inv", "mean", "diag", "transpose", *MATRIX_FUNCTIONS}
 ELEMENTWISE_FUNCTION_VARS = {"f", "h"}
 ROW_FUNCTION_VARS = {"g"}
 GRADIENT_PREFIXES = ("∇", "grad_")

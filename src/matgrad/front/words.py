@@ -35,10 +35,6 @@ NEAR_MISSES = {
     "min": "min(x, 0) is −relu(−x); an elementwise minimum of two matrices has no rule yet",
     "minimum": "minimum(x, 0) is −relu(−x); an elementwise minimum of two matrices has no "
                "rule yet",
-    "expm": "the matrix exponential is not supported yet (exp(X) is elementwise)",
-    "logm": "the matrix logarithm is not supported yet (log(X) is elementwise; logdet(X) is "
-            "tr(logm(X)) for a positive definite X)",
-    "sqrtm": "the matrix square root is not supported yet (sqrt(X) is elementwise)",
     "dot": "the inner product of a and b is <a, b>, a · b or a' * b",
     "kron": "Kronecker products are not in the input language; matgrad writes them in results",
     "log_softmax": "write log(softmax(X)), which matgrad computes stably",

@@ -24,6 +24,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -31,6 +32,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -47,6 +49,7 @@ from matgrad.ir.expr import (
     Var,
     Zero,
 )
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
 AbstractFunction = Callable[[np.ndarray, int], np.ndarray]
 Array = np.ndarray
@@ -121,6 +124,14 @@ def _function(env: Environment, expr: Expr, k: list[Array]) -> Array:
     raise TypeError(type(expr).__name__)
 
 
+def _matrix_function(expr: Expr, kids: list[Array]) -> Array:
+    """f(X), or L_f(X, E), of a matrix function of the table."""
+    if isinstance(expr, Frechet):
+        return MATRIX_FUNCTIONS[expr.fn].frechet(kids[0], kids[1])
+    assert isinstance(expr, MatFun)
+    return MATRIX_FUNCTIONS[expr.fn].evaluate(kids[0])
+
+
 Evaluator = Callable[[Environment, Expr, list[Array]], Array]
 
 EVALUATORS: dict[type[Expr], Evaluator] = {
@@ -145,6 +156,8 @@ EVALUATORS: dict[type[Expr], Evaluator] = {
     Det: lambda env, e, k: _scalar(float(np.linalg.det(k[0]))),
     LogDet: lambda env, e, k: _scalar(float(np.linalg.slogdet(k[0])[1])),
     Inv: lambda env, e, k: np.linalg.inv(k[0]),
+    MatFun: lambda env, e, k: _matrix_function(e, k),
+    Frechet: lambda env, e, k: _matrix_function(e, k),
 }
 
 

@@ -321,6 +321,28 @@ class Inv(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class MatFun(Expr):
+    """A matrix function f(X) of a square X (`fn` names a row of functions.MATRIX_FUNCTIONS:
+    expm, logm, sqrtm), defined by its power series or the principal branch, not entry by
+    entry."""
+
+    fn: str
+    x: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x",)
+
+
+@dataclass(frozen=True, slots=True)
+class Frechet(Expr):
+    """L_f(X, E): the Fréchet derivative of the matrix function `fn` at X in the direction E,
+    the linear part of f(X + E) − f(X) (Higham, Functions of Matrices, 2008, §3.1)."""
+
+    fn: str
+    x: Expr
+    e: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x", "e")
+
+
+@dataclass(frozen=True, slots=True)
 class Diff(Expr):
     """The differential dX."""
 
@@ -365,7 +387,8 @@ def _fast_children(cls: type[Expr]) -> None:
 
         def children(self: Expr) -> tuple[Expr, ...]:
             # A function, not the attrgetter itself: an attrgetter does not bind as a method.
-            return several(self)  # type: ignore[no-any-return]
+            kids_of_self: tuple[Expr, ...] = several(self)
+            return kids_of_self
 
         cls.children = children  # type: ignore[method-assign]
 

@@ -23,6 +23,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -30,6 +31,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -145,6 +147,8 @@ SHAPE_RULES: dict[type[Expr], ShapeRule] = {
     Det: _scalar,
     LogDet: _scalar,
     Inv: _same_as_first,
+    MatFun: _same_as_first,
+    Frechet: _same_as_first,
 }
 
 

@@ -31,6 +31,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -38,6 +39,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -425,6 +427,13 @@ class TextPrinter:
         if self.unicode:  # X⁻¹ as the textbooks write it (read back as the inverse)
             return Printed(f"{self.at_least(expr.x, POSTFIX)}⁻¹", POSTFIX)
         return self._call("inv", expr.x)
+
+    def _print_MatFun(self, expr: MatFun) -> Printed:
+        return self._call(expr.fn, expr.x)
+
+    def _print_Frechet(self, expr: Frechet) -> Printed:
+        # Higham's L_f(X, E), as the rule files write it.
+        return self._call(f"L_{expr.fn}", expr.x, expr.e)
 
     def _print_Norm(self, expr: Norm) -> Printed:
         bar = "‖" if self.unicode else "||"

@@ -33,6 +33,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -40,6 +41,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -69,6 +71,7 @@ from matgrad.ir.text import (
     UNARY,
     format_fraction,
 )
+from matgrad.matrix_functions import MATRIX_FUNCTIONS
 from matgrad.printing.kronecker import COMMUTATION_LATEX, commutes, kronecker_latex
 from matgrad.printing.latex_lines import (
     FIT,
@@ -253,6 +256,13 @@ class LatexPrinter:
 
     def _print_Inv(self, expr: Inv) -> Latex:
         return Latex(f"{self._superscript_base(expr.x)}^{{-1}}", POSTFIX)
+
+    def _print_MatFun(self, expr: MatFun) -> Latex:
+        return Latex(f"{MATRIX_FUNCTIONS[expr.fn].latex}({self(expr.x)})", POSTFIX)
+
+    def _print_Frechet(self, expr: Frechet) -> Latex:
+        name = MATRIX_FUNCTIONS[expr.fn].latex
+        return Latex(f"L_{{{name}}}({self(expr.x)}, {self(expr.e)})", POSTFIX)
 
     def _print_Norm(self, expr: Norm) -> Latex:
         return Latex(f"\\left\\|{self(expr.x)}\\right\\|", ATOM)

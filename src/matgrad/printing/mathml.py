@@ -29,6 +29,7 @@ from matgrad.ir.expr import (
     DimSize,
     Div,
     Expr,
+    Frechet,
     Frob,
     Hadamard,
     HadDiv,
@@ -36,6 +37,7 @@ from matgrad.ir.expr import (
     Identity,
     Inv,
     LogDet,
+    MatFun,
     MatMul,
     Neg,
     Norm,
@@ -263,6 +265,13 @@ class MathMLPrinter:
     def _print_Inv(self, expr: Inv) -> MathML:
         return MathML(self._superscript(expr.x, f"<mrow>{_mo('−')}<mn>1</mn></mrow>"),
                       POSTFIX)
+
+    def _print_MatFun(self, expr: MatFun) -> MathML:
+        return MathML(self._call(_mi(expr.fn), expr.x), POSTFIX)
+
+    def _print_Frechet(self, expr: Frechet) -> MathML:
+        name = f"<msub>{_mi('L')}{_mi(expr.fn)}</msub>"
+        return MathML(self._call(name, expr.x, expr.e), POSTFIX)
 
     def _print_Norm(self, expr: Norm) -> MathML:
         return MathML(f"<mrow>{_mo('‖')}{self(expr.x)}{_mo('‖')}</mrow>", ATOM)

@@ -21,8 +21,10 @@ from matgrad.ir.expr import (
     Add,
     Apply,
     Expr,
+    Frechet,
     Hadamard,
     Identity,
+    MatFun,
     MatMul,
     Ones,
     RowApply,
@@ -88,6 +90,10 @@ class Matcher:
             return bindings if _bind_dim(bindings, pattern.size, expr.size) else None
         if isinstance(pattern, (Apply, RowApply, RowGrad)):
             if not self._match_function(pattern, expr, bindings):
+                return None
+        elif isinstance(pattern, (MatFun, Frechet)):
+            assert isinstance(expr, (MatFun, Frechet))
+            if pattern.fn != expr.fn:  # expm(X) is not logm(X)
                 return None
         elif pattern.children() == () and pattern != expr:
             return None
