@@ -19,6 +19,7 @@ from matgrad.engine.loop_second_order import PRODUCTS
 from matgrad.engine.results import (
     RESULT_KINDS,
     Derivation,
+    Jacobian,
     LoopDerivation,
     LoopProduct,
     Product,
@@ -37,10 +38,13 @@ LOOP = ("X: t x n, data\nY: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x
         "    Z[j] = tanh(Z[j-1]*W[j])\nend\nJ = 1/2 * ||Z[k] - Y||^2\n")
 
 
+JACOBIAN = "X: t x n, data\nw: n x 1\nf = tanh(X*w)"
+
+
 def _results() -> dict[type[Derivation], matgrad.Derivation]:
     flat, loop = matgrad.derive(FLAT), matgrad.derive(LOOP)
     return {Derivation: flat, Product: flat.hvp(), LoopDerivation: loop,
-            LoopProduct: loop.hvp()}
+            LoopProduct: loop.hvp(), Jacobian: matgrad.derive(JACOBIAN, jacobian=True)}
 
 
 RESULTS = _results()
@@ -74,6 +78,10 @@ def test_a_product_of_a_product_is_refused() -> None:
     for kind in (Product, LoopProduct):
         with pytest.raises(matgrad.UnsupportedError, match="third derivatives"):
             RESULTS[kind].hvp()
+    with pytest.raises(matgrad.UnsupportedError, match="third-order tensor"):
+        RESULTS[Jacobian].hvp()
+    with pytest.raises(matgrad.UnsupportedError, match="third-order tensor"):
+        RESULTS[Jacobian].hessian()
 
 
 def test_a_product_knows_its_first_derivation() -> None:
@@ -91,7 +99,7 @@ def test_code_generation_takes_a_computation() -> None:
     Hessian module builds its own instead of dressing its parts up as a derivation."""
     assert signature(PythonEmitter.__init__).parameters["computation"].annotation == \
         "Computation"
-    assert set(COMPUTATIONS) == {Derivation, Product}
+    assert set(COMPUTATIONS) == {Derivation, Product, Jacobian}
     source = (Path(matgrad.__file__).parent / "codegen" / "hessian_module.py").read_text(
         encoding="utf-8")
     assert "Derivation" not in source and "Computation(" in source

@@ -18,12 +18,13 @@ from matgrad.check import CheckReport
 from matgrad.check import check as check_result
 from matgrad.codegen.emit import load_function
 from matgrad.codegen.signature import signature_of
-from matgrad.dense import Blocks, hessian_function
+from matgrad.dense import Blocks, hessian_function, jacobian_function
 from matgrad.engine import hessian as engine_hessian
 from matgrad.engine import results as engine_result
 from matgrad.engine import rows as engine_rows
 from matgrad.engine.derive import derivation_of
 from matgrad.engine.history import Step
+from matgrad.engine.jacobian import jacobian_of
 from matgrad.engine.layers import derive_layers
 from matgrad.engine.loop_second_order import PRODUCTS
 from matgrad.engine.row_loops import row_decomposition_of
@@ -34,6 +35,7 @@ from matgrad.front.program import Program
 from matgrad.front.read import TOO_DEEP, chosen_wrt, read_for_derivation, read_program
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Expr
+from matgrad.ir.kronecker import KroneckerForm
 from matgrad.ir.text import Style
 from matgrad.optimize import ScipyProblem
 from matgrad.printing.latex import hessian_latex
@@ -190,6 +192,16 @@ class Derivation(ResultView):
         product = hvp_derivation(self.result, rules)  # refuses a loop, with what to do instead
         return Hessian.of(engine_hessian.hessian_of(product, rules))
 
+    def jacobian(self) -> Jacobian:
+        """The Jacobian ∂vec(F)/∂vec(X)ᵀ of a matrix-valued objective (derived with
+        jacobian=True): its blocks in Kronecker form, printed, typeset, and compiled dense or
+        as operators (J @ vec(V), the JVP; J.T @ vec(U), the VJP)."""
+        if not isinstance(self.result, engine_result.Jacobian):
+            raise UsageError(f"{self.objective} was derived as a scalar objective: derive a "
+                             "matrix-valued one with jacobian=True (--jacobian) for its "
+                             "Jacobian.")
+        return Jacobian(self.result)
+
     @property
     def size_arguments(self) -> dict[str, str]:
         """Sizes that no argument's shape determines: dimension → keyword-only argument."""
@@ -247,6 +259,47 @@ class Hessian(engine_hessian.Hessian):
         return hessian_function(self, bind, dense)
 
 
+class Jacobian(ResultView):
+    """The result of `Derivation.jacobian()`: `blocks[X]` is J_X = ∂vec(F)/∂vec(X)ᵀ in
+    Kronecker form (None where none was read: `reasons`), `differential` is dF; printed,
+    typeset, compiled dense or as operators."""
+
+    __slots__ = ()
+    result: engine_result.Jacobian
+
+    @property
+    def blocks(self) -> dict[str, KroneckerForm | None]:
+        return self.result.blocks
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        return self.result.reasons
+
+    @property
+    def differential(self) -> Expr | None:
+        return self.result.differential
+
+    def text(self, style: Style = "unicode") -> str:
+        return TEXT[engine_result.Jacobian](self.result, style)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def latex(self, standalone: bool = False) -> str:
+        return LATEX[engine_result.Jacobian](self.result, standalone)
+
+    def _repr_latex_(self) -> str:
+        return JUPYTER_LATEX[engine_result.Jacobian](self.result)
+
+    def compile(self, bind: Mapping[str, str] | None = None,
+                dense: bool = True) -> Callable[..., dict[str, Any]]:
+        """A function of F's arguments returning {X: J_X} as arrays of shape (size of F) ×
+        (size of X); with dense=False each block in Kronecker form is a KroneckerOperator:
+        `op @ vec(V)` is the Jacobian-vector product and `op.apply(V)` the same on matrices.
+        The vector-Jacobian product, in any backend, is the derivation's own `compile()`."""
+        return jacobian_function(self.result, bind, dense)
+
+
 class RowBlocks(engine_rows.RowDecomposition):
     """The result of `Derivation.row_blocks()`: J = Σ_b J_b + p over the row blocks of `rows`
     (the data arguments `data`), with J_b = `data_terms` and p = `penalty`."""
@@ -288,7 +341,7 @@ def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
 
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
            depth: Mapping[str, int] | None = None,
-           names: Names = "guide") -> Derivation:
+           names: Names = "guide", jacobian: bool = False) -> Derivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
     symbol of the objective not marked `data`/`const`).
 
@@ -298,7 +351,11 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
 
     `names="guide"` (the default) names the intermediates of an inline objective as the guide
     does (A = XW + b, Z = f(A)), so that it derives like its let-bound form; `names="inline"`
-    derives the expressions as written, substituted into each other."""
+    derives the expressions as written, substituted into each other.
+
+    `jacobian=True` takes a matrix-valued objective F (F = inv(X), f = tanh(W*x)) and derives
+    its Jacobian ∂vec(F)/∂vec(X)ᵀ (engine/jacobian.py): `d.jacobian()` has the blocks, and
+    the derivation itself is the vector-Jacobian product, the gradient of U · F."""
     if names not in ("guide", "inline"):
         raise UsageError(f"unknown names='{names}'; use 'guide' or 'inline'.")
     if not isinstance(source, str):
@@ -308,9 +365,11 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     if isinstance(wrt, str):  # "W, b" is two names; "Wb" one (never its letters)
         wrt = [name.strip() for name in wrt.split(",") if name.strip()]
     try:
-        read = read_for_derivation(source, wrt, depth, names)
+        read = read_for_derivation(source, wrt, depth, names, matrix_objective=jacobian)
         if isinstance(read, LayerParts):
             return Derivation(derive_layers(read, rules or load_rules()))
+        if jacobian:
+            return Derivation(jacobian_of(read, chosen_wrt(read, wrt), rules or load_rules()))
         return Derivation(derivation_of(read, chosen_wrt(read, wrt), rules or load_rules()))
     except RecursionError:
         raise UsageError(TOO_DEEP) from None

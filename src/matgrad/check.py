@@ -21,7 +21,7 @@ from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import gradient_of, signature_of
 from matgrad.dense import hessian_function, unvec, vec
 from matgrad.engine.hessian import Hessian
-from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, LoopProduct, Product
 from matgrad.engine.second_order import DIRECTION_PREFIX
 from matgrad.errors import UsageError
 from matgrad.front.program import Program
@@ -342,7 +342,10 @@ def check_hvp(derivation: Product | LoopProduct, program: Program, depth: int | 
 # The check of each kind of result (every kind has an entry: tests/test_kinds.py).
 CHECKS: dict[type[Derivation], Callable[..., CheckReport]] = {
     Derivation: check_gradient, Product: check_hvp, LoopDerivation: check_gradient,
-    LoopProduct: check_hvp}
+    LoopProduct: check_hvp,
+    # The vector-Jacobian product at a random U against central differences of U · F: the
+    # Jacobian in a random direction, every entry of ∇(U · F) = Jᵀ vec(U).
+    Jacobian: check_gradient}
 
 
 def check_hessian(hessian: Hessian, sizes: Mapping[str, int] | None = None, seed: int = 0,

@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hessian", action="store_true",
                         help="the Hessian ∇²J in blocks, in matrix form where one is found "
                         "(with --steps, --latex and --check)")
+    parser.add_argument("--jacobian", action="store_true",
+                        help="the Jacobian ∂vec(F)/∂vec(X)ᵀ of a matrix-valued objective F, "
+                        "with its differential dF (with --steps, --latex, --json and --check; "
+                        "--numpy and --backend print its vector-Jacobian product)")
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
@@ -207,7 +211,8 @@ def run(argv: Sequence[str]) -> int:
     source = _read_source(args)
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
-    derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide")
+    derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide",
+                        jacobian=args.jacobian)
     if args.hessian:
         return _hessian(derivation, args)
     if args.hvp:
@@ -311,6 +316,10 @@ def _check_flags(args: argparse.Namespace) -> None:
                          "with it (the Hessian's blocks have no JSON form yet).")
     if args.pdf and args.output:
         raise UsageError("--pdf names its own output file; leave out -o.")
+    if args.jacobian and (args.hvp or args.hessian):
+        raise UsageError("--jacobian is first order; the second derivative of a matrix-valued "
+                         "F is a third-order tensor: take --hvp or --hessian of a scalar of it "
+                         "(sum(F), ||F||^2) instead.")
     check_only = [flag for flag, given in (("--sizes", args.sizes is not None),
                                            ("--seed", args.seed is not None)) if given]
     if check_only and not args.check:

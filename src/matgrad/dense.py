@@ -22,6 +22,7 @@ import numpy as np
 from matgrad.backends.registry import compiled
 from matgrad.codegen.signature import signature_of
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.results import Jacobian
 from matgrad.errors import UsageError
 from matgrad.front.program import Program
 from matgrad.functions import ROWWISE, numeric
@@ -58,6 +59,73 @@ def _definitions_read(program: Program, roots: list[Expr]) -> list[str]:
     return [name for name in program.definitions if name in wanted]
 
 
+def _arguments(identifiers: Mapping[str, str], size_keywords: Mapping[str, str],
+               program: Program, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+               ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """The arguments of a call by program name (as float arrays) and every size they fix."""
+    call = dict(zip(identifiers.values(), args, strict=False))
+    call.update(kwargs)
+    missing = [identifier for identifier in identifiers.values() if identifier not in call]
+    if missing:
+        raise UsageError(f"missing argument(s) {', '.join(missing)}.")
+    values = {name: np.asarray(call[identifier], dtype=float)
+              for name, identifier in identifiers.items()}
+    dims = {dim: int(call[keyword]) for dim, keyword in size_keywords.items()}
+    for name, value in values.items():
+        for dim, extent in zip(program.shapes[name], np.shape(value), strict=False):
+            if isinstance(dim, str):
+                dims.setdefault(dim, int(extent))
+    return values, dims
+
+
+def jacobian_function(result: Jacobian, bind: Mapping[str, str] | None = None,
+                      dense: bool = True) -> Callable[..., dict[str, Any]]:
+    """A function of F's arguments (not U) returning {X: J_X}, each an array of shape
+    (size of F) × (size of X); with dense=False a KroneckerOperator (J @ vec(V) is the JVP,
+    `op.apply(V)` on matrices).  A block without a closed form comes from the compiled
+    vector-Jacobian product, a row of J per entry of U."""
+    bind = dict(bind or {})
+    program = result.program
+    signature = signature_of(result)
+    identifiers = {name: identifier for name, identifier in signature.arguments.items()
+                   if name != result.cotangent}
+    needed = _definitions_read(program, [expr for block in result.blocks.values()
+                                         if block is not None for expr in block.expressions()])
+    missing = [name for name, block in result.blocks.items() if block is None]
+    vjp = compiled(result, bind=bind, signature=signature) if missing else None
+    functions = _functions(bind)
+
+    def blocks_at(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        values, dims = _arguments(identifiers, signature.size_keywords, program, args, kwargs)
+        env = Environment(dict(values), dims, functions)
+        memo: dict[Any, np.ndarray] = {}
+        for name in needed:  # in program order: each reads only those before it
+            env.values[name] = evaluate(program.definitions[name], env, memo)  # type: ignore[index]
+        blocks: dict[str, Any] = {}
+        for name, block in result.blocks.items():
+            if block is not None:
+                operator = KroneckerOperator(block, lambda expr: evaluate(expr, env, memo),
+                                             env.dim)
+                blocks[name] = operator.toarray() if dense else operator
+        if vjp is not None:
+            output = tuple(env.dim(dim) for dim in program.shapes[result.output])
+            rows = {name: np.zeros((output[0] * output[1], int(np.size(values[name]))))
+                    for name in missing}
+            for row in range(output[0] * output[1]):
+                unit = np.zeros(output[0] * output[1])
+                unit[row] = 1.0
+                arguments = {**values, result.cotangent: unvec(unit, output)}
+                out = vjp(**signature.keywords(arguments, dims))[1]
+                for name in missing:
+                    gradient = np.broadcast_to(np.asarray(out[name], dtype=float),
+                                               np.shape(values[name]))
+                    rows[name][row] = vec(gradient)
+            blocks.update(rows)
+        return {name: blocks[name] for name in result.blocks}
+
+    return blocks_at
+
+
 def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
                      dense: bool = True) -> Callable[..., Blocks]:
     """A function of the first derivation's arguments (as its compiled gradient takes them)
@@ -83,18 +151,8 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
     functions = _functions(bind)
 
     def blocks_at(*args: Any, **kwargs: Any) -> Blocks:
-        call = dict(zip(identifiers.values(), args, strict=False))
-        call.update(kwargs)
-        missing = [identifier for identifier in identifiers.values() if identifier not in call]
-        if missing:
-            raise UsageError(f"missing argument(s) {', '.join(missing)}.")
-        values = {name: np.asarray(call[identifier], dtype=float)
-                  for name, identifier in identifiers.items()}
-        dims = {dim: int(call[keyword]) for dim, keyword in first_signature.size_keywords.items()}
-        for name, value in values.items():
-            for dim, extent in zip(program.shapes[name], np.shape(value), strict=False):
-                if isinstance(dim, str):
-                    dims.setdefault(dim, int(extent))
+        values, dims = _arguments(identifiers, first_signature.size_keywords, program, args,
+                                  kwargs)
         sizes = {name: int(np.size(values[name])) for name in parameters}
         result: Blocks = {}
         if any(block is not None for block in hessian.blocks.values()):
@@ -141,4 +199,4 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
     return blocks_at
 
 
-__all__ = ["Blocks", "hessian_function", "unvec", "vec"]
+__all__ = ["Blocks", "hessian_function", "jacobian_function", "unvec", "vec"]

@@ -31,7 +31,7 @@ from matgrad.codegen.loop_module import loop_module_source
 from matgrad.codegen.loop_product_module import loop_product_source
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.hessian import Hessian
-from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, LoopProduct, Product
 from matgrad.engine.row_loops import row_blocks_of
 from matgrad.errors import UsageError
 from matgrad.rewrite.rules import load_rules
@@ -110,7 +110,9 @@ def _loop_product_module(derivation: LoopProduct, name: str, bind: dict[str, str
 MODULES: dict[type[Derivation], Callable[[Any, str, dict[str, str], Signature, Backend, bool],
                                          str]] = {
     Derivation: _flat_module, Product: _flat_module, LoopDerivation: _loop_module,
-    LoopProduct: _loop_product_module}
+    LoopProduct: _loop_product_module,
+    # A Jacobian's module is its vector-Jacobian product: the gradient of U · F.
+    Jacobian: _flat_module}
 
 
 def hessian_module_source(hessian: Hessian, name: str = "hessian",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from matgrad.engine.results import Derivation, Product
+from matgrad.engine.results import Derivation, Jacobian, Product
 from matgrad.front.program import Program
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Expr
@@ -55,7 +55,8 @@ def _product(product: Product) -> Computation:
 
 # The computation of each flat kind of result.
 COMPUTATIONS: dict[type[Derivation], Callable[[Any], Computation]] = {
-    Derivation: _gradient, Product: _product}
+    Derivation: _gradient, Product: _product,
+    Jacobian: _gradient}  # the vector-Jacobian product: the gradient of U · F
 
 
 def computation_of(derivation: Derivation) -> Computation:

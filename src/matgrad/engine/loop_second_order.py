@@ -26,6 +26,7 @@ from typing import Any
 
 from matgrad.engine.results import (
     Derivation,
+    Jacobian,
     Layers,
     LoopDerivation,
     LoopProduct,
@@ -118,6 +119,7 @@ def _third_order(derivation: Derivation, rules: RuleSet) -> Derivation:
 # tests/test_kinds.py); a product's own product would be a third derivative.
 PRODUCTS: dict[type[Derivation], Callable[[Any, RuleSet], Derivation]] = {
     Derivation: hvp_derivation, Product: _third_order, LoopDerivation: loop_product,
-    LoopProduct: _third_order}
+    LoopProduct: _third_order,
+    Jacobian: hvp_derivation}  # which refuses a Jacobian, saying what to take instead
 
 __all__ = ["DIRECTION_PREFIX", "PRODUCTS", "loop_product", "tangent_base"]

@@ -5,7 +5,8 @@
   the derivation of J);
 - `LoopDerivation`: a layer loop derived at symbolic depth, its `layers` the two derivations
   the recursion (23) is made of (a generic layer's and the epilogue's);
-- `LoopProduct`: the Hessian-vector product of a loop, `layers` holding the products of both.
+- `LoopProduct`: the Hessian-vector product of a loop, `layers` holding the products of both;
+- `Jacobian`: ∂vec(F)/∂vec(X)ᵀ of a matrix-valued F, read off the vector-Jacobian product.
 
 Every kind is a `Derivation` (its flat fields describe the whole result — every parameter's
 gradient, every step — so a caller that only reads gradients or steps need not tell the kinds
@@ -33,6 +34,7 @@ from matgrad.ir import indexing
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Diff, Expr, Frob, Sym, substitute
 from matgrad.ir.indexing import Index
+from matgrad.ir.kronecker import KroneckerForm
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,24 @@ class LoopProduct(LoopDerivation):
         return self.first
 
 
+@dataclass(frozen=True)
+class Jacobian(Derivation):
+    """The Jacobian of a matrix-valued F: its flat fields are the derivation of φ = ⟨U, F⟩
+    for a constant U of F's shape (the vector-Jacobian product Jᵀ vec(U), every step cited);
+    `blocks[X]` is J_X = ∂vec(F)/∂vec(X)ᵀ in Kronecker form (None where none was read, with
+    `reasons[X]`), and `differential` is dF = Σ_X J_X[dX] in the guide's notation (None
+    unless every block was read)."""
+
+    output: str  # F
+    cotangent: str  # U
+    blocks: dict[str, KroneckerForm | None]
+    reasons: dict[str, str]
+    differential: Expr | None
+
+
 # Every kind of gradient-like result; each consumer's table has an entry for each.
-RESULT_KINDS: tuple[type[Derivation], ...] = (Derivation, Product, LoopDerivation, LoopProduct)
+RESULT_KINDS: tuple[type[Derivation], ...] = (Derivation, Product, LoopDerivation, LoopProduct,
+                                              Jacobian)
 
 
 class FlatFields(TypedDict):

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from matgrad.engine.layers import derive_layers
-from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, LoopProduct, Product
 from matgrad.engine.rows import (
     RowBlocks,
     RowDecomposition,
@@ -95,7 +95,8 @@ def loop_row_blocks(derivation: LoopDerivation, rules: RuleSet, rows: str | None
 # The split of each kind of result (every kind has an entry: tests/test_kinds.py).
 ROW_BLOCKS: dict[type[Derivation], Callable[[Any, RuleSet, str | None], RowBlocks]] = {
     Derivation: row_blocks, Product: row_blocks, LoopDerivation: loop_row_blocks,
-    LoopProduct: _loop_product_blocks}
+    LoopProduct: _loop_product_blocks,
+    Jacobian: row_blocks}  # the vector-Jacobian product's U · F over row blocks
 
 
 __all__ = ["CHECK_DEPTH", "loop_row_blocks", "row_blocks_of", "row_decomposition_of"]

@@ -20,7 +20,7 @@ from collections.abc import Container
 from dataclasses import replace
 
 from matgrad.engine.derive import adjoint_name, derivation_of
-from matgrad.engine.results import Derivation, LoopDerivation, Product, fields_of
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, Product, fields_of
 from matgrad.errors import UnsupportedError
 from matgrad.front.program import Program
 from matgrad.ir.dims import SCALAR, Shape
@@ -93,6 +93,10 @@ def hvp_program(first: Derivation) -> tuple[Program, dict[str, str], dict[str, s
     the directions' names (parameter → V name) and the first adjoints' (node → Δ name)."""
     if first.first_order is not first:
         raise UnsupportedError(THIRD_ORDER)
+    if isinstance(first, Jacobian):
+        raise UnsupportedError(
+            f"{first.output} is a matrix: its second derivative is a third-order tensor. Take "
+            f"the Hessian of a scalar of it (sum({first.output}), ||{first.output}||^2).")
     if isinstance(first, LoopDerivation):
         raise UnsupportedError(
             "a layer loop at symbolic depth has its Hessian-vector product derived for any "

@@ -59,7 +59,8 @@ def _is_symbolic(statements: list[Statement]) -> bool:
 
 def read_for_derivation(source: str, wrt: Sequence[str] | None = None,
                         depth: Mapping[str, int] | None = None,
-                        names: Literal["guide", "inline"] = "guide") -> Program | LayerParts:
+                        names: Literal["guide", "inline"] = "guide",
+                        matrix_objective: bool = False) -> Program | LayerParts:
     """What the engine derives: the resolved program, or — for a layer loop to a size name,
     derived once for any depth — its two programs (`wrt` decides which loop parameters are
     differentiated there; a flat program's is chosen by `chosen_wrt`).  A `depth` writes the
@@ -70,12 +71,15 @@ def read_for_derivation(source: str, wrt: Sequence[str] | None = None,
                          "layer loop (for j in 1..k: … end), and this one has none: leave "
                          "it out.")
     if has_layers(statements):
+        if matrix_objective:
+            raise UsageError("Jacobians of a program with a layer loop are not derived yet: "
+                             "derive a scalar objective of its result instead.")
         if names == "guide":
             statements = name_layer_arguments(statements)
         if depth is None and _is_symbolic(statements):
             return layer_parts(source, statements, wrt)
         statements = expand(statements, depth or {})
-    return resolve_program(source, statements, names)
+    return resolve_program(source, statements, names, matrix_objective)
 
 
 def chosen_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:

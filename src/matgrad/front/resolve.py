@@ -117,8 +117,9 @@ def _sizes(resolver: Resolver, statements: list[Statement]) -> None:
                          "size another name.")
 
 
-def _the_objective(resolver: Resolver, named: str | None) -> str:
-    """The objective: the `objective` line's name, else the last definition; 1×1."""
+def _the_objective(resolver: Resolver, named: str | None, matrix: bool = False) -> str:
+    """The objective: the `objective` line's name, else the last definition; 1×1 unless a
+    `matrix` objective (whose Jacobian is asked for) may be of any shape."""
     if not resolver.definitions:
         raise UsageError("the program defines no objective: add a line such as "
                          "`J = 1/2 * ||X*W - Y||^2`.")
@@ -126,25 +127,28 @@ def _the_objective(resolver: Resolver, named: str | None) -> str:
     if objective not in resolver.definitions:
         raise UsageError(f"the objective '{objective}' is not defined by a `{objective} = …` "
                          "line.")
-    if not resolver.unifier.unify_shapes(resolver.shapes[objective], SCALAR):
+    if not matrix and not resolver.unifier.unify_shapes(resolver.shapes[objective], SCALAR):
         shape_text = resolver.shape_text(resolver.shapes[objective])
         raise ShapeError(f"the objective {objective} is {shape_text}, not a scalar: matgrad "
                          f"differentiates scalar objectives; use sum({objective}) or "
-                         f"||{objective}||^2.")
+                         f"||{objective}||^2, or ask for the Jacobian of {objective} "
+                         "(--jacobian, derive(…, jacobian=True)).")
     return objective
 
 
 def resolve_program(source: str, statements: list[Statement],
-                    naming: Literal["guide", "inline"] = "inline") -> Program:
+                    naming: Literal["guide", "inline"] = "inline",
+                    matrix_objective: bool = False) -> Program:
     """Resolve a parsed program; raises MatgradError subclasses for every kind of bad input.
     With `naming="guide"` the intermediates of inline expressions are named as the guide names
-    them (naming.py), so that a one-line objective derives like its let-bound form."""
+    them (naming.py), so that a one-line objective derives like its let-bound form; with
+    `matrix_objective` the objective may be a matrix (its Jacobian is asked for)."""
     resolver = Resolver(source, "program")
     _sizes(resolver, statements)
     read = _Statements()
     for statement in statements:
         STATEMENTS[type(statement)](resolver, statement, read)
-    objective = _the_objective(resolver, read.objective)
+    objective = _the_objective(resolver, read.objective, matrix_objective)
     # A 𝟏 whose size its context leaves open is a vector, as the guide's 1 always is.
     for dim in resolver.ones_dims:
         resolver.unifier.unify(dim, 1)

@@ -40,6 +40,7 @@ from matgrad.ir.expr import (
     Ones,
     Scale,
     Transpose,
+    Zero,
 )
 
 
@@ -388,6 +389,55 @@ def pulled_signs(term: Term) -> Term:
     return Term(coefficient, tuple(factors))
 
 
+def _adjoint_factor(factor: Factor) -> Factor:
+    """The adjoint map in the Frobenius product: its matrix transposed."""
+    if isinstance(factor, Kron):  # (B ⊗ A)ᵀ = Bᵀ ⊗ Aᵀ: M ↦ Aᵀ M B
+        return Kron(_transposed(factor.outer), _transposed(factor.inner), factor.target,
+                    factor.source)
+    if isinstance(factor, Mask):  # a diagonal matrix is its own transpose
+        return factor
+    if isinstance(factor, Flip):  # K₍ₘ,ₙ₎ᵀ = K₍ₙ,ₘ₎
+        return Flip(factor.target)
+    if isinstance(factor, Inner):
+        return Spread(factor.factor, factor.source)
+    return Inner(factor.factor, factor.target)
+
+
+def adjoint(form: KroneckerForm) -> KroneckerForm:
+    """The form of the transposed matrix: each chain reversed, each factor's adjoint (the
+    Jacobian J from the map U ↦ Jᵀ vec(U) the vector-Jacobian product reads)."""
+    terms = tuple(Term(term.coefficient, shortened(tuple(
+        _adjoint_factor(factor) for factor in reversed(term.factors)))) for term in form.terms)
+    return KroneckerForm(terms, form.target, form.source)
+
+
+def applied(form: KroneckerForm, direction: Expr) -> Expr:
+    """The map applied to a matrix expression, written as matrices (A M Bᵀ, K ⊙ M, Mᵀ, ⟨K, M⟩,
+    s K): the differential dF = J_X[dX] in the guide's notation."""
+    values: list[Expr] = []
+    for term in form.terms:
+        value = direction
+        for factor in reversed(term.factors):
+            value = _applied_factor(factor, value)
+        values.append(value if term.coefficient is None else Scale(term.coefficient, value))
+    if not values:
+        return Zero(*form.target)
+    return values[0] if len(values) == 1 else Add(tuple(values))
+
+
+def _applied_factor(factor: Factor, value: Expr) -> Expr:
+    if isinstance(factor, Kron):
+        inner = value if factor.inner is None else MatMul(factor.inner, value)
+        return inner if factor.outer is None else MatMul(inner, Transpose(factor.outer))
+    if isinstance(factor, Mask):
+        return HadDiv(value, factor.factor) if factor.divide else Hadamard(factor.factor, value)
+    if isinstance(factor, Flip):
+        return Transpose(value)
+    if isinstance(factor, Inner):
+        return Frob(factor.factor, value)
+    return Scale(value, factor.factor)
+
+
 __all__ = ["Factor", "Flip", "Inner", "Kron", "KroneckerForm", "Mask", "Spread", "Term",
-           "factor_expressions", "map_expressions", "merged_terms", "pulled_signs",
-           "shortened", "times"]
+           "adjoint", "applied", "factor_expressions", "map_expressions", "merged_terms",
+           "pulled_signs", "shortened", "times"]

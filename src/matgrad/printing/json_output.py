@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, LoopProduct, Product
 from matgrad.errors import MatgradError
 from matgrad.ir.expr import Expr
 from matgrad.ir.text import pretty_name, to_text
@@ -30,7 +30,8 @@ from matgrad.printing.report import result_name, results, used_names
 SCHEMA_ID = "urn:matgrad:schema:result:1"
 SCHEMA_VERSION = 1
 KIND_NAMES = {Derivation: "gradient", Product: "hessian-vector product",
-              LoopDerivation: "loop gradient", LoopProduct: "loop hessian-vector product"}
+              LoopDerivation: "loop gradient", LoopProduct: "loop hessian-vector product",
+              Jacobian: "jacobian"}
 
 _FORMULA = {
     "type": "object", "additionalProperties": False,

@@ -444,7 +444,7 @@ def latex_document(derivation: Derivation, rules: list[Rule]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _packed(left: str, pieces: list[str]) -> str:
+def packed(left: str, pieces: list[str]) -> str:
     """`left &= pieces`, as many pieces on a row as fit (a piece wider than a row has one)."""
     rows: list[list[str]] = [[]]
     for piece in pieces:
@@ -473,7 +473,7 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
             lines.append(f"{left}&: \\text{{no closed matrix form (computed from the "
                          "Hessian-vector product)}}")
         elif isinstance(block, KroneckerForm):
-            lines.append(_packed(left, kronecker_latex(block, textbook, printer)))
+            lines.append(packed(left, kronecker_latex(block, textbook, printer)))
         else:
             lines.append(broken_definition(left, textbook(block), printer))
     fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"

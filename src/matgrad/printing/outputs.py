@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from matgrad.engine.results import Derivation, LoopDerivation, LoopProduct, Product
+from matgrad.engine.results import Derivation, Jacobian, LoopDerivation, LoopProduct, Product
 from matgrad.ir.text import Style
+from matgrad.printing.jacobian import format_jacobian, format_jacobian_steps, jacobian_latex
 from matgrad.printing.json_output import result_json
 from matgrad.printing.latex import derivation_lines, latex_document, latex_fragment
 from matgrad.printing.loop_latex import loop_latex
@@ -50,22 +51,22 @@ def _loop_jupyter(derivation: LoopDerivation) -> str:
 TEXT: dict[type[Derivation], Callable[[Any, Style], str]] = {
     Derivation: format_gradients, Product: format_gradients,
     LoopDerivation: lambda result, style: format_loop(result.layers, style),
-    LoopProduct: format_loop_product}
+    LoopProduct: format_loop_product, Jacobian: format_jacobian}
 
 STEPS: dict[type[Derivation], Callable[[Any, Style], str]] = {
     Derivation: format_steps, Product: format_steps,
     LoopDerivation: lambda result, style: format_loop_steps(result.layers, style),
-    LoopProduct: format_loop_product_steps}
+    LoopProduct: format_loop_product_steps, Jacobian: format_jacobian_steps}
 
 # (result, standalone) → an align* fragment or a document that compiles with pdflatex.
 LATEX: dict[type[Derivation], Callable[[Any, bool], str]] = {
     Derivation: _flat_latex, Product: _flat_latex,
     LoopDerivation: lambda result, standalone: loop_latex(result.layers, standalone),
-    LoopProduct: loop_product_latex}
+    LoopProduct: loop_product_latex, Jacobian: jacobian_latex}
 
 JUPYTER_LATEX: dict[type[Derivation], Callable[[Any], str]] = {
     Derivation: _flat_jupyter, Product: _flat_jupyter, LoopDerivation: _loop_jupyter,
-    LoopProduct: _loop_jupyter}
+    LoopProduct: _loop_jupyter, Jacobian: lambda result: display_math(jacobian_latex(result))}
 
 
 def json_of(result: Derivation, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
