@@ -162,13 +162,22 @@ def autograd_gradients(program: Program, values: Mapping[str, Any], sizes: Mappi
         return anp.sum(env[program.objective])
 
     grads = autograd.grad(objective, tuple(range(len(wrt))))(*(values[name] for name in wrt))
-    return dict(zip(wrt, grads, strict=True))
+    return on_symmetric_matrices(program, dict(zip(wrt, grads, strict=True)))
+
+
+def on_symmetric_matrices(program: Program, values: dict[str, Any]) -> dict[str, Any]:
+    """A symmetric parameter's gradient (or Hessian-vector product) as matgrad defines it by
+    default: the unconstrained one projected onto the symmetric matrices, (G + Gᵀ)/2."""
+    return {name: (value + value.T) / 2 if name in program.symmetric else value
+            for name, value in values.items()}
 
 
 def autograd_hvp(program: Program, values: Mapping[str, Any], sizes: Mapping[str, int],
                  wrt: tuple[str, ...], bind: Mapping[str, str],
                  directions: Mapping[str, Any]) -> dict[str, Any]:
-    """∇²J·V by autograd's reverse mode run twice: the gradient of ∇J · V (V constant)."""
+    """∇²J·V by autograd's reverse mode run twice: the gradient of ∇J · V (V constant); on the
+    symmetric matrices for a symmetric parameter (V and the product projected onto them)."""
+    directions = on_symmetric_matrices(program, dict(directions))
     def objective(*parameters: Any) -> Any:
         env: dict[str, Any] = dict(values)
         env.update(zip(wrt, parameters, strict=True))
@@ -183,4 +192,4 @@ def autograd_hvp(program: Program, values: Mapping[str, Any], sizes: Mapping[str
                    for g, name in zip(gradient(*parameters), wrt, strict=True))
 
     product = autograd.grad(along, tuple(range(len(wrt))))(*(values[name] for name in wrt))
-    return dict(zip(wrt, product, strict=True))
+    return on_symmetric_matrices(program, dict(zip(wrt, product, strict=True)))

@@ -102,7 +102,9 @@ def central_difference(program: Program, values: Mapping[str, np.ndarray], name:
         shifted[name][index] -= 2 * step
         minus, _ = objective_value(program, shifted, sizes, bind)
         grad[index] = (plus - minus) / (2 * step)
-    return grad
+    # A symmetric parameter's gradient is taken on the symmetric matrices (the default
+    # convention): the unconstrained one projected onto them.
+    return (grad + grad.T) / 2 if name in program.symmetric else grad
 
 
 def assert_gradients_match(derivation: Derivation, seed: int = 0,

@@ -65,7 +65,8 @@ def central_differences(case: Case, derivation: Derivation, values: dict[str, np
         minus[name][index] -= STEP
         gradient[index] = (reference(case, derivation, plus)
                            - reference(case, derivation, minus)) / (2 * STEP)
-    return gradient
+    # A symmetric parameter's gradient is taken on the symmetric matrices: the projection.
+    return (gradient + gradient.T) / 2 if name in derivation.program.symmetric else gradient
 
 
 READ = [case for case in CASES if case.refused is None]

@@ -38,8 +38,9 @@ TEXTBOOK: dict[str, tuple[str, dict[tuple[str, str], str]]] = {
     "matrix least squares": (
         "X: t x n, data; W: n x m; Y: t x m, data\nJ = 1/2*||X*W - Y||^2",
         {("W", "W"): "Iₘ ⊗ (XᵀX)"}),
+    # on the symmetric matrices: −(X⁻¹ ⊗ X⁻¹)(I + K)/2, applied to symmetric directions only
     "logdet of an spd matrix": ("X: n x n, spd\nJ = logdet(X)",
-                                {("X", "X"): "−(X⁻¹ ⊗ X⁻¹) K₍ₙ,ₙ₎"}),
+                                {("X", "X"): "−1/2(X⁻¹ ⊗ X⁻¹) − 1/2(X⁻¹ ⊗ X⁻¹) K₍ₙ,ₙ₎"}),
     "logdet": ("X: n x n\nJ = logdet(X)", {("X", "X"): "−(X⁻¹ ⊗ X⁻¹ᵀ) K₍ₙ,ₙ₎"}),
     "tr(XᵀAX)": ("A: n x n, data; X: n x m\nJ = tr(X'*A*X)", {("X", "X"): "Iₘ ⊗ (Aᵀ + A)"}),
     "tr(X²)": ("X: n x n\nJ = tr(X*X)", {("X", "X"): "2K₍ₙ,ₙ₎"}),

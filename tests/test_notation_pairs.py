@@ -67,6 +67,8 @@ def test_both_notations_are_the_reference_objective(pair: Pair) -> None:
             f"J differs: {derivation.program.source!r} was misread"
         for name in derivation.wrt:
             reference = autograd.grad(pair.reference, parameters.index(names[name]))(*arguments)
+            if name in derivation.program.symmetric:  # the gradient on symmetric matrices
+                reference = (reference + reference.T) / 2
             np.testing.assert_allclose(np.broadcast_to(gradients[name], reference.shape),
                                        reference, rtol=1e-8, atol=1e-10,
                                        err_msg=f"∂J/∂{name} in {derivation.program.source!r}")

@@ -296,7 +296,7 @@ def test_inverse_transpose_reads_back(written: str) -> None:
 
 
 def test_printed_inverse_transpose_parses_to_the_same_expression() -> None:
-    derivation = matgrad.derive("X: n x n, spd; J = logdet(X)")
+    derivation = matgrad.derive("X: n x n; J = logdet(X)")
     printed = str(derivation.gradients["X"])
     assert printed == "X⁻¹ᵀ"
     again = matgrad.derive(f"X: n x n; J = sum({printed})").program.definitions["J"]

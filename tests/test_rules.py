@@ -108,6 +108,17 @@ def check_rule(rule: Rule, seed: int) -> None:
         assert isinstance(lhs.b, Diff) and isinstance(lhs.b.x, Var)  # type: ignore[attr-defined]
         right = np.full((1, 1), float(np.sum(right * directions[lhs.b.x.name])))  # type: ignore[attr-defined]
         tolerance = 1e-12
+    elif rule.phase == "symmetric":
+        # G => sym-gradient: not an identity of G, but of the linear form on the symmetric
+        # matrices V: sym(G) · V = G · V, and Σᵢ≤ⱼ (G + Gᵀ − I ⊙ G)ᵢⱼ Vᵢⱼ = G · V.
+        gradient = evaluate(lhs, env)
+        base = rng.normal(size=gradient.shape)
+        symmetric = base + base.T
+        left = np.full((1, 1), float(np.sum(gradient * symmetric)))
+        weights = np.triu(np.ones(gradient.shape)) if "elementwise" in rule.name else \
+            np.ones(gradient.shape)
+        right = np.full((1, 1), float(np.sum(right * symmetric * weights)))
+        tolerance = 1e-12
     else:
         left = evaluate(lhs, env)
         tolerance = 1e-12

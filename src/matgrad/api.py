@@ -31,7 +31,7 @@ from matgrad.engine.row_loops import row_decomposition_of
 from matgrad.engine.second_order import hvp_derivation
 from matgrad.errors import UsageError
 from matgrad.front.loop_parts import LayerParts
-from matgrad.front.program import Program
+from matgrad.front.program import SYMMETRIC_CONVENTIONS, Program
 from matgrad.front.read import TOO_DEEP, chosen_wrt, read_for_derivation, read_program
 from matgrad.ir.dims import Shape
 from matgrad.ir.expr import Expr
@@ -341,7 +341,8 @@ def parse(source: str, depth: Mapping[str, int] | None = None) -> Program:
 
 def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | None = None,
            depth: Mapping[str, int] | None = None,
-           names: Names = "guide", jacobian: bool = False) -> Derivation:
+           names: Names = "guide", jacobian: bool = False,
+           symmetric: str = "frobenius") -> Derivation:
     """Derive ∂J/∂X for every X in `wrt` (default: the program's `wrt` line, else every free
     symbol of the objective not marked `data`/`const`).
 
@@ -353,11 +354,18 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     does (A = XW + b, Z = f(A)), so that it derives like its let-bound form; `names="inline"`
     derives the expressions as written, substituted into each other.
 
+    A parameter declared `symmetric` or `spd` varies over the symmetric matrices: its
+    gradient is sym(G) = (G + Gᵀ)/2, the gradient for the Frobenius product there, or with
+    `symmetric="elementwise"` the derivative by each distinct entry, G + Gᵀ − I ⊙ G.
+
     `jacobian=True` takes a matrix-valued objective F (F = inv(X), f = tanh(W*x)) and derives
     its Jacobian ∂vec(F)/∂vec(X)ᵀ (engine/jacobian.py): `d.jacobian()` has the blocks, and
     the derivation itself is the vector-Jacobian product, the gradient of U · F."""
     if names not in ("guide", "inline"):
         raise UsageError(f"unknown names='{names}'; use 'guide' or 'inline'.")
+    if symmetric not in SYMMETRIC_CONVENTIONS:
+        raise UsageError(f"unknown symmetric='{symmetric}'; use "
+                         f"{' or '.join(map(repr, SYMMETRIC_CONVENTIONS))}.")
     if not isinstance(source, str):
         raise UsageError(f"the program must be text (a str), got {type(source).__name__}"
                          + ("; decode bytes first, e.g. source.decode()." if isinstance(
@@ -365,7 +373,8 @@ def derive(source: str, wrt: Sequence[str] | None = None, *, rules: RuleSet | No
     if isinstance(wrt, str):  # "W, b" is two names; "Wb" one (never its letters)
         wrt = [name.strip() for name in wrt.split(",") if name.strip()]
     try:
-        read = read_for_derivation(source, wrt, depth, names, matrix_objective=jacobian)
+        read = read_for_derivation(source, wrt, depth, names, matrix_objective=jacobian,
+                                   symmetric=symmetric)
         if isinstance(read, LayerParts):
             return Derivation(derive_layers(read, rules or load_rules()))
         if jacobian:

@@ -262,7 +262,11 @@ def check_gradient(derivation: Derivation, program: Program, depth: int | None,
                                           * direction})[0]
             return total / (2 * step)
 
-        derived, numeric = _compared(derived_full, along, rng)
+        if name in program.symmetric:
+            derived, numeric = _compared_symmetric(derived_full, along, rng,
+                                                   program.symmetric_gradient)
+        else:
+            derived, numeric = _compared(derived_full, along, rng)
         reports.append(parameter_report(name, derived, numeric, float(value), step))
     shown_sizes = dict(chosen)
     if isinstance(derivation, LoopDerivation) and depth is not None:
@@ -296,6 +300,8 @@ def check_hvp(derivation: Product | LoopProduct, program: Program, depth: int | 
         wrt = tuple(name for name in program.parameters
                     if gradient_of(returned, first_signature, name, depth) is not None)
     directions = {name: rng.normal(size=np.shape(values[name])) for name in wrt}
+    for name in set(wrt) & program.symmetric:  # S + hV stays symmetric
+        directions[name] = directions[name] + directions[name].T
     direction_names = (derivation.directions if not written else
                        {name: DIRECTION_PREFIX + name for name in wrt})
     product = partial(compiled(derivation, bind=bind, signature=signature, backend=backend),
@@ -380,10 +386,13 @@ def check_hessian(hessian: Hessian, sizes: Mapping[str, int] | None = None, seed
                    for a in parameters}
         for j in range(int(np.prod(shape))):
             moved = []
+            unit = np.zeros(int(np.prod(shape)))
+            unit[j] = 1.0
+            direction = unvec(unit, shape)
+            if b in program.symmetric:  # S + hV stays symmetric: V = (Eⱼ + Eⱼᵀ)/2
+                direction = (direction + direction.T) / 2
             for sign in (1.0, -1.0):
-                shifted = vec(values[b]).copy()
-                shifted[j] += sign * step
-                point = {**values, b: unvec(shifted, shape)}
+                point = {**values, b: values[b] + sign * step * direction}
                 moved.append(gradient(**first_signature.keywords(point, chosen))[1])
             for a in parameters:
                 difference = (np.asarray(moved[0][a], dtype=float)
@@ -488,6 +497,38 @@ def _compared(derived: np.ndarray, along: Callable[[np.ndarray], float],
     for direction in directions:
         got.append(float(np.vdot(derived, direction)))
         expected.append(along(direction))
+    return np.asarray(got), np.asarray(expected)
+
+
+def _compared_symmetric(derived: np.ndarray, along: Callable[[np.ndarray], float],
+                        rng: np.random.Generator, convention: str
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """A symmetric parameter's gradient against symmetric directions only (S + hV stays
+    symmetric): entry (i, j) against the central difference along Eᵢⱼ + Eⱼᵢ (Eᵢᵢ on the
+    diagonal) — half of it in the Frobenius convention, all of it by entry — so that every
+    entry is checked, its symmetry included; a large one on a sample and random symmetric
+    directions V (⟨sym-gradient, V⟩)."""
+    size = derived.size
+    indices = list(np.ndindex(derived.shape))
+    if size > EXHAUSTIVE_ENTRIES:
+        chosen = rng.choice(size, size=SAMPLED_ENTRIES, replace=False)
+        indices = [np.unravel_index(int(flat), derived.shape) for flat in chosen]
+    per_entry = 0.5 if convention == "frobenius" else 1.0
+    got, expected = [], []
+    for i, j in indices:
+        direction = np.zeros(derived.shape)
+        direction[i, j] = direction[j, i] = 1.0
+        got.append(float(derived[i, j]))
+        expected.append(along(direction) * (per_entry if i != j else 1.0))
+    if size > EXHAUSTIVE_ENTRIES:
+        # The Frobenius gradient from the entry-wise one: G_e = 2G − I ⊙ G.
+        frobenius = derived if convention == "frobenius" else (
+            derived + np.diag(np.diag(derived))) / 2
+        for _ in range(DIRECTIONS):
+            base = rng.normal(size=derived.shape)
+            direction = (base + base.T) / np.linalg.norm(base + base.T)
+            got.append(float(np.vdot(frobenius, direction)))
+            expected.append(along(direction))
     return np.asarray(got), np.asarray(expected)
 
 

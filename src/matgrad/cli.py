@@ -19,6 +19,7 @@ from matgrad.api import Derivation, check, derive
 from matgrad.backends.registry import BACKEND_NAMES
 from matgrad.check import check_hessian
 from matgrad.errors import MatgradError, UsageError
+from matgrad.front.program import SYMMETRIC_CONVENTIONS
 from matgrad.ir.text import Style
 from matgrad.limits import MAX_SOURCE_CHARS, exceeded
 from matgrad.pdf import write_pdf
@@ -80,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="the Jacobian ∂vec(F)/∂vec(X)ᵀ of a matrix-valued objective F, "
                         "with its differential dF (with --steps, --latex, --json and --check; "
                         "--numpy and --backend print its vector-Jacobian product)")
+    parser.add_argument("--symmetric", choices=sorted(SYMMETRIC_CONVENTIONS),
+                        default="frobenius",
+                        help="the gradient of a parameter declared symmetric or spd: "
+                        "frobenius (default), sym(G) = (G + Gᵀ)/2, the gradient on the "
+                        "symmetric matrices; elementwise, G + Gᵀ − I ⊙ G, the derivative by "
+                        "each distinct entry")
     parser.add_argument("--steps", action="store_true",
                         help="print the derivation, one numbered step per line")
     parser.add_argument("--ascii", action="store_true", help="print MATLAB-style ASCII")
@@ -212,7 +219,7 @@ def run(argv: Sequence[str]) -> int:
     wrt = [name.strip() for name in args.wrt.split(",") if name.strip()] if args.wrt else None
     depth = _sizes(args.depth, "--depth") if args.depth else None
     derivation = derive(source, wrt, depth=depth, names="inline" if args.inline else "guide",
-                        jacobian=args.jacobian)
+                        jacobian=args.jacobian, symmetric=args.symmetric)
     if args.hessian:
         return _hessian(derivation, args)
     if args.hvp:

@@ -33,6 +33,7 @@ PHASE_TEXT = {
     "readoff": "reads the gradient off a finished term",
     "stabilize": "rewrites a program into numerically stable forms before differentiation",
     "derivatives": "writes f′ and f″ of a built-in function out, for printed results and code",
+    "symmetric": "reads the gradient of a symmetric parameter under the chosen convention",
 }
 
 ERROR_EXAMPLES = [

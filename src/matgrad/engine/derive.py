@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 
 from matgrad.engine.history import Edit, History, Step
 from matgrad.engine.results import Derivation
+from matgrad.engine.symmetric import on_symmetric_matrices
 from matgrad.errors import RuleError, UnsupportedError
-from matgrad.front.program import Program
+from matgrad.front.program import SYMMETRIC_CONVENTIONS, Program
 from matgrad.front.read import refuse_let_bound
 from matgrad.ir import indexing
 from matgrad.ir.dims import SCALAR, Shape
@@ -117,6 +118,8 @@ class Engine(GuardContext):
             raise RuleError("the rules have no readoff phase: nothing would read a gradient "
                             "off dJ (rules/readoff.rules).")
         self.tidier = Tidier(rules.phase("tidy"), self.shape_of, self)
+        self.symmetric_rule = (_symmetric_rule(rules, program.symmetric_gradient)
+                               if set(wrt) & program.symmetric else None)
         self.steps: list[Step] = []
         self.dims: dict[str, object] = dict.fromkeys(program.dims)
         self.state: list[Expr] = []
@@ -444,9 +447,17 @@ class Engine(GuardContext):
             # The read-off rule that read this parameter's terms (a zero gradient, read off
             # no term, cites the phase's first rule: dJ has no term in d(parameter)).
             rule = self.read_by.get(parameter, self.readoff_rules[0])
-            self.steps.append(Step(rule.name, rule.cites, parameter, 0, (), (), None,
-                                   len(self.steps), self.history.now, None, (gradient,),
-                                   history=self.history, phase=rule.phase))
+            read = [(rule, gradient)]
+            if parameter in self.program.symmetric and self.symmetric_rule is not None:
+                # On the symmetric matrices, under the program's convention: a cited step.
+                gradient = gradients[parameter] = on_symmetric_matrices(
+                    self.symmetric_rule, gradient, self, self.program.symmetric,
+                    self.tidier.tidy)
+                read.append((self.symmetric_rule, gradient))
+            for rule, value in read:
+                self.steps.append(Step(rule.name, rule.cites, parameter, 0, (), (), None,
+                                       len(self.steps), self.history.now, None, (value,),
+                                       history=self.history, phase=rule.phase))
         names: dict[Expr, Expr] = {
             definition: Sym(name) for name, definition in self.program.definitions.items()
             if definition.children() and name != self.program.objective}
@@ -454,6 +465,11 @@ class Engine(GuardContext):
         adjoints = {name: self._fold_definitions(a, names) for name, a in self.adjoints.items()}
         return EngineResult(gradients, adjoints, self.adjoint_nodes, self.steps, self.shapes,
                             self.node_adjoints, self.program)
+
+
+def _symmetric_rule(rules: RuleSet, convention: str) -> Rule:
+    """The rule that reads a symmetric parameter's gradient under `convention`."""
+    return rules.by_name(SYMMETRIC_CONVENTIONS[convention])
 
 
 def _describe(expr: Expr) -> str:

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
 from matgrad.engine.results import Derivation, Product
+from matgrad.engine.symmetric import at_symmetric_points
 from matgrad.ir.dims import Dim, Shape
 from matgrad.ir.expr import (
     Add,
@@ -50,7 +52,7 @@ from matgrad.ir.expr import (
     add,
     size,
 )
-from matgrad.ir.kronecker import KroneckerForm
+from matgrad.ir.kronecker import KroneckerForm, on_symmetric_source
 from matgrad.rewrite.rules import RuleSet
 
 MAX_BLOCK_SIZE = 20_000  # nodes; a block larger than this is left to the product
@@ -231,6 +233,11 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
             except NoClosedForm as exc:
                 blocks[key], reasons[key] = None, f"no closed matrix form found: {exc}"
                 continue
+            if isinstance(block, KroneckerForm) and b in product.program.symmetric:
+                # Only symmetric directions reach S: the block composed with sym(·).
+                block = kronecker.tidied(on_symmetric_source(block, partial(
+                    at_symmetric_points, symmetric=product.program.symmetric,
+                    context=kronecker, tidy=kronecker.tidier.tidy)))
             parts = block.expressions() if isinstance(block, KroneckerForm) else [block]
             if sum(size(part) for part in parts) > MAX_BLOCK_SIZE or (
                     isinstance(block, KroneckerForm) and len(block.terms) > MAX_TERMS):

@@ -24,13 +24,7 @@ from matgrad.errors import UsageError
 from matgrad.front.program import Program
 from matgrad.ir.dims import SCALAR
 from matgrad.ir.expr import Diff, Expr, Frob, Sym, add
-from matgrad.ir.kronecker import (
-    KroneckerForm,
-    adjoint,
-    applied,
-    map_expressions,
-    pulled_signs,
-)
+from matgrad.ir.kronecker import KroneckerForm, adjoint, applied
 from matgrad.rewrite.rules import RuleSet
 
 COTANGENT = "U"  # the constant of F's shape in φ = U · F (fresh if the program uses U)
@@ -68,9 +62,7 @@ def jacobian_of(program: Program, wrt: Sequence[str], rules: RuleSet) -> Jacobia
         except NoClosedForm as exc:
             blocks[name], reasons[name] = None, f"no closed matrix form found: {exc}"
             continue
-        blocks[name] = KroneckerForm(tuple(pulled_signs(map_expressions(term, tidy))
-                                           for term in transposed.terms),
-                                     transposed.source, transposed.target)
+        blocks[name] = reader.tidied(transposed)
     differential: Expr | None = None
     if all(block is not None for block in blocks.values()):
         differential = tidy(add([applied(block, Diff(Sym(name)))

@@ -219,6 +219,11 @@ class KroneckerReader(DirectionReader):
 
     # ---- the block -------------------------------------------------------------------------
 
+    def tidied(self, form: KroneckerForm) -> KroneckerForm:
+        """The form with its expressions tidied and signs pulled into the coefficients."""
+        return KroneckerForm(tuple(pulled_signs(map_expressions(term, self.tidier.tidy))
+                                   for term in form.terms), form.source, form.target)
+
     def block(self, component: Expr) -> KroneckerForm:
         """The form of V ↦ component, shortened, merged and tidied."""
         source = self.shapes[self.direction]

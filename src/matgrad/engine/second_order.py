@@ -93,6 +93,12 @@ def hvp_program(first: Derivation) -> tuple[Program, dict[str, str], dict[str, s
     the directions' names (parameter → V name) and the first adjoints' (node → Δ name)."""
     if first.first_order is not first:
         raise UnsupportedError(THIRD_ORDER)
+    program = first.program
+    if program.symmetric_gradient != "frobenius" and set(first.wrt) & program.symmetric:
+        raise UnsupportedError(
+            "second derivatives of a symmetric parameter are taken on the symmetric matrices "
+            "with the Frobenius inner product: derive with symmetric='frobenius' (the default) "
+            "for --hvp and --hessian.")
     if isinstance(first, Jacobian):
         raise UnsupportedError(
             f"{first.output} is a matrix: its second derivative is a third-order tensor. Take "
@@ -109,11 +115,14 @@ def hvp_program(first: Derivation) -> tuple[Program, dict[str, str], dict[str, s
     for node, name in first_adjoints.items():
         shapes[name] = shapes[node]
     directions: dict[str, str] = {}
+    attributes = dict(program.attributes)
     for parameter in first.wrt:
         direction = fresh(DIRECTION_PREFIX + parameter, taken)
         taken.add(direction)
         directions[parameter] = direction
         shapes[direction] = program.shapes[parameter]
+        if parameter in program.symmetric:  # only symmetric directions stay on the space
+            attributes[direction] = frozenset({"symmetric", "const"})
     objective = fresh(PHI, taken)
     terms: list[Expr] = [Frob(fold(gradient, values), Sym(directions[parameter]))
                          for parameter, gradient in first.gradients.items()
@@ -125,6 +134,7 @@ def hvp_program(first: Derivation) -> tuple[Program, dict[str, str], dict[str, s
     shapes[objective] = SCALAR
     product = replace(
         program, shapes=shapes, definitions=definitions, objective=objective, wrt=first.wrt,
+        attributes=attributes,
         parameters=(*program.parameters, *directions.values()), inferred=(), unused=(),
         invented=(), written={})
     return product, directions, first_adjoints

@@ -15,6 +15,9 @@ from matgrad.ir.expr import Expr
 
 ATTRIBUTES = {"data", "const", "positive", "spd", "symmetric", "onehot"}
 SYMMETRIC_ATTRIBUTES = frozenset({"spd", "symmetric"})  # Xᵀ = X: the matrix must be square
+# How the gradient of a symmetric parameter is read (rules/symmetric.rules, by rule name): for
+# the Frobenius product on the symmetric matrices, or by each distinct entry.
+SYMMETRIC_CONVENTIONS = {"frobenius": "sym-gradient", "elementwise": "sym-gradient-elementwise"}
 # Marks that keep a parameter out of the default `wrt`: its gradient is not wanted.
 NOT_DIFFERENTIATED = frozenset({"data", "const"})
 
@@ -49,6 +52,8 @@ class Program:
     invented: tuple[str, ...] = ()
     # The definitions as the user wrote them: before naming and stable forms (for display).
     written: dict[str, Expr] = field(default_factory=dict)
+    # The gradient convention of symmetric parameters: a key of SYMMETRIC_CONVENTIONS.
+    symmetric_gradient: str = "frobenius"
 
     @property
     def symmetric(self) -> frozenset[str]:

@@ -10,6 +10,7 @@ source text is not read again).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Literal
 
 from matgrad.errors import UsageError
@@ -60,7 +61,8 @@ def _is_symbolic(statements: list[Statement]) -> bool:
 def read_for_derivation(source: str, wrt: Sequence[str] | None = None,
                         depth: Mapping[str, int] | None = None,
                         names: Literal["guide", "inline"] = "guide",
-                        matrix_objective: bool = False) -> Program | LayerParts:
+                        matrix_objective: bool = False,
+                        symmetric: str = "frobenius") -> Program | LayerParts:
     """What the engine derives: the resolved program, or — for a layer loop to a size name,
     derived once for any depth — its two programs (`wrt` decides which loop parameters are
     differentiated there; a flat program's is chosen by `chosen_wrt`).  A `depth` writes the
@@ -79,7 +81,8 @@ def read_for_derivation(source: str, wrt: Sequence[str] | None = None,
         if depth is None and _is_symbolic(statements):
             return layer_parts(source, statements, wrt)
         statements = expand(statements, depth or {})
-    return resolve_program(source, statements, names, matrix_objective)
+    program = resolve_program(source, statements, names, matrix_objective)
+    return replace(program, symmetric_gradient=symmetric)
 
 
 def chosen_wrt(program: Program, wrt: Sequence[str] | None) -> tuple[str, ...]:

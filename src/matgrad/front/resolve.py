@@ -250,11 +250,16 @@ class ResolvedPattern:
     unifier: Unifier
 
 
-def resolve_rule(source: str, lhs: SExpr, rhs: SExpr, same_shape: bool = True) -> ResolvedPattern:
-    """Resolve both sides of a rule in one shape context; normally of the same shape."""
+def resolve_rule(source: str, lhs: SExpr, rhs: SExpr, same_shape: bool = True,
+                 square: tuple[str, ...] = ()) -> ResolvedPattern:
+    """Resolve both sides of a rule in one shape context; normally of the same shape.  The
+    variables in `square` (the rule's `square(X)` guards) are square matrices."""
     resolver = Resolver(source, "rule")
     unifier = resolver.unifier
     left, left_shape = resolver.expr(lhs)
+    for name in square:
+        if name in resolver.shapes:
+            unifier.unify(*resolver.shapes[name])
     left_dims = [dim for shape in [*resolver.shapes.values(), left_shape] for dim in shape
                  if isinstance(dim, DimVar)]
     before = {dim: unifier.find(dim) for dim in left_dims}

@@ -42,7 +42,8 @@ class RuleText:
 
     def resolved(self, same_shape: bool = True) -> ResolvedPattern:
         """Both sides as IR patterns, normally of the same shape."""
-        return resolve_rule(self.text, self.source.lhs, self.source.rhs, same_shape)
+        square = tuple(arg for guard, args in self.guards if guard == "square" for arg in args)
+        return resolve_rule(self.text, self.source.lhs, self.source.rhs, same_shape, square)
 
 
 def read_rule_file(text: str, where: str) -> list[RuleText]:

@@ -411,6 +411,23 @@ def adjoint(form: KroneckerForm) -> KroneckerForm:
     return KroneckerForm(terms, form.target, form.source)
 
 
+def on_symmetric_source(form: KroneckerForm, normal: Callable[[Expr], Expr]) -> KroneckerForm:
+    """The form composed with the projection onto symmetric matrices, V ↦ (V + Vᵀ)/2 (its
+    matrix (I + K)/2): a Hessian block of a symmetric parameter, which only symmetric
+    directions reach.  `normal` writes each expression in one form first, so that a chain
+    already symmetric in its source shows as the same term twice, and is summed."""
+    half = Const(Fraction(1, 2))
+    coefficients: dict[tuple[Factor, ...], list[Expr]] = {}
+    for term in (map_expressions(term, normal) for term in form.terms):
+        coefficient = times(term.coefficient, half) or half
+        for factors in (term.factors, shortened((*term.factors, Flip(form.source)))):
+            # A chain already symmetric in its source appears twice: one term, summed.
+            coefficients.setdefault(factors, []).append(coefficient)
+    terms = [Term(values[0] if len(values) == 1 else Add(tuple(values)), factors)
+             for factors, values in coefficients.items()]
+    return KroneckerForm(tuple(merged_terms(terms, form.source)), form.source, form.target)
+
+
 def applied(form: KroneckerForm, direction: Expr) -> Expr:
     """The map applied to a matrix expression, written as matrices (A M Bᵀ, K ⊙ M, Mᵀ, ⟨K, M⟩,
     s K): the differential dF = J_X[dX] in the guide's notation."""
@@ -438,6 +455,22 @@ def _applied_factor(factor: Factor, value: Expr) -> Expr:
     return Scale(value, factor.factor)
 
 
-__all__ = ["Factor", "Flip", "Inner", "Kron", "KroneckerForm", "Mask", "Spread", "Term",
-           "adjoint", "applied", "factor_expressions", "map_expressions", "merged_terms",
-           "pulled_signs", "shortened", "times"]
+__all__ = [
+    "Factor",
+    "Flip",
+    "Inner",
+    "Kron",
+    "KroneckerForm",
+    "Mask",
+    "Spread",
+    "Term",
+    "adjoint",
+    "applied",
+    "factor_expressions",
+    "map_expressions",
+    "merged_terms",
+    "on_symmetric_source",
+    "pulled_signs",
+    "shortened",
+    "times",
+]

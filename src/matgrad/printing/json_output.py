@@ -75,7 +75,7 @@ RESULT_SCHEMA: dict[str, Any] = {
             "required": ["rule", "cites", "phase", "node"],
             "properties": {"rule": {"type": "string"},
                            "cites": {"type": "array", "items": {"type": "string"}},
-                           "phase": {"enum": ["differentiate", "isolate", "readoff"]},
+                           "phase": {"enum": ["differentiate", "isolate", "readoff", "symmetric"]},
                            "node": {"type": "string"}}}},
         "text": {"type": "string"},
         "steps_text": {"type": "string"},

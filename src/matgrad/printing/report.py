@@ -80,7 +80,27 @@ def format_gradients(derivation: Derivation, style: Style = "unicode") -> str:
     if where:
         lines.append("where")
         lines.extend(where)
+    lines += symmetric_notes(derivation, style)
     return "\n".join(lines)
+
+
+# What the gradient of a symmetric parameter is, by convention (front/program.py's keys).
+SYMMETRIC_NOTES = {
+    "frobenius": "the gradient on the symmetric matrices, sym(G) = (G + Gᵀ)/2 of the "
+                 "unconstrained G",
+    "elementwise": "the derivative by each distinct entry Sᵢⱼ = Sⱼᵢ, G + Gᵀ − I ⊙ G of the "
+                   "unconstrained G",
+}
+
+
+def symmetric_notes(derivation: Derivation, style: Style = "unicode") -> list[str]:
+    """One line naming the convention, when a parameter is declared symmetric or spd."""
+    names = [pretty_name(name, style) for name in derivation.wrt
+             if name in derivation.program.symmetric]
+    if not names:
+        return []
+    convention = SYMMETRIC_NOTES[derivation.program.symmetric_gradient]
+    return [f"({', '.join(names)} symmetric: {convention})"]
 
 
 VEC_CONVENTION = ("H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ, rows indexed by a's entries; vec stacks columns")

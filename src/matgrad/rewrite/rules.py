@@ -42,7 +42,7 @@ from matgrad.ir.shapes import Unifier
 from matgrad.resources import rule_files
 from matgrad.rewrite.match import FUNCTION_VARS, Bindings, Instantiator, Matcher, ShapeOf
 
-PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize", "derivatives")
+PHASES = ("differentiate", "isolate", "tidy", "readoff", "stabilize", "derivatives", "symmetric")
 
 
 class GuardContext:
@@ -78,6 +78,8 @@ GUARDS: dict[str, Callable[[GuardContext, Expr], bool]] = {
     "onehot": lambda ctx, expr: ctx.is_onehot(expr),
     "row": lambda ctx, expr: ctx.is_row(expr),
     "column": lambda ctx, expr: ctx.is_column(expr),
+    # A square matrix; the rule's sides are resolved with it square (front/resolve.py).
+    "square": lambda ctx, expr: ctx.shape_of(expr)[0] == ctx.shape_of(expr)[1],
 }
 
 

@@ -2,7 +2,7 @@
 
 Gradients, derived by the identities of the guide:
     dJ/dmu = -(1/2 * (2 * inv(S)*R))
-    dJ/dS = -(1/2 * (inv(S)*(R*R'*inv(S)))) + 1/2 * inv(S)
+    dJ/dS = 1/2 * (-(inv(S)*R*R'*inv(S)) + inv(S))
 """
 
 import numpy as np
@@ -58,12 +58,12 @@ def value_and_grad(S, x, mu):
     R = x - mu
     tmp1 = _inv(S)
     J = 0.5 * R.T @ tmp1 @ R + 0.5 * _logdet(S)
-    tmp2 = tmp1.T
-    grad_mu = (tmp1 + tmp2) @ R
+    grad_mu = (tmp1 + tmp1.T) @ R
     grad_mu *= 0.5
     np.negative(grad_mu, grad_mu)
-    grad_S = tmp2 @ R @ (R.T @ tmp2)
-    del R, tmp2
+    grad_S = tmp1 @ R @ R.T @ tmp1
+    del R
+    np.subtract(tmp1, grad_S, grad_S)
+    del tmp1
     grad_S *= 0.5
-    np.subtract((0.5 * tmp1).T, grad_S, grad_S)
     return J.item(), {"mu": grad_mu, "S": grad_S}

@@ -43,5 +43,5 @@ def value_and_grad(X):
     if X.shape[1] != n:
         raise ValueError(f"X must be n x n, got shape {X.shape}")
     J = _logdet(X)
-    grad_X = _inv(X).T.copy()
+    grad_X = _inv(X)
     return J.item(), {"X": grad_X}
