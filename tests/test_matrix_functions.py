@@ -201,3 +201,45 @@ def test_check_samples_a_logarithm_argument_in_its_domain_and_explains_otherwise
     assert matgrad.check(matgrad.derive("X: n x n\nJ = tr(logm(X))")).passed
     with pytest.raises(matgrad.UsageError, match="eigenvalue on the closed negative real axis"):
         matgrad.check(matgrad.derive("X: n x n; A: n x n\nJ = tr(logm(A + X))"), seed=0)
+
+
+@pytest.mark.parametrize("source", [
+    "X: n x n; A: n x n, const\nJ = sum(A .* expm(X))",
+    "X: n x n; A: n x n, const\nJ = sum(A .* logm(X))",
+    "X: n x n; A: n x n, const\nJ = ||sqrtm(X) - A||^2",
+    "X: n x n; p: scalar\nJ = tr(X^p)",
+])
+def test_hessian_vector_products_through_the_second_frechet_derivative(source: str) -> None:
+    """d L_f(X, E) = L_f(X, dE) + L⁽²⁾_f(X; dX, E): the product against central differences
+    of the gradient (non-symmetric points and directions), and the dense Hessian from it."""
+    derivation = matgrad.derive(source)
+    product = derivation.hvp()
+    assert matgrad.check(product).passed
+    values = _values(source, np.random.default_rng(2))
+    direction = {f"V_{name}": np.random.default_rng(3).normal(size=values[name].shape)
+                 for name in derivation.wrt}
+    got = product.compile()(**values, **direction)
+    gradient = derivation.compile()
+    step = 1e-6
+    for name in derivation.wrt:
+        plus = {key: value + step * direction.get(f"V_{key}", 0 * value)
+                for key, value in values.items()}
+        minus = {key: value - step * direction.get(f"V_{key}", 0 * value)
+                 for key, value in values.items()}
+        numeric = (np.asarray(gradient(**plus)[1][name]) - np.asarray(gradient(**minus)[1][name])
+                   ) / (2 * step)
+        np.testing.assert_allclose(np.asarray(got[name]).reshape(numeric.shape), numeric,
+                                   rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_second_order_of_expm_in_other_backends(backend: str) -> None:
+    pytest.importorskip(backend)
+    source = "X: n x n; A: n x n, const\nJ = sum(A .* expm(X))"
+    product = matgrad.derive(source).hvp()
+    values = _values(source, np.random.default_rng(4))
+    direction = np.random.default_rng(5).normal(size=(N, N))
+    reference = product.compile()(**values, V_X=direction)["X"]
+    got = np.asarray(product.compile(backend=backend)(**values, V_X=direction)["X"])
+    tolerance = 1e-4 if got.dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(got, reference, rtol=tolerance, atol=tolerance)

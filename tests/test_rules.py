@@ -12,7 +12,18 @@ from matgrad.check import one_hot_rows
 from matgrad.errors import RuleError
 from matgrad.ir.dims import DimVar
 from matgrad.ir.evaluate import Environment, evaluate
-from matgrad.ir.expr import Apply, Diff, Expr, Frechet, MatFun, RowApply, RowGrad, Transpose, Var
+from matgrad.ir.expr import (
+    Apply,
+    Diff,
+    Expr,
+    Frechet,
+    Frechet2,
+    MatFun,
+    RowApply,
+    RowGrad,
+    Transpose,
+    Var,
+)
 from matgrad.rewrite.rules import Rule, load_rule_texts, load_rules
 
 CONCRETE_FUNCTIONS = {"f": "tanh", "h": "sin", "g": "logsumexp"}
@@ -56,7 +67,7 @@ def matrix_function_arguments(rule: Rule) -> set[str]:
     """The rule's variables that a matrix function (or its Fréchet derivative) takes."""
     names = set()
     for node in (*rule.lhs.walk(), *rule.rhs.walk()):
-        if isinstance(node, (MatFun, Frechet)):
+        if isinstance(node, (MatFun, Frechet, Frechet2)):
             argument = node.x.x if isinstance(node.x, Transpose) else node.x
             if isinstance(argument, Var):
                 names.add(argument.name)

@@ -62,6 +62,18 @@ def _block_frechet(function: Callable[[np.ndarray], np.ndarray]
     return frechet
 
 
+def second_frechet(function: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+                   e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """L⁽²⁾_f(X; E₁, E₂) as the upper right block of f of the 4n×4n block matrix
+    [[X, E₁, E₂, 0], [0, X, 0, E₂], [0, 0, X, E₁], [0, 0, 0, X]] (Higham & Relton 2014,
+    Theorem 3.5)."""
+    n = x.shape[0]
+    zero = np.zeros_like(x)
+    block = np.block([[x, e1, e2, zero], [zero, x, zero, e2], [zero, zero, x, e1],
+                      [zero, zero, zero, x]])
+    return function(block)[:n, 3 * n:]
+
+
 def _expm(x: np.ndarray) -> np.ndarray:
     return np.asarray(scipy_linalg().expm(x))
 
@@ -100,6 +112,9 @@ class MatrixFunction:
     evaluate: Callable[[np.ndarray], np.ndarray]
     frechet: Callable[[np.ndarray, np.ndarray], np.ndarray]
     source: str                # where its differential comes from
+
+    def second_frechet(self, x: np.ndarray, e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+        return second_frechet(self.evaluate, x, e1, e2)
 
 
 MATRIX_FUNCTIONS: dict[str, MatrixFunction] = {

@@ -77,6 +77,13 @@ JAX_MATRIX_FUNCTION_HELPERS = {
     """The principal matrix square root of x (real for x in its domain)."""
     return jsl.sqrtm(x).real.astype(x.dtype)
 ''',
+    "_expm_frechet2": '''def _expm_frechet2(x, e1, e2):
+    """L2_expm(x; e1, e2): the upper right block of expm of a 4n x 4n block matrix."""
+    n = x.shape[0]
+    z = jnp.zeros_like(x)
+    block = jnp.block([[x, e1, e2, z], [z, x, z, e2], [z, z, x, e1], [z, z, z, x]])
+    return jsl.expm(block)[:n, 3 * n:]
+''',
     "_sqrtm_frechet": '''def _sqrtm_frechet(root, e):
     """L_sqrt(x, e) from root = x^(1/2): the solution L of root L + L root = e."""
     return jsl.solve_sylvester(root, root, e).real.astype(root.dtype)

@@ -12,13 +12,33 @@ from __future__ import annotations
 _REAL = '''    if np.iscomplexobj(value):
         if np.abs(value.imag).max(initial=0.0) > 1e-8 * max(np.abs(value).max(), 1.0):
             raise np.linalg.LinAlgError(
-                "{what} of this matrix is not real: it has an eigenvalue on the closed "
-                "negative real axis")
+                "{what} of this matrix is not real: it has an "
+                "eigenvalue on the closed negative real axis")
         value = value.real
     return value.astype(x.dtype, copy=False)
 '''
 
+# L⁽²⁾_f(x; e1, e2): the upper right block of f of a 4n×4n block matrix (Higham & Relton 2014).
+_BLOCK4 = '''    n = x.shape[0]
+    z = np.zeros_like(x)
+    block = np.block([[x, e1, e2, z], [z, x, z, e2], [z, z, x, e1], [z, z, z, x]])
+'''
+
+
+def _second(name: str, call: str, what: str | None) -> str:
+    """The helper of L⁽²⁾ for one function: `call` of the block, real-checked if `what`."""
+    head = (f"def _{name}_frechet2(x, e1, e2):\n"
+            f'    """L2_{name}(x; e1, e2): the upper right block of {name} of [[x, e1, e2, 0], '
+            '[0, x, 0,\n    e2], [0, 0, x, e1], [0, 0, 0, x]]."""\n' + _BLOCK4)
+    if what is None:
+        return head + f"    return {call}(block)[:n, 3 * n:].astype(x.dtype, copy=False)\n"
+    return head + f"    value = {call}(block)[:n, 3 * n:]\n" + _REAL.format(what=what)
+
+
 MATRIX_FUNCTION_HELPERS = {
+    "_expm_frechet2": _second("expm", "scipy.linalg.expm", None),
+    "_logm_frechet2": _second("logm", "scipy.linalg.logm", "the principal logarithm"),
+    "_sqrtm_frechet2": _second("sqrtm", "scipy.linalg.sqrtm", "the principal square root"),
     "_expm": '''def _expm(x):
     """The matrix exponential of x (scaling and squaring)."""
     return scipy.linalg.expm(x).astype(x.dtype, copy=False)

@@ -119,6 +119,14 @@ TORCH_HELPERS.update({
     block = torch.cat([torch.cat([x, e], 1), torch.cat([torch.zeros_like(x), x], 1)], 0)
     return torch.linalg.matrix_exp(block)[:n, n:]
 ''',
+    "_expm_frechet2": '''def _expm_frechet2(x, e1, e2):
+    """L2_expm(x; e1, e2): the upper right block of exp of a 4n x 4n block matrix."""
+    n = x.shape[0]
+    z = torch.zeros_like(x)
+    rows = [[x, e1, e2, z], [z, x, z, e2], [z, z, x, e1], [z, z, z, x]]
+    block = torch.cat([torch.cat(row, 1) for row in rows], 0)
+    return torch.linalg.matrix_exp(block)[:n, 3 * n:]
+''',
 })
 
 TORCH = Backend(

@@ -73,6 +73,7 @@ OPS: dict[str, OpInfo] = {
     "inv": _NEW,
     "matfun": _NEW,          # (function,): expm, logm or sqrtm of a square matrix
     "frechet": _NEW,         # (function,): L_f(X, E) from (X, E); sqrtm's from (X^½, E)
+    "frechet2": _NEW,        # (function,): L⁽²⁾_f(X; E₁, E₂) from (X, E₁, E₂)
     "norm": _VIEW,
     "logsumexp": _VIEW,      # row-wise
     "sumsq": _VIEW,          # row-wise Σ x²

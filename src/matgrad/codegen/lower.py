@@ -42,6 +42,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -504,6 +505,15 @@ class Lowering:
         return self._value("frechet", (self.full(self.lower(argument)), direction), full, full,
                            (expr.fn,))
 
+    def _second_frechet(self, expr: Frechet2) -> Value:
+        """L⁽²⁾_f(X; E₁, E₂), f of a 4n×4n block matrix; f″(x) e₁ e₂ of a 1×1 matrix."""
+        full = self.full_shape(expr)
+        if full == SCALAR:
+            return self.lower(Hadamard(Apply(MATRIX_FUNCTIONS[expr.fn].scalar, expr.x, 2),
+                                       Hadamard(expr.e1, expr.e2)))
+        operands = tuple(self.full(self.lower(part)) for part in (expr.x, expr.e1, expr.e2))
+        return self._value("frechet2", operands, full, full, (expr.fn,))
+
     def _diff(self, expr: Diff) -> Value:  # pragma: no cover - derivations have none left
         raise CodegenError("a differential cannot be turned into code")
 
@@ -519,4 +529,5 @@ _LOWER: dict[type, Callable[..., Value]] = {
     Norm: Lowering._scalar_of, Inv: Lowering._inv, Apply: Lowering._apply,
     RowApply: Lowering._row_apply, RowGrad: Lowering._row_grad, Diff: Lowering._diff,
     MatFun: Lowering._matrix_function, Frechet: Lowering._frechet,
+    Frechet2: Lowering._second_frechet,
 }

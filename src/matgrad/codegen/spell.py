@@ -295,6 +295,9 @@ class Spelling:
     def _spell_frechet(self, value: Value) -> Code:
         return self._matrix_helper(f"_{value.attrs[0]}_frechet", value)
 
+    def _spell_frechet2(self, value: Value) -> Code:
+        return self._matrix_helper(f"_{value.attrs[0]}_frechet2", value)
+
     def _matrix_helper(self, helper: str, value: Value) -> Code:
         """A matrix function's helper, where the backend's library has one."""
         if helper not in self.backend.helpers:

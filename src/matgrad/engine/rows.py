@@ -40,6 +40,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -252,6 +253,7 @@ KIND_RULES: dict[type[Expr], KindRule] = {
     Inv: _square("the inverse"),
     MatFun: _square("a matrix function"),
     Frechet: _square("a matrix function"),
+    Frechet2: _square("a matrix function"),
 }
 
 

@@ -33,6 +33,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Hadamard,
     Identity,
     Inv,
@@ -53,6 +54,7 @@ from matgrad.matrix_functions import MATRIX_FUNCTIONS
 
 # How rule files write the Fréchet derivative L_f(X, E) of a matrix function f: L_expm(X, E).
 FRECHET_PREFIX = "L_"
+SECOND_FRECHET_PREFIX = "L2_"  # L2_expm(X, E1, E2): the second Fréchet derivative
 SQUARE_CALLS = {"tr": Trace, "det": Det, "logdet": LogDet, "inv": Inv}
 
 
@@ -72,8 +74,8 @@ class CallResolver(Scope):
             inner, shape = self.expr(self.single_arg(node, "d"))
             return Diff(inner), shape
         if (isinstance(callee, SName) and self.mode == "rule"
-                and callee.name.startswith(FRECHET_PREFIX)):
-            return self.frechet(node, callee.name.removeprefix(FRECHET_PREFIX))
+                and callee.name.startswith((FRECHET_PREFIX, SECOND_FRECHET_PREFIX))):
+            return self.frechet(node, callee.name)
         if isinstance(callee, SName) and not self.is_matrix_name(callee.name):
             return self.function_call(node, callee.name, order)
         # A matrix followed by a parenthesised expression: a product, as in Xᵀ(Z − Y).
@@ -245,20 +247,26 @@ class CallResolver(Scope):
                              "function of each entry write exp, log or sqrt.")
         return MatFun(name, arg), shape
 
-    def frechet(self, node: SCall, name: str) -> tuple[Expr, Shape]:
-        """L_f(X, E) in a rule file: the Fréchet derivative of the matrix function f."""
-        if name not in MATRIX_FUNCTIONS or len(node.args) != 2:
+    def frechet(self, node: SCall, call: str) -> tuple[Expr, Shape]:
+        """L_f(X, E) or L2_f(X, E₁, E₂) in a rule file: the first or second Fréchet derivative
+        of the matrix function f."""
+        second = call.startswith(SECOND_FRECHET_PREFIX)
+        name = call.removeprefix(SECOND_FRECHET_PREFIX if second else FRECHET_PREFIX)
+        if name not in MATRIX_FUNCTIONS or len(node.args) != 2 + second:
             raise UsageError(f"{node.pos.text(self.source)} at {self.where(node.pos)}: "
-                             f"{FRECHET_PREFIX}f(X, E) takes a matrix function f "
-                             f"({', '.join(MATRIX_FUNCTIONS)}) and two matrices.")
+                             f"{FRECHET_PREFIX}f(X, E) and {SECOND_FRECHET_PREFIX}f(X, E1, E2) "
+                             f"take a matrix function f ({', '.join(MATRIX_FUNCTIONS)}) and "
+                             "two or three matrices.")
         x, shape = self.expr(node.args[0])
-        e, shape_e = self.expr(node.args[1])
-        if not (self.unifier.unify(shape[0], shape[1])
-                and self.unifier.unify_shapes(shape, shape_e)):
-            raise ShapeError(f"{node.pos.text(self.source)}: the direction of a Fréchet "
-                             "derivative is square, of the argument's shape (at "
+        directions = [self.expr(arg) for arg in node.args[1:]]
+        if not (self.unifier.unify(shape[0], shape[1]) and all(
+                self.unifier.unify_shapes(shape, other) for _, other in directions)):
+            raise ShapeError(f"{node.pos.text(self.source)}: the directions of a Fréchet "
+                             "derivative are square, of the argument's shape (at "
                              f"{self.where(node.pos)}).")
-        return Frechet(name, x, e), shape
+        if second:
+            return Frechet2(name, x, directions[0][0], directions[1][0]), shape
+        return Frechet(name, x, directions[0][0]), shape
 
     def summed(self, node: SCall, name: str, arg: Expr, shape: Shape
                ) -> tuple[Expr, Shape]:

@@ -25,6 +25,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -128,6 +129,8 @@ def _matrix_function(expr: Expr, kids: list[Array]) -> Array:
     """f(X), or L_f(X, E), of a matrix function of the table."""
     if isinstance(expr, Frechet):
         return MATRIX_FUNCTIONS[expr.fn].frechet(kids[0], kids[1])
+    if isinstance(expr, Frechet2):
+        return MATRIX_FUNCTIONS[expr.fn].second_frechet(kids[0], kids[1], kids[2])
     assert isinstance(expr, MatFun)
     return MATRIX_FUNCTIONS[expr.fn].evaluate(kids[0])
 
@@ -158,6 +161,7 @@ EVALUATORS: dict[type[Expr], Evaluator] = {
     Inv: lambda env, e, k: np.linalg.inv(k[0]),
     MatFun: lambda env, e, k: _matrix_function(e, k),
     Frechet: lambda env, e, k: _matrix_function(e, k),
+    Frechet2: lambda env, e, k: _matrix_function(e, k),
 }
 
 

@@ -343,6 +343,19 @@ class Frechet(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Frechet2(Expr):
+    """L⁽²⁾_f(X; E₁, E₂): the second Fréchet derivative of the matrix function `fn`, the
+    derivative of L_f(X, E₂) along E₁ (symmetric in E₁ and E₂; Higham & Relton, SIAM J. Matrix
+    Anal. Appl. 35, 2014)."""
+
+    fn: str
+    x: Expr
+    e1: Expr
+    e2: Expr
+    _kids: ClassVar[tuple[str, ...]] = ("x", "e1", "e2")
+
+
+@dataclass(frozen=True, slots=True)
 class Diff(Expr):
     """The differential dX."""
 

@@ -24,6 +24,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -149,6 +150,7 @@ SHAPE_RULES: dict[type[Expr], ShapeRule] = {
     Inv: _same_as_first,
     MatFun: _same_as_first,
     Frechet: _same_as_first,
+    Frechet2: _same_as_first,
 }
 
 

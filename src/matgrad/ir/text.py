@@ -32,6 +32,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -434,6 +435,9 @@ class TextPrinter:
     def _print_Frechet(self, expr: Frechet) -> Printed:
         # Higham's L_f(X, E), as the rule files write it.
         return self._call(f"L_{expr.fn}", expr.x, expr.e)
+
+    def _print_Frechet2(self, expr: Frechet2) -> Printed:
+        return self._call(f"L2_{expr.fn}", expr.x, expr.e1, expr.e2)
 
     def _print_Norm(self, expr: Norm) -> Printed:
         bar = "‖" if self.unicode else "||"

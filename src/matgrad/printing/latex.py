@@ -34,6 +34,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -263,6 +264,11 @@ class LatexPrinter:
     def _print_Frechet(self, expr: Frechet) -> Latex:
         name = MATRIX_FUNCTIONS[expr.fn].latex
         return Latex(f"L_{{{name}}}({self(expr.x)}, {self(expr.e)})", POSTFIX)
+
+    def _print_Frechet2(self, expr: Frechet2) -> Latex:
+        name = MATRIX_FUNCTIONS[expr.fn].latex
+        return Latex(f"L^{{(2)}}_{{{name}}}({self(expr.x)}, {self(expr.e1)}, {self(expr.e2)})",
+                     POSTFIX)
 
     def _print_Norm(self, expr: Norm) -> Latex:
         return Latex(f"\\left\\|{self(expr.x)}\\right\\|", ATOM)

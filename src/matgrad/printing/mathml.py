@@ -30,6 +30,7 @@ from matgrad.ir.expr import (
     Div,
     Expr,
     Frechet,
+    Frechet2,
     Frob,
     Hadamard,
     HadDiv,
@@ -272,6 +273,10 @@ class MathMLPrinter:
     def _print_Frechet(self, expr: Frechet) -> MathML:
         name = f"<msub>{_mi('L')}{_mi(expr.fn)}</msub>"
         return MathML(self._call(name, expr.x, expr.e), POSTFIX)
+
+    def _print_Frechet2(self, expr: Frechet2) -> MathML:
+        name = f"<msubsup>{_mi('L')}{_mi(expr.fn)}<mn>(2)</mn></msubsup>"
+        return MathML(self._call(name, expr.x, expr.e1, expr.e2), POSTFIX)
 
     def _print_Norm(self, expr: Norm) -> MathML:
         return MathML(f"<mrow>{_mo('‖')}{self(expr.x)}{_mo('‖')}</mrow>", ATOM)

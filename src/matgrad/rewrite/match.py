@@ -22,6 +22,7 @@ from matgrad.ir.expr import (
     Apply,
     Expr,
     Frechet,
+    Frechet2,
     Hadamard,
     Identity,
     MatFun,
@@ -91,8 +92,8 @@ class Matcher:
         if isinstance(pattern, (Apply, RowApply, RowGrad)):
             if not self._match_function(pattern, expr, bindings):
                 return None
-        elif isinstance(pattern, (MatFun, Frechet)):
-            assert isinstance(expr, (MatFun, Frechet))
+        elif isinstance(pattern, (MatFun, Frechet, Frechet2)):
+            assert isinstance(expr, (MatFun, Frechet, Frechet2))
             if pattern.fn != expr.fn:  # expm(X) is not logm(X)
                 return None
         elif pattern.children() == () and pattern != expr:
