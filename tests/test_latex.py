@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from corpus import CASES
@@ -360,3 +361,24 @@ def test_a_loop_document_names_the_programs_own_adjoint_and_objective() -> None:
     assert "its input $\\boldsymbol{\\Delta}\\mathbf{H}_{j}$ differentiated" in product_document
     for text in (steps, product.steps_text()):
         assert "ΔZ" not in text and "∂J" not in text
+
+
+@needs_pdflatex
+@pytest.mark.parametrize(("source", "options", "second"), [
+    ("X: n x n; A: n x n, const\nJ = sum(A .* logm(X))", {}, False),
+    ("X: n x n; A: n x n, const\nJ = sum(A .* expm(X))", {}, True),   # L2_expm in the steps
+    ("S: n x n, spd\nJ = logdet(S)", {"symmetric": "elementwise"}, False),
+    ("X: n x n\nF = inv(X)", {"jacobian": True}, False),
+    ("X: t x n; W: n x m\nF = softmax(X*W)", {"jacobian": True}, False),
+], ids=["logm", "expm second order", "symmetric", "jacobian of inv", "jacobian of softmax"])
+def test_documents_of_the_new_kinds_compile(tmp_path: Path, source: str,
+                                            options: dict[str, Any], second: bool) -> None:
+    """Matrix functions (L_f, L⁽²⁾_f), the symmetric convention's step and a Jacobian's blocks
+    typeset by real pdflatex."""
+    derivation = matgrad.derive(source, **options)
+    document = (derivation.hvp() if second else derivation).latex(standalone=True)
+    (tmp_path / "doc.tex").write_text(document, encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                             "-halt-on-error", "doc.tex"], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
