@@ -136,14 +136,31 @@ class KroneckerOperator:
         return self.matvec(other) if other.ndim == 1 else self.matmat(other)
 
     def toarray(self) -> np.ndarray:
-        """The block as a dense (size of a) × (size of b) matrix."""
-        total = np.zeros(self.shape)
+        """The block as a dense (size of a) × (size of b) matrix: each term's product built
+        once and scaled in place, the first one kept as the total (no zero matrix to add to,
+        no scaled copy: a one-term block costs what np.kron by hand does)."""
+        total: np.ndarray | None = None
         for coefficient, factors in self._terms:
             matrix: np.ndarray | None = None  # the identity, never built
+            fresh = True  # whether `matrix` is an array of its own (not a view of a value)
             for factor in reversed(factors):
-                matrix = factor.dense() if matrix is None else factor.dense() @ matrix
-            total += coefficient * (np.eye(self.shape[1]) if matrix is None else matrix)
-        return total
+                if matrix is None:
+                    matrix = factor.dense()
+                    fresh = not isinstance(factor.factor, (Inner, Spread))
+                else:
+                    matrix = factor.dense() @ matrix
+                    fresh = True
+            if matrix is None:
+                matrix = np.eye(self.shape[1])
+            if coefficient != 1.0:
+                matrix = np.multiply(matrix, coefficient, out=matrix) if fresh else \
+                    matrix * coefficient
+                fresh = True
+            if total is None:
+                total = matrix if fresh else matrix.copy()
+            else:
+                total += matrix
+        return np.zeros(self.shape) if total is None else total
 
     def __repr__(self) -> str:
         return f"<KroneckerOperator {self.shape[0]}×{self.shape[1]}, {len(self._terms)} term(s)>"
