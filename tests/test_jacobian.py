@@ -109,6 +109,11 @@ def test_the_operator_form_applies_the_jacobian_without_building_it() -> None:
                                dense["X"] @ direction.reshape(-1, order="F"))
     np.testing.assert_allclose(operators["X"].apply(direction),
                                values["A"] @ direction @ values["B"])
+    cotangent = RNG.normal(size=(2, 2))  # F is 2×2: J.T @ vec(U) is the VJP, Aᵀ U Bᵀ
+    np.testing.assert_allclose(operators["X"].T @ cotangent.reshape(-1, order="F"),
+                               dense["X"].T @ cotangent.reshape(-1, order="F"))
+    np.testing.assert_allclose(operators["X"].T.apply(cotangent),
+                               values["A"].T @ cotangent @ values["B"].T)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])

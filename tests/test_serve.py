@@ -155,3 +155,15 @@ def test_the_hessian_and_the_pdf_on_request(server: Playground) -> None:
         assert status == 422 and "pdflatex" in found["error"]["message"]
     else:
         assert status == 200 and base64.b64decode(found["pdf"]).startswith(b"%PDF")
+
+
+def test_the_api_takes_a_jacobian_and_the_symmetric_convention(server: Playground) -> None:
+    status, found = derive(server, source="X: n x n\nF = inv(X)", jacobian=True)
+    assert status == 200 and found["kind"] == "jacobian"
+    jsonschema.validate(found, RESULT_SCHEMA)
+    assert "∂vec(F)/∂vec(X)ᵀ = −(Fᵀ ⊗ F)" in found["text"]
+    status, found = derive(server, source="S: n x n, spd\nJ = logdet(S)",
+                           symmetric="elementwise")
+    assert status == 200 and found["results"][0]["text"] == "∂J/∂S = 2S⁻¹ − S⁻¹ ⊙ I"
+    status, found = derive(server, source="S: n x n, spd\nJ = logdet(S)", symmetric="upper")
+    assert found["error"]["type"] == "UsageError"

@@ -18,7 +18,16 @@ import numpy as np
 
 from matgrad.ir.dims import Dim
 from matgrad.ir.expr import Expr
-from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask, Spread
+from matgrad.ir.kronecker import (
+    Factor,
+    Flip,
+    Inner,
+    Kron,
+    KroneckerForm,
+    Mask,
+    Spread,
+    adjoint,
+)
 
 Evaluate = Callable[[Expr], np.ndarray]
 NumericShape = tuple[int, int]
@@ -99,6 +108,7 @@ class KroneckerOperator:
     LinearOperator expects (scipy.sparse.linalg.aslinearoperator accepts it)."""
 
     def __init__(self, form: KroneckerForm, value: Evaluate, size: Callable[[Dim], int]) -> None:
+        self._form, self._value, self._size = form, value, size
         self.source: NumericShape = (size(form.source[0]), size(form.source[1]))
         self.target: NumericShape = (size(form.target[0]), size(form.target[1]))
         self.shape = (self.target[0] * self.target[1], self.source[0] * self.source[1])
@@ -127,6 +137,15 @@ class KroneckerOperator:
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
         return vec(self.apply(unvec(np.asarray(v, dtype=float).reshape(-1), self.source)))
+
+    @property
+    def T(self) -> KroneckerOperator:  # NumPy's and SciPy's name for the transpose
+        """The transposed operator (its form's adjoint): a Jacobian's `J.T @ vec(U)` is the
+        vector-Jacobian product."""
+        return KroneckerOperator(adjoint(self._form), self._value, self._size)
+
+    def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        return self.T.matvec(v)
 
     def matmat(self, columns: np.ndarray) -> np.ndarray:
         return np.stack([self.matvec(column) for column in np.asarray(columns).T], axis=1)

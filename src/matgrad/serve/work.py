@@ -42,7 +42,9 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(source, str):
             raise UsageError("the request needs the program as text (source).")
         wrt = request.get("wrt") or None
-        derivation: Derivation = derive(source, wrt)
+        # A matrix-valued objective's Jacobian, and the symmetric parameters' convention.
+        derivation: Derivation = derive(source, wrt, jacobian=bool(request.get("jacobian")),
+                                        symmetric=str(request.get("symmetric") or "frobenius"))
         if request.get("hvp"):
             derivation = derivation.hvp()
         bind = {str(key): str(value) for key, value in (request.get("bind") or {}).items()}
