@@ -137,6 +137,67 @@ def bench_hessians(quick: bool, repeats: int, rng: np.random.Generator) -> None:
               f"{medians['jax'] / medians['matgrad']:.1f}× | {compile_seconds:.2f} |")
 
 
+NETWORK = ("X: t x n, data; Y: t x m, data; W: n x m; b: 1 x m\n"
+           "J = 1/2 * ||tanh(X*W + b) - Y||^2")
+
+
+def network_by_hand(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: np.ndarray
+                    ) -> dict[tuple[str, str], np.ndarray]:
+    """The §1 network's Hessian written by hand in NumPy, its closed form (the floor):
+    H_WW = (Iₘ ⊗ Xᵀ) diag(vec D) (Iₘ ⊗ X) is block diagonal, m blocks Xᵀ diag(D_j) X, H_Wb
+    has the columns Xᵀ D_j on the same diagonal, H_bb = diag(1ᵀD), with
+    D = (1 − Z²)² − 2Z(1 − Z²)(Z − Y)."""
+    n, m = W.shape
+    Z = np.tanh(X @ W + b)
+    slope = 1 - Z * Z
+    D = slope * slope - 2 * Z * slope * (Z - Y)
+    blocks = np.matmul(X.T[None, :, :] * D.T[:, None, :], X)  # m × n × n
+    ww = np.zeros((m * n, m * n))
+    index = np.arange(m)
+    ww.reshape(m, n, m, n)[index, :, index, :] = blocks
+    wb = np.zeros((m * n, m))
+    wb.reshape(m, n, m)[index, :, index] = (X.T @ D).T
+    return {("W", "W"): ww, ("W", "b"): wb, ("b", "W"): wb.T.copy(),
+            ("b", "b"): np.diag(D.sum(axis=0))}
+
+
+def bench_network_hessian(quick: bool, repeats: int, rng: np.random.Generator) -> None:
+    """The §1 network's dense Hessian (all blocks of W and b)."""
+    print()
+    print("| §1 network Hessian (t = 256) | parameters | matgrad (ms) | by hand (ms) | "
+          "jax.jit(jax.hessian) (ms) | torch.func.hessian (ms) | matgrad / hand | "
+          "jax / matgrad | torch / matgrad |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    blocks = matgrad.derive(NETWORK).hessian().compile()
+    t = 256
+
+    def objective(lib: Any) -> Callable[..., Any]:
+        return lambda W, b, X, Y: 0.5 * ((lib.tanh(X @ W + b) - Y) ** 2).sum()
+
+    for n, m in ((16, 8),) if quick else ((16, 8), (32, 16), (62, 32)):
+        X, Y = rng.normal(size=(t, n)), rng.normal(size=(t, m))
+        W, b = rng.normal(size=(n, m)) / np.sqrt(n), rng.normal(size=(1, m))
+        ours = blocks(X=X, Y=Y, W=W, b=b)
+        for key, value in network_by_hand(X, Y, W, b).items():
+            np.testing.assert_allclose(ours[key], value, rtol=1e-9, atol=1e-9)
+        dense = jax.jit(jax.hessian(objective(jnp), argnums=(0, 1)))
+        arrays = [jnp.asarray(value) for value in (W, b, X, Y)]
+        tensors = [torch.from_numpy(value) for value in (W, b, X, Y)]
+        dense(*arrays)[0][0].block_until_ready()
+        hessian = torch.func.hessian(objective(torch), argnums=(0, 1))
+        medians = race({
+            "matgrad": lambda X=X, Y=Y, W=W, b=b: blocks(X=X, Y=Y, W=W, b=b),
+            "hand": lambda X=X, Y=Y, W=W, b=b: network_by_hand(X, Y, W, b),
+            "jax": lambda arrays=arrays: dense(*arrays)[0][0].block_until_ready(),
+            "torch": lambda tensors=tensors, hessian=hessian: hessian(*tensors),
+        }, repeats)
+        ours_ms = medians["matgrad"]
+        print(f"| n = {n}, m = {m} | {n * m + m} | {ours_ms * 1e3:.2f} | "
+              f"{medians['hand'] * 1e3:.2f} | {medians['jax'] * 1e3:.2f} | "
+              f"{medians['torch'] * 1e3:.2f} | {ours_ms / medians['hand']:.2f} | "
+              f"{medians['jax'] / ours_ms:.1f}× | {medians['torch'] / ours_ms:.1f}× |")
+
+
 @dataclass(frozen=True)
 class Operations:
     """The functions an objective calls, in one library (the HVP cases run in JAX and
@@ -316,6 +377,7 @@ def main() -> None:
     print(f"threads per library: {THREADS}; float64; medians of {args.repeats} interleaved "
           "rounds")
     bench_hessians(args.quick, args.repeats, rng)
+    bench_network_hessian(args.quick, args.repeats, rng)
     bench_factorisation(args.quick, args.repeats, rng)
     bench_products(args.quick, args.repeats, rng)
     bench_derivation(args.quick)

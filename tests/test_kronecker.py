@@ -266,9 +266,19 @@ def test_a_kronecker_form_lists_its_expressions() -> None:
 
 # ---- the generated module ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["matrix factorisation", "the §1 network", "tr(X²)"])
+# Chains (B₁ ⊗ A₁) diag(vec K) (B₂ ⊗ A₂) the module assembles without forming the diagonal:
+# both B identities (block-diagonal, the §1 network), both A identities (W on the left), and
+# all four matrices present.
+STRUCTURED = {
+    "W on the left": "W: m x n; X: n x t, data; Y: m x t, data\nJ = 1/2*||tanh(W*X) - Y||^2",
+    "W between two matrices": "A: m x n, data; W: n x p; B: p x q, data\nJ = sum(tanh(A*W*B))",
+}
+
+
+@pytest.mark.parametrize("name", ["matrix factorisation", "the §1 network", "tr(X²)",
+                                  *STRUCTURED])
 def test_the_generated_module_matches_the_factors(name: str, tmp_path: Path) -> None:
-    source, _ = TEXTBOOK[name]
+    source = STRUCTURED[name] if name in STRUCTURED else TEXTBOOK[name][0]
     derivation = matgrad.derive(source)
     hessian = derivation.hessian()
     bind = _bind(derivation)

@@ -38,15 +38,67 @@ PARTS_FUNCTION = "_hessian_parts"
 
 # Assembles a Kronecker form: terms = [(coefficient part or None, [factor spec, ...])], each
 # factor applied right to left from the column parameter's shape.
-ASSEMBLY = '''def _kronecker_block(terms, parts, source, target):
+ASSEMBLY = '''def _structured(factors, part, source):
+    """(B1 ⊗ A1) diag(vec K) (B2 ⊗ A2), an absent B an identity, without the diagonal or an
+    identity's Kronecker product as a matrix: the blocks A1 diag(K[:, s]) A2 of a
+    block-diagonal result when both B are identities, else one einsum.  None for any other
+    chain."""
+    if [kind for kind, _, _ in factors] != ["kron", "mask", "kron"] or factors[1][2]:
+        return None
+    (_, b1, a1), (_, k, _), (_, b2, a2) = factors
+    rows, cols = source
+    right = np.eye(rows) if a2 is None else part(a2)
+    middle_cols = cols if b2 is None else part(b2).shape[0]
+    mask = np.broadcast_to(part(k), (right.shape[0], middle_cols))
+    left = np.eye(right.shape[0]) if a1 is None else part(a1)
+    if b1 is None and b2 is None:
+        if right.shape[1] == 1:  # the blocks are columns: A1 (K ⊙ a2𝟏ᵀ), one product
+            blocks = (left @ (mask * right)).T[:, :, None]
+        elif left.shape[0] == 1:  # rows: (K ⊙ a1ᵀ𝟏ᵀ)ᵀ A2
+            blocks = ((mask * left.T).T @ right)[:, None, :]
+        else:  # a C-ordered batch: a strided one slows the batched product 2×
+            blocks = np.matmul(np.multiply(left[None, :, :], mask.T[:, None, :], order="C"),
+                               right)
+        size, height, width = blocks.shape
+        total = np.zeros((size * height, size * width))
+        index = np.arange(size)
+        total.reshape(size, height, size, width)[index, :, index, :] = blocks
+        return total
+    outer_label = "s" if b1 is None else "j"
+    column_label = "s" if b2 is None else "l"
+    operands = [left, mask, right]
+    labels = ["it", "ts", "tk"]
+    for name, spec in ((b1, "js"), (b2, "sl")):
+        if name is not None:
+            operands.append(part(name))
+            labels.append(spec)
+    product = np.einsum(",".join(labels) + "->" + outer_label + "i" + column_label + "k",
+                        *operands, optimize=True)
+    first, second, third, fourth = product.shape
+    return product.reshape(first * second, third * fourth)
+
+
+def _kronecker_block(terms, parts, source, target):
     """A block from its factors: B ⊗ A (np.kron), diag(vec K), the commutation matrix,
     vec(K)ᵀ and vec(K), multiplied right to left from a parameter of shape `source`."""
     def part(name):  # a 1×1 part comes back a float
         return np.atleast_2d(np.asarray(parts[name], dtype=float))
 
     size = source[0] * source[1]
-    total = np.zeros((target[0] * target[1], size))
+    total = None  # the first term's matrix, once it is one of its own
     for coefficient, factors in terms:
+        scale = 1.0 if coefficient is None else float(parts[coefficient])
+        structured = _structured(factors, part, source)
+        if structured is not None:
+            if scale != 1.0:
+                structured *= scale
+            if total is None:
+                total = structured
+            else:
+                total += structured
+            continue
+        if total is None:
+            total = np.zeros((target[0] * target[1], size))
         matrix = None  # the identity, never built: the first factor's matrix is the product
         rows, cols = source
         for kind, first, second in reversed(factors):
@@ -71,9 +123,8 @@ ASSEMBLY = '''def _kronecker_block(terms, parts, source, target):
                 step = spread.reshape(-1, 1, order="F")
                 rows, cols = spread.shape
             matrix = step if matrix is None else step @ matrix
-        scale = 1.0 if coefficient is None else float(parts[coefficient])
         total += scale * (np.eye(size) if matrix is None else matrix)
-    return total
+    return np.zeros((target[0] * target[1], size)) if total is None else total
 
 
 def _assemble_hessian(parts, shapes):
