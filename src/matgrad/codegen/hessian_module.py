@@ -38,12 +38,36 @@ PARTS_FUNCTION = "_hessian_parts"
 
 # Assembles a Kronecker form: terms = [(coefficient part or None, [factor spec, ...])], each
 # factor applied right to left from the column parameter's shape.
-ASSEMBLY = '''def _structured(factors, part, source):
-    """(B1 ⊗ A1) diag(vec K) (B2 ⊗ A2), an absent B an identity, without the diagonal or an
-    identity's Kronecker product as a matrix: the blocks A1 diag(K[:, s]) A2 of a
-    block-diagonal result when both B are identities, else one einsum.  None for any other
-    chain."""
-    if [kind for kind, _, _ in factors] != ["kron", "mask", "kron"] or factors[1][2]:
+ASSEMBLY = '''def _kron(outer, inner, source):
+    """B ⊗ A, an absent one an identity, written into one new matrix: B's entries on the
+    diagonals of its blocks (B ⊗ I), or A on the block diagonal (I ⊗ A)."""
+    rows, cols = source
+    if outer is not None and inner is not None:
+        return np.kron(outer, inner)
+    if outer is None and inner is None:
+        return np.eye(rows * cols)
+    if inner is None:
+        total = np.zeros((outer.shape[0], rows, cols, rows))
+        index = np.arange(rows)
+        total[:, index, :, index] = outer
+        return total.reshape(outer.shape[0] * rows, cols * rows)
+    total = np.zeros((cols, inner.shape[0], cols, rows))
+    index = np.arange(cols)
+    total[index, :, index, :] = inner
+    return total.reshape(cols * inner.shape[0], cols * rows)
+
+
+def _structured(factors, part, source):
+    """A one-factor chain B ⊗ A (`_kron`), or (B1 ⊗ A1) diag(vec K) (B2 ⊗ A2), an absent B an
+    identity, without the diagonal or an identity's Kronecker product as a matrix: the blocks
+    A1 diag(K[:, s]) A2 of a block-diagonal result when both B are identities, else one
+    einsum.  None for any other chain."""
+    kinds = [kind for kind, _, _ in factors]
+    if kinds == ["kron"]:
+        _, outer, inner = factors[0]
+        return _kron(None if outer is None else part(outer),
+                     None if inner is None else part(inner), source)
+    if kinds != ["kron", "mask", "kron"] or factors[1][2]:
         return None
     (_, b1, a1), (_, k, _), (_, b2, a2) = factors
     rows, cols = source
