@@ -152,6 +152,13 @@ def test_second_order_of_the_elementwise_convention_is_refused() -> None:
         derivation.hvp()
 
 
+def test_a_loop_is_not_read_with_the_elementwise_convention_silently() -> None:
+    source = ("X: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x n, symmetric\n"
+              "    Z[j] = tanh(Z[j-1]*W[j])\nend\nJ = sum(Z[k])")
+    with pytest.raises(matgrad.UsageError, match="frobenius convention only"):
+        matgrad.derive(source, symmetric="elementwise")
+
+
 def test_cli_symmetric_option_and_an_unknown_convention() -> None:
     result = subprocess.run([sys.executable, "-m", "matgrad", "-e",
                              "S: n x n, spd\nJ = logdet(S)", "--symmetric", "elementwise",

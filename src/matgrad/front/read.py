@@ -76,6 +76,9 @@ def read_for_derivation(source: str, wrt: Sequence[str] | None = None,
         if matrix_objective:
             raise UsageError("Jacobians of a program with a layer loop are not derived yet: "
                              "derive a scalar objective of its result instead.")
+        if symmetric != "frobenius":
+            raise UsageError("a program with a layer loop reads symmetric parameters with the "
+                             "frobenius convention only: leave symmetric= (--symmetric) out.")
         if names == "guide":
             statements = name_layer_arguments(statements)
         if depth is None and _is_symbolic(statements):
