@@ -152,10 +152,17 @@ def _kronecker_block(terms, parts, source, target):
 
 
 def _assemble_hessian(parts, shapes):
-    """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built."""
+    """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built;
+    H_ba of a block H_ab built already is its transpose (a Hessian is symmetric), so each
+    pair is computed once and the whole matrix is exactly symmetric."""
     blocks = {}
     for key, (kind, spec) in _BLOCKS.items():
-        rows, cols = int(np.prod(shapes[key[0]])), int(np.prod(shapes[key[1]]))
+        mirror = blocks.get((key[1], key[0]))
+        if mirror is not None:
+            blocks[key] = mirror.T.copy()
+            continue
+        (a_rows, a_cols), (b_rows, b_cols) = shapes[key[0]], shapes[key[1]]
+        rows, cols = a_rows * a_cols, b_rows * b_cols
         if kind == "matrix":
             blocks[key] = np.asarray(parts[spec], dtype=float).reshape(rows, cols)
         else:
