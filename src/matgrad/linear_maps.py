@@ -85,6 +85,32 @@ class _Evaluated:
         spread: np.ndarray = m.item() * self.matrix  # Spread: a 1×1 times K
         return spread
 
+    def apply_columns(self, columns: np.ndarray) -> np.ndarray:
+        """The factor applied to each column of `columns` (each the vec of a matrix of the
+        source's shape): the product of its matrix with `columns`, without forming the
+        matrix (a diagonal as a row scaling, B ⊗ A as A M Bᵀ on every column at once)."""
+        factor = self.factor
+        count = columns.shape[1]
+        result: np.ndarray
+        if isinstance(factor, Mask):
+            assert self.matrix is not None
+            scale = vec(self.matrix)[:, None]
+            result = columns / scale if factor.divide else columns * scale
+            return result
+        if isinstance(factor, (Inner, Spread)):
+            result = self.dense() @ columns
+            return result
+        rows, cols = self.source
+        stacked = columns.reshape(rows, cols, count, order="F")
+        if isinstance(factor, Flip):
+            result = stacked.transpose(1, 0, 2).reshape(-1, count, order="F")
+            return result
+        if self.inner is not None:
+            stacked = np.einsum("ir,rck->ick", self.inner, stacked)
+        if self.outer is not None:
+            stacked = np.einsum("rck,jc->rjk", stacked, self.outer)
+        return stacked.reshape(-1, count, order="F")
+
     def dense(self) -> np.ndarray:
         factor = self.factor
         rows, cols = self.source
@@ -166,8 +192,8 @@ class KroneckerOperator:
                 if matrix is None:
                     matrix = factor.dense()
                     fresh = not isinstance(factor.factor, (Inner, Spread))
-                else:
-                    matrix = factor.dense() @ matrix
+                else:  # applied to the columns: never a diagonal or a Kronecker product
+                    matrix = factor.apply_columns(matrix)
                     fresh = True
             if matrix is None:
                 matrix = np.eye(self.shape[1])
