@@ -268,10 +268,13 @@ def test_a_kronecker_form_lists_its_expressions() -> None:
 
 # Chains (B₁ ⊗ A₁) diag(vec K) (B₂ ⊗ A₂) the module assembles without forming the diagonal:
 # both B identities (block-diagonal, the §1 network), both A identities (W on the left), and
-# all four matrices present.
+# all four matrices present; and longer chains, each factor applied to the columns.
 STRUCTURED = {
     "W on the left": "W: m x n; X: n x t, data; Y: m x t, data\nJ = 1/2*||tanh(W*X) - Y||^2",
     "W between two matrices": "A: m x n, data; W: n x p; B: p x q, data\nJ = sum(tanh(A*W*B))",
+    # longer chains (and a transposition) applied to the columns of the product so far
+    "a 2-layer MLP": ("X: t x n, data; Y: t x n, data; W1: n x n; b1: 1 x n; W2: n x n; "
+                      "b2: 1 x n\nZ1 = tanh(X*W1 + b1)\nJ = 1/2*||tanh(Z1*W2 + b2) - Y||^2"),
 }
 
 

@@ -24,6 +24,7 @@ from matgrad.codegen.backend import Backend
 from matgrad.codegen.computation import Computation
 from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
+from matgrad.codegen.layout import laid_out
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
@@ -102,6 +103,24 @@ def _structured(factors, part, source):
     return product.reshape(first * second, third * fourth)
 
 
+def _on_columns(kind, first, second, part, columns, rows, cols):
+    """One factor applied to every column of `columns` (each the vec of a rows × cols
+    matrix): a diagonal as a row scaling, a transposition as a reshape, B ⊗ A as A M Bᵀ on
+    all columns at once — never its matrix multiplied in."""
+    count = columns.shape[1]
+    if kind == "mask":
+        entries = np.broadcast_to(part(first), (rows, cols)).reshape(-1, 1, order="F")
+        return (columns / entries if second else columns * entries), rows, cols
+    stacked = columns.reshape(rows, cols, count, order="F")
+    if kind == "flip":
+        return stacked.transpose(1, 0, 2).reshape(-1, count, order="F"), cols, rows
+    if second is not None:
+        stacked = np.einsum("ir,rck->ick", part(second), stacked, optimize=True)
+    if first is not None:
+        stacked = np.einsum("rck,jc->rjk", stacked, part(first), optimize=True)
+    return stacked.reshape(-1, count, order="F"), stacked.shape[0], stacked.shape[1]
+
+
 def _kronecker_block(terms, parts, source, target):
     """A block from its factors: B ⊗ A (np.kron), diag(vec K), the commutation matrix,
     vec(K)ᵀ and vec(K), multiplied right to left from a parameter of shape `source`."""
@@ -126,6 +145,9 @@ def _kronecker_block(terms, parts, source, target):
         matrix = None  # the identity, never built: the first factor's matrix is the product
         rows, cols = source
         for kind, first, second in reversed(factors):
+            if matrix is not None and kind in ("kron", "mask", "flip"):
+                matrix, rows, cols = _on_columns(kind, first, second, part, matrix, rows, cols)
+                continue
             if kind == "kron":
                 outer = np.eye(cols) if first is None else part(first)
                 inner = np.eye(rows) if second is None else part(second)
@@ -291,10 +313,11 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
         for parameter in parameters)
     return "\n".join([
         ASSEMBLY, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False), "", "",
-        f"def {name}({signature}):",
+        *laid_out([f"def {name}({signature}):"]),
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',
-        f"    return _assemble_hessian({PARTS_FUNCTION}({call}), {{{parameter_shapes}}})", ""])
+        *laid_out([f"    return _assemble_hessian({PARTS_FUNCTION}({call}), "
+                   f"{{{parameter_shapes}}})"]), ""])
 
 
 __all__ = ["hessian_source"]
