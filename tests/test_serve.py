@@ -138,6 +138,17 @@ def test_the_page_renders_the_derivation_in_a_browser(server: Playground) -> Non
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+def test_the_page_shows_a_jacobian_and_the_symmetric_convention(server: Playground) -> None:
+    dom = _page(server, source="X: n x n\nF = inv(X)", jacobian=True)
+    shown = dom.split('<pre id="jacobian-text"', 1)[1].split("</pre>", 1)[0]
+    assert "hidden" not in shown.split(">", 1)[0]
+    assert "∂vec(F)/∂vec(X)ᵀ = −(Fᵀ ⊗ F)" in shown and "dF = −F dX F" in shown
+    elementwise = _page(server, source="S: n x n, spd\nJ = logdet(S)", elementwise=True)
+    assert ">sym-gradient-elementwise<" in elementwise  # its step, cited
+    assert "(Matrix Cookbook 2.8.2)" in elementwise
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
 def test_the_page_marks_an_error_in_a_browser(server: Playground) -> None:
     dom = _page(server, source="A: t x n; B: m x n\nJ = sum(A + B)")
     error = dom.split('<div id="error"', 1)[1].split("</div>", 1)[0]

@@ -17,7 +17,7 @@ function selectBackend(name) {
 
 function state() {
   return { source: $("source").value, hvp: $("hvp").checked, hessian: $("hessian").checked,
-           backend };
+           jacobian: $("jacobian").checked, elementwise: $("elementwise").checked, backend };
 }
 
 function restore() {
@@ -27,6 +27,8 @@ function restore() {
     $("source").value = saved.source || "";
     $("hvp").checked = Boolean(saved.hvp);
     $("hessian").checked = Boolean(saved.hessian);
+    $("jacobian").checked = Boolean(saved.jacobian);
+    $("elementwise").checked = Boolean(saved.elementwise);
     if (saved.backend) selectBackend(saved.backend);
     return true;
   } catch (error) {
@@ -39,6 +41,8 @@ function ask(current, extra) {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ source: current.source, hvp: current.hvp,
                            hessian: current.hessian && !current.hvp,
+                           jacobian: current.jacobian,
+                           symmetric: current.elementwise ? "elementwise" : "frobenius",
                            backends: [current.backend], ...extra }),
   }).then((response) => response.json());
 }
@@ -86,6 +90,7 @@ function show(found, source) {
   }
   $("check-report").hidden = true;
   $("hessian-text").hidden = true;
+  $("jacobian-text").hidden = true;
   if (found.error) {
     showError(found.error, source);
     return;
@@ -107,6 +112,10 @@ function show(found, source) {
   $("latex").textContent = found.latex;
   const modules = found.modules || {};
   $("module").textContent = Object.values(modules)[0] || "";
+  if (found.kind === "jacobian") {  // dF and the blocks; the results are the VJP's
+    $("jacobian-text").hidden = false;
+    $("jacobian-text").textContent = found.text;
+  }
   if (found.hessian) {
     $("hessian-text").hidden = false;
     $("hessian-text").textContent = found.hessian.text;
@@ -140,6 +149,8 @@ async function start() {
   $("source").addEventListener("input", schedule);
   $("hvp").addEventListener("change", () => derive(false));
   $("hessian").addEventListener("change", () => derive(false));
+  $("jacobian").addEventListener("change", () => derive(false));
+  $("elementwise").addEventListener("change", () => derive(false));
   $("pdf").addEventListener("click", pdf);
   for (const tab of document.querySelectorAll("#backends [role=tab]")) {
     tab.addEventListener("click", () => {
