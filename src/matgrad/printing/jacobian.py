@@ -13,18 +13,12 @@ from matgrad.ir.dims import SCALAR
 from matgrad.ir.expr import Expr
 from matgrad.ir.text import Style, pretty_name, to_text
 from matgrad.printing.kronecker import (
-    COMMUTATION_LATEX,
     COMMUTATION_NOTE,
     commutes,
     kronecker_latex,
     kronecker_text,
 )
-from matgrad.printing.latex import (
-    DOCUMENT_PREAMBLE,
-    LatexPrinter,
-    latex_fragment,
-    packed,
-)
+from matgrad.printing.latex import LatexPrinter, packed, read_off_document
 from matgrad.printing.latex_lines import broken_definition
 from matgrad.printing.latex_names import latex_name
 from matgrad.printing.report import format_steps, used_names
@@ -108,18 +102,11 @@ def jacobian_latex(result: Jacobian, standalone: bool = False) -> str:
     fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
     if not standalone:
         return fragment
-    parts = [
-        *DOCUMENT_PREAMBLE,
-        f"\\section*{{The Jacobian of ${output}$}}",
+    return read_off_document(
+        f"The Jacobian of ${output}$",
         "Each block is read off the vector-Jacobian product below, linear in the constant "
-        f"${latex_name(result.cotangent, True)}$; $\\operatorname{{vec}}$ stacks columns." + (
-            " " + COMMUTATION_LATEX if any(map(commutes, result.blocks.values())) else ""),
-        "{\\small", fragment.rstrip(), "}",
-        "The vector-Jacobian product, each step by the identities it cites:",
-        "{\\small", latex_fragment(result, narrow=True).rstrip(), "}",
-        "\\end{document}",
-    ]
-    return "\n".join(parts) + "\n"
+        f"${latex_name(result.cotangent, True)}$; $\\operatorname{{vec}}$ stacks columns.",
+        result.blocks.values(), fragment, "The vector-Jacobian product", result)
 
 
 __all__ = ["format_jacobian", "format_jacobian_steps", "jacobian_latex"]

@@ -15,7 +15,7 @@ their identities, as the guide writes "by (8), (12)".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from matgrad.engine.hessian import Hessian
@@ -485,18 +485,28 @@ def hessian_latex(hessian: Hessian, standalone: bool = False) -> str:
     fragment = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
     if not standalone:
         return fragment
+    return read_off_document(
+        f"The Hessian of ${objective}$",
+        "Each block is read off the Hessian-vector product below, linear in the directions; "
+        "$\\operatorname{vec}$ stacks columns.", hessian.blocks.values(), fragment,
+        "The Hessian-vector product", product)
+
+
+def read_off_document(title: str, intro: str, blocks: Iterable[object], fragment: str,
+                      source_name: str, source: Derivation) -> str:
+    """A document of blocks read off a derivation (a Hessian's, a Jacobian's): the blocks'
+    `fragment` under `title` and `intro` (with the commutation matrix explained where a block
+    uses it), then the derivation they are read off, `source_name`, every step cited."""
     parts = [
         *DOCUMENT_PREAMBLE,
-        f"\\section*{{The Hessian of ${objective}$}}",
-        "Each block is read off the Hessian-vector product below, linear in the directions; "
-        "$\\operatorname{vec}$ stacks columns." + (
-            " " + COMMUTATION_LATEX if any(map(commutes, hessian.blocks.values())) else ""),
+        f"\\section*{{{title}}}",
+        intro + (" " + COMMUTATION_LATEX if any(map(commutes, blocks)) else ""),
         "{\\small",
         fragment.rstrip(),
         "}",
-        "The Hessian-vector product, each step by the identities it cites:",
+        f"{source_name}, each step by the identities it cites:",
         "{\\small",
-        latex_fragment(product, narrow=True).rstrip(),
+        latex_fragment(source, narrow=True).rstrip(),
         "}",
         "\\end{document}",
     ]
