@@ -18,7 +18,7 @@ from matgrad.codegen.array_program import ArrayProgram, Value
 from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import PythonEmitter, emit_statements
 from matgrad.codegen.inplace import InPlacePlanner
-from matgrad.codegen.liveness import release_layers
+from matgrad.codegen.liveness import release_dead, release_layers, release_locals
 from matgrad.codegen.statements import Assign, Loop
 from matgrad.engine.results import Derivation
 from matgrad.ir.expr import MatMul, Sum, Sym
@@ -172,6 +172,28 @@ def test_a_backward_loop_releases_each_layer_after_its_last_reader() -> None:
     assert release_layers(body, ["Z", "H", "A"], "j") == ["Z[j] = None"]
     assert release_layers(["x = myZ[j] + Z.T[j - 2]"], ["Z"], "j") == []
     assert release_layers(["x = Z[j - 2] @ Z[j - 1]"], ["Z"], "j") == ["Z[j - 1] = None"]
+    # The list read as a whole (passed on) keeps every entry.
+    assert release_layers(["x = Z[j] + len(Z)"], ["Z"], "j") == []
+
+
+def test_liveness_reads_names_not_words() -> None:
+    # An attribute (.T), a keyword (out=) and a word in a message are not uses of a local of
+    # that name: T is released after its last real use, on the first line.
+    lines = ["T = X @ X", "y = T.sum()", "z = np.negative(y, out=y)",
+             "w = f(X.T, T=y, msg='T is late')", "return w"]
+    assert release_dead(lines, {"X", "w"}) == [
+        "T = X @ X", "y = T.sum()", "del T", "z = np.negative(y, out=y)", "del z",
+        "w = f(X.T, T=y, msg='T is late')", "del y", "return w"]
+
+
+def test_a_name_bound_in_a_block_is_not_released_after_the_iteration() -> None:
+    # `below` is bound only when the block runs: deleting it at the end of every iteration
+    # would fail on the last layer (j = 1).  Delta is bound before any read: released.
+    body = ["Delta = Z[j] * g", "if j > 1:", "    below = Delta @ W[j - 1].T",
+            "    g = below", "total += Delta.sum()"]
+    assert release_locals(body, set()) == ["del Delta"]
+    # An augmented assignment reads its target first: a carried sum is kept.
+    assert release_locals(["acc += x", "t = acc * 2"], set()) == ["del t"]
 
 
 def test_a_value_computed_in_a_loop_is_not_read_after_it() -> None:

@@ -32,7 +32,7 @@ from matgrad.codegen.docstrings import Docstrings, docstrings
 from matgrad.codegen.entry import EntryPoint, entry_checks
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
 from matgrad.codegen.layout import WIDTH, helper_lines, laid_out, used_imports
-from matgrad.codegen.liveness import release_dead, release_layers, release_locals
+from matgrad.codegen.liveness import names_mentioned, release_dead, release_layers, release_locals
 from matgrad.codegen.lower import Lowering
 from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
 from matgrad.codegen.signature import Signature, flat_signature, returned_mapping
@@ -287,7 +287,7 @@ class PythonEmitter(Spelling):
     # ---- the module -------------------------------------------------------------------------
 
     def _check_arguments(self, parameters: list[str], used: set[str]) -> list[str]:
-        reads_device = any("float_device" in line for line in self.lines)
+        reads_device = "float_device" in names_mentioned(self.lines)
         return entry_checks(EntryPoint(self.program, parameters, self.identifiers, self.dims,
                                        self.checks, self.sizes_as_numbers, self.backend,
                                        reads_device), used)

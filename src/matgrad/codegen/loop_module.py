@@ -24,7 +24,6 @@ range(k)`), so under `jax.jit` it is unrolled for the depth of the lists traced.
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
 from matgrad.codegen.array_program import names_read
@@ -33,6 +32,7 @@ from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import Embedding, PythonEmitter, emit_statements
 from matgrad.codegen.entry import array_type_lines
 from matgrad.codegen.layout import helper_lines, laid_out, used_imports
+from matgrad.codegen.liveness import names_mentioned
 from matgrad.codegen.lower import Lowering, fraction_literal
 from matgrad.codegen.names import (
     IdentifierPool,
@@ -391,15 +391,16 @@ class LoopCodegen:
         lines = forward_lines + later_lines
         arguments = list(self.signature.arguments)
         checks = self._checks(arguments)
-        if any("float_type" in line for line in lines):
+        used = names_mentioned(lines)
+        if "float_type" in used:
             # The arrays' floating type, for spellings that convert a number (PyTorch's).
             arrays = [f"{self.lists[name]}[0]" if name in self.families else self.name_text(name)
                       for name in arguments if self._holds_arrays(name)]
             checks += array_type_lines(self.backend, arrays,
-                                       any("float_device" in line for line in lines))
-        self.locals_read_later = {base for base in self.local_families if any(
-            re.search(rf"(?<![\w.]){re.escape(self.lists[base])}\b", line)
-            for line in later_lines)}
+                                       "float_device" in used)
+        mentioned = names_mentioned(later_lines)
+        self.locals_read_later = {base for base in self.local_families
+                                  if self.lists[base] in mentioned}
         return self._module(arguments, checks + lines)
 
     def epilogue_store(self, name: str, value: Expr, shape: Shape, grad_lists: dict[str, str],

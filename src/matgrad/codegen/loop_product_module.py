@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from matgrad.codegen.backend import Backend
 from matgrad.codegen.emit import PythonEmitter, emit_statements
+from matgrad.codegen.liveness import names_mentioned
 from matgrad.codegen.loop_module import LoopCodegen
 from matgrad.codegen.signature import Signature, loop_signature
 from matgrad.codegen.statements import Assign, Line, Loop, Release, Statement, Store, When
@@ -120,7 +121,8 @@ class LoopProductCodegen(LoopCodegen):
         lines.append(f"return {{{', '.join(results)}}}")
         arguments = list(self.signature.arguments)
         checks = self._checks(arguments)
-        if any("float_type" in line for line in lines):
+        used = names_mentioned(lines)
+        if "float_type" in used:
             raise CodegenError(f"the {self.backend.name} backend's loop product would convert "
                                "numbers to the arrays' type; use the numpy backend.")
         return self._product_module(arguments, checks + lines)
