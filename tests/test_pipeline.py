@@ -101,7 +101,7 @@ def _generator(source: str, **bind: str) -> PythonEmitter:
 ])
 def test_every_value_of_a_module_is_computed_once(source: str) -> None:
     generator = _generator(source)
-    module = generator.generate()
+    module = generator.module().source
     lowering = generator.lowering
     # Global value numbering: no two values are the same operation on the same operands.
     keys = [(v.op, tuple(id(a) for a in v.args), v.attrs, v.shape, v.full)
@@ -115,7 +115,7 @@ def test_every_value_of_a_module_is_computed_once(source: str) -> None:
 def test_the_written_and_the_named_forms_share_values() -> None:
     # X*w - y read twice: once a value of its own, computed once however it is written.
     module = _generator("X: t x n; y: t x 1; w: n x 1\n"
-                        "J = ||X*w - y||^2 + <X*w - y, X*w>").generate()
+                        "J = ||X*w - y||^2 + <X*w - y, X*w>").module().source
     assert module.count("X @ w") == 1
     rng = np.random.default_rng(0)
     X, y, w = rng.normal(size=(5, 3)), rng.normal(size=(5, 1)), rng.normal(size=(3, 1))
@@ -134,7 +134,7 @@ def test_the_written_and_the_named_forms_share_values() -> None:
 ])
 def test_numbers_multiply_before_they_scale_an_array(source: str) -> None:
     # s₁(s₂⟨E, E⟩) as (s₁s₂)⟨E, E⟩: one operation on the 0-d result, the scalars first.
-    module = _generator(source).generate()
+    module = _generator(source).module().source
     (line,) = [line.strip() for line in module.splitlines() if line.strip().startswith("J = ")]
     product = ast.parse(line).body[0].value  # type: ignore[attr-defined]
     assert isinstance(product, ast.BinOp) and isinstance(product.op, ast.Mult), line

@@ -18,13 +18,13 @@ Only validated identifiers and printed expressions reach the text.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 
 from matgrad.backends.numpy import NUMPY
 from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import PythonEmitter
-from matgrad.codegen.loop_module import loop_module_source
+from matgrad.codegen.layout import ModuleText
+from matgrad.codegen.loop_module import loop_module_text
 from matgrad.codegen.names import IdentifierPool
 from matgrad.codegen.signature import Signature, signature_of
 from matgrad.engine.results import Derivation, LoopDerivation, Product
@@ -120,31 +120,16 @@ def _dask_row_blocks(x, row_chunks, rows, what):
 '''
 
 
-def _body(source: str) -> list[str]:
-    """A generated NumPy module's top-level statements (imports, helpers, the function), its
-    docstring left out: the Dask module states what it computes itself."""
-    tree = ast.parse(source)
-    segments: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
-                isinstance(node.value.value, str):
-            continue
-        segment = ast.get_source_segment(source, node, padded=True)
-        assert segment is not None
-        segments.append(segment)
-    return segments
-
-
 def _numpy_part(derivation: Derivation, name: str,
-                bind: Mapping[str, str]) -> tuple[str, Signature]:
+                bind: Mapping[str, str]) -> tuple[ModuleText, Signature]:
     # Each part keeps the whole program's abstract functions, so every binding is checked
     # (and an unused one refused) exactly as for the NumPy module.
     signature = signature_of(derivation, name)
     if isinstance(derivation, LoopDerivation):
-        return loop_module_source(derivation.layers, NUMPY, name, dict(bind), signature), \
+        return loop_module_text(derivation.layers, NUMPY, name, dict(bind), signature), \
             signature
     return PythonEmitter(computation_of(derivation), NUMPY, name, dict(bind),
-                         signature=signature).generate(), signature
+                         signature=signature).module(), signature
 
 
 def _call(opening: str, function: str, part: Signature, given: Mapping[str, str]) -> list[str]:
@@ -286,16 +271,17 @@ def dask_module_source(derivation: Derivation, split: RowBlocks, name: str,
                        bind: Mapping[str, str], signature: Signature) -> str:
     """The Dask module of `derivation` (a gradient or a Hessian-vector product) from its
     row-block split, called as `signature` says."""
-    sources: list[str] = []
+    modules: list[ModuleText] = []
     parts: dict[str, Signature] = {}
     for function, part in ((BLOCK_FUNCTION, split.block), (PENALTY_FUNCTION, split.penalty)):
         if part is not None:
-            source, parts[function] = _numpy_part(part, function, bind)
-            sources.append(source)
-    segments = list(dict.fromkeys(segment for source in sources for segment in _body(source)))
-    imports = {segment.strip() for segment in segments if segment.startswith(("import", "from"))}
-    definitions = [segment.strip() for segment in segments
-                   if not segment.startswith(("import", "from"))]
+            module, parts[function] = _numpy_part(part, function, bind)
+            modules.append(module)
+    # The parts' docstrings are left out: the Dask module states what it computes itself; a
+    # helper both parts define is defined once.
+    imports = {line for module in modules for line in module.imports}
+    definitions = list(dict.fromkeys(definition for module in modules
+                                     for definition in module.definitions))
     header = "\n".join(_docstring(derivation, split)) + "\n\n" + "\n".join(
         sorted({*imports, "import dask", "import dask.array as da"}))
     driver = "\n".join(_driver(derivation, split, name, signature, parts))

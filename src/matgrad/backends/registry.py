@@ -85,7 +85,7 @@ def _module_text(derivation: Derivation, name: str, bind: Mapping[str, str] | No
 def _flat_module(derivation: Derivation, name: str, bind: dict[str, str], signature: Signature,
                  backend: Backend, checks: bool) -> str:
     return PythonEmitter(computation_of(derivation), backend, name, bind, signature=signature,
-                         checks=checks).generate()
+                         checks=checks).module().source
 
 
 def _loop_checks(checks: bool) -> None:

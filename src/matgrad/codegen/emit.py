@@ -31,7 +31,13 @@ from matgrad.codegen.computation import Computation
 from matgrad.codegen.docstrings import Docstrings, docstrings
 from matgrad.codegen.entry import EntryPoint, entry_checks
 from matgrad.codegen.inplace import InPlace, InPlacePlanner
-from matgrad.codegen.layout import WIDTH, helper_lines, laid_out, used_imports
+from matgrad.codegen.layout import (
+    WIDTH,
+    ModuleText,
+    helper_definitions,
+    laid_out,
+    used_imports,
+)
 from matgrad.codegen.liveness import names_mentioned, release_dead, release_layers, release_locals
 from matgrad.codegen.lower import Lowering
 from matgrad.codegen.names import IdentifierPool, check_bind_keys, python_name
@@ -352,7 +358,8 @@ class PythonEmitter(Spelling):
                     stack.append(definitions[node.name])
         return [name for name in definitions if name in needed]
 
-    def generate(self) -> str:
+    def module(self) -> ModuleText:
+        """The module in its parts (docstring, imports, definitions)."""
         computation, program = self.computation, self.program
         parameters = self.parameters()
         forward = [(name, program.definitions[name]) for name in self._needed_definitions()]
@@ -432,7 +439,7 @@ class PythonEmitter(Spelling):
                     stack.append(definitions[node.name])
         return False
 
-    def _module(self, parameters: list[str], body: list[str]) -> str:
+    def _module(self, parameters: list[str], body: list[str]) -> ModuleText:
         program = self.program
         # Sizes no argument's shape gives are keyword-only arguments (a row block of
         # constants may have no other argument: `def f(*, t_b, n)`).
@@ -444,8 +451,9 @@ class PythonEmitter(Spelling):
                            f"{program.shapes[n][1]})" for n in parameters)
         documented = self.documented or docstrings(self.computation, self.bind,
                                                    self.identifiers)
-        lines = helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
-        lines += [
+        helpers = helper_definitions(self.helpers, self.backend.helpers,
+                                     self.backend.singular_message)
+        lines = [
             *self.backend.decorators,
             f"def {self.function_name}({args}):",
             *(f"    {line}" for line in _wrapped_words(f'"""{documented.returns}')),
@@ -464,10 +472,11 @@ class PythonEmitter(Spelling):
         lines += [f"    {line.format(arrays=arrays)}" for line in self.backend.prologue]
         lines += laid_out([f"    {line}" for line in body])
         # The library is imported where the code calls it: x'Ax without checks calls nothing.
-        code = "\n".join(lines)
+        code = "\n".join([*helpers, *lines])
         imports = [*used_imports(self.backend.import_lines, code),
-                   *used_imports(self.backend.optional_imports, code), "", ""]
-        return "\n".join([*documented.module, "", *imports, *lines]) + "\n"
+                   *used_imports(self.backend.optional_imports, code)]
+        return ModuleText(tuple(documented.module), tuple(imports),
+                          (*helpers, "\n".join(lines)))
 
 
 def _wrapped_words(text: str) -> list[str]:

@@ -278,7 +278,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
         "Return the matrices the Hessian blocks read (a step of "
         f"{name}(), which assembles them).")
     generated = PythonEmitter(computation, backend, PARTS_FUNCTION, dict(bind or {}),
-                              signature=signature, documented=documented).generate()
+                              signature=signature, documented=documented).module().source
     return checked_source(generated + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
         shapes), name)

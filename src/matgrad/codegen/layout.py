@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 WIDTH = 100
 _PACKED = 30  # items up to this long share lines
@@ -227,12 +228,29 @@ def used_imports(import_lines: Sequence[str], code: str) -> list[str]:
             if re.search(rf"(?<![\w.]){re.escape(line.split()[-1])}\b", code)]
 
 
-def helper_lines(used: set[str], table: Mapping[str, str], singular: bool) -> list[str]:
+@dataclass(frozen=True)
+class ModuleText:
+    """A generated module in its parts, so that a module built from others (the Dask driver's)
+    takes their imports and definitions as they are, never by parsing their text: the
+    docstring's lines (quotes included), the import lines, and each module-level definition
+    (a constant, a helper, the function) as one block of text."""
+
+    docstring: tuple[str, ...]
+    imports: tuple[str, ...]
+    definitions: tuple[str, ...]
+
+    @property
+    def source(self) -> str:
+        """The module: docstring, imports, then the definitions two blank lines apart."""
+        return "\n".join([*self.docstring, "", *self.imports, "", ""]) + "\n" + \
+            "\n\n\n".join(self.definitions) + "\n"
+
+
+def helper_definitions(used: set[str], table: Mapping[str, str], singular: bool) -> list[str]:
     """The module-level definitions of the helpers a generated function calls (from a
     backend's `table`), after the SINGULAR message when the inverse helpers read it."""
-    lines: list[str] = []
+    definitions: list[str] = []
     if singular and used & {"_inv", "_solve"}:
-        lines += [*fitted(f"SINGULAR = ({SINGULAR_MESSAGE!r})", 0), "", ""]
-    for helper in sorted(used):
-        lines += [*table[helper].splitlines(), "", ""]
-    return lines
+        definitions.append("\n".join(fitted(f"SINGULAR = ({SINGULAR_MESSAGE!r})", 0)))
+    definitions += [table[helper].rstrip("\n") for helper in sorted(used)]
+    return definitions

@@ -31,7 +31,7 @@ from matgrad.codegen.backend import Backend
 from matgrad.codegen.computation import computation_of
 from matgrad.codegen.emit import Embedding, PythonEmitter, emit_statements
 from matgrad.codegen.entry import array_type_lines
-from matgrad.codegen.layout import helper_lines, laid_out, used_imports
+from matgrad.codegen.layout import ModuleText, helper_definitions, laid_out, used_imports
 from matgrad.codegen.liveness import names_mentioned
 from matgrad.codegen.lower import Lowering, fraction_literal
 from matgrad.codegen.names import (
@@ -62,9 +62,10 @@ def float_helper(backend: Backend) -> list[str]:
 
 
 def module_float_helper(backend: Backend) -> list[str]:
-    """`_float` at module level, for a backend whose module names its library; a backend that
-    takes its namespace from the inputs (the array API's) defines it in the function."""
-    return [] if backend.prologue else [*float_helper(backend), "", ""]
+    """`_float` at module level (one definition), for a backend whose module names its library;
+    a backend that takes its namespace from the inputs (the array API's) defines it in the
+    function."""
+    return [] if backend.prologue else ["\n".join(float_helper(backend))]
 
 
 def function_prologue(backend: Backend, arrays: str) -> list[str]:
@@ -339,6 +340,11 @@ class LoopCodegen:
         return lines
 
     def generate(self) -> str:
+        """The module's source."""
+        return self.module().source
+
+    def module(self) -> ModuleText:
+        """The module in its parts (docstring, imports, definitions)."""
         derivation, layered = self.derivation, self.layered
         body, epilogue = derivation.body, derivation.epilogue
         var, loop = self.var, layered.loop
@@ -501,7 +507,7 @@ class LoopCodegen:
                     return shape
         return None
 
-    def _module(self, arguments: list[str], body: list[str]) -> str:
+    def _module(self, arguments: list[str], body: list[str]) -> ModuleText:
         derivation = self.derivation
         formulas = [f"    d{derivation.objective}/d{name} = {to_text(g, 'ascii')}"
                     for name, g in derivation.gradients.items()]
@@ -517,35 +523,43 @@ class LoopCodegen:
              "matrix per layer,", "and each gradient of a list is a list."], arguments, body)
 
     def assemble(self, summary: list[str], returns: list[str], arguments: list[str],
-                 body: list[str]) -> str:
+                 body: list[str]) -> ModuleText:
         """The module: its docstring (`summary`, then the bindings), the library's import, the
         helpers the code reads, and the function (its docstring `returns`, then `body`)."""
         args = ", ".join(self.lists.get(name) or self.name_text(name) for name in arguments)
         bound = ", ".join(f"{k} = {v}" for k, v in sorted(self.bind.items()))
-        lines = [f'"""{summary[0]}', *summary[1:]]
+        docstring = [f'"""{summary[0]}', *summary[1:]]
         if bound:
-            lines += ["", f"with {bound}."]
-        helpers = helper_lines(self.helpers, self.backend.helpers, self.backend.singular_message)
+            docstring += ["", f"with {bound}."]
+        helpers = helper_definitions(self.helpers, self.backend.helpers,
+                                     self.backend.singular_message)
         optional = used_imports(self.backend.optional_imports, "\n".join([*helpers, *body]))
-        lines += ['"""', "", *self.backend.import_lines, *optional, "", "", *helpers]
-        lines += [*module_float_helper(self.backend), *AGREE_HELPER.splitlines(), "", ""]
-        lines += [*self.backend.decorators, f"def {self.function_name}({args}):",
-                  f'    """{returns[0]}', *(f"    {line}" for line in returns[1:]), '    """']
+        helpers += [*module_float_helper(self.backend), AGREE_HELPER.rstrip("\n")]
+        lines = [*self.backend.decorators, f"def {self.function_name}({args}):",
+                 f'    """{returns[0]}', *(f"    {line}" for line in returns[1:]), '    """']
         lines += laid_out([f"    {line}" for line in [*self.prologue(arguments), *body]])
-        return "\n".join(lines) + "\n"
+        return ModuleText((*docstring, '"""'), (*self.backend.import_lines, *optional),
+                          (*helpers, "\n".join(lines)))
 
 
 def _plus(text: str, amount: int) -> str:
     return text if amount == 0 else f"{text} {'+' if amount > 0 else '-'} {abs(amount)}"
 
 
-def loop_module_source(derivation: Layers, backend: Backend, name: str, bind: dict[str, str],
-                       signature: Signature | None = None) -> str:
+def loop_module_text(derivation: Layers, backend: Backend, name: str, bind: dict[str, str],
+                     signature: Signature | None = None) -> ModuleText:
+    """The loop module of `derivation` in its parts."""
     signature = signature or loop_signature(derivation, name)
     generator = LoopCodegen(derivation, backend, name, bind, signature=signature)
-    source = generator.generate()
+    module = generator.module()
     if not generator.locals_read_later:
-        return source
+        return module
     # A family kept in a per-layer local that the code after the forward loop reads after all
-    # (the analysis missed a read) is stored in its list instead: never a wrong value.
-    return LoopCodegen(derivation, backend, name, bind, frozenset(), signature).generate()
+    # (the analysis missed a read; never seen in the tests or the loop fuzz) is stored in its
+    # list instead: never a wrong value.
+    return LoopCodegen(derivation, backend, name, bind, frozenset(), signature).module()
+
+
+def loop_module_source(derivation: Layers, backend: Backend, name: str, bind: dict[str, str],
+                       signature: Signature | None = None) -> str:
+    return loop_module_text(derivation, backend, name, bind, signature).source

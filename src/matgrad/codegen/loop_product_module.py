@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from matgrad.codegen.backend import Backend
 from matgrad.codegen.emit import PythonEmitter, emit_statements
+from matgrad.codegen.layout import ModuleText
 from matgrad.codegen.liveness import names_mentioned
 from matgrad.codegen.loop_module import LoopCodegen
 from matgrad.codegen.signature import Signature, loop_signature
@@ -45,7 +46,8 @@ class LoopProductCodegen(LoopCodegen):
                          signature=signature or loop_signature(layers, function_name))
         self.product = product
 
-    def generate(self) -> str:
+    def module(self) -> ModuleText:
+        """The module in its parts (docstring, imports, definitions)."""
         product, layered = self.product, self.layered
         first = product.first.layers
         body, epilogue = product.layers.body, product.layers.epilogue
@@ -192,7 +194,7 @@ class LoopProductCodegen(LoopCodegen):
                                    "the backward sweep; write the layers out (--depth k=3).")
         return [name for name in adjoints if name in wanted]
 
-    def _product_module(self, arguments: list[str], body: list[str]) -> str:
+    def _product_module(self, arguments: list[str], body: list[str]) -> ModuleText:
         product = self.product
         objective = product.first.layers.objective
         formulas = [f"    (d2{objective} V)_{name} = {to_text(g, 'ascii')}"
