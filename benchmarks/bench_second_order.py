@@ -11,7 +11,8 @@
   against jax.jit(jax.hessian)'s dense (mk)×(mk) result — time and memory;
 - Hessian-vector products also against PyTorch's double backward (torch.autograd.grad of the
   gradient with create_graph=True);
-- derivation time of the product of a 32-layer written-out MLP against 8 and 16 layers.
+- derivation time of the product and of the Hessian's blocks of a 30- and 32-layer written-out
+  MLP against 8 and 16 layers (engine/hessian_plan.py reads the blocks near the loss only).
 
 float64.  One thread for every library (OpenBLAS/OMP, PJRT_NPROC=1 and single-threaded Eigen,
 torch.set_num_threads), set before NumPy, JAX and PyTorch load; `--threads 2` for two.  JAX
@@ -413,16 +414,22 @@ def _torch_product(objective: Callable[..., Any], values: dict[str, Any],
 
 def bench_derivation(quick: bool) -> None:
     print()
-    print("| written-out MLP | derive J (s) | derive ∇²J·V (s) | printed product (chars) |")
-    print("|---|---|---|---|")
-    for k in ((4, 8) if quick else (8, 16, 32)):
+    print("| written-out MLP | derive J (s) | derive ∇²J·V (s) | printed product (chars) "
+          "| ∇²J blocks: derive (s), closed / assembled |")
+    print("|---|---|---|---|---|")
+    for k in ((4, 8) if quick else (8, 16, 30, 32)):
         start = time.perf_counter()
         derivation = matgrad.derive(mlp(k))
         first = time.perf_counter() - start
         start = time.perf_counter()
         product = derivation.hvp()
         second = time.perf_counter() - start
-        print(f"| k = {k} | {first:.2f} | {second:.2f} | {len(str(product))} |")
+        start = time.perf_counter()
+        hessian = derivation.hessian()  # the product derived again, then the blocks chosen
+        blocks = time.perf_counter() - start
+        closed = sum(block is not None for block in hessian.blocks.values())
+        print(f"| k = {k} | {first:.2f} | {second:.2f} | {len(str(product))} | {blocks:.2f}, "
+              f"{closed} / {len(hessian.blocks) - closed} |")
 
 
 def main() -> None:

@@ -243,18 +243,18 @@ class Hessian(engine_hessian.Hessian):
 
     def source(self, name: str = "hessian", bind: Mapping[str, str] | None = None) -> str:
         """The NumPy module whose `name(...)` takes the arguments of the gradient's and
-        returns every block as an array (codegen/hessian_module.py); refused when a block
-        has no closed form (the Hessian-vector product's module computes it)."""
+        returns every block as an array (codegen/hessian_module.py); a block with no closed
+        form is assembled there from the Hessian-vector product's module, column by column."""
         return hessian_module_source(self, name, bind)
 
     def compile(self, bind: Mapping[str, str] | None = None,
                 dense: bool = True) -> Callable[..., Blocks]:
         """A function of the first derivation's arguments returning {(a, b): H_ab} as arrays
-        of shape size(a) × size(b): the generated module of `source()` where every block has
-        a closed form, else closed forms evaluated and the rest from the product.  With
-        dense=False a block in Kronecker form is a KroneckerOperator (`op @ vec(V)`,
-        `op.apply(V)`, `op.toarray()`), which never builds the matrix."""
-        if dense and all(block is not None for block in self.blocks.values()):
+        of shape size(a) × size(b): the generated module of `source()`.  With dense=False a
+        block in Kronecker form is a KroneckerOperator (`op @ vec(V)`, `op.apply(V)`,
+        `op.toarray()`), which never builds the matrix, and the others come from the
+        product."""
+        if dense:
             return load_function(hessian_module_source(self, "hessian", bind), "hessian")
         return hessian_function(self, bind, dense)
 

@@ -8,8 +8,12 @@ values they read are computed once and shared.  A Kronecker form is then assembl
 factors by `_kronecker_block` (np.kron, diag(vec K), the commutation matrix), the sizes of its
 identities read off the parameters' shapes.
 
+A block left to the product (engine/hessian_plan.py) is assembled from the module's own
+Hessian-vector product (the product's module, included), one unit direction a column, each
+column of blocks computed once.
+
 Invariant: the factors are those engine/kronecker.py read, in the order linear_maps.py applies
-them; a block with no closed form is refused (the Hessian-vector product computes it), never
+them; a block with no closed form is the product applied to unit directions, never
 approximated.
 """
 
@@ -21,14 +25,13 @@ from dataclasses import replace
 from pprint import pformat
 
 from matgrad.codegen.backend import Backend
-from matgrad.codegen.computation import Computation
+from matgrad.codegen.computation import Computation, computation_of
 from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
-from matgrad.codegen.layout import laid_out
+from matgrad.codegen.layout import ModuleText, laid_out
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
-from matgrad.errors import UnsupportedError
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import Expr, Zero
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask
@@ -36,6 +39,7 @@ from matgrad.ir.shapes import shape_of
 from matgrad.printing.report import format_hessian
 
 PARTS_FUNCTION = "_hessian_parts"
+PRODUCT_FUNCTION = "_hessian_product"  # the Hessian-vector product, where a block needs it
 
 # Assembles a Kronecker form: terms = [(coefficient part or None, [factor spec, ...])], each
 # factor applied right to left from the column parameter's shape.
@@ -173,11 +177,28 @@ def _kronecker_block(terms, parts, source, target):
     return np.zeros((target[0] * target[1], size)) if total is None else total
 
 
-def _assemble_hessian(parts, shapes):
-    """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built;
-    H_ba of a block H_ab built already is its transpose (a Hessian is symmetric), so each
-    pair is computed once and the whole matrix is exactly symmetric."""
-    blocks = {}
+def _product_columns(product, shapes, column):
+    """The block column {a: H_a,column} from the Hessian-vector product, one unit direction
+    a column (vec stacks columns), every other direction zero."""
+    rows, cols = shapes[column]
+    directions = {name: np.zeros(shape) for name, shape in shapes.items()}
+    blocks = {name: np.empty((r * c, rows * cols)) for name, (r, c) in shapes.items()}
+    unit = directions[column]
+    for index in range(rows * cols):
+        unit[index % rows, index // rows] = 1.0
+        result = product(directions)
+        unit[index % rows, index // rows] = 0.0
+        for name, block in blocks.items():
+            block[:, index] = np.reshape(result[name], -1, order="F")
+    return blocks
+
+
+def _assemble_hessian(parts, shapes, product=None):
+    """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built,
+    a block chosen to be assembled from the product's columns (each column of blocks computed
+    once); H_ba of a block H_ab built already is its transpose (a Hessian is symmetric), so
+    each pair is computed once and the whole matrix is exactly symmetric."""
+    blocks, columns = {}, {}
     for key, (kind, spec) in _BLOCKS.items():
         mirror = blocks.get((key[1], key[0]))
         if mirror is not None:
@@ -187,6 +208,10 @@ def _assemble_hessian(parts, shapes):
         rows, cols = a_rows * a_cols, b_rows * b_cols
         if kind == "matrix":
             blocks[key] = np.asarray(parts[spec], dtype=float).reshape(rows, cols)
+        elif kind == "product":
+            if key[1] not in columns:
+                columns[key[1]] = _product_columns(product, shapes, key[1])
+            blocks[key] = columns[key[1]][key[0]]
         else:
             blocks[key] = _kronecker_block(spec, parts, shapes[key[1]], shapes[key[0]])
     return blocks
@@ -239,22 +264,17 @@ def _length(shape: Shape) -> Dim:
 
 def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
                    bind: Mapping[str, str] | None = None) -> str:
-    """The module (see the module docstring); UnsupportedError for a block with no closed
-    form."""
-    missing = [key for key, block in hessian.blocks.items() if block is None]
-    if missing:
-        a, b = missing[0]
-        raise UnsupportedError(
-            f"the block ∂²J/∂{a}∂{b} has no closed form ({hessian.reasons[missing[0]]}), so "
-            "there is no code for it: generate the Hessian-vector product instead (--hvp "
-            "--numpy, or d.hvp().source()), or compute the blocks with d.hessian().compile().")
+    """The module (see the module docstring): a block with no closed form is assembled from
+    the Hessian-vector product's module, included, column by column."""
     check_function_name(name, MODULE_NAMES | HESSIAN_MODULE_NAMES)
     product, first = hessian.product, hessian.first
     shapes = dict(product.shapes)
     parts = _Parts(shapes)
     specs: dict[tuple[str, str], tuple[str, object]] = {}
     for (a, b), block in hessian.blocks.items():
-        if isinstance(block, KroneckerForm):
+        if block is None:
+            specs[(a, b)] = ("product", None)
+        elif isinstance(block, KroneckerForm):
             specs[(a, b)] = ("kronecker", parts.form(block))
         elif isinstance(block, Zero):
             specs[(a, b)] = ("kronecker", [])  # no terms: the zero block
@@ -277,11 +297,28 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
          '"""'],
         "Return the matrices the Hessian blocks read (a step of "
         f"{name}(), which assembles them).")
-    generated = PythonEmitter(computation, backend, PARTS_FUNCTION, dict(bind or {}),
-                              signature=signature, documented=documented).module().source
-    return checked_source(generated + "\n\n" + _wrapper(
+    module = PythonEmitter(computation, backend, PARTS_FUNCTION, dict(bind or {}),
+                           signature=signature, documented=documented).module()
+    product_call = None
+    if any(kind == "product" for kind, _ in specs.values()):
+        product_signature = signature_of(product, PRODUCT_FUNCTION)
+        columns = PythonEmitter(computation_of(product), backend, PRODUCT_FUNCTION,
+                                dict(bind or {}), signature=product_signature).module()
+        module = ModuleText(module.docstring, tuple(dict.fromkeys(
+            [*module.imports, *columns.imports])), tuple(dict.fromkeys(
+                [*columns.definitions, *module.definitions])))
+        parameter_of = {direction: parameter
+                        for parameter, direction in product.directions.items()}
+        given = [f"{identifier}=directions[{parameter_of[argument]!r}]"
+                 if argument in parameter_of else
+                 f"{identifier}={first_signature.arguments[argument]}"
+                 for argument, identifier in product_signature.arguments.items()]
+        given += [f"{keyword}={first_signature.size_keywords[dim]}"
+                  for dim, keyword in product_signature.size_keywords.items()]
+        product_call = f"lambda directions: {PRODUCT_FUNCTION}({', '.join(given)})"
+    return checked_source(module.source + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
-        shapes), name)
+        shapes, product_call), name)
 
 
 def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
@@ -301,7 +338,7 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
-             shapes: Mapping[str, Shape]) -> str:
+             shapes: Mapping[str, Shape], product_call: str | None) -> str:
     """`name(...)`: one call of the parts function and one of the assembly, so that no local
     name of the wrapper can shadow an argument's."""
     keywords = ["*", *sizes.values()] if sizes else []
@@ -317,7 +354,8 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',
         *laid_out([f"    return _assemble_hessian({PARTS_FUNCTION}({call}), "
-                   f"{{{parameter_shapes}}})"]), ""])
+                   f"{{{parameter_shapes}}}" + (f", {product_call})" if product_call else ")")]),
+        ""])
 
 
 __all__ = ["hessian_source"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from matgrad.engine.hessian_plan import block_choices
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
 from matgrad.engine.results import Derivation, Product
 from matgrad.engine.symmetric import at_symmetric_points
@@ -213,6 +214,7 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
     shapes: Mapping[str, Shape] = product.shapes
     blocks: dict[tuple[str, str], Block | None] = {}
     reasons: dict[tuple[str, str], str] = {}
+    choices = block_choices(product)
     for b in parameters:
         directions = frozenset(product.directions.values())
         reader = _Reader(product, product.directions[b], directions, rules)
@@ -221,6 +223,9 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
             key = (a, b)
             component = product.gradients[a]
             block: Block | None = None
+            if not choices[key].closed:  # never read: the product gives its columns
+                blocks[key], reasons[key] = None, choices[key].reason
+                continue
             try:
                 if _is_vector(shapes[a]) and _is_vector(shapes[b]):
                     try:
