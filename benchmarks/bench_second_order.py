@@ -201,27 +201,36 @@ def bench_network_hessian(quick: bool, repeats: int, rng: np.random.Generator) -
 
 
 def bench_mlp_hessian(quick: bool, repeats: int, rng: np.random.Generator) -> None:
-    """A 2-layer tanh MLP's dense Hessian, cross-layer blocks included (chains of up to seven
-    factors, each applied to the columns of the product so far)."""
+    """A tanh MLP's dense Hessian, cross-layer blocks included: 2 layers (every block a closed
+    form, chains of up to seven factors applied to the columns of the product so far) and 8
+    layers (the blocks away from the loss assembled from the Hessian-vector product, one unit
+    direction a column: engine/hessian_plan.py)."""
     print()
-    print("| 2-layer MLP Hessian (t = 128) | parameters | matgrad (ms) | "
+    print("| MLP Hessian (t = 128) | parameters | closed / assembled blocks | matgrad (ms) | "
           "jax.jit(jax.hessian) (ms) | torch.func.hessian (ms) | jax / matgrad | "
           "torch / matgrad |")
-    print("|---|---|---|---|---|---|---|")
-    blocks = matgrad.derive(mlp(2)).hessian().compile()
-    names = ("W1", "b1", "W2", "b2")
+    print("|---|---|---|---|---|---|---|---|")
+    cases = ((2, 8), (8, 4)) if quick else ((2, 8), (2, 16), (2, 24), (8, 8), (8, 16))
+    for depth, n in cases:
+        hessian = matgrad.derive(mlp(depth)).hessian()
+        blocks = hessian.compile()
+        closed = sum(block is not None for block in hessian.blocks.values())
+        names = tuple(name for j in range(1, depth + 1) for name in (f"W{j}", f"b{j}"))
 
-    def objective(lib: Any) -> Callable[..., Any]:
-        def f(W1: Any, b1: Any, W2: Any, b2: Any, X: Any, Y: Any) -> Any:
-            return 0.5 * ((lib.tanh(lib.tanh(X @ W1 + b1) @ W2 + b2) - Y) ** 2).sum()
-        return f
+        def objective(lib: Any, depth: int = depth) -> Callable[..., Any]:
+            def f(*arguments: Any) -> Any:
+                *parameters, X, Y = arguments
+                Z = X
+                for j in range(depth):
+                    Z = lib.tanh(Z @ parameters[2 * j] + parameters[2 * j + 1])
+                return 0.5 * ((Z - Y) ** 2).sum()
+            return f
 
-    for n in (8,) if quick else (8, 16, 24):
         values = {"X": rng.normal(size=(128, n)), "Y": rng.normal(size=(128, n))}
-        for j in (1, 2):
+        for j in range(1, depth + 1):
             values[f"W{j}"] = rng.normal(size=(n, n)) / np.sqrt(n)
             values[f"b{j}"] = rng.normal(size=(1, n))
-        dense = jax.jit(jax.hessian(objective(jnp), argnums=(0, 1, 2, 3)))
+        dense = jax.jit(jax.hessian(objective(jnp), argnums=tuple(range(len(names)))))
         arrays = [jnp.asarray(values[name]) for name in (*names, "X", "Y")]
         ours = blocks(**values)
         theirs = dense(*arrays)
@@ -229,19 +238,20 @@ def bench_mlp_hessian(quick: bool, repeats: int, rng: np.random.Generator) -> No
             for c, second in enumerate(names):
                 expected = np.asarray(theirs[a][c])
                 rows, cols = values[first].size, values[second].size
-                shape = values[first].shape[::-1] + values[second].shape[::-1]
-                expected = expected.transpose(1, 0, 3, 2).reshape(shape).reshape(rows, cols)
+                expected = expected.transpose(1, 0, 3, 2).reshape(rows, cols)
                 np.testing.assert_allclose(ours[(first, second)], expected, rtol=1e-8,
                                            atol=1e-8)
         tensors = [torch.from_numpy(values[name]) for name in (*names, "X", "Y")]
-        hessian = torch.func.hessian(objective(torch), argnums=(0, 1, 2, 3))
+        torch_hessian = torch.func.hessian(objective(torch), argnums=tuple(range(len(names))))
         medians = race({
-            "matgrad": lambda values=values: blocks(**values),
+            "matgrad": lambda values=values, blocks=blocks: blocks(**values),
             "jax": lambda arrays=arrays, dense=dense: jax.block_until_ready(dense(*arrays)),
-            "torch": lambda tensors=tensors, hessian=hessian: hessian(*tensors),
+            "torch": lambda tensors=tensors, torch_hessian=torch_hessian:
+                torch_hessian(*tensors),
         }, repeats)
         ours_ms = medians["matgrad"]
-        print(f"| n = {n} | {2 * (n * n + n)} | {ours_ms * 1e3:.2f} | "
+        print(f"| {depth} layers, n = {n} | {depth * (n * n + n)} | {closed} / "
+              f"{len(hessian.blocks) - closed} | {ours_ms * 1e3:.2f} | "
               f"{medians['jax'] * 1e3:.2f} | {medians['torch'] * 1e3:.2f} | "
               f"{medians['jax'] / ours_ms:.2f}× | {medians['torch'] / ours_ms:.1f}× |")
 
