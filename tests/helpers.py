@@ -4,7 +4,8 @@ against central differences (the guide's eval_grad_numeric, done along random di
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -91,20 +92,58 @@ def derived_gradients(derivation: Derivation, values: Mapping[str, np.ndarray],
             for name, expr in derivation.gradients.items()}
 
 
+# ---- central differences: the one numerical reference of the tests -------------------------
+
+STEP = 1e-6
+
+
+def numeric_gradient(objective: Callable[[dict[str, np.ndarray]], float],
+                     values: Mapping[str, np.ndarray], name: str, step: float = STEP,
+                     symmetric: bool = False) -> np.ndarray:
+    """∂objective/∂values[name] by central differences, entry by entry (each evaluation gets
+    copies: an objective may not change the arrays it is given); on the symmetric matrices
+    (the projection (G + Gᵀ)/2 of the unconstrained one) where `symmetric`."""
+    gradient = np.zeros_like(values[name], dtype=float)
+    for index in np.ndindex(gradient.shape):
+        moved = {key: np.array(value, copy=True) for key, value in values.items()}
+        moved[name][index] += step
+        plus = float(np.asarray(objective(moved)).reshape(()))
+        moved = {key: np.array(value, copy=True) for key, value in values.items()}
+        moved[name][index] -= step
+        minus = float(np.asarray(objective(moved)).reshape(()))
+        gradient[index] = (plus - minus) / (2 * step)
+    return (gradient + gradient.T) / 2 if symmetric else gradient
+
+
+def directional_derivative(function: Callable[[dict[str, np.ndarray]], Any],
+                           values: Mapping[str, np.ndarray],
+                           directions: Mapping[str, np.ndarray], step: float = STEP) -> Any:
+    """d/dh function(values + h·directions) at h = 0 by central differences, for a function
+    of any array value (a name with no direction stays where it is)."""
+    def at(sign: float) -> Any:
+        return function({key: value + sign * step * directions[key] if key in directions
+                         else value for key, value in values.items()})
+    return (np.asarray(at(1.0)) - np.asarray(at(-1.0))) / (2 * step)
+
+
+def numeric_jacobian(function: Callable[[np.ndarray], Any], x: np.ndarray,
+                     step: float = STEP) -> np.ndarray:
+    """The rows d function(x)/d xᵢ of a function of one flat vector, by central differences."""
+    rows = []
+    for index in range(x.size):
+        unit = np.zeros_like(x)
+        unit.flat[index] = step
+        rows.append((np.asarray(function(x + unit)) - np.asarray(function(x - unit)))
+                    / (2 * step))
+    return np.array(rows)
+
+
 def central_difference(program: Program, values: Mapping[str, np.ndarray], name: str,
                        sizes: Mapping[str, int], bind: Mapping[str, str] = DEFAULT_BIND,
-                       step: float = 1e-6) -> np.ndarray:
-    grad = np.zeros_like(values[name])
-    for index in np.ndindex(grad.shape):
-        shifted = {k: v.copy() for k, v in values.items()}
-        shifted[name][index] += step
-        plus, _ = objective_value(program, shifted, sizes, bind)
-        shifted[name][index] -= 2 * step
-        minus, _ = objective_value(program, shifted, sizes, bind)
-        grad[index] = (plus - minus) / (2 * step)
-    # A symmetric parameter's gradient is taken on the symmetric matrices (the default
-    # convention): the unconstrained one projected onto them.
-    return (grad + grad.T) / 2 if name in program.symmetric else grad
+                       step: float = STEP) -> np.ndarray:
+    """∂J/∂name of a program, J evaluated by the IR interpreter."""
+    return numeric_gradient(lambda moved: objective_value(program, moved, sizes, bind)[0],
+                            values, name, step, name in program.symmetric)
 
 
 def assert_gradients_match(derivation: Derivation, seed: int = 0,

@@ -11,13 +11,13 @@ from collections import Counter
 import numpy as np
 import pytest
 from corpus import CASES, Case
+from helpers import numeric_gradient
 
 import matgrad
 from matgrad.api import Derivation
 from matgrad.check import one_hot_rows
 
 SIZES = {"t": 6, "n": 4, "m": 3, "k": 2, "p": 5, "T": 3}
-STEP = 1e-6
 
 
 def sample(derivation: Derivation, case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -57,16 +57,9 @@ def reference(case: Case, derivation: Derivation, values: dict[str, np.ndarray])
 
 def central_differences(case: Case, derivation: Derivation, values: dict[str, np.ndarray],
                         name: str) -> np.ndarray:
-    gradient = np.zeros_like(values[name])
-    for index in np.ndindex(gradient.shape):
-        plus, minus = dict(values), dict(values)
-        plus[name], minus[name] = values[name].copy(), values[name].copy()
-        plus[name][index] += STEP
-        minus[name][index] -= STEP
-        gradient[index] = (reference(case, derivation, plus)
-                           - reference(case, derivation, minus)) / (2 * STEP)
     # A symmetric parameter's gradient is taken on the symmetric matrices: the projection.
-    return (gradient + gradient.T) / 2 if name in derivation.program.symmetric else gradient
+    return numeric_gradient(lambda moved: reference(case, derivation, moved), values, name,
+                            symmetric=name in derivation.program.symmetric)
 
 
 READ = [case for case in CASES if case.refused is None]

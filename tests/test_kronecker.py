@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from backend_cases import assert_ruff_clean
 from corpus import CASES
-from helpers import FUZZ_EXAMPLES, random_inputs, random_sizes
+from helpers import FUZZ_EXAMPLES, numeric_jacobian, random_inputs, random_sizes
 from hypothesis import HealthCheck, given, settings
 from programs import programs
 from test_conformance import OBJECTIVES
@@ -313,14 +313,11 @@ def test_a_block_without_a_closed_form_is_assembled_from_the_product(
     arguments, values, _ = _arguments(derivation)
     block = hessian.compile()(**arguments)[("X", "X")]
     gradient = derivation.compile()
-    step, x = 1e-6, values["X"]
-    expected = np.empty((x.size, x.size))
-    for index in range(x.size):
-        unit = np.zeros(x.shape)
-        unit[index % x.shape[0], index // x.shape[0]] = step
-        plus = gradient(**{**arguments, "X": x + unit})[1]["X"]
-        minus = gradient(**{**arguments, "X": x - unit})[1]["X"]
-        expected[:, index] = ((plus - minus) / (2 * step)).reshape(-1, order="F")
+    x = values["X"]
+    # vec stacks columns: the rows of the numeric Jacobian of vec(∇J) in vec(X)'s order
+    expected = numeric_jacobian(lambda flat: gradient(**{
+        **arguments, "X": flat.reshape(x.shape, order="F")})[1]["X"].reshape(-1, order="F"),
+        x.reshape(-1, order="F")).T
     np.testing.assert_allclose(block, expected, rtol=1e-5, atol=1e-6)
 
 

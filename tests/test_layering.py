@@ -214,3 +214,28 @@ def test_backends_hold_tables_and_the_registry_only() -> None:
         public = [node.name for node in tree.body
                   if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
         assert not public, f"{module} defines {public}: a library module is a table"
+
+
+def test_generated_code_is_read_through_its_syntax_tree_not_its_text() -> None:
+    """Liveness and the Dask module's assembly read generated code as statements (Python's
+    parser, codegen/liveness.py) or as the parts it was built from (`ModuleText`), never by
+    searching its text with regular expressions or parsing a module to splice it."""
+    for module in ("codegen.liveness", "codegen.loop_module", "codegen.loop_product_module",
+                   "backends.dask"):
+        tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        assert "re" not in imported, f"{module} reads generated code by regular expressions"
+        if module == "backends.dask":
+            assert "ast" not in imported, "the Dask module is assembled from ModuleText parts"
+
+
+def test_central_differences_are_written_once() -> None:
+    """Every numerical reference of the tests is tests/helpers.py's (numeric_gradient,
+    directional_derivative, numeric_jacobian): no other test file divides by 2·step."""
+    tests = Path(__file__).resolve().parent
+    written = [path.name for path in sorted(tests.glob("*.py"))
+               if path.name not in ("helpers.py", Path(__file__).name)
+               and any(pattern in path.read_text(encoding="utf-8")
+                       for pattern in ("/ (2 * step)", "/ (2 * STEP)", "/ 2e-6"))]
+    assert not written, f"central differences written again in {written}"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import scipy.linalg
+from helpers import directional_derivative, numeric_gradient
 
 import matgrad
 from matgrad.matrix_functions import MATRIX_FUNCTIONS
@@ -26,25 +27,13 @@ def _near_identity(rng: np.random.Generator, n: int = N) -> Array:
     return np.eye(n) + 0.4 * rng.normal(size=(n, n)) / np.sqrt(n)
 
 
-def _central(objective: Callable[[dict[str, Array]], float], values: dict[str, Array],
-             name: str, step: float = 1e-6) -> Array:
-    gradient = np.zeros_like(values[name])
-    for index in np.ndindex(values[name].shape):
-        moved = {key: value.copy() for key, value in values.items()}
-        moved[name][index] += step
-        plus = objective(moved)
-        moved[name][index] -= 2 * step
-        gradient[index] = (plus - objective(moved)) / (2 * step)
-    return gradient
-
-
 @pytest.mark.parametrize("name", sorted(MATRIX_FUNCTIONS))
 def test_frechet_derivative_of_each_row_is_the_linear_part(name: str) -> None:
     rng = np.random.default_rng(1)
     row = MATRIX_FUNCTIONS[name]
     x, e = _near_identity(rng), rng.normal(size=(N, N))
-    step = 1e-6
-    numeric = (row.evaluate(x + step * e) - row.evaluate(x - step * e)) / (2 * step)
+    numeric = directional_derivative(lambda moved: row.evaluate(moved["X"]), {"X": x},
+                                     {"X": e})
     np.testing.assert_allclose(row.frechet(x, e), numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -123,7 +112,7 @@ def test_corpus_gradient_matches_central_differences_of_a_hand_written_objective
     value, gradients = derivation.compile()(**values)
     assert value == pytest.approx(objective(values), rel=1e-9, abs=1e-9)
     for name in wrt:
-        reference = _central(objective, values, name)
+        reference = numeric_gradient(objective, values, name)
         np.testing.assert_allclose(np.asarray(gradients[name]).reshape(reference.shape),
                                    reference, rtol=1e-5, atol=1e-7, err_msg=name)
 
@@ -220,14 +209,10 @@ def test_hessian_vector_products_through_the_second_frechet_derivative(source: s
                  for name in derivation.wrt}
     got = product.compile()(**values, **direction)
     gradient = derivation.compile()
-    step = 1e-6
+    along = {name: direction[f"V_{name}"] for name in derivation.wrt}
     for name in derivation.wrt:
-        plus = {key: value + step * direction.get(f"V_{key}", 0 * value)
-                for key, value in values.items()}
-        minus = {key: value - step * direction.get(f"V_{key}", 0 * value)
-                 for key, value in values.items()}
-        numeric = (np.asarray(gradient(**plus)[1][name]) - np.asarray(gradient(**minus)[1][name])
-                   ) / (2 * step)
+        numeric = directional_derivative(
+            lambda moved, name=name: np.asarray(gradient(**moved)[1][name]), values, along)
         np.testing.assert_allclose(np.asarray(got[name]).reshape(numeric.shape), numeric,
                                    rtol=1e-5, atol=1e-7)
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from helpers import directional_derivative, numeric_jacobian
 
 import matgrad
 
@@ -34,12 +33,6 @@ def _data(seed: int = 0) -> dict[str, np.ndarray]:
             "Y": rng.normal(size=(30, 3))}
 
 
-def _central(function: Callable[[np.ndarray], Any], x: np.ndarray,
-             step: float = 1e-6) -> np.ndarray:
-    return np.array([(function(x + step * unit) - function(x - step * unit)) / (2 * step)
-                     for unit in np.eye(x.size)])
-
-
 @pytest.mark.parametrize("source", [LOGISTIC, TWO])
 def test_fun_jac_hessp_and_hess_against_central_differences(source: str) -> None:
     data = _data()
@@ -52,12 +45,14 @@ def test_fun_jac_hessp_and_hess_against_central_differences(source: str) -> None
         x = problem.pack(W=rng.normal(size=(4, 3)), s=0.7)
     else:
         x = problem.pack(w=rng.normal(size=(4, 1)))
-    np.testing.assert_allclose(problem.jac(x), _central(problem.fun, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(problem.jac(x), numeric_jacobian(problem.fun, x), rtol=1e-6,
+                               atol=1e-8)
     direction = rng.normal(size=x.size)
-    numeric = (problem.jac(x + 1e-6 * direction) - problem.jac(x - 1e-6 * direction)) / 2e-6
+    numeric = directional_derivative(lambda moved: problem.jac(moved["x"]), {"x": x},
+                                     {"x": direction})
     np.testing.assert_allclose(problem.hessp(x, direction), numeric, rtol=1e-5, atol=1e-7)
     hessian = problem.hess(x)
-    np.testing.assert_allclose(hessian, _central(problem.jac, x).T, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(hessian, numeric_jacobian(problem.jac, x).T, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(hessian, hessian.T)
 
 

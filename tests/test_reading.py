@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from helpers import numeric_gradient
 
 import matgrad
 from matgrad.front.syntax import parse_program
@@ -29,18 +30,6 @@ def value_and_gradients(source: str, values: dict[str, np.ndarray],
     return float(value), gradients
 
 
-def numeric_gradient(reference: Callable[..., float], values: dict[str, np.ndarray],
-                     name: str, step: float = 1e-6) -> np.ndarray:
-    gradient = np.zeros_like(values[name])
-    for index in np.ndindex(gradient.shape):
-        plus = {k: v.copy() for k, v in values.items()}
-        minus = {k: v.copy() for k, v in values.items()}
-        plus[name][index] += step
-        minus[name][index] -= step
-        gradient[index] = (scalar(reference(**plus)) - scalar(reference(**minus))) / (2 * step)
-    return gradient
-
-
 def assert_means(source: str, reference: Callable[..., float], values: dict[str, np.ndarray],
                  bind: dict[str, str] | None = None) -> None:
     """matgrad's J equals the reference J (so the input was read as meant), and its gradients
@@ -48,7 +37,7 @@ def assert_means(source: str, reference: Callable[..., float], values: dict[str,
     value, gradients = value_and_gradients(source, values, bind)
     assert value == pytest.approx(scalar(reference(**values)), rel=1e-9, abs=1e-12)
     for name, gradient in gradients.items():
-        expected = numeric_gradient(reference, values, name)
+        expected = numeric_gradient(lambda moved: scalar(reference(**moved)), values, name)
         np.testing.assert_allclose(np.broadcast_to(gradient, expected.shape), expected,
                                    rtol=1e-5, atol=1e-7, err_msg=f"∂J/∂{name}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import directional_derivative
 
 from matgrad.check import one_hot_rows
 from matgrad.errors import RuleError
@@ -105,13 +106,8 @@ def check_rule(rule: Rule, seed: int) -> None:
     right = evaluate(rhs, env)
     if rule.phase == "differentiate":
         assert isinstance(lhs, Diff)
-        step = 1e-6
-
-        def at(sign: float) -> np.ndarray:
-            moved = {k: v + sign * step * directions[k] for k, v in values.items()}
-            return evaluate(lhs.x, Env(moved, {}, {}, directions))
-
-        left = (at(1.0) - at(-1.0)) / (2 * step)
+        left = directional_derivative(
+            lambda moved: evaluate(lhs.x, Env(moved, {}, {}, directions)), values, directions)
         tolerance = 1e-6
     elif rule.phase == "readoff":
         # <A, dX> => A: the read-off coefficient must reproduce the linear form.
