@@ -27,8 +27,20 @@ import matgrad
 from matgrad.api import Derivation
 from matgrad.check import check_hessian
 from matgrad.cli import main
+from matgrad.ir.evaluate import Environment, evaluate
 from matgrad.ir.expr import Const, Identity, MatMul, Ones, Sym, Transpose
-from matgrad.ir.kronecker import Flip, Kron, KroneckerForm, Mask, Term, merged_terms, shortened
+from matgrad.ir.kronecker import (
+    CHAIN_IDENTITIES,
+    Flip,
+    Inner,
+    Kron,
+    KroneckerForm,
+    Mask,
+    Spread,
+    Term,
+    merged_terms,
+    shortened,
+)
 from matgrad.linear_maps import KroneckerOperator, commutation, unvec, vec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -356,3 +368,52 @@ def test_collected_symmetric_blocks_fold_their_scalars() -> None:
                                 "J = 1/2*a'*K*a - a'*y")
     assert str(derivation.hessian()).startswith("∂²J/∂a∂a = K\n")
     assert_blocks_match_autograd(derivation)
+
+
+def _random_factor(kind: type, source: tuple[int, int], rng: np.random.Generator,
+                   env: dict[str, np.ndarray]) -> Any:
+    """A factor of class `kind` from `source`, its matrices fresh random symbols in `env`."""
+    def symbol(shape: tuple[int, int]) -> Sym:
+        name = f"K{len(env)}"
+        env[name] = rng.normal(size=shape) + (3.0 if kind is Mask else 0.0)  # no zero divisor
+        return Sym(name)
+
+    rows, cols = source
+    if kind is Kron:
+        target = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        return Kron(symbol((target[1], cols)), symbol((target[0], rows)), source, target)
+    if kind is Mask:
+        return Mask(symbol(source), source, bool(rng.integers(0, 2)))
+    if kind is Flip:
+        return Flip(source)
+    if kind is Inner:
+        return Inner(symbol(source), source)
+    target = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    return Spread(symbol(target), target)
+
+
+def _dense_chain(factors: tuple[Any, ...], source: Any, target: Any,
+                 env: dict[str, np.ndarray]) -> np.ndarray:
+    """The vec matrix of a chain of factors whose matrices are the symbols of `env`."""
+    operator = KroneckerOperator(KroneckerForm((Term(None, factors),), source, target),
+                                 lambda expr: evaluate(expr, Environment(env, {})), int)
+    return operator.toarray()
+
+
+@pytest.mark.parametrize("pair", sorted(CHAIN_IDENTITIES, key=lambda pair: (
+    pair[0].__name__, pair[1].__name__)), ids=lambda pair: f"{pair[0].__name__}∘{pair[1].__name__}")
+def test_every_chain_identity_holds_on_random_matrices(pair: tuple[type, type]) -> None:
+    # outer ∘ inner and the chain the identity rewrites it to have the same vec matrix.
+    outer_kind, inner_kind = pair
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        env: dict[str, np.ndarray] = {}
+        source = (1, 1) if inner_kind is Spread else (int(rng.integers(1, 4)),
+                                                      int(rng.integers(1, 4)))
+        inner = _random_factor(inner_kind, source, rng, env)
+        outer = _random_factor(outer_kind, inner.target, rng, env)
+        rewritten = CHAIN_IDENTITIES[pair].rewrite(outer, inner)
+        np.testing.assert_allclose(
+            _dense_chain(rewritten, inner.source, outer.target, env),
+            _dense_chain((outer, inner), inner.source, outer.target, env), rtol=1e-12,
+            atol=1e-12, err_msg=CHAIN_IDENTITIES[pair].statement)

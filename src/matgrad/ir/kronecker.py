@@ -10,9 +10,11 @@ Kronecker (vec) matrix, vec stacking columns:
     Inner(K):        M ↦ ⟨K, M⟩       vec(K)ᵀ
     Spread(K):       s ↦ s K          vec(K)
 
-This module holds the types and their algebra — the identities that shorten a chain (the
-mixed product (B ⊗ A)(D ⊗ C) = BD ⊗ AC, diag(vec K)diag(vec Q) = diag(vec(K ⊙ Q)), K(B ⊗ A)
-= (A ⊗ B)K moving every transposition next to the direction, ⟨K, A M Bᵀ⟩ = ⟨AᵀKB, M⟩) and the
+This module holds the types and their algebra — the identities that shorten a chain, one
+named entry of CHAIN_IDENTITIES per pair of adjacent factor classes (the mixed product
+(B ⊗ A)(D ⊗ C) = BD ⊗ AC, diag(vec K)diag(vec Q) = diag(vec(K ⊙ Q)), K(B ⊗ A) = (A ⊗ B)K
+moving every transposition next to the direction, ⟨K, A M Bᵀ⟩ = ⟨AᵀKB, M⟩, …; each checked on
+random matrices by the tests) and the
 one that shortens a sum (terms equal but for one factor merge into one factor of a sum, so
 Aᵀ V + A V is (I ⊗ (Aᵀ + A))).  engine/kronecker.py reads the maps off a product; printing and
 evaluation read the types.
@@ -25,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import (
@@ -164,50 +167,112 @@ def _transposed(expr: Expr | None) -> Expr | None:
     return None if expr is None else Transpose(expr)
 
 
+# ---- the identities that shorten a chain: one named entry per pair of adjacent factors ----
+
+
+def _mixed_product(outer: Kron, inner: Kron) -> tuple[Factor, ...]:
+    return (Kron(_product(outer.outer, inner.outer), _product(outer.inner, inner.inner),
+                 inner.source, outer.target),)
+
+
+def _masks(outer: Mask, inner: Mask) -> tuple[Factor, ...]:
+    if outer.divide == inner.divide:
+        return (Mask(Hadamard(outer.factor, inner.factor), inner.source, outer.divide),)
+    kept, divisor = (outer, inner) if inner.divide else (inner, outer)
+    return (Mask(HadDiv(kept.factor, divisor.factor), inner.source),)
+
+
+def _flips(outer: Flip, inner: Flip) -> tuple[Factor, ...]:
+    return ()
+
+
+def _flip_kron(outer: Flip, inner: Kron) -> tuple[Factor, ...]:
+    return (Kron(inner.inner, inner.outer, (inner.source[1], inner.source[0]), outer.target),
+            Flip(inner.source))
+
+
+def _flip_mask(outer: Flip, inner: Mask) -> tuple[Factor, ...]:
+    return (replace(inner, factor=Transpose(inner.factor),
+                    source=(inner.source[1], inner.source[0])), Flip(inner.source))
+
+
+def _flip_spread(outer: Flip, inner: Spread) -> tuple[Factor, ...]:
+    return (Spread(Transpose(inner.factor), outer.target),)
+
+
+def _inner_kron(outer: Inner, inner: Kron) -> tuple[Factor, ...]:
+    factor = _product(_product(_transposed(inner.inner), outer.factor), inner.outer)
+    assert factor is not None
+    return (Inner(factor, inner.source),)
+
+
+def _inner_mask(outer: Inner, inner: Mask) -> tuple[Factor, ...]:
+    combined = HadDiv(outer.factor, inner.factor) if inner.divide else Hadamard(
+        outer.factor, inner.factor)
+    return (Inner(combined, inner.source),)
+
+
+def _inner_flip(outer: Inner, inner: Flip) -> tuple[Factor, ...]:
+    return (Inner(Transpose(outer.factor), inner.source),)
+
+
+def _inner_spread(outer: Inner, inner: Spread) -> tuple[Factor, ...]:
+    return (Kron(None, Frob(outer.factor, inner.factor), SCALAR, SCALAR),)
+
+
+def _kron_spread(outer: Kron, inner: Spread) -> tuple[Factor, ...]:
+    factor = _product(_product(outer.inner, inner.factor), _transposed(outer.outer))
+    assert factor is not None
+    return (Spread(factor, outer.target),)
+
+
+def _mask_spread(outer: Mask, inner: Spread) -> tuple[Factor, ...]:
+    combined = HadDiv(inner.factor, outer.factor) if outer.divide else Hadamard(
+        outer.factor, inner.factor)
+    return (Spread(combined, outer.target),)
+
+
+@dataclass(frozen=True)
+class ChainIdentity:
+    """An exact identity of vec matrices: `outer ∘ inner` (adjacent factors, outer applied
+    after inner) is the shorter or better-ordered chain `rewrite` gives."""
+
+    name: str
+    statement: str
+    rewrite: Callable[[Any, Any], tuple[Factor, ...]]
+
+
+# (class of the outer factor, class of the inner one) → the identity; each is checked on
+# random matrices in tests/test_kronecker.py.
+CHAIN_IDENTITIES: dict[tuple[type, type], ChainIdentity] = {
+    (Kron, Kron): ChainIdentity("mixed product", "(B ⊗ A)(D ⊗ C) = BD ⊗ AC", _mixed_product),
+    (Mask, Mask): ChainIdentity("masks", "diag(vec K) diag(vec Q) = diag(vec(K ⊙ Q))",
+                                _masks),
+    (Flip, Flip): ChainIdentity("transposed twice", "K₍ₙ,ₘ₎ K₍ₘ,ₙ₎ = I", _flips),
+    (Flip, Kron): ChainIdentity("commutation past a Kronecker product",
+                                "K₍ₚ,q₎ (B ⊗ A) = (A ⊗ B) K₍ₘ,ₙ₎", _flip_kron),
+    (Flip, Mask): ChainIdentity("commutation past a mask",
+                                "K₍ₘ,ₙ₎ diag(vec Q) = diag(vec Qᵀ) K₍ₘ,ₙ₎", _flip_mask),
+    (Flip, Spread): ChainIdentity("a spread transposed", "K₍ₘ,ₙ₎ vec(Q) = vec(Qᵀ)",
+                                  _flip_spread),
+    (Inner, Kron): ChainIdentity("inner product through A M Bᵀ", "⟨K, A M Bᵀ⟩ = ⟨AᵀKB, M⟩",
+                                 _inner_kron),
+    (Inner, Mask): ChainIdentity("inner product through a mask", "⟨K, Q ⊙ M⟩ = ⟨K ⊙ Q, M⟩",
+                                 _inner_mask),
+    (Inner, Flip): ChainIdentity("inner product with a transpose", "⟨K, Mᵀ⟩ = ⟨Kᵀ, M⟩",
+                                 _inner_flip),
+    (Inner, Spread): ChainIdentity("inner product of a spread", "⟨K, s Q⟩ = ⟨K, Q⟩ s",
+                                   _inner_spread),
+    (Kron, Spread): ChainIdentity("a spread mapped", "(B ⊗ A) vec(s Q) = vec(s A Q Bᵀ)",
+                                  _kron_spread),
+    (Mask, Spread): ChainIdentity("a spread masked", "K ⊙ (s Q) = s (K ⊙ Q)", _mask_spread),
+}
+
+
 def _compose(outer: Factor, inner: Factor) -> tuple[Factor, ...] | None:
     """outer ∘ inner as a shorter or better-ordered chain, or None when no identity applies."""
-    if isinstance(outer, Kron) and isinstance(inner, Kron):  # the mixed product
-        return (Kron(_product(outer.outer, inner.outer), _product(outer.inner, inner.inner),
-                     inner.source, outer.target),)
-    if isinstance(outer, Mask) and isinstance(inner, Mask):
-        if outer.divide == inner.divide:
-            return (Mask(Hadamard(outer.factor, inner.factor), inner.source, outer.divide),)
-        kept, divisor = (outer, inner) if inner.divide else (inner, outer)
-        return (Mask(HadDiv(kept.factor, divisor.factor), inner.source),)
-    if isinstance(outer, Flip):
-        if isinstance(inner, Flip):
-            return ()
-        if isinstance(inner, Kron):  # K(B ⊗ A) = (A ⊗ B)K
-            return (Kron(inner.inner, inner.outer, (inner.source[1], inner.source[0]),
-                         outer.target), Flip(inner.source))
-        if isinstance(inner, Mask):
-            return (replace(inner, factor=Transpose(inner.factor),
-                            source=(inner.source[1], inner.source[0])), Flip(inner.source))
-        if isinstance(inner, Spread):
-            return (Spread(Transpose(inner.factor), outer.target),)
-    if isinstance(outer, Inner):
-        if isinstance(inner, Kron):  # ⟨K, A M Bᵀ⟩ = ⟨Aᵀ K B, M⟩
-            factor = _product(_product(_transposed(inner.inner), outer.factor), inner.outer)
-            assert factor is not None
-            return (Inner(factor, inner.source),)
-        if isinstance(inner, Mask):
-            combined = HadDiv(outer.factor, inner.factor) if inner.divide else Hadamard(
-                outer.factor, inner.factor)
-            return (Inner(combined, inner.source),)
-        if isinstance(inner, Flip):
-            return (Inner(Transpose(outer.factor), inner.source),)
-        if isinstance(inner, Spread):  # ⟨K, s Q⟩ = ⟨K, Q⟩ s
-            return (Kron(None, Frob(outer.factor, inner.factor), SCALAR, SCALAR),)
-    if isinstance(inner, Spread):
-        if isinstance(outer, Kron):
-            factor = _product(_product(outer.inner, inner.factor), _transposed(outer.outer))
-            assert factor is not None
-            return (Spread(factor, outer.target),)
-        if isinstance(outer, Mask):
-            combined = HadDiv(inner.factor, outer.factor) if outer.divide else Hadamard(
-                outer.factor, inner.factor)
-            return (Spread(combined, outer.target),)
-    return None
+    identity = CHAIN_IDENTITIES.get((type(outer), type(inner)))
+    return None if identity is None else identity.rewrite(outer, inner)
 
 
 def _is_identity(factor: Factor) -> bool:
