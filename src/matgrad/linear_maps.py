@@ -105,13 +105,10 @@ class _Evaluated:
         if isinstance(factor, Flip):
             result = stacked.transpose(1, 0, 2).reshape(-1, count, order="F")
             return result
-        # A on the rows and B on the columns of every matrix, as two BLAS products (an
-        # einsum's path search costs more than the product at a network block's sizes).
         if self.inner is not None:
-            stacked = (self.inner @ stacked.reshape(rows, -1)).reshape(
-                self.inner.shape[0], -1, count)
+            stacked = np.einsum("ir,rck->ick", self.inner, stacked)
         if self.outer is not None:
-            stacked = np.matmul(self.outer, stacked)
+            stacked = np.einsum("rck,jc->rjk", stacked, self.outer)
         return stacked.reshape(-1, count, order="F")
 
     def dense(self) -> np.ndarray:

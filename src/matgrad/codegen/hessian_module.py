@@ -118,13 +118,10 @@ def _on_columns(kind, first, second, part, columns, rows, cols):
     stacked = columns.reshape(rows, cols, count, order="F")
     if kind == "flip":
         return stacked.transpose(1, 0, 2).reshape(-1, count, order="F"), cols, rows
-    # Two BLAS products (A on the rows, B on the columns of every matrix), no einsum: its
-    # path search costs more than the product at the sizes of a network's blocks.
     if second is not None:
-        inner = part(second)
-        stacked = (inner @ stacked.reshape(rows, -1)).reshape(inner.shape[0], -1, count)
+        stacked = np.einsum("ir,rck->ick", part(second), stacked, optimize=True)
     if first is not None:
-        stacked = np.matmul(part(first), stacked)
+        stacked = np.einsum("rck,jc->rjk", stacked, part(first), optimize=True)
     return stacked.reshape(-1, count, order="F"), stacked.shape[0], stacked.shape[1]
 
 
