@@ -14,7 +14,7 @@ import pytest
 import matgrad
 from matgrad.cli import main
 from matgrad.engine import kronecker
-from matgrad.engine.hessian_plan import CHAIN_LIMIT, block_choices
+from matgrad.engine.hessian_plan import CHAIN_LIMIT, EVALUATE_LIMIT, block_choices
 
 jax = pytest.importorskip("jax", reason="jax.hessian is the reference")
 jnp = pytest.importorskip("jax.numpy")
@@ -101,3 +101,21 @@ def test_a_mixed_hessian_module_matches_jax() -> None:
         expected = np.asarray(reference[a][b]).transpose(1, 0, 3, 2).reshape(
             values[a].size, values[b].size)
         np.testing.assert_allclose(block, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_long_formulas_are_printed_but_evaluated_from_the_batched_product() -> None:
+    # A block whose formula runs through more than EVALUATE_LIMIT named values keeps it in
+    # print; the generated module computes it from the product on a batch of directions.
+    # Short chains (a 2-layer network's) are evaluated from their formulas.
+    deep = matgrad.derive(mlp(5)).hessian()
+    printed = {key for key, block in deep.blocks.items() if block is not None}
+    evaluated = {key for key in deep.blocks if deep.evaluated(key)}
+    assert evaluated < printed == set(deep.blocks)
+    assert all(deep.choices[key].chain <= EVALUATE_LIMIT for key in evaluated)
+    assert "def _hessian_batched(" in deep.source()
+    assert f"(generated code: {len(evaluated)} blocks from their formulas, " \
+           f"{len(printed) - len(evaluated)} from the Hessian-vector product" in str(deep)
+    shallow = matgrad.derive(mlp(2)).hessian()
+    assert all(shallow.evaluated(key) for key in shallow.blocks)
+    assert "generated code:" not in str(shallow) and "_hessian_batched" not in \
+        shallow.source()

@@ -27,6 +27,8 @@ import matgrad
 from matgrad.api import Derivation
 from matgrad.check import check_hessian
 from matgrad.cli import main
+from matgrad.engine import hessian_plan
+from matgrad.engine.hessian_plan import batch_safe
 from matgrad.ir.evaluate import Environment, evaluate
 from matgrad.ir.expr import Const, Identity, MatMul, Ones, Sym, Transpose
 from matgrad.ir.kronecker import (
@@ -127,6 +129,38 @@ def test_every_example_block_is_closed_and_right(example: str) -> None:
     depth = {"k": 2} if "loop" in example else None
     assert_blocks_match_autograd(matgrad.derive((ROOT / "examples" / example).read_text(),
                                                 depth=depth))
+
+
+@pytest.mark.parametrize("name", [*OBJECTIVES, *EXAMPLES])
+def test_every_block_assembled_from_the_product_is_right(name: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # No block read: every one assembled from the Hessian-vector product in the generated
+    # module (batched where batch_safe says so, one direction a call elsewhere), against
+    # autograd.
+    monkeypatch.setattr(hessian_plan, "CHAIN_LIMIT", -1)
+    if name in OBJECTIVES:
+        source, parameter, _, _ = OBJECTIVES[name]
+        derivation = matgrad.derive(source, [parameter])
+    else:
+        depth = {"k": 2} if "loop" in name else None
+        derivation = matgrad.derive((ROOT / "examples" / name).read_text(), depth=depth)
+    hessian = derivation.hessian()
+    assert all(block is None for block in hessian.blocks.values())
+    batched = batch_safe(hessian.product)
+    assert ("def _hessian_batched(" in hessian.source(bind=_bind(derivation))) == batched
+    assert_blocks_match_autograd(derivation, require_closed=False)
+
+
+def test_batching_is_refused_where_an_operation_mixes_the_directions() -> None:
+    # A trace, a log-determinant, an inverse or a scalar parameter keeps one direction a call.
+    safe = {name: batch_safe(matgrad.derive(source, [parameter]).hvp().result)  # type: ignore[arg-type]
+            for name, (source, parameter, _, _) in OBJECTIVES.items()}
+    assert 10 < sum(safe.values()) < len(safe)
+    # −X⁻ᵀV_XᵀX⁻ᵀ: the inverse reads no direction, so logdet's product is batched
+    assert batch_safe(matgrad.derive("X: n x n; J = logdet(X)").hvp().result)  # type: ignore[arg-type]
+    assert not batch_safe(matgrad.derive("x: n x 1; J = (x'*x)^2").hvp().result)  # type: ignore[arg-type]
+    assert not batch_safe(matgrad.derive("x: n x 1; s: scalar; J = s^2 * sum(x)").hvp().result)  # type: ignore[arg-type]
+    assert batch_safe(matgrad.derive("X: t x n; w: n x 1; J = sum(tanh(X*w))").hvp().result)  # type: ignore[arg-type]
 
 
 # Every third corpus objective by default (the run stays within CI's minutes); all of them
@@ -317,9 +351,10 @@ def test_a_block_without_a_closed_form_is_assembled_from_the_product(
     hessian = matgrad.derive(source).hessian()
     assert hessian.blocks[("X", "X")] is None
     module = hessian.source()
-    assert "def _hessian_product(" in module and "_product_columns(" in module
+    # every operation on the direction is batch-safe: one call for the whole block column
+    assert "def _hessian_batched(" in module and "_product_columns(" in module
     assert main(["-e", source, "--hessian", "--numpy"]) == 0
-    assert "def _hessian_product(" in capsys.readouterr().out
+    assert "def _hessian_batched(" in capsys.readouterr().out
     # The module's block against central differences of the gradient, column by column.
     derivation = Derivation(hessian.first)
     arguments, values, _ = _arguments(derivation)

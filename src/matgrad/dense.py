@@ -187,6 +187,10 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
                     unit = np.zeros(sizes[b])
                     unit[j] = 1.0
                     directions[b] = unvec(unit, np.shape(values[b]))
+                    if b in program.symmetric:
+                        # only symmetric directions reach S: the column at sym(Eᵢⱼ), as
+                        # the closed forms compose with sym (engine/hessian.py)
+                        directions[b] = (directions[b] + directions[b].T) / 2
                     arguments = {**values, **{product.directions[name]: direction
                                               for name, direction in directions.items()}}
                     out = apply_product(**signature.keywords(arguments, dims))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from matgrad.backends.numpy_helpers import HELPERS
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
 from matgrad.codegen.backend import Backend
@@ -31,4 +33,16 @@ NUMPY = Backend(
     # 1ᵀX and X𝟏 as products with ones (numpy_helpers.py): faster than x.sum(axis=…).
     column_sum="_column_sum({x})",
     row_sum="_row_sum({x})",
+)
+
+# NumPy on a batch of directions (a leading axis), for a Hessian's columns assembled from its
+# Hessian-vector product in one call: every axis counted from the end, no in-place updates (a
+# buffer of one matrix cannot take a batch).  Only for products whose operations on the
+# directions are all batch-safe (engine/hessian_plan.py `batch_safe` decides).
+NUMPY_BATCHED = replace(
+    NUMPY,
+    in_place=False,
+    transpose="{ns}.swapaxes({x}, -1, -2)",
+    column_sum="{x}.sum(axis=-2, keepdims=True)",
+    row_sum="{x}.sum(axis=-1, keepdims=True)",
 )

@@ -16,7 +16,7 @@ from matgrad.backends.array_api import ARRAY_API
 from matgrad.backends.cupy import CUPY
 from matgrad.backends.dask import dask_module_source
 from matgrad.backends.jax import JAX
-from matgrad.backends.numpy import NUMPY
+from matgrad.backends.numpy import NUMPY, NUMPY_BATCHED
 from matgrad.backends.torch import TORCH
 from matgrad.codegen.backend import Backend
 from matgrad.codegen.computation import computation_of
@@ -118,7 +118,7 @@ MODULES: dict[type[Derivation], Callable[[Any, str, dict[str, str], Signature, B
 def hessian_module_source(hessian: Hessian, name: str = "hessian",
                           bind: Mapping[str, str] | None = None) -> str:
     """The NumPy module of a Hessian's blocks (codegen/hessian_module.py)."""
-    return hessian_source(hessian, NUMPY, name, bind)
+    return hessian_source(hessian, NUMPY, name, bind, NUMPY_BATCHED)
 
 
 def compiled(derivation: Derivation, name: str = "value_and_grad",

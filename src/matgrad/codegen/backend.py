@@ -81,6 +81,8 @@ class Backend:
     # backend takes its namespace from the inputs there.
     prologue: tuple[str, ...] = ()
     # Reductions and products written as methods in NumPy, in {x} (and {a}, {b}).
+    # Xᵀ, {x} an atom (a batch of matrices needs the last two axes swapped instead).
+    transpose: str = "{x}.T"
     column_sum: str = "{x}.sum(axis=0, keepdims=True)"
     row_sum: str = "{x}.sum(axis=1, keepdims=True)"
     total_sum: str = "{x}.sum()"

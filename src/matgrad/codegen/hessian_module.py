@@ -30,8 +30,9 @@ from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
 from matgrad.codegen.layout import ModuleText, laid_out
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
-from matgrad.codegen.signature import flat_signature, signature_of
+from matgrad.codegen.signature import Signature, flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.hessian_plan import batch_safe
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import Expr, Zero
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask
@@ -40,6 +41,7 @@ from matgrad.printing.report import format_hessian
 
 PARTS_FUNCTION = "_hessian_parts"
 PRODUCT_FUNCTION = "_hessian_product"  # the Hessian-vector product, where a block needs it
+BATCHED_FUNCTION = "_hessian_batched"  # the same on a batch of directions, where it is safe
 
 # Assembles a Kronecker form: terms = [(coefficient part or None, [factor spec, ...])], each
 # factor applied right to left from the column parameter's shape.
@@ -177,23 +179,46 @@ def _kronecker_block(terms, parts, source, target):
     return np.zeros((target[0] * target[1], size)) if total is None else total
 
 
-def _product_columns(product, shapes, column):
-    """The block column {a: H_a,column} from the Hessian-vector product, one unit direction
-    a column (vec stacks columns), every other direction zero."""
+_BATCH = 512  # unit directions a batched call of the product takes at most
+
+
+def _product_columns(product, shapes, column, batched=None, symmetric=False):
+    """The block column {a: H_a,column} from the Hessian-vector product at the unit
+    directions Eᵢⱼ of `column` (vec stacks columns; (Eᵢⱼ + Eⱼᵢ)/2 for a `symmetric` one, the
+    only directions that reach it), every other direction zero: up to _BATCH of them in one
+    call of the batched product where there is one, else one call a column."""
     rows, cols = shapes[column]
+    size = rows * cols
+    blocks = {name: np.empty((r * c, size)) for name, (r, c) in shapes.items()}
+    weight = 0.5 if symmetric else 1.0
+    if batched is not None:
+        for start in range(0, size, _BATCH):
+            count = min(_BATCH, size - start)
+            directions = {name: np.zeros((count, *shape)) for name, shape in shapes.items()}
+            index, batch = np.arange(start, start + count), np.arange(count)
+            directions[column][batch, index % rows, index // rows] = weight
+            if symmetric:
+                directions[column][batch, index // rows, index % rows] += weight
+            result = batched(directions)
+            for name, block in blocks.items():
+                # each direction's component, vec'd: the last two axes swapped, then rows
+                stack = np.broadcast_to(result[name], (count, *shapes[name]))
+                block[:, start:start + count] = np.swapaxes(stack, -1, -2).reshape(count, -1).T
+        return blocks
     directions = {name: np.zeros(shape) for name, shape in shapes.items()}
-    blocks = {name: np.empty((r * c, rows * cols)) for name, (r, c) in shapes.items()}
     unit = directions[column]
-    for index in range(rows * cols):
-        unit[index % rows, index // rows] = 1.0
+    for index in range(size):
+        unit[index % rows, index // rows] = weight
+        if symmetric:
+            unit[index // rows, index % rows] += weight
         result = product(directions)
-        unit[index % rows, index // rows] = 0.0
+        unit[...] = 0.0
         for name, block in blocks.items():
             block[:, index] = np.reshape(result[name], -1, order="F")
     return blocks
 
 
-def _assemble_hessian(parts, shapes, product=None):
+def _assemble_hessian(parts, shapes, product=None, batched=None, symmetric=()):
     """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built,
     a block chosen to be assembled from the product's columns (each column of blocks computed
     once); H_ba of a block H_ab built already is its transpose (a Hessian is symmetric), so
@@ -210,7 +235,8 @@ def _assemble_hessian(parts, shapes, product=None):
             blocks[key] = np.asarray(parts[spec], dtype=float).reshape(rows, cols)
         elif kind == "product":
             if key[1] not in columns:
-                columns[key[1]] = _product_columns(product, shapes, key[1])
+                columns[key[1]] = _product_columns(product, shapes, key[1], batched,
+                                                   key[1] in symmetric)
             blocks[key] = columns[key[1]][key[0]]
         else:
             blocks[key] = _kronecker_block(spec, parts, shapes[key[1]], shapes[key[0]])
@@ -263,7 +289,8 @@ def _length(shape: Shape) -> Dim:
 
 
 def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
-                   bind: Mapping[str, str] | None = None) -> str:
+                   bind: Mapping[str, str] | None = None,
+                   batched_backend: Backend | None = None) -> str:
     """The module (see the module docstring): a block with no closed form is assembled from
     the Hessian-vector product's module, included, column by column."""
     check_function_name(name, MODULE_NAMES | HESSIAN_MODULE_NAMES)
@@ -272,7 +299,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
     parts = _Parts(shapes)
     specs: dict[tuple[str, str], tuple[str, object]] = {}
     for (a, b), block in hessian.blocks.items():
-        if block is None:
+        if block is None or not hessian.evaluated((a, b)):
             specs[(a, b)] = ("product", None)
         elif isinstance(block, KroneckerForm):
             specs[(a, b)] = ("kronecker", parts.form(block))
@@ -299,26 +326,49 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
         f"{name}(), which assembles them).")
     module = PythonEmitter(computation, backend, PARTS_FUNCTION, dict(bind or {}),
                            signature=signature, documented=documented).module()
-    product_call = None
+    calls: list[str] = []
     if any(kind == "product" for kind, _ in specs.values()):
-        product_signature = signature_of(product, PRODUCT_FUNCTION)
-        columns = PythonEmitter(computation_of(product), backend, PRODUCT_FUNCTION,
-                                dict(bind or {}), signature=product_signature).module()
+        # One call a batch of directions where every operation on them is batch-safe, else
+        # one call a direction.
+        batched = batched_backend is not None and batch_safe(product)
+        function, keyword = (BATCHED_FUNCTION, "batched") if batched else \
+            (PRODUCT_FUNCTION, "product")
+        columns, call = _product_function(hessian, function, batched_backend if batched
+                                          and batched_backend else backend, not batched,
+                                          dict(bind or {}), first_signature)
         module = ModuleText(module.docstring, tuple(dict.fromkeys(
             [*module.imports, *columns.imports])), tuple(dict.fromkeys(
                 [*columns.definitions, *module.definitions])))
-        parameter_of = {direction: parameter
-                        for parameter, direction in product.directions.items()}
-        given = [f"{identifier}=directions[{parameter_of[argument]!r}]"
-                 if argument in parameter_of else
-                 f"{identifier}={first_signature.arguments[argument]}"
-                 for argument, identifier in product_signature.arguments.items()]
-        given += [f"{keyword}={first_signature.size_keywords[dim]}"
-                  for dim, keyword in product_signature.size_keywords.items()]
-        product_call = f"lambda directions: {PRODUCT_FUNCTION}({', '.join(given)})"
+        calls.append(f"{keyword}={call}")
+        symmetric = sorted(set(first.wrt) & product.program.symmetric)
+        if symmetric:
+            calls.append(f"symmetric={tuple(symmetric)!r}")
     return checked_source(module.source + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
-        shapes, product_call), name)
+        shapes, calls), name)
+
+
+def _product_function(hessian: Hessian, function: str, backend: Backend, checks: bool,
+                      bind: dict[str, str], first: Signature) -> tuple[ModuleText, str]:
+    """The Hessian-vector product's module (for a batch of directions where not `checks`:
+    its array arguments converted by the caller) and the wrapper's call of it on
+    `directions`, a lambda."""
+    product = hessian.product
+    signature = signature_of(product, function)
+    module = PythonEmitter(computation_of(product), backend, function, bind,
+                           signature=signature, checks=checks).module()
+    parameter_of = {direction: parameter for parameter, direction in product.directions.items()}
+    given = []
+    for argument, identifier in signature.arguments.items():
+        if argument in parameter_of:
+            given.append(f"{identifier}=directions[{parameter_of[argument]!r}]")
+        elif checks or product.shapes[argument] == SCALAR:
+            given.append(f"{identifier}={first.arguments[argument]}")
+        else:
+            given.append(f"{identifier}=np.asarray({first.arguments[argument]}, dtype=float)")
+    given += [f"{keyword}={first.size_keywords[dim]}"
+              for dim, keyword in signature.size_keywords.items()]
+    return module, f"lambda directions: {function}({', '.join(given)})"
 
 
 def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
@@ -338,7 +388,7 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
-             shapes: Mapping[str, Shape], product_call: str | None) -> str:
+             shapes: Mapping[str, Shape], product_calls: list[str]) -> str:
     """`name(...)`: one call of the parts function and one of the assembly, so that no local
     name of the wrapper can shadow an argument's."""
     keywords = ["*", *sizes.values()] if sizes else []
@@ -354,7 +404,7 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',
         *laid_out([f"    return _assemble_hessian({PARTS_FUNCTION}({call}), "
-                   f"{{{parameter_shapes}}}" + (f", {product_call})" if product_call else ")")]),
+                   f"{', '.join([f'{{{parameter_shapes}}}', *product_calls])})"]),
         ""])
 
 

@@ -34,7 +34,8 @@ LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 # The Hessian module's own (codegen/hessian_module.py): its parts function and assembly.
 HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_kronecker_block", "_assemble_hessian",
                                   "_structured", "_kron", "_on_columns",
-                                  "_BLOCKS", "_hessian_product", "_product_columns"})
+                                  "_BLOCKS", "_hessian_product", "_product_columns",
+                                  "_hessian_batched", "_BATCH"})
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",

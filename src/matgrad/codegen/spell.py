@@ -228,7 +228,8 @@ class Spelling:
         return Code(f"_solve({system.text}, {rhs.text})", ATOM, value.shape)
 
     def _spell_transpose(self, value: Value) -> Code:
-        return Code(f"{wrap(self.text(value.args[0]), ATOM)}.T", ATOM, value.shape)
+        return Code(self.backend.transpose.format(x=wrap(self.text(value.args[0]), ATOM),
+                                                  ns=self.ns), ATOM, value.shape)
 
     def _spell_spread(self, value: Value) -> Code:
         code = self.text(value.args[0])

@@ -24,11 +24,11 @@ identity) or None with the reason — never a guess.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from matgrad.engine.hessian_plan import block_choices
+from matgrad.engine.hessian_plan import BlockChoice, block_choices
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
 from matgrad.engine.results import Derivation, Product
 from matgrad.engine.symmetric import at_symmetric_points
@@ -71,6 +71,15 @@ class Hessian:
     product: Product
     blocks: dict[tuple[str, str], Block | None]
     reasons: dict[tuple[str, str], str]
+    # How each block is read and computed (engine/hessian_plan.py); none given: every
+    # closed form evaluated.
+    choices: dict[tuple[str, str], BlockChoice] = field(default_factory=dict)
+
+    def evaluated(self, key: tuple[str, str]) -> bool:
+        """Whether generated code evaluates block `key`'s closed form (else it assembles the
+        block from the Hessian-vector product)."""
+        choice = self.choices.get(key)
+        return self.blocks[key] is not None and (choice is None or choice.evaluated)
 
     @property
     def first(self) -> Derivation:
@@ -250,7 +259,7 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
                 continue
             blocks[key] = block
     return Hessian(product, {key: blocks[key] for a in parameters for b in parameters
-                             if (key := (a, b)) in blocks}, reasons)
+                             if (key := (a, b)) in blocks}, reasons, choices)
 
 
 __all__ = ["Block", "Hessian", "NoClosedForm", "hessian_of"]

@@ -15,8 +15,16 @@ The chain is counted before anything is read, on the product's named values: the
 depend on V_b (forward from the direction) and that (∇²J V)_a reads (backward from the
 component), as bit sets in one pass over the names in the order the engine named them.
 
-Invariant: the choice changes which blocks carry a formula, never a value: an assembled block
-is the product applied to unit directions.
+Evaluating is chosen apart from reading: a closed form is a chain of Kronecker factors applied
+one after the other, and past EVALUATE_LIMIT named values (measured: an 8-layer MLP's blocks,
+6.3× slower evaluated than assembled) one call of the product on a batch of unit directions
+(every operation on them batch-safe, `batch_safe`: a leading axis is a batch to NumPy's matrix
+product, elementwise operations and sums counted from the end, but not to a trace, an inner
+product, a row-wise function or a scalar returned as a float) gives the block column for less.
+Such a block keeps its formula in print; the generated module assembles it.
+
+Invariant: the choice changes which blocks carry a formula and how the module computes them,
+never a value: an assembled block is the product applied to unit directions.
 """
 
 from __future__ import annotations
@@ -24,20 +32,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matgrad.engine.results import Product
-from matgrad.ir.expr import Expr, Sym
+from matgrad.ir.dims import SCALAR
+from matgrad.ir.expr import (
+    Add,
+    Apply,
+    Const,
+    DimSize,
+    Div,
+    Expr,
+    Hadamard,
+    HadDiv,
+    HadPower,
+    Identity,
+    MatMul,
+    Neg,
+    Ones,
+    Scale,
+    Sym,
+    Transpose,
+    Zero,
+)
 
 # Named values a closed form may run through: every block of the examples (at most 13, the
 # scaled autoencoder) and, in a deep network, the blocks of its last four layers.
 CHAIN_LIMIT = 16
+# Named values a closed form evaluated by the generated module may run through where the
+# product can take a batch of directions (measured, one thread: a 2-layer MLP's chains of 2 and
+# 4 are faster closed; an 8-layer MLP's longer ones 2–6× slower than the batched product).
+EVALUATE_LIMIT = 4
+
+# The node classes that act on a batch of matrices as on each matrix (their lowered
+# operations: matmul, add, neg, mul, div, pow, apply, transpose, broadcasts, sums by ones).
+BATCH_SAFE: tuple[type[Expr], ...] = (Sym, Const, DimSize, Ones, Zero, Identity, Add, Neg,
+                                      Scale, Div, HadPower, MatMul, Hadamard, HadDiv,
+                                      Transpose, Apply)
 
 
 @dataclass(frozen=True)
 class BlockChoice:
     """How block (a, b) is computed: `closed` (read off in closed form) or assembled from the
-    product; `chain` is the number of named values between V_b and (∇²J V)_a."""
+    product; `evaluated`: the generated module evaluates the closed form (else it assembles
+    the block from the batched product); `chain` is the number of named values between V_b and
+    (∇²J V)_a."""
 
     closed: bool
     chain: int
+    evaluated: bool = True
 
     @property
     def reason(self) -> str:
@@ -74,13 +114,35 @@ def block_choices(product: Product) -> dict[tuple[str, str], BlockChoice]:
                 dependent |= 1 << index[name]
         depends[parameter] = dependent
     wrt = product.first.wrt
+    batched = batch_safe(product)
     choices: dict[tuple[str, str], BlockChoice] = {}
     for a in wrt:
         read = _names_read(product.gradients[a], index, reads)
         for b in wrt:
             chain = (read & depends[b]).bit_count()
-            choices[(a, b)] = BlockChoice(chain <= CHAIN_LIMIT, chain)
+            choices[(a, b)] = BlockChoice(chain <= CHAIN_LIMIT, chain,
+                                          chain <= EVALUATE_LIMIT or not batched)
     return choices
 
 
-__all__ = ["CHAIN_LIMIT", "BlockChoice", "block_choices"]
+def batch_safe(product: Product) -> bool:
+    """Whether every expression of `product` that reads a direction is batch-safe (see the
+    module) and every parameter is a matrix; conservative: an operation not in BATCH_SAFE
+    keeps the product one direction a call, which is always right."""
+    if any(product.shapes[name] == SCALAR for name in product.first.wrt):
+        return False
+    dependent = set(product.directions.values())
+    for name, value in product.adjoints.items():  # in the order the engine named them
+        if any(isinstance(node, Sym) and node.name in dependent for node in value.walk()):
+            dependent.add(name)
+    for value in [*product.adjoints.values(), *product.gradients.values()]:
+        for node in value.walk():
+            reads = any(isinstance(inner, Sym) and inner.name in dependent
+                        for inner in node.walk())
+            if reads and not isinstance(node, BATCH_SAFE):
+                return False
+    return True
+
+
+__all__ = ["BATCH_SAFE", "CHAIN_LIMIT", "EVALUATE_LIMIT", "BlockChoice", "batch_safe",
+           "block_choices"]

@@ -11,6 +11,7 @@ says so (`dZ with Z = f(A)`).
 from __future__ import annotations
 
 from matgrad.engine.hessian import Hessian
+from matgrad.engine.hessian_plan import EVALUATE_LIMIT, batch_safe
 from matgrad.engine.results import Derivation, Product
 from matgrad.ir.expr import Add, Expr, Sym
 from matgrad.ir.kronecker import KroneckerForm
@@ -103,6 +104,8 @@ def symmetric_notes(derivation: Derivation, style: Style = "unicode") -> list[st
     return [f"({', '.join(names)} symmetric: {convention})"]
 
 
+BATCHED_NOTE = ("a block column a call on a batch of directions: a formula through more than "
+                f"{EVALUATE_LIMIT} named values costs more to evaluate than that")
 VEC_CONVENTION = ("H_ab = ∂²J/∂vec(a)∂vec(b)ᵀ, rows indexed by a's entries; vec stacks columns")
 
 
@@ -137,6 +140,11 @@ def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
              for name in used_names(product, written)]
     if where:
         lines += ["where", *where]
+    assembled = sum(not hessian.evaluated(key) for key in hessian.blocks)
+    if assembled:
+        how = BATCHED_NOTE if batch_safe(product) else "one direction a call"
+        lines.append(f"(generated code: {len(hessian.blocks) - assembled} blocks from their "
+                     f"formulas, {assembled} from the Hessian-vector product, {how})")
     note = any(map(commutes, hessian.blocks.values()))
     lines.append(f"({VEC_CONVENTION}" + (f"; {COMMUTATION_NOTE})" if note else ")"))
     return "\n".join(lines)
