@@ -452,3 +452,16 @@ def test_every_chain_identity_holds_on_random_matrices(pair: tuple[type, type]) 
             _dense_chain(rewritten, inner.source, outer.target, env),
             _dense_chain((outer, inner), inner.source, outer.target, env), rtol=1e-12,
             atol=1e-12, err_msg=CHAIN_IDENTITIES[pair].statement)
+
+
+def test_a_hessian_block_never_shares_memory_with_an_input() -> None:
+    # Factors of the parts function are returned as computed (X, Xᵀ, broadcasts: only the
+    # module reads them), but a block that is a part itself (H_xy = A) is an array of its own.
+    derivation = matgrad.derive("x: n x 1; y: n x 1; A: n x n\nJ = x'*A*y", wrt=["x", "y"])
+    A = np.arange(9.0).reshape(3, 3)
+    blocks = derivation.hessian().compile()(x=np.ones((3, 1)), y=np.ones((3, 1)), A=A)
+    np.testing.assert_array_equal(blocks[("x", "y")], A)
+    assert not any(np.shares_memory(block, A) for block in blocks.values())
+    module = matgrad.derive("X: t x n, data; Y: t x m, data; W: n x m; b: 1 x m\n"
+                            "J = 1/2*||tanh(X*W + b) - Y||^2").hessian().source()
+    assert "X.copy()" not in module and "X.T.copy()" not in module

@@ -33,6 +33,9 @@ class Computation:
     node_adjoints: dict[str, Expr]  # forward node → its adjoint, for temporaries' names
     objective: str                  # the J the module's docstring names
     directions: dict[str, str] | None = None  # a product's directions; None: a gradient
+    # Outputs only generated code reads (a Hessian's factors): returned as computed, never
+    # copied (every other output is an array of its own the caller may change).
+    read_only_outputs: frozenset[str] = frozenset()
 
     @property
     def returns_objective(self) -> bool:

@@ -155,10 +155,11 @@ class PythonEmitter(Spelling):
         return self.lines[start:]
 
     def gradient_statements(self, target: str, gradient: Expr, shape: Shape,
-                            parameter: str) -> list[str]:
-        """`target = gradient` as an array of its own with `parameter`'s shape."""
+                            parameter: str, fresh: bool = True) -> list[str]:
+        """`target = gradient` as an array of its own with `parameter`'s shape (or, not
+        `fresh`, as it is computed)."""
         start = len(self.lines)
-        self.store_gradient(target, gradient, shape, parameter)
+        self.store_gradient(target, gradient, shape, parameter, fresh)
         return self.lines[start:]
 
     def computed_temporaries(self) -> set[Value]:
@@ -298,9 +299,11 @@ class PythonEmitter(Spelling):
                                        self.checks, self.sizes_as_numbers, self.backend,
                                        reads_device), used)
 
-    def store_gradient(self, result: str, gradient: Expr, target: Shape, parameter: str) -> None:
+    def store_gradient(self, result: str, gradient: Expr, target: Shape, parameter: str,
+                       fresh: bool = True) -> None:
         """`result = gradient` with the shape of `parameter` (its Python text), as a fresh array
-        (a zero gradient has the parameter's dtype too)."""
+        (a zero gradient has the parameter's dtype too); not `fresh`: a name, a view of an
+        input or a broadcast stays one (for generated code that only reads it)."""
         if target == SCALAR:
             self.lines.append(f"{result} = " + self.backend.returned_scalar.format(
                 x=self.emit(gradient).text))
@@ -315,7 +318,8 @@ class PythonEmitter(Spelling):
         code = self.assign_value(result, value) if not reused else self.text(value)
         if code.shape != target:
             broadcast = self.broadcast_text(code.text, self.shape_text(target))
-            self.lines.append(f"{result} = " + self.backend.copy.format(x=broadcast))
+            self.lines.append(f"{result} = " + (self.backend.copy.format(x=broadcast)
+                                                if fresh else broadcast))
             if self.bound.get(value, ("",))[0] == result:
                 # The name now holds the full array.  Code lowered for a number (1.0 standing
                 # for 𝟏, whose transpose is itself) must not read it: that value is written
@@ -326,7 +330,8 @@ class PythonEmitter(Spelling):
                     self.bound[value] = (result, target)
         elif reused:
             # A name or a view of an input: the caller gets a copy it may change freely.
-            self.lines.append(f"{result} = " + self.backend.copy.format(x=wrap(code, ATOM)))
+            self.lines.append(f"{result} = " + (self.backend.copy.format(x=wrap(code, ATOM))
+                                                if fresh else code.text))
 
     def _used_adjoints(self) -> set[str]:
         """Named adjoints some gradient needs (directly or through another adjoint)."""
@@ -398,7 +403,8 @@ class PythonEmitter(Spelling):
             for name in ready:
                 results[name] = self.names.claim(f"grad_{self.identifiers[name]}")
                 statements.append(Store(results[name], gradients[name],
-                                        self.program.shapes[name], self.identifiers[name]))
+                                        self.program.shapes[name], self.identifiers[name],
+                                        fresh=name not in computation.read_only_outputs))
                 del pending[name]
 
         flush()
@@ -497,7 +503,8 @@ def emit_statements(statements: Sequence[Statement],
                                                       statement.name)
         elif isinstance(statement, Store):
             lines += parts[statement.part].gradient_statements(
-                statement.target, statement.expr, statement.shape, statement.parameter)
+                statement.target, statement.expr, statement.shape, statement.parameter,
+                statement.fresh)
         elif isinstance(statement, Line):
             lines.append(statement.text)
         elif isinstance(statement, Release):

@@ -256,6 +256,7 @@ class _Parts:
         self.outputs: dict[str, Expr] = {}
         self.output_shapes: dict[str, Shape] = {}
         self.names: dict[Expr, str] = {}
+        self.returned: set[str] = set()  # parts that are blocks themselves (fresh arrays)
 
     def name(self, expr: Expr, shape: Shape | None = None) -> str:
         if expr not in self.names:
@@ -309,6 +310,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
             assert block is not None
             target = (_length(shapes[a]), _length(shapes[b]))
             specs[(a, b)] = ("matrix", parts.name(block, target))
+            parts.returned.add(parts.names[block])
     first_signature = signature_of(first, name)
     computation = _parts_computation(hessian, parts)
     signature = flat_signature(computation, PARTS_FUNCTION)
@@ -383,7 +385,8 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
                             parameters=first.program.parameters)
     return Computation(parts_program, {**product.shapes, **parts.output_shapes},
                        dict(parts.outputs), {}, dict(product.node_adjoints), first.objective,
-                       dict(product.directions))
+                       dict(product.directions),
+                       frozenset(parts.outputs) - frozenset(parts.returned))
 
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],

@@ -32,13 +32,15 @@ class Assign:
 @dataclass(frozen=True)
 class Store:
     """A gradient `target = expr` as an array of its own with the shape of `parameter` (its
-    Python text), never a view of an input."""
+    Python text), never a view of an input — unless not `fresh`: an output only generated
+    code reads (a Hessian's factor) may be a name, a view or a read-only broadcast."""
 
     target: str
     expr: Expr
     shape: Shape
     parameter: str
     part: str = ""
+    fresh: bool = True
 
 
 @dataclass(frozen=True)
