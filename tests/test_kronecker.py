@@ -465,3 +465,22 @@ def test_a_hessian_block_never_shares_memory_with_an_input() -> None:
     module = matgrad.derive("X: t x n, data; Y: t x m, data; W: n x m; b: 1 x m\n"
                             "J = 1/2*||tanh(X*W + b) - Y||^2").hessian().source()
     assert "X.copy()" not in module and "X.T.copy()" not in module
+
+
+def test_operators_and_module_agree_where_a_symmetric_block_is_assembled(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only symmetric directions reach an spd S: both the module and compile(dense=False)
+    # assemble its columns at sym(Eᵢⱼ), as the closed forms compose with sym.
+    source = "S: n x n, spd; A: n x n\nJ = logdet(S) + tr(A*S*S)"
+    closed = matgrad.derive(source, ["S"]).hessian()
+    monkeypatch.setattr(hessian_plan, "CHAIN_LIMIT", -1)
+    assembled = matgrad.derive(source, ["S"]).hessian()
+    assert assembled.blocks[("S", "S")] is None and closed.blocks[("S", "S")] is not None
+    rng = np.random.default_rng(5)
+    root = rng.normal(size=(4, 4))
+    values = {"S": root @ root.T + 4 * np.eye(4), "A": rng.normal(size=(4, 4))}
+    expected = closed.compile()(**values)[("S", "S")]
+    np.testing.assert_allclose(assembled.compile()(**values)[("S", "S")], expected,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(assembled.compile(dense=False)(**values)[("S", "S")], expected,
+                               rtol=1e-10, atol=1e-12)
