@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matgrad
+from matgrad.codegen.names import check_bind_keys
 from matgrad.docgen import errors_markdown, json_markdown, rules_markdown
 from matgrad.front import syntax
 from matgrad.front.expressions import Resolver as _Resolver
@@ -464,3 +466,28 @@ def test_cli_refuses_a_function_name_the_module_uses() -> None:
                             check=False)
     assert result.returncode == 2 and "the generated module uses that name" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_loop_family_binds_by_its_indexed_name_once_written_out() -> None:
+    # f[j] (as the loop is written) binds f1 … fk of the layers written out, everywhere a
+    # binding is read (the module, the Hessian's blocks); a plain f is not a family of f[j].
+    source = ("X: t x n, data\nY: t x n, data\nZ[0] = X\nfor j in 1..k:\n    W[j]: n x n\n"
+              "    Z[j] = f[j](Z[j-1]*W[j])\nend\nJ = 1/2 * ||Z[k] - Y||^2\n")
+    derivation = matgrad.derive(source, depth={"k": 3})
+    assert check_bind_keys({"f[j]": "tanh"}, frozenset({"f1", "f2", "f3"})) == {
+        "f": "tanh", "f1": "tanh", "f2": "tanh", "f3": "tanh"}
+    assert "np.tanh" in derivation.numpy_source(bind={"f[j]": "tanh"})
+    rng = np.random.default_rng(0)
+    values = {"X": rng.normal(size=(4, 2)), "Y": rng.normal(size=(4, 2)),
+              **{f"W{j}": rng.normal(size=(2, 2)) for j in (1, 2, 3)}}
+    by_family = derivation.hessian().compile(bind={"f[j]": "tanh"}, dense=False)(**values)
+    by_member = derivation.hessian().compile(bind={f"f{j}": "tanh" for j in (1, 2, 3)},
+                                             dense=False)(**values)
+
+    def dense(block: Any) -> np.ndarray:
+        return block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+
+    for key, block in by_family.items():
+        np.testing.assert_allclose(dense(block), dense(by_member[key]))
+    with pytest.raises(matgrad.CodegenError, match="not an abstract function"):
+        matgrad.derive("x: n x 1; J = sum(f(x))").numpy_source(bind={"f[j]": "tanh"})

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from matgrad.backends.registry import compiled
+from matgrad.codegen.names import check_bind_keys
 from matgrad.codegen.signature import signature_of
 from matgrad.engine.hessian import Hessian
 from matgrad.engine.results import Jacobian
@@ -131,10 +132,11 @@ def hessian_function(hessian: Hessian, bind: Mapping[str, str] | None = None,
     """A function of the first derivation's arguments (as its compiled gradient takes them)
     returning {(a, b): H_ab}: arrays; with dense=False a block in Kronecker form is a
     KroneckerOperator instead (applied, never built, unless its toarray() is called)."""
-    bind = dict(bind or {})
     product = hessian.product
     first = product.first
     program = product.program
+    # a family's key (f, or f[j] of a loop written out) binds each member
+    bind = check_bind_keys(dict(bind or {}), program.abstract_functions)
     unbound = sorted(program.abstract_functions - set(bind))
     if unbound and any(block is not None for block in hessian.blocks.values()):
         raise UsageError(f"the Hessian needs a value for {', '.join(unbound)}: bind it to a "

@@ -140,16 +140,21 @@ def check_bind_keys(bind: Mapping[Any, Any], functions: frozenset[str]) -> dict[
     module through a binding.  The bindings of every function, a family's key applied to
     each member unless the member has its own."""
     families = {_family(fn) for fn in functions}
+    named: dict[str, str] = {}
     for key, value in bind.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise CodegenError(f"bindings name functions by text, as in {{'f': 'tanh'}}; got "
                                f"{key!r}: {value!r}.")
+        if key not in functions and indexing.split(key) is not None and any(
+                fn != indexing.base_of(key) and _family(fn) == indexing.base_of(key)
+                for fn in functions):
+            key = indexing.base_of(key)  # f[j] of a loop written out: its family f1 … fk
         if key not in functions and key not in families:
             known = ", ".join(sorted(functions)) or "none"
             shown = key if key.isidentifier() and len(key) <= 40 else repr(key[:40])
             raise CodegenError(f"cannot bind {shown}: it is not an abstract function of the "
                                f"program (its abstract functions: {known}).")
-    named = {str(key): str(value) for key, value in bind.items()}
+        named[key] = value
     expanded = dict(named)
     for fn in functions:
         if fn not in named and _family(fn) in named:
