@@ -34,7 +34,7 @@ from matgrad.codegen.signature import Signature, flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
 from matgrad.engine.hessian_plan import batch_safe
 from matgrad.ir.dims import SCALAR, Dim, Shape
-from matgrad.ir.expr import Expr, Zero
+from matgrad.ir.expr import Expr, Ones, Transpose, Zero
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask
 from matgrad.ir.shapes import shape_of
 from matgrad.printing.report import format_hessian
@@ -83,10 +83,15 @@ def _structured(factors, part, source):
     mask = np.broadcast_to(part(k), (right.shape[0], middle_cols))
     left = np.eye(right.shape[0]) if a1 is None else part(a1)
     if b1 is None and b2 is None:
+        # A factor of ones (a bias's broadcast, a sum) weighs nothing: K itself, never K ⊙ 𝟏.
         if right.shape[1] == 1:  # the blocks are columns: A1 (K ⊙ a2𝟏ᵀ), one product
-            blocks = (left @ (mask * right)).T[:, :, None]
+            weighted = mask if a2 in _ONES else mask * right
+            summed = weighted.sum(axis=0, keepdims=True) if a1 in _ONES else left @ weighted
+            blocks = summed.T[:, :, None]
         elif left.shape[0] == 1:  # rows: (K ⊙ a1ᵀ𝟏ᵀ)ᵀ A2
-            blocks = ((mask * left.T).T @ right)[:, None, :]
+            weighted = mask if a1 in _ONES else mask * left.T
+            summed = weighted.sum(axis=0)[:, None] if a2 in _ONES else weighted.T @ right
+            blocks = summed[:, None, :]
         else:  # a C-ordered batch: a strided one slows the batched product 2×
             blocks = np.matmul(np.multiply(left[None, :, :], mask.T[:, None, :], order="C"),
                                right)
@@ -264,6 +269,7 @@ class _Parts:
         self.output_shapes: dict[str, Shape] = {}
         self.names: dict[Expr, str] = {}
         self.returned: set[str] = set()  # parts that are blocks themselves (fresh arrays)
+        self.ones: set[str] = set()  # parts that are matrices of ones (a broadcast, a sum)
 
     def name(self, expr: Expr, shape: Shape | None = None) -> str:
         if expr not in self.names:
@@ -271,6 +277,8 @@ class _Parts:
             self.names[expr] = name
             self.outputs[name] = expr
             self.output_shapes[name] = shape or shape_of(expr, self.shapes, self.memo)
+            if isinstance(expr.x if isinstance(expr, Transpose) else expr, Ones):
+                self.ones.add(name)
         return self.names[expr]
 
     def optional(self, expr: Expr | None) -> str | None:
@@ -354,7 +362,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
             calls.append(f"symmetric={tuple(symmetric)!r}")
     return checked_source(module.source + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
-        shapes, calls), name)
+        shapes, calls, parts.ones), name)
 
 
 def _product_function(hessian: Hessian, function: str, backend: Backend, checks: bool,
@@ -398,7 +406,7 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
-             shapes: Mapping[str, Shape], product_calls: list[str]) -> str:
+             shapes: Mapping[str, Shape], product_calls: list[str], ones: set[str]) -> str:
     """`name(...)`: one call of the parts function and one of the assembly, so that no local
     name of the wrapper can shadow an argument's."""
     keywords = ["*", *sizes.values()] if sizes else []
@@ -409,7 +417,8 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
                               else f"np.shape({arguments[parameter]})")
         for parameter in parameters)
     return "\n".join([
-        ASSEMBLY, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False), "", "",
+        ASSEMBLY, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False),
+        f"_ONES = frozenset({sorted(ones)!r})", "", "",
         *laid_out([f"def {name}({signature}):"]),
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',
