@@ -8,9 +8,11 @@ values they read are computed once and shared.  A Kronecker form is then assembl
 factors by `_kronecker_block` (np.kron, diag(vec K), the commutation matrix), the sizes of its
 identities read off the parameters' shapes.
 
-A block left to the product (engine/hessian_plan.py) is assembled from the module's own
-Hessian-vector product (the product's module, included), one unit direction a column, each
-column of blocks computed once.
+A block left to the product (engine/hessian_plan.py: no formula, or one too long to be
+cheaper) is assembled from the module's own Hessian-vector product (the product's module,
+included): every block column needed in one pass over its unit directions, 32 a call of the
+product written for a batch of directions where every operation on them is batch-safe, else
+one a call.
 
 Invariant: the factors are those engine/kronecker.py read, in the order linear_maps.py applies
 them; a block with no closed form is the product applied to unit directions, never
@@ -197,7 +199,8 @@ def _product_columns(product, shapes, columns, batched=None, symmetric=()):
     sizes = {column: shapes[column][0] * shapes[column][1] for column in columns}
     blocks = {column: {name: np.empty((r * c, sizes[column])) for name, (r, c) in shapes.items()}
               for column in columns}
-    # the unit directions in order, as (column, first index, slots): runs of one column
+    # The unit directions of all the columns, in order, `step` a call: a call's directions are
+    # runs of one column each, (column, indices in it, slots in the batch).
     starts = np.cumsum([0, *sizes.values()])
     total, step = int(starts[-1]), _BATCH if batched is not None else 1
     for first in range(0, total, step):
@@ -307,8 +310,8 @@ def _length(shape: Shape) -> Dim:
 def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
                    bind: Mapping[str, str] | None = None,
                    batched_backend: Backend | None = None) -> str:
-    """The module (see the module docstring): a block with no closed form is assembled from
-    the Hessian-vector product's module, included, column by column."""
+    """The module (see the module docstring); `batched_backend` spells the product for a
+    batch of directions, where one is given and the product is batch-safe."""
     check_function_name(name, MODULE_NAMES | HESSIAN_MODULE_NAMES)
     product, first = hessian.product, hessian.first
     shapes = dict(product.shapes)
@@ -347,11 +350,12 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
     if any(kind == "product" for kind, _ in specs.values()):
         # One call a batch of directions where every operation on them is batch-safe, else
         # one call a direction.
-        batched = batched_backend is not None and batch_safe(product)
-        function, keyword = (BATCHED_FUNCTION, "batched") if batched else \
-            (PRODUCT_FUNCTION, "product")
-        columns, call = _product_function(hessian, function, batched_backend if batched
-                                          and batched_backend else backend, not batched,
+        if batched_backend is not None and batch_safe(product):
+            function, keyword, library, checks = (BATCHED_FUNCTION, "batched",
+                                                  batched_backend, False)
+        else:
+            function, keyword, library, checks = PRODUCT_FUNCTION, "product", backend, True
+        columns, call = _product_function(hessian, function, library, checks,
                                           dict(bind or {}), first_signature)
         module = ModuleText(module.docstring, tuple(dict.fromkeys(
             [*module.imports, *columns.imports])), tuple(dict.fromkeys(
