@@ -17,7 +17,7 @@ component), as bit sets in one pass over the names in the order the engine named
 
 Evaluating is chosen apart from reading: a closed form is a chain of Kronecker factors applied
 one after the other, and past EVALUATE_LIMIT named values (measured: an 8-layer MLP's blocks,
-6.3× slower evaluated than assembled) one call of the product on a batch of unit directions
+up to 6× slower evaluated than assembled) one call of the product on a batch of unit directions
 (every operation on them batch-safe, `batch_safe`: a leading axis is a batch to NumPy's matrix
 product, elementwise operations and sums counted from the end, but not to a trace, an inner
 product, a row-wise function or a scalar returned as a float) gives the block column for less.
