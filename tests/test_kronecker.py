@@ -389,6 +389,18 @@ def test_random_program_hessians_against_autograd(source: str) -> None:
     assert_blocks_match_autograd(derivation, require_closed=False)
 
 
+@settings(max_examples=FUZZ_EXAMPLES // 15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_program_hessians_assembled_from_the_product(source: str) -> None:
+    """The same random programs with no block read: every block from the Hessian-vector
+    product in the generated module (a batch of directions a call wherever batch_safe
+    allows), against autograd — the guard on batch_safe's list of operations."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hessian_plan, "CHAIN_LIMIT", -1)
+        assert_blocks_match_autograd(matgrad.derive(source), require_closed=False)
+
+
 def test_identity_sizes_print_as_names_in_latex() -> None:
     """Iₙₘ of 2‖X‖² with X n_in × m: the size through latex_name (no bare n_in, which would
     be a double subscript), and as eye(n*m) in ASCII."""
@@ -484,3 +496,13 @@ def test_operators_and_module_agree_where_a_symmetric_block_is_assembled(
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(assembled.compile(dense=False)(**values)[("S", "S")], expected,
                                rtol=1e-10, atol=1e-12)
+
+
+def test_a_size_the_objective_reads_but_no_block_needs_is_not_passed_to_the_parts() -> None:
+    # J reads t (a sum of ones) but no block does: the module takes t and the parts function
+    # does not (it was called with t= and failed; found by the assembled-Hessian fuzz).
+    derivation = matgrad.derive("W: n x m; V: n x m\n"
+                                "J = sum(ones(1, t)' * ones(1, n)) + sum(W) + <W, V>")
+    blocks = derivation.hessian().compile()(W=np.ones((2, 3)), V=np.ones((2, 3)), t=4)
+    np.testing.assert_array_equal(blocks[("W", "V")], np.eye(6))
+    np.testing.assert_array_equal(blocks[("W", "W")], np.zeros((6, 6)))

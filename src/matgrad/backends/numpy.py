@@ -42,6 +42,11 @@ NUMPY = Backend(
 NUMPY_BATCHED = replace(
     NUMPY,
     in_place=False,
+    helpers={**HELPERS, "_batch_broadcast": '''def _batch_broadcast(x, shape):
+    """x broadcast to the matrix shape `shape`, under its leading batch axes (if any)."""
+    return np.broadcast_to(x, np.shape(x)[:-2] + shape)
+'''},
+    broadcast="_batch_broadcast({x}, {shape})",
     transpose="{ns}.swapaxes({x}, -1, -2)",
     column_sum="{x}.sum(axis=-2, keepdims=True)",
     row_sum="{x}.sum(axis=-1, keepdims=True)",

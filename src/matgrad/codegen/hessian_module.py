@@ -364,9 +364,13 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
         symmetric = sorted(set(first.wrt) & product.program.symmetric)
         if symmetric:
             calls.append(f"symmetric={tuple(symmetric)!r}")
+    # The parts function takes the sizes its own values read (of those the caller gives).
+    parts_call = ", ".join([*first_signature.arguments.values(), *(
+        f"{keyword}={first_signature.size_keywords.get(dim, keyword)}"
+        for dim, keyword in signature.size_keywords.items())])
     return checked_source(module.source + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
-        shapes, calls, parts.ones), name)
+        shapes, [parts_call, *calls], parts.ones), name)
 
 
 def _product_function(hessian: Hessian, function: str, backend: Backend, checks: bool,
@@ -410,12 +414,13 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
-             shapes: Mapping[str, Shape], product_calls: list[str], ones: set[str]) -> str:
-    """`name(...)`: one call of the parts function and one of the assembly, so that no local
-    name of the wrapper can shadow an argument's."""
+             shapes: Mapping[str, Shape], calls: list[str], ones: set[str]) -> str:
+    """`name(...)`: one call of the parts function (its arguments `calls[0]`) and one of the
+    assembly (with the product's calls, `calls[1:]`), so that no local name of the wrapper can
+    shadow an argument's."""
     keywords = ["*", *sizes.values()] if sizes else []
     signature = ", ".join([*arguments.values(), *keywords])
-    call = ", ".join([*arguments.values(), *(f"{k}={k}" for k in sizes.values())])
+    call, product_calls = calls[0], calls[1:]
     parameter_shapes = ", ".join(
         f"{parameter!r}: " + ("(1, 1)" if shapes[parameter] == SCALAR
                               else f"np.shape({arguments[parameter]})")

@@ -35,7 +35,8 @@ LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_kronecker_block", "_assemble_hessian",
                                   "_structured", "_kron", "_on_columns",
                                   "_BLOCKS", "_hessian_product", "_product_columns",
-                                  "_hessian_batched", "_BATCH", "_ONES"})
+                                  "_hessian_batched", "_BATCH", "_ONES",
+                                  "_batch_broadcast"})
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",

@@ -86,6 +86,9 @@ class Spelling:
         """`value` (an array, or a number standing for one) broadcast to `shape`."""
         if "float_type" in self.backend.broadcast:
             self.sizes_as_numbers = True  # the entry checks then define float_type
+        helper = self.backend.broadcast.split("(", 1)[0]
+        if helper in self.backend.helpers:
+            self.helpers.add(helper)  # a helper of the module (a batch's broadcast)
         return self.backend.broadcast.format(ns=self.ns, x=value, shape=shape)
 
     def reduced(self, template: str, code: Code) -> str:
