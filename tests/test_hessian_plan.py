@@ -14,7 +14,7 @@ import pytest
 import matgrad
 from matgrad.cli import main
 from matgrad.engine import kronecker
-from matgrad.engine.hessian_plan import CHAIN_LIMIT, EVALUATE_LIMIT, block_choices
+from matgrad.engine.hessian_plan import CHAIN_LIMIT, EVALUATE_LIMIT, batch_safe, block_choices
 
 jax = pytest.importorskip("jax", reason="jax.hessian is the reference")
 jnp = pytest.importorskip("jax.numpy")
@@ -40,7 +40,8 @@ def test_the_chain_counts_the_named_values_between_direction_and_component() -> 
     # In a written-out MLP the chain of layers i, j runs forward to the loss and back:
     # the last layer's own block is short, the first layer's long, and the count is
     # symmetric in (a, b) (H_ab and H_ba are one map and its transpose).
-    choices = block_choices(matgrad.derive(mlp(7)).hvp().result)  # type: ignore[arg-type]
+    product = matgrad.derive(mlp(7)).hvp().result
+    choices = block_choices(product, batch_safe(product))  # type: ignore[arg-type]
     assert choices[("W7", "W7")].chain < choices[("W1", "W1")].chain
     assert choices[("W7", "W7")].closed and not choices[("W1", "W1")].closed
     for choice in choices.values():

@@ -34,7 +34,6 @@ from matgrad.codegen.layout import ModuleText, laid_out
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import Signature, flat_signature, signature_of
 from matgrad.engine.hessian import Hessian
-from matgrad.engine.hessian_plan import batch_safe
 from matgrad.ir.dims import SCALAR, Dim, Shape
 from matgrad.ir.expr import Expr, Ones, Transpose, Zero
 from matgrad.ir.kronecker import Factor, Flip, Inner, Kron, KroneckerForm, Mask
@@ -350,7 +349,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
     if any(kind == "product" for kind, _ in specs.values()):
         # One call a batch of directions where every operation on them is batch-safe, else
         # one call a direction.
-        if batched_backend is not None and batch_safe(product):
+        if batched_backend is not None and hessian.batched:
             function, keyword, library, checks = (BATCHED_FUNCTION, "batched",
                                                   batched_backend, False)
         else:

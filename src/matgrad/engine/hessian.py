@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from matgrad.engine.hessian_plan import BlockChoice, block_choices
+from matgrad.engine.hessian_plan import BlockChoice, batch_safe, block_choices
 from matgrad.engine.kronecker import DirectionReader, KroneckerReader, NoClosedForm
 from matgrad.engine.results import Derivation, Product
 from matgrad.engine.symmetric import at_symmetric_points
@@ -74,6 +74,8 @@ class Hessian:
     # How each block is read and computed (engine/hessian_plan.py); none given: every
     # closed form evaluated.
     choices: dict[tuple[str, str], BlockChoice] = field(default_factory=dict)
+    # Whether the product can run on a batch of directions (hessian_plan.batch_safe).
+    batched: bool = False
 
     def evaluated(self, key: tuple[str, str]) -> bool:
         """Whether generated code evaluates block `key`'s closed form (else it assembles the
@@ -223,7 +225,8 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
     shapes: Mapping[str, Shape] = product.shapes
     blocks: dict[tuple[str, str], Block | None] = {}
     reasons: dict[tuple[str, str], str] = {}
-    choices = block_choices(product)
+    batched = batch_safe(product)
+    choices = block_choices(product, batched)
     for b in parameters:
         directions = frozenset(product.directions.values())
         reader = _Reader(product, product.directions[b], directions, rules)
@@ -259,7 +262,7 @@ def hessian_of(product: Product, rules: RuleSet) -> Hessian:
                 continue
             blocks[key] = block
     return Hessian(product, {key: blocks[key] for a in parameters for b in parameters
-                             if (key := (a, b)) in blocks}, reasons, choices)
+                             if (key := (a, b)) in blocks}, reasons, choices, batched)
 
 
 __all__ = ["Block", "Hessian", "NoClosedForm", "hessian_of"]

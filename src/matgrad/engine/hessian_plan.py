@@ -97,8 +97,9 @@ def _names_read(expr: Expr, index: dict[str, int], reads: dict[str, int]) -> int
     return found
 
 
-def block_choices(product: Product) -> dict[tuple[str, str], BlockChoice]:
-    """The choice for every block (a, b) of the product's parameters (see the module)."""
+def block_choices(product: Product, batched: bool) -> dict[tuple[str, str], BlockChoice]:
+    """The choice for every block (a, b) of the product's parameters (see the module);
+    `batched`: whether the product is `batch_safe`."""
     named = product.adjoints
     index = {name: position for position, name in enumerate(named)}
     reads: dict[str, int] = {}
@@ -114,7 +115,6 @@ def block_choices(product: Product) -> dict[tuple[str, str], BlockChoice]:
                 dependent |= 1 << index[name]
         depends[parameter] = dependent
     wrt = product.first.wrt
-    batched = batch_safe(product)
     choices: dict[tuple[str, str], BlockChoice] = {}
     for a in wrt:
         read = _names_read(product.gradients[a], index, reads)
@@ -135,13 +135,19 @@ def batch_safe(product: Product) -> bool:
     for name, value in product.adjoints.items():  # in the order the engine named them
         if any(isinstance(node, Sym) and node.name in dependent for node in value.walk()):
             dependent.add(name)
-    for value in [*product.adjoints.values(), *product.gradients.values()]:
-        for node in value.walk():
-            reads = any(isinstance(inner, Sym) and inner.name in dependent
-                        for inner in node.walk())
-            if reads and not isinstance(node, BATCH_SAFE):
-                return False
-    return True
+    reads: dict[Expr, bool] = {}  # whether a node reads a direction, each node once
+
+    def safe(node: Expr) -> bool:
+        kids = [safe(kid) for kid in node.children()]
+        if not all(kids):
+            return False
+        if node not in reads:
+            reads[node] = (isinstance(node, Sym) and node.name in dependent) or any(
+                reads[kid] for kid in node.children())
+        return not reads[node] or isinstance(node, BATCH_SAFE)
+
+    return all(safe(value) for value in [*product.adjoints.values(),
+                                         *product.gradients.values()])
 
 
 __all__ = ["BATCH_SAFE", "CHAIN_LIMIT", "EVALUATE_LIMIT", "BlockChoice", "batch_safe",

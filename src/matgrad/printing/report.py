@@ -11,7 +11,7 @@ says so (`dZ with Z = f(A)`).
 from __future__ import annotations
 
 from matgrad.engine.hessian import Hessian
-from matgrad.engine.hessian_plan import EVALUATE_LIMIT, batch_safe
+from matgrad.engine.hessian_plan import EVALUATE_LIMIT
 from matgrad.engine.results import Derivation, Product
 from matgrad.ir.expr import Add, Expr, Sym
 from matgrad.ir.kronecker import KroneckerForm
@@ -142,7 +142,7 @@ def format_hessian(hessian: Hessian, style: Style = "unicode") -> str:
         lines += ["where", *where]
     assembled = sum(not hessian.evaluated(key) for key in hessian.blocks)
     if assembled:
-        how = BATCHED_NOTE if batch_safe(product) else "one direction a call"
+        how = BATCHED_NOTE if hessian.batched else "one direction a call"
         lines.append(f"(generated code: {len(hessian.blocks) - assembled} blocks from their "
                      f"formulas, {assembled} from the Hessian-vector product, {how})")
     note = any(map(commutes, hessian.blocks.values()))
