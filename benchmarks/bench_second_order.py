@@ -17,7 +17,7 @@
 float64.  One thread for every library (OpenBLAS/OMP, PJRT_NPROC=1 and single-threaded Eigen,
 torch.set_num_threads), set before NumPy, JAX and PyTorch load; `--threads 2` for two.  JAX
 functions are compiled by a first call (reported, excluded); then the contenders run
-interleaved, the order rotating each round; medians and ratios (JAX / matgrad: above 1 is
+interleaved, in a new (seeded) order each round; medians and ratios (JAX / matgrad: above 1 is
 matgrad faster).
 
     python benchmarks/bench_second_order.py [--repeats 15] [--threads 1] [--quick]
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 import tracemalloc
@@ -87,10 +88,15 @@ def timed(function: Callable[[], Any]) -> float:
 
 
 def race(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Medians of the contenders run interleaved, in a new order each round (shuffled, seeded):
+    a rotating order keeps the cyclic order, so a contender always ran right after the same
+    one — measured, the call after PyTorch's or JAX's paid up to 1.6× for their wake-up."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+    order = random.Random(0)
+    for _ in range(repeats):
+        order.shuffle(names)
+        for name in names:
             times[name].append(timed(contenders[name]))
     return {name: median(values) for name, values in times.items()}
 

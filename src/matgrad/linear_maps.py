@@ -194,7 +194,8 @@ class KroneckerOperator:
                     fresh = not isinstance(factor.factor, (Inner, Spread))
                 else:  # applied to the columns: never a diagonal or a Kronecker product
                     matrix = factor.apply_columns(matrix)
-                    fresh = True
+                    # a transposition may hand back a view of the matrix it was given
+                    fresh = fresh or not isinstance(factor.factor, Flip)
             if matrix is None:
                 matrix = np.eye(self.shape[1])
             if coefficient != 1.0:

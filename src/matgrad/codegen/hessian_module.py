@@ -30,6 +30,12 @@ from matgrad.codegen.backend import Backend
 from matgrad.codegen.computation import Computation, computation_of
 from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
+from matgrad.codegen.hessian_assembly import (
+    HELPERS,
+    FactorSpec,
+    TermSpec,
+    assembly_function,
+)
 from matgrad.codegen.layout import ModuleText, laid_out
 from matgrad.codegen.names import HESSIAN_MODULE_NAMES, MODULE_NAMES, check_function_name
 from matgrad.codegen.signature import Signature, flat_signature, signature_of
@@ -43,222 +49,6 @@ from matgrad.printing.report import format_hessian
 PARTS_FUNCTION = "_hessian_parts"
 PRODUCT_FUNCTION = "_hessian_product"  # the Hessian-vector product, where a block needs it
 BATCHED_FUNCTION = "_hessian_batched"  # the same on a batch of directions, where it is safe
-
-# Assembles a Kronecker form: terms = [(coefficient part or None, [factor spec, ...])], each
-# factor applied right to left from the column parameter's shape.
-ASSEMBLY = '''def _kron(outer, inner, source):
-    """B ⊗ A, an absent one an identity, written into one new matrix: B's entries on the
-    diagonals of its blocks (B ⊗ I), or A on the block diagonal (I ⊗ A)."""
-    rows, cols = source
-    if outer is not None and inner is not None:
-        return np.kron(outer, inner)
-    if outer is None and inner is None:
-        return np.eye(rows * cols)
-    if inner is None:
-        total = np.zeros((outer.shape[0], rows, cols, rows))
-        index = np.arange(rows)
-        total[:, index, :, index] = outer
-        return total.reshape(outer.shape[0] * rows, cols * rows)
-    total = np.zeros((cols, inner.shape[0], cols, rows))
-    index = np.arange(cols)
-    total[index, :, index, :] = inner
-    return total.reshape(cols * inner.shape[0], cols * rows)
-
-
-def _structured(factors, part, source):
-    """A one-factor chain B ⊗ A (`_kron`), or (B1 ⊗ A1) diag(vec K) (B2 ⊗ A2), an absent B an
-    identity, without the diagonal or an identity's Kronecker product as a matrix: the blocks
-    A1 diag(K[:, s]) A2 of a block-diagonal result when both B are identities, else one
-    einsum.  None for any other chain."""
-    kinds = [kind for kind, _, _ in factors]
-    if kinds == ["kron"]:
-        _, outer, inner = factors[0]
-        return _kron(None if outer is None else part(outer),
-                     None if inner is None else part(inner), source)
-    if kinds != ["kron", "mask", "kron"] or factors[1][2]:
-        return None
-    (_, b1, a1), (_, k, _), (_, b2, a2) = factors
-    rows, cols = source
-    right = np.eye(rows) if a2 is None else part(a2)
-    middle_cols = cols if b2 is None else part(b2).shape[0]
-    mask = np.broadcast_to(part(k), (right.shape[0], middle_cols))
-    left = np.eye(right.shape[0]) if a1 is None else part(a1)
-    if b1 is None and b2 is None:
-        # A factor of ones (a bias's broadcast, a sum) weighs nothing: K itself, never K ⊙ 𝟏.
-        if right.shape[1] == 1:  # the blocks are columns: A1 (K ⊙ a2𝟏ᵀ), one product
-            weighted = mask if a2 in _ONES else mask * right
-            summed = weighted.sum(axis=0, keepdims=True) if a1 in _ONES else left @ weighted
-            blocks = summed.T[:, :, None]
-        elif left.shape[0] == 1:  # rows: (K ⊙ a1ᵀ𝟏ᵀ)ᵀ A2
-            weighted = mask if a1 in _ONES else mask * left.T
-            summed = weighted.sum(axis=0)[:, None] if a2 in _ONES else weighted.T @ right
-            blocks = summed[:, None, :]
-        else:  # a C-ordered batch: a strided one slows the batched product 2×
-            blocks = np.matmul(np.multiply(left[None, :, :], mask.T[:, None, :], order="C"),
-                               right)
-        size, height, width = blocks.shape
-        total = np.zeros((size * height, size * width))
-        index = np.arange(size)
-        total.reshape(size, height, size, width)[index, :, index, :] = blocks
-        return total
-    outer_label = "s" if b1 is None else "j"
-    column_label = "s" if b2 is None else "l"
-    operands = [left, mask, right]
-    labels = ["it", "ts", "tk"]
-    for name, spec in ((b1, "js"), (b2, "sl")):
-        if name is not None:
-            operands.append(part(name))
-            labels.append(spec)
-    product = np.einsum(",".join(labels) + "->" + outer_label + "i" + column_label + "k",
-                        *operands, optimize=True)
-    first, second, third, fourth = product.shape
-    return product.reshape(first * second, third * fourth)
-
-
-def _on_columns(kind, first, second, part, columns, rows, cols):
-    """One factor applied to every column of `columns` (each the vec of a rows × cols
-    matrix): a diagonal as a row scaling, a transposition as a reshape, B ⊗ A as A M Bᵀ on
-    all columns at once — never its matrix multiplied in."""
-    count = columns.shape[1]
-    if kind == "mask":
-        entries = np.broadcast_to(part(first), (rows, cols)).reshape(-1, 1, order="F")
-        return (columns / entries if second else columns * entries), rows, cols
-    stacked = columns.reshape(rows, cols, count, order="F")
-    if kind == "flip":
-        return stacked.transpose(1, 0, 2).reshape(-1, count, order="F"), cols, rows
-    if second is not None:
-        stacked = np.einsum("ir,rck->ick", part(second), stacked, optimize=True)
-    if first is not None:
-        stacked = np.einsum("rck,jc->rjk", stacked, part(first), optimize=True)
-    return stacked.reshape(-1, count, order="F"), stacked.shape[0], stacked.shape[1]
-
-
-def _kronecker_block(terms, parts, source, target):
-    """A block from its factors: B ⊗ A (np.kron), diag(vec K), the commutation matrix,
-    vec(K)ᵀ and vec(K), multiplied right to left from a parameter of shape `source`."""
-    def part(name):  # a 1×1 part comes back a float
-        return np.atleast_2d(np.asarray(parts[name], dtype=float))
-
-    size = source[0] * source[1]
-    total = None  # the first term's matrix, once it is one of its own
-    for coefficient, factors in terms:
-        scale = 1.0 if coefficient is None else float(parts[coefficient])
-        structured = _structured(factors, part, source)
-        if structured is not None:
-            if scale != 1.0:
-                structured *= scale
-            if total is None:
-                total = structured
-            else:
-                total += structured
-            continue
-        if total is None:
-            total = np.zeros((target[0] * target[1], size))
-        matrix = None  # the identity, never built: the first factor's matrix is the product
-        rows, cols = source
-        for kind, first, second in reversed(factors):
-            if matrix is not None and kind in ("kron", "mask", "flip"):
-                matrix, rows, cols = _on_columns(kind, first, second, part, matrix, rows, cols)
-                continue
-            if kind == "kron":
-                outer = np.eye(cols) if first is None else part(first)
-                inner = np.eye(rows) if second is None else part(second)
-                step = np.kron(outer, inner)
-                rows, cols = inner.shape[0], outer.shape[0]
-            elif kind == "flip":
-                positions = np.arange(rows * cols).reshape((rows, cols), order="F")
-                step = np.zeros((rows * cols, rows * cols))
-                step[np.arange(rows * cols), positions.T.reshape(-1, order="F")] = 1.0
-                rows, cols = cols, rows
-            elif kind == "mask":
-                entries = np.broadcast_to(part(first), (rows, cols)).reshape(-1, order="F")
-                step = np.diag(1.0 / entries if second else entries)
-            elif kind == "inner":
-                step = np.broadcast_to(part(first), (rows, cols)).reshape(1, -1, order="F")
-                rows, cols = 1, 1
-            else:  # spread: a 1×1 times K
-                spread = part(first)
-                step = spread.reshape(-1, 1, order="F")
-                rows, cols = spread.shape
-            matrix = step if matrix is None else step @ matrix
-        total += scale * (np.eye(size) if matrix is None else matrix)
-    return np.zeros((target[0] * target[1], size)) if total is None else total
-
-
-# Unit directions a batched call of the product takes at most: measured (one thread, 2- to
-# 8-layer MLPs), 32 keeps the stacked values in cache; 512 was up to 1.6× slower.
-_BATCH = 32
-
-
-def _product_columns(product, shapes, columns, batched=None, symmetric=()):
-    """The block columns {b: {a: H_ab}} of `columns` from the Hessian-vector product at the
-    unit directions Eᵢⱼ of each b (vec stacks columns; (Eᵢⱼ + Eⱼᵢ)/2 for a `symmetric` b,
-    the only directions that reach it), every other direction zero: up to _BATCH of them, over
-    all the columns, in one call of the batched product where there is one, else one a call."""
-    sizes = {column: shapes[column][0] * shapes[column][1] for column in columns}
-    blocks = {column: {name: np.empty((r * c, sizes[column])) for name, (r, c) in shapes.items()}
-              for column in columns}
-    # The unit directions of all the columns, in order, `step` a call: a call's directions are
-    # runs of one column each, (column, indices in it, slots in the batch).
-    starts = np.cumsum([0, *sizes.values()])
-    total, step = int(starts[-1]), _BATCH if batched is not None else 1
-    for first in range(0, total, step):
-        count = min(step, total - first)
-        directions = {name: np.zeros((count, *shape)) for name, shape in shapes.items()}
-        runs = []
-        for column, offset in zip(columns, starts[:-1], strict=True):
-            low, high = max(first, offset), min(first + count, offset + sizes[column])
-            if low >= high:
-                continue
-            rows, slots = shapes[column][0], np.arange(low - first, high - first)
-            index = np.arange(low - offset, high - offset)
-            weight = 0.5 if column in symmetric else 1.0
-            directions[column][slots, index % rows, index // rows] += weight
-            if column in symmetric:
-                directions[column][slots, index // rows, index % rows] += weight
-            runs.append((column, index, slots))
-        if batched is not None:
-            result = batched(directions)
-        else:
-            result = product({name: direction[0] for name, direction in directions.items()})
-        for name, shape in shapes.items():
-            # each direction's component, vec'd: the last two axes swapped, then rows
-            stack = np.broadcast_to(result[name], (count, *shape))
-            vecs = np.swapaxes(stack, -1, -2).reshape(count, -1)
-            for column, index, slots in runs:
-                blocks[column][name][:, index[0]:index[-1] + 1] = vecs[slots].T
-    return blocks
-
-
-def _assemble_hessian(parts, shapes, product=None, batched=None, symmetric=()):
-    """Every block of _BLOCKS from the parts: a matrix form as it is, a Kronecker form built,
-    a block chosen to be assembled from the product's columns (every block column needed
-    computed in one pass); H_ba of a block H_ab built already is its transpose (a Hessian is
-    symmetric), so each pair is computed once and the whole matrix is exactly symmetric."""
-    blocks, order = {}, list(shapes)
-    # The block columns a product-assembled block needs (a block below the diagonal is the
-    # transpose of one above it), all computed together.
-    needed = list(dict.fromkeys(b for (a, b), (kind, _) in _BLOCKS.items()
-                                if kind == "product" and order.index(a) <= order.index(b)))
-    columns = _product_columns(product, shapes, needed, batched, symmetric) if needed else {}
-    for key, (kind, spec) in _BLOCKS.items():
-        mirror = blocks.get((key[1], key[0]))
-        if mirror is not None:
-            blocks[key] = mirror.T.copy()
-            continue
-        (a_rows, a_cols), (b_rows, b_cols) = shapes[key[0]], shapes[key[1]]
-        rows, cols = a_rows * a_cols, b_rows * b_cols
-        if kind == "matrix":
-            blocks[key] = np.asarray(parts[spec], dtype=float).reshape(rows, cols)
-        elif kind == "product":
-            blocks[key] = columns[key[1]][key[0]]
-        else:
-            blocks[key] = _kronecker_block(spec, parts, shapes[key[1]], shapes[key[0]])
-    return blocks
-'''
-
-FactorSpec = tuple[str, str | None, str | bool | None]
-TermSpec = tuple[str | None, list[FactorSpec]]
 
 
 class _Parts:
@@ -329,7 +119,9 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
             specs[(a, b)] = ("matrix", parts.name(block, target))
             parts.returned.add(parts.names[block])
     first_signature = signature_of(first, name)
-    computation = _parts_computation(hessian, parts)
+    assembly, read = assembly_function(specs, first.wrt, shapes, parts.output_shapes,
+                                       frozenset(parts.ones))
+    computation = _parts_computation(hessian, parts, read)
     signature = flat_signature(computation, PARTS_FUNCTION)
     bound = ", ".join(f"{k} = {v}" for k, v in sorted((bind or {}).items()))
     formulas = format_hessian(hessian, "ascii").splitlines()[:-1]  # less the convention
@@ -369,7 +161,7 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
         for dim, keyword in signature.size_keywords.items())])
     return checked_source(module.source + "\n\n" + _wrapper(
         name, first.wrt, first_signature.arguments, first_signature.size_keywords, specs,
-        shapes, [parts_call, *calls], parts.ones), name)
+        shapes, [parts_call, *calls], parts.ones, assembly), name)
 
 
 def _product_function(hessian: Hessian, function: str, backend: Backend, checks: bool,
@@ -395,7 +187,7 @@ def _product_function(hessian: Hessian, function: str, backend: Backend, checks:
     return module, f"lambda directions: {function}({', '.join(given)})"
 
 
-def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
+def _parts_computation(hessian: Hessian, parts: _Parts, read: frozenset[str]) -> Computation:
     """What the parts function computes: the parts (each a named value of the program, so the
     generator names its result) from the first derivation's arguments, in the product's
     program."""
@@ -405,15 +197,17 @@ def _parts_computation(hessian: Hessian, parts: _Parts) -> Computation:
     shapes = {**program.shapes, **parts.output_shapes}
     parts_program = replace(program, shapes=shapes, definitions=definitions,
                             parameters=first.program.parameters)
+    outputs = {name: expr for name, expr in parts.outputs.items() if name in read}
     return Computation(parts_program, {**product.shapes, **parts.output_shapes},
-                       dict(parts.outputs), {}, dict(product.node_adjoints), first.objective,
+                       outputs, {}, dict(product.node_adjoints), first.objective,
                        dict(product.directions),
-                       frozenset(parts.outputs) - frozenset(parts.returned))
+                       frozenset(outputs) - frozenset(parts.returned))
 
 
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
-             shapes: Mapping[str, Shape], calls: list[str], ones: set[str]) -> str:
+             shapes: Mapping[str, Shape], calls: list[str], ones: set[str],
+             assembly: str) -> str:
     """`name(...)`: one call of the parts function (its arguments `calls[0]`) and one of the
     assembly (with the product's calls, `calls[1:]`), so that no local name of the wrapper can
     shadow an argument's."""
@@ -425,8 +219,8 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
                               else f"np.shape({arguments[parameter]})")
         for parameter in parameters)
     return "\n".join([
-        ASSEMBLY, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False),
-        f"_ONES = frozenset({sorted(ones)!r})", "", "",
+        HELPERS, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False),
+        f"_ONES = frozenset({sorted(ones)!r})", "", "", assembly, "", "",
         *laid_out([f"def {name}({signature}):"]),
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from matgrad.codegen.hessian_assembly import HELPER_NAMES
 from matgrad.errors import CodegenError
 from matgrad.ir import indexing
 
@@ -32,11 +33,8 @@ MODULE_NAMES = frozenset({
 })
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 # The Hessian module's own (codegen/hessian_module.py): its parts function and assembly.
-HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_kronecker_block", "_assemble_hessian",
-                                  "_structured", "_kron", "_on_columns",
-                                  "_BLOCKS", "_hessian_product", "_product_columns",
-                                  "_hessian_batched", "_BATCH", "_ONES",
-                                  "_batch_broadcast"})
+HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_BLOCKS", "_hessian_product",
+                                  "_hessian_batched", "_ONES", "_batch_broadcast"}) | HELPER_NAMES
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
