@@ -33,6 +33,7 @@ NUMPY = Backend(
     # 1ᵀX and X𝟏 as products with ones (numpy_helpers.py): faster than x.sum(axis=…).
     column_sum="_column_sum({x})",
     row_sum="_row_sum({x})",
+    weighted_gram="_weighted_gram({x}, {w})",
 )
 
 # NumPy on a batch of directions (a leading axis), for a Hessian's columns assembled from its
@@ -50,4 +51,5 @@ NUMPY_BATCHED = replace(
     transpose="{ns}.swapaxes({x}, -1, -2)",
     column_sum="{x}.sum(axis=-2, keepdims=True)",
     row_sum="{x}.sum(axis=-1, keepdims=True)",
+    weighted_gram=None,
 )

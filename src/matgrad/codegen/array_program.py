@@ -57,6 +57,7 @@ OPS: dict[str, OpInfo] = {
     "apply": _ELEMENTWISE,   # (function, order): f(x) or f′(x) of the function table
     "derivative_product": _NEW,  # (function,): g ⊙ f′(x) from (g, y = f(x)), one kernel
     "matmul": _NEW,
+    "weighted_gram": _NEW,   # xᵀ((w𝟏ᵀ) ⊙ x) from (x, w), w a column: symmetric
     "solve": _NEW,           # A⁻¹B without forming the inverse
     "transpose": _VIEW,
     "broadcast": _VIEW,      # the operand at the value's full shape

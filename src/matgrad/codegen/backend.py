@@ -87,6 +87,9 @@ class Backend:
     row_sum: str = "{x}.sum(axis=1, keepdims=True)"
     total_sum: str = "{x}.sum()"
     row_dot: str = '{ns}.einsum("ij,ij->i", {a}, {b})[:, None]'
+    # xᵀ((w𝟏ᵀ) ⊙ x) for a column w, in {x} and {w}, where the library has a symmetric product
+    # (a helper); None: spelled as the product xᵀ(w ⊙ x).
+    weighted_gram: str | None = None
     trace: str = "{ns}.trace({x})"
     # In-place updates of a fresh buffer {t} (when in_place): {t} = {x} − {t}, {t} = −{t},
     # and {t} = f({t}) for an elementwise function {f} spelled as one call of the library.

@@ -323,11 +323,35 @@ class Lowering:
         if isinstance(a, Inv) and not self._known(a):
             system, rhs = self.full(self.lower(a.x)), self.full(self.lower(b))
             return self._value("solve", (system, rhs), full, full)
+        gram = self._weighted_gram(a, b)
+        if gram is not None:
+            x, column = (self.full(self.lower(part)) for part in gram)
+            return self._value("weighted_gram", (x, column), full, full)
         left, right = self.lower(a), self.lower(b)
         if SCALAR in (left.full, right.full):
             # A 1×1 factor may be a Python float: a scale, not a product.
             return self._value("mul", (left, right), _broadcast(left.shape, right.shape), full)
         return self._value("matmul", (self.full(left), self.full(right)), full, full)
+
+    def _weighted_gram(self, a: Expr, b: Expr) -> tuple[Expr, Expr] | None:
+        """(X, w) of Xᵀ((w𝟏ᵀ) ⊙ X) for a column w (a weighted Gram matrix: symmetric, the
+        Hessian block of a GLM), else None; never where the weighted X is a value computed
+        anyway."""
+        if not isinstance(a, Transpose) or not isinstance(b, Hadamard) or self._known(b) \
+                or self._known(a):
+            return None
+        rows, cols = self.full_shape(a.x)
+        if cols == 1:
+            return None  # xᵀ(w ⊙ x) is a number: nothing to halve
+        for x, weight in ((b.a, b.b), (b.b, b.a)):
+            if x != a.x:
+                continue
+            if isinstance(weight, MatMul) and ones_shape(weight.b) == (1, cols) and \
+                    self.full_shape(weight.a) == (rows, 1):
+                return x, weight.a
+            if self.full_shape(weight) == (rows, 1):
+                return x, weight
+        return None
 
     def _frob(self, expr: Frob) -> Value:
         onehot = self._onehot_dot(expr.a, expr.b)

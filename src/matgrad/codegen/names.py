@@ -24,7 +24,8 @@ from matgrad.ir import indexing
 MODULE_NAMES = frozenset({
     "np", "grads", "SINGULAR", "float_type", "float_device", "_logsumexp", "_softmax", "_norm",
     "_logdet", "_inv", "_solve", "_column_sum", "_row_sum", "_COLUMN_ONES", "_ROW_ONES",
-    "_divide_by_norm", "_onehot_dot", "scipy", "jsl", "_expm", "_logm", "_sqrtm",
+    "_divide_by_norm", "_onehot_dot", "_weighted_gram", "scipy", "jsl", "_expm", "_logm",
+    "_sqrtm",
     "_expm_frechet", "_logm_frechet", "_sqrtm_frechet", "_expm_frechet2", "_logm_frechet2",
     "_sqrtm_frechet2", "_second_frechet",
     # Every backend's library alias: the signature is the same for every backend, so a user's

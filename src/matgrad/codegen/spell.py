@@ -224,6 +224,15 @@ class Spelling:
         left, right = (self.text(arg) for arg in value.args)
         return Code(f"{wrap(left, MUL)} @ {wrap(right, MUL + 1)}", MUL, value.shape)
 
+    def _spell_weighted_gram(self, value: Value) -> Code:
+        x, weights = (self.atom(arg).text for arg in value.args)
+        template = self.backend.weighted_gram
+        if template is not None:  # the backend's symmetric product (NumPy's helper)
+            self.helpers.add(template.split("(", 1)[0])
+            return Code(template.format(x=x, w=weights), ATOM, value.shape)
+        transposed = self.backend.transpose.format(x=x, ns=self.ns)
+        return Code(f"{transposed} @ ({weights} * {x})", MUL, value.shape)
+
     def _spell_solve(self, value: Value) -> Code:
         # X⁻¹B as a solve: cheaper and more accurate than forming the inverse.
         self.helpers.add("_solve")
