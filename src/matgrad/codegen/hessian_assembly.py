@@ -219,12 +219,17 @@ def _product_columns(product, shapes, columns, batched=None, symmetric=()):
     total, step = int(starts[-1]), _BATCH if batched is not None else 1
     for first in range(0, total, step):
         count = min(step, total - first)
-        directions = {name: np.zeros((count, *shape)) for name, shape in shapes.items()}
+        # A parameter no direction of this call moves is a batch of one zero matrix: the
+        # tangents that read only such zeros stay one matrix, broadcast where they meet a
+        # batch (the layers before the column's, in a network).
+        directions = {name: np.zeros((1, *shape)) for name, shape in shapes.items()}
         runs = []
         for column, offset in zip(columns, starts[:-1], strict=True):
             low, high = max(first, offset), min(first + count, offset + sizes[column])
             if low >= high:
                 continue
+            if batched is not None:
+                directions[column] = np.zeros((count, *shapes[column]))
             rows, slots = shapes[column][0], np.arange(low - first, high - first)
             index = np.arange(low - offset, high - offset)
             weight = 0.5 if column in symmetric else 1.0
