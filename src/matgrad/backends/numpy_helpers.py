@@ -112,3 +112,43 @@ def _row_sum(x):
 ''',
     **MATRIX_FUNCTION_HELPERS,
 }
+
+# The helpers of the product on a batch of directions (backends/numpy.py NUMPY_BATCHED): every
+# axis counted from the end.
+BATCH_HELPERS = {
+    "_batch_broadcast": '''def _batch_broadcast(x, shape):
+    """x broadcast to the matrix shape `shape`, under its leading batch axes (if any)."""
+    return np.broadcast_to(x, np.shape(x)[:-2] + shape)
+''',
+    "_batch_column_sum": '''_BATCH_COLUMN_ONES = {}
+
+
+def _batch_column_sum(x):
+    """1ᵀx of each matrix of a batch (or of one matrix), a row each: one batched product with
+    a row of ones of the matrices' height and x's dtype, made once (at most 32 kept)."""
+    key = (x.shape[-2], x.dtype)
+    ones = _BATCH_COLUMN_ONES.get(key)
+    if ones is None:
+        if len(_BATCH_COLUMN_ONES) >= 32:
+            _BATCH_COLUMN_ONES.clear()
+        ones = _BATCH_COLUMN_ONES[key] = np.ones((1, x.shape[-2]), x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+''',
+    "_batch_row_sum": '''_BATCH_ROW_ONES = {}
+
+
+def _batch_row_sum(x):
+    """x𝟏 of each matrix of a batch (or of one matrix), a column each: one batched product
+    with a column of ones of the matrices' width and x's dtype, made once (at most 32
+    kept)."""
+    key = (x.shape[-1], x.dtype)
+    ones = _BATCH_ROW_ONES.get(key)
+    if ones is None:
+        if len(_BATCH_ROW_ONES) >= 32:
+            _BATCH_ROW_ONES.clear()
+        ones = _BATCH_ROW_ONES[key] = np.ones((x.shape[-1], 1), x.dtype)
+        ones.flags.writeable = False
+    return x @ ones
+''',
+}

@@ -35,7 +35,9 @@ MODULE_NAMES = frozenset({
 LOOP_MODULE_NAMES = frozenset({"_agree", "_float", "sizes"})
 # The Hessian module's own (codegen/hessian_module.py): its parts function and assembly.
 HESSIAN_MODULE_NAMES = frozenset({"_hessian_parts", "_BLOCKS", "_hessian_product",
-                                  "_hessian_batched", "_ONES", "_batch_broadcast"}) | HELPER_NAMES
+                                  "_hessian_batched", "_ONES", "_batch_broadcast",
+                                  "_batch_column_sum", "_batch_row_sum", "_BATCH_COLUMN_ONES",
+                                  "_BATCH_ROW_ONES"}) | HELPER_NAMES
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
