@@ -420,12 +420,12 @@ def assembly_function(specs: Mapping[BlockKey, BlockSpec], parameters: Sequence[
                if part_shapes[name] == SCALAR else
                f"{name} = np.asarray(parts[{name!r}], dtype=float)" for name in writer.read]
     returned = ", ".join(f"{key!r}: {local[key]}" for key in specs)
-    return "\n".join([
+    text = "\n".join([
         "def _assemble_hessian(parts, shapes, product=None, batched=None, symmetric=()):",
         '    """Every block of _BLOCKS from the parts (and the product\'s columns, where a '
         'block is\n    left to it), each pair H_ab, H_ba computed once."""',
-        *laid_out(["    " + line for line in [*header, *body, f"return {{{returned}}}"]])]), \
-        frozenset(writer.read) | frozenset(writer.handed)
+        *laid_out(["    " + line for line in [*header, *body, f"return {{{returned}}}"]])])
+    return text, frozenset(writer.read) | frozenset(writer.handed)
 
 
 __all__ = ["HELPERS", "HELPER_NAMES", "FactorSpec", "TermSpec", "assembly_function",

@@ -369,23 +369,42 @@ def _sum_of(first: Expr | None, second: Expr | None) -> Expr:
 
 def merged_terms(terms: list[Term], source: Shape) -> list[Term]:
     """The sum with terms equal but for one factor merged (c F + c G = c (F + G) in that
-    factor; identical chains add their coefficients), until no two merge.  `source` is the
-    direction's shape (that of an identity chain)."""
+    factor; identical chains add their coefficients), until no two merge: always the first
+    pair that merges (the earliest term, then its earliest partner).  `source` is the
+    direction's shape (that of an identity chain).
+
+    Each pair is tried again only when one of its terms changed (a pair of unchanged terms
+    that did not merge never will), so the work is about n² pairs, not n² a merge."""
     terms = list(terms)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(terms)):
-            for j in range(i + 1, len(terms)):
-                merged = _merge_pair(terms[i], terms[j], source)
-                if merged is not None:
-                    terms[i] = merged
-                    del terms[j]
-                    changed = True
-                    break
-            if changed:
-                break
+    i = 0
+    while i < len(terms):  # no term before i merges with any other
+        j = i + 1
+        while j < len(terms):
+            merged = _merge_pair(terms[i], terms[j], source)
+            if merged is None:
+                j += 1
+                continue
+            terms[i] = merged
+            del terms[j]
+            i = _merged_back(terms, i, source)
+            j = i + 1
+        i += 1
     return terms
+
+
+def _merged_back(terms: list[Term], index: int, source: Shape) -> int:
+    """terms[index], just changed, merged into the earliest term before it that it merges
+    with, again while one does; the index of the term that changed last."""
+    while True:
+        for earlier in range(index):
+            merged = _merge_pair(terms[earlier], terms[index], source)
+            if merged is not None:
+                terms[earlier] = merged
+                del terms[index]
+                index = earlier
+                break
+        else:
+            return index
 
 
 def _as_chain(term: Term, length: int, shape: Shape) -> tuple[Factor, ...]:
