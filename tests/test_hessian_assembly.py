@@ -28,7 +28,7 @@ MLP = ("X: t x n, data; Y: t x n, data; W1: n x n; b1: 1 x n; W2: n x n; b2: 1 x
 
 def _helpers() -> dict[str, Any]:
     namespace: dict[str, Any] = {"np": np, "_ONES": frozenset()}
-    exec(compile(HELPERS, "<hessian helpers>", "exec"), namespace)
+    exec(compile("\n\n".join(HELPERS.values()), "<hessian helpers>", "exec"), namespace)
     return namespace
 
 
@@ -114,9 +114,21 @@ def test_the_network_blocks_are_written_out_not_interpreted() -> None:
     assert "_kronecker_block(" not in assembly and "np.kron(" not in assembly
     assert assembly.count("_block_diagonal(") == 2 and "np.diag(" in assembly
     assert "block_1.T.copy()" in assembly
+    # the module carries the one helper its statements call
+    assert "def _block_diagonal(" in module and "def _kronecker_block(" not in module
+    assert "def _kron(" not in module and "def _product_columns(" not in module
     # the parts of ones the written statements do without are not computed
-    parts = module[module.index("def _hessian_parts("):module.index("def _kron(")]
+    parts = module[module.index("def _hessian_parts("):module.index("def _block_diagonal(")]
     assert "broadcast_to" not in parts
+
+
+def test_a_module_carries_the_helpers_its_statements_call_and_theirs() -> None:
+    # A form written out by no statement goes through _kronecker_block, which needs the rest.
+    module = matgrad.derive(MLP).hessian().source()
+    for helper in ("_kronecker_block", "_structured", "_units", "_on_stack", "_kron",
+                   "_block_diagonal"):
+        assert f"def {helper}(" in module
+    assert "_ONES = frozenset(" in module and "def _product_columns(" not in module
 
 
 def test_the_block_with_the_smaller_column_is_computed() -> None:

@@ -48,7 +48,7 @@ def test_a_nan_weight_gives_nan_never_a_dropped_row() -> None:
 
 def test_the_logistic_hessian_block_is_one_symmetric_product() -> None:
     module = matgrad.derive(LOGISTIC).hessian().source()
-    assert "_weighted_gram(X, " in module and "X.T @" not in module.split("def _kron(")[0]
+    assert "_weighted_gram(X, " in module and "X.T @" not in module
 
 
 @pytest.mark.parametrize("source", [LOGISTIC, SINE], ids=["logistic", "sine"])

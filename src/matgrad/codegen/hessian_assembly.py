@@ -22,7 +22,8 @@ literal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from matgrad.codegen.layout import laid_out
 from matgrad.ir.dims import SCALAR, Shape
@@ -35,7 +36,10 @@ FactorSpec = tuple[str, str | None, str | bool | None]
 TermSpec = tuple[str | None, list[FactorSpec]]  # (coefficient part or None, factors)
 
 # The helpers every Hessian module carries (its generated `_assemble_hessian` calls them).
-HELPERS = '''def _kron(outer, inner, source):
+# The helpers a generated `_assemble_hessian` may call, each the text of its definition: a
+# module carries those its statements call, with those they call (HELPER_NEEDS).
+HELPERS: dict[str, str] = {
+    "_kron": '''def _kron(outer, inner, source):
     """B ⊗ A, an absent one an identity, written into one new matrix: B's entries on the
     diagonals of its blocks (B ⊗ I), or A on the block diagonal (I ⊗ A)."""
     rows, cols = source
@@ -52,18 +56,16 @@ HELPERS = '''def _kron(outer, inner, source):
     index = np.arange(cols)
     total[index, :, index, :] = inner
     return total.reshape(cols * inner.shape[0], cols * rows)
-
-
-def _block_diagonal(blocks):
+''',
+    "_block_diagonal": '''def _block_diagonal(blocks):
     """The matrix with the `size` blocks of a size × height × width stack on its diagonal."""
     size, height, width = blocks.shape
     total = np.zeros((size * height, size * width))
     index = np.arange(size)
     total.reshape(size, height, size, width)[index, :, index, :] = blocks
     return total
-
-
-def _structured(factors, part, source):
+''',
+    "_structured": '''def _structured(factors, part, source):
     """A one-factor chain B ⊗ A (`_kron`), or (B1 ⊗ A1) diag(vec K) (B2 ⊗ A2), an absent B an
     identity, without the diagonal or an identity's Kronecker product as a matrix: the blocks
     A1 diag(K[:, s]) A2 of a block-diagonal result when both B are identities, else one
@@ -106,9 +108,8 @@ def _structured(factors, part, source):
                         *operands, optimize=True)
     first, second, third, fourth = product.shape
     return product.reshape(first * second, third * fourth)
-
-
-def _units(kind, first, second, part, rows, cols):
+''',
+    "_units": '''def _units(kind, first, second, part, rows, cols):
     """The first factor applied to every unit direction Eᵢⱼ of a rows × cols source, in vec
     order, as a stack of the results' transposes (the k-th matrix of the stack is the k-th
     result transposed, so that the stack read row-major is the block's columns), with the
@@ -144,9 +145,8 @@ def _units(kind, first, second, part, rows, cols):
                 rows, cols)
     return entries.reshape(count, 1, 1).copy(), 1, 1  # inner: ⟨K, Eᵢⱼ⟩
     return spread.T[None, :, :].copy(), spread.shape[0], spread.shape[1]
-
-
-def _on_stack(kind, first, second, part, stack, rows, cols):
+''',
+    "_on_stack": '''def _on_stack(kind, first, second, part, stack, rows, cols):
     """A factor applied to every matrix of `stack`, each the transpose of a rows × cols V:
     diag(vec K) as K ⊙ V, the transposition as a swap of axes, ⟨K, V⟩ as a sum, B ⊗ A as
     A V Bᵀ — Vᵀ ↦ B Vᵀ Aᵀ, one product for every matrix at once."""
@@ -171,9 +171,8 @@ def _on_stack(kind, first, second, part, stack, rows, cols):
         stack = np.matmul(outer, stack)
         cols = outer.shape[0]
     return stack, rows, cols
-
-
-def _kronecker_block(terms, parts, source, target):
+''',
+    "_kronecker_block": '''def _kronecker_block(terms, parts, source, target):
     """A block from its factors (B ⊗ A, diag(vec K), the commutation matrix, vec(K)ᵀ, vec(K)),
     applied right to left to the unit directions of a parameter of shape `source`: a term of
     the shape `_structured` knows is built as it is, any other carried as a stack."""
@@ -198,10 +197,10 @@ def _kronecker_block(terms, parts, source, target):
         else:
             total += structured
     return np.zeros((target[0] * target[1], size)) if total is None else total
-
-
-# Unit directions a batched call of the product takes at most: measured (one thread, 2- to
-# 8-layer MLPs), 32 keeps the stacked values in cache; 512 was up to 1.6× slower.
+''',
+    "_product_columns": '''# Unit directions a batched call of the product takes at most: measured
+# (one thread, 2- to 8-layer MLPs), 32 keeps the stacked values in cache; 512 was up to 1.6×
+# slower.
 _BATCH = 32
 
 
@@ -248,7 +247,12 @@ def _product_columns(product, shapes, columns, batched=None, symmetric=()):
             for column, index, slots in runs:
                 blocks[column][name][:, index[0]:index[-1] + 1] = vecs[slots].T
     return blocks
-'''
+''',
+}
+HELPER_NEEDS: dict[str, tuple[str, ...]] = {
+    "_structured": ("_kron", "_block_diagonal"),
+    "_kronecker_block": ("_structured", "_units", "_on_stack"),
+}
 
 HELPER_NAMES = frozenset({"_kron", "_block_diagonal", "_structured", "_units", "_on_stack",
                           "_kronecker_block", "_BATCH", "_product_columns",
@@ -305,6 +309,7 @@ class _Writer:
         self.handed: dict[str, None] = {}  # … and those read from `parts` by a helper
         self.sized: dict[str, None] = {}  # the parameters whose shape they read
         self.counted: dict[str, None] = {}  # … and whose size
+        self.called: dict[str, None] = {}  # the helpers they call
 
     def part(self, name: str) -> str:
         self.read[name] = None
@@ -341,6 +346,7 @@ class _Writer:
             names = [coefficient, *(factor[1] for factor in factors),
                      *(factor[2] for factor in factors if factor[0] == "kron")]
             self.handed.update(dict.fromkeys(name for name in names if isinstance(name, str)))
+        self.called["_kronecker_block"] = None
         return f"_kronecker_block(_BLOCKS[{key!r}][1], parts, {self.shape(b)}, {self.shape(a)})"
 
     def _term(self, key: BlockKey, factors: list[FactorSpec]) -> str | None:
@@ -350,6 +356,7 @@ class _Writer:
                  for factor in factors]
         if kinds == ["kron"]:
             outer, inner = (None if name is None else self.part(name) for name in names[0])
+            self.called["_kron"] = None
             return f"_kron({outer}, {inner}, {self.shape(key[1])})"
         if kinds == ["mask"] and not factors[0][2]:
             mask = self.part(str(factors[0][1]))
@@ -385,15 +392,42 @@ class _Writer:
         else:  # a C-ordered batch: a strided one slows the batched product 2×
             stack = (f"np.matmul(np.multiply({self.part(left)}[None, :, :], "
                      f"{weights}.T[:, None, :], order='C'), {self.part(right)})")
+        self.called["_block_diagonal"] = None
         return f"_block_diagonal({stack})"
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """`_assemble_hessian` as text (`function`), the helpers it calls with those they call, in
+    HELPERS' order, and the parts it reads (a part of ones a statement does without is not
+    among them)."""
+
+    function: str
+    helpers: tuple[str, ...]
+    parts: frozenset[str]
+
+    @property
+    def helper_text(self) -> str:
+        return "\n\n".join(HELPERS[name] for name in self.helpers)
+
+
+def _with_needs(called: Iterable[str]) -> tuple[str, ...]:
+    """`called` and every helper they call (HELPER_NEEDS), in HELPERS' order."""
+    wanted: set[str] = set()
+    pending = list(called)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending += HELPER_NEEDS.get(name, ())
+    return tuple(name for name in HELPERS if name in wanted)
 
 
 def assembly_function(specs: Mapping[BlockKey, BlockSpec], parameters: Sequence[str],
                       shapes: Mapping[str, Shape], part_shapes: Mapping[str, Shape],
-                      ones: frozenset[str]) -> tuple[str, frozenset[str]]:
-    """The text of `_assemble_hessian(parts, shapes, product=None, batched=None,
-    symmetric=())` — the blocks of `specs`, in their order, each computed once — and the parts
-    it reads (a part of ones a statement does without is not among them)."""
+                      ones: frozenset[str]) -> Assembly:
+    """`_assemble_hessian(parts, shapes, product=None, batched=None, symmetric=())`: the
+    blocks of `specs`, in their order, each computed once (see Assembly)."""
     writer = _Writer(shapes, part_shapes, ones, parameters)
     mirrors = computed_blocks(specs, shapes)
     local = {key: f"block_{position}" for position, key in enumerate(specs)}
@@ -401,6 +435,7 @@ def assembly_function(specs: Mapping[BlockKey, BlockSpec], parameters: Sequence[
     needed = list(dict.fromkeys(key[1] for key, mirror in mirrors.items()
                                 if mirror is None and specs[key][0] == "product"))
     if needed:
+        writer.called["_product_columns"] = None
         body.append(f"columns = _product_columns(product, shapes, {needed!r}, batched, "
                     "symmetric)")
     for key, mirror in mirrors.items():
@@ -425,8 +460,9 @@ def assembly_function(specs: Mapping[BlockKey, BlockSpec], parameters: Sequence[
         '    """Every block of _BLOCKS from the parts (and the product\'s columns, where a '
         'block is\n    left to it), each pair H_ab, H_ba computed once."""',
         *laid_out(["    " + line for line in [*header, *body, f"return {{{returned}}}"]])])
-    return text, frozenset(writer.read) | frozenset(writer.handed)
+    return Assembly(text, _with_needs(writer.called),
+                    frozenset(writer.read) | frozenset(writer.handed))
 
 
-__all__ = ["HELPERS", "HELPER_NAMES", "FactorSpec", "TermSpec", "assembly_function",
-           "computed_blocks"]
+__all__ = ["HELPERS", "HELPER_NAMES", "HELPER_NEEDS", "Assembly", "FactorSpec", "TermSpec",
+           "assembly_function", "computed_blocks"]

@@ -32,7 +32,7 @@ from matgrad.codegen.computation import Computation, computation_of
 from matgrad.codegen.docstrings import Docstrings
 from matgrad.codegen.emit import PythonEmitter, checked_source
 from matgrad.codegen.hessian_assembly import (
-    HELPERS,
+    Assembly,
     FactorSpec,
     TermSpec,
     assembly_function,
@@ -120,9 +120,9 @@ def hessian_source(hessian: Hessian, backend: Backend, name: str = "hessian",
             specs[(a, b)] = ("matrix", parts.name(block, target))
             parts.returned.add(parts.names[block])
     first_signature = signature_of(first, name)
-    assembly, read = assembly_function(specs, first.wrt, shapes, parts.output_shapes,
-                                       frozenset(parts.ones))
-    computation = _parts_computation(hessian, parts, read)
+    assembly = assembly_function(specs, first.wrt, shapes, parts.output_shapes,
+                                 frozenset(parts.ones))
+    computation = _parts_computation(hessian, parts, assembly.parts)
     signature = flat_signature(computation, PARTS_FUNCTION)
     bound = ", ".join(f"{k} = {v}" for k, v in sorted((bind or {}).items()))
     formulas = format_hessian(hessian, "ascii").splitlines()[:-1]  # less the convention
@@ -208,7 +208,7 @@ def _parts_computation(hessian: Hessian, parts: _Parts, read: frozenset[str]) ->
 def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str],
              sizes: Mapping[str, str], specs: Mapping[tuple[str, str], tuple[str, object]],
              shapes: Mapping[str, Shape], calls: list[str], ones: set[str],
-             assembly: str) -> str:
+             assembly: Assembly) -> str:
     """`name(...)`: one call of the parts function (its arguments `calls[0]`) and one of the
     assembly (with the product's calls, `calls[1:]`), so that no local name of the wrapper can
     shadow an argument's."""
@@ -220,8 +220,15 @@ def _wrapper(name: str, parameters: tuple[str, ...], arguments: Mapping[str, str
                               else f"np.shape({arguments[parameter]})")
         for parameter in parameters)
     return "\n".join([
-        HELPERS, "", "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False),
-        f"_ONES = frozenset({sorted(ones)!r})", "", "", assembly, "", "",
+        *([assembly.helper_text, ""] if assembly.helpers else []),
+        "# Each block's form: ('matrix', its part), ('product', None) or ('kronecker', its terms,",
+        "# each (coefficient, factors applied right to left)); a part of ones no written",
+        "# statement reads is not computed.",
+        "_BLOCKS = " + pformat(dict(specs), width=92, sort_dicts=False),
+        # the parts of ones, for `_structured`'s forms
+        *([f"_ONES = frozenset({sorted(ones)!r})"] if "_structured" in assembly.helpers
+          else []),
+        "", "", assembly.function, "", "",
         *laid_out([f"def {name}({signature}):"]),
         '    """The Hessian blocks {(a, b): d2J/dvec(a)dvec(b)\'} (vec stacks columns), each an '
         'array\n    of shape (size of a) x (size of b)."""',
